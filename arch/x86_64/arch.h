@@ -1,0 +1,19 @@
+/* Per-arch facts for x86_64 that the arch-neutral code may use. */
+#ifndef RUNSC_ARCH_X86_64_ARCH_H
+#define RUNSC_ARCH_X86_64_ARCH_H
+
+#include <elf.h>
+
+#define ARCH_NAME "x86_64"
+#define ARCH_ELF_MACHINE EM_X86_64
+#define ARCH_PAGE_SIZE 4096UL
+/* Guest addresses are below this; the ptrace platform's stub page sits above it. The real limit
+ * of an address space is the platform's (platform_max_user_address), at most this. */
+#define ARCH_USER_ADDR_LIMIT 0x7ffffffff000UL
+/* Where position-independent executables with an interpreter go, as a fraction of the address
+ * space (Linux's ELF_ET_DYN_BASE: two thirds of TASK_SIZE). */
+#define ARCH_ELF_ET_DYN_BASE(max_addr) (((max_addr) / 3 * 2) & ~(ARCH_PAGE_SIZE - 1))
+/* AT_PLATFORM. */
+#define ARCH_PLATFORM_STRING "x86_64"
+
+#endif

@@ -1,0 +1,61 @@
+/* The ptrace platform's stub code for x86_64. It is copied to one page at a fixed high address in
+ * every stub process and is the only code there besides the guest's. Position independent.
+ *
+ * stub_init(rdi = struct sock_fprog *, rsi = end of the user address range): installs the stub
+ * seccomp filter, unmaps everything but this page, and stops itself with SIGSTOP for its tracer.
+ * No stack is used after the filter is installed: the stack is unmapped with the rest.
+ *
+ * stub_syscall: the tracer points rip here with the syscall in rax and args in registers; the
+ * host executes it and int3 stops the thread with the result in rax. */
+    .section .text.runsc_stub, "ax", @progbits
+    .balign 4096
+    .globl arch_stub_code_start
+arch_stub_code_start:
+
+    .globl arch_stub_init
+arch_stub_init:
+    mov     %rsi, %r12              /* end of user range, kept across syscalls */
+    mov     %rdi, %rdx              /* seccomp(SECCOMP_SET_MODE_FILTER, 0, prog) */
+    mov     $1, %edi
+    xor     %esi, %esi
+    mov     $317, %eax
+    syscall
+    test    %rax, %rax
+    jnz     stub_fail
+    xor     %edi, %edi              /* munmap(0, start of this page) */
+    lea     arch_stub_code_start(%rip), %rsi
+    mov     $11, %eax
+    syscall
+    test    %rax, %rax
+    jnz     stub_fail
+    lea     arch_stub_code_end(%rip), %rdi  /* munmap(end of this page, top - end) */
+    mov     %r12, %rsi
+    sub     %rdi, %rsi
+    jz      1f
+    mov     $11, %eax
+    syscall
+    test    %rax, %rax
+    jnz     stub_fail
+1:
+    mov     $39, %eax               /* kill(getpid(), SIGSTOP) */
+    syscall
+    mov     %rax, %rdi
+    mov     $19, %esi
+    mov     $62, %eax
+    syscall
+    /* The tracer always sets rip before resuming; reaching here is a bug. */
+    jmp     stub_fail
+
+    .globl arch_stub_syscall
+arch_stub_syscall:
+    syscall
+    int3
+
+stub_fail:
+    ud2
+
+    .balign 4096
+    .globl arch_stub_code_end
+arch_stub_code_end:
+
+    .section .note.GNU-stack, "", @progbits

@@ -1,0 +1,41 @@
+/* The ptrace platform's stub code page for x86_64 (stub.S) and the facts the platform needs to
+ * drive it: where the code lies and which registers carry an injected syscall. */
+#ifndef RUNSC_ARCH_X86_64_STUB_H
+#define RUNSC_ARCH_X86_64_STUB_H
+
+#include <linux/audit.h>
+#include <stdint.h>
+
+#include "regs.h"
+
+extern const char arch_stub_code_start[];
+extern const char arch_stub_code_end[];
+extern const char arch_stub_init[];
+extern const char arch_stub_syscall[];
+
+#define ARCH_AUDIT_ARCH AUDIT_ARCH_X86_64
+/* The highest address a host mapping can end at without asking for 5-level paging. */
+#define ARCH_HOST_USER_TOP 0x7ffffffff000UL
+
+/* Sets up `regs` to run syscall `nr` with `args` at the stub's syscall instruction, which lies at
+ * `syscall_ip` in the stub; orig_rax = -1 keeps the kernel's syscall-restart logic away. */
+static inline void arch_stub_regs_for_syscall(struct arch_regs *regs, uint64_t syscall_ip, long nr,
+                                              const uint64_t args[6])
+{
+    regs->r.rip = syscall_ip;
+    regs->r.rax = (uint64_t)nr;
+    regs->r.orig_rax = (uint64_t)-1;
+    regs->r.rdi = args[0];
+    regs->r.rsi = args[1];
+    regs->r.rdx = args[2];
+    regs->r.r10 = args[3];
+    regs->r.r8 = args[4];
+    regs->r.r9 = args[5];
+}
+
+static inline int64_t arch_stub_syscall_result(const struct arch_regs *regs)
+{
+    return (int64_t)regs->r.rax;
+}
+
+#endif

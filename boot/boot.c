@@ -1,0 +1,183 @@
+/* `runsc boot`: the sandbox process. It runs as pid 1 of the namespaces the CLI made, and in
+ * this order: memory file, empty root, hostname, capabilities dropped, platform (which forks the
+ * stub factory, so before any thread), seccomp, then the kernel and its first process. */
+#include "boot/boot.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/sysinfo.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "platform/platform.h"
+#include "sentry/fs/host/host.h"
+#include "sentry/kernel/kernel.h"
+#include "sentry/memfile/memfile.h"
+#include "sentry/syscalls/syscalls.h"
+
+/* SIGTERM is forwarded, and if the guest still runs after this long it is killed, as container
+ * engines stop containers. */
+#define TERM_GRACE_SECONDS 10
+
+/* Host signals runsc passes on to the guest's init. */
+static const int forwarded_signals[] = {SIGINT,  SIGTERM, SIGHUP,  SIGQUIT, SIGUSR1,
+                                        SIGUSR2, SIGCONT, SIGWINCH, SIGALRM};
+
+static void forwarded_set(sigset_t *set)
+{
+    sigemptyset(set);
+    for (size_t i = 0; i < sizeof(forwarded_signals) / sizeof(forwarded_signals[0]); i++)
+        sigaddset(set, forwarded_signals[i]);
+}
+
+/* Waits for host signals and hands them to the kernel; runs until the process exits. */
+static void *signal_forwarder(void *arg)
+{
+    struct kernel *k = arg;
+    sigset_t set;
+    siginfo_t info;
+    struct timespec grace = {TERM_GRACE_SECONDS, 0};
+    bool terminating = false;
+
+    forwarded_set(&set);
+    for (;;) {
+        int sig = terminating ? sigtimedwait(&set, &info, &grace) : sigwaitinfo(&set, &info);
+        if (sig < 0) {
+            if (errno == EAGAIN && terminating) {
+                log_warning("guest still running %d s after SIGTERM: killing it",
+                            TERM_GRACE_SECONDS);
+                kernel_signal_init_from_host(k, SIGKILL);
+                terminating = false;
+            }
+            continue;
+        }
+        log_debug("forwarding host signal %d to the guest", sig);
+        kernel_signal_init_from_host(k, sig);
+        if (sig == SIGTERM)
+            terminating = true;
+    }
+    return NULL;
+}
+
+/* Size of the memory file: the machine's RAM, which bounds what the guest can really use. */
+static uint64_t memfile_size_for_host(void)
+{
+    struct sysinfo si;
+    uint64_t size = 8ULL << 30;
+
+    if (sysinfo(&si) == 0 && si.totalram)
+        size = (uint64_t)si.totalram * si.mem_unit;
+    return size & ~(MEMFILE_PAGE_SIZE - 1);
+}
+
+static int exit_code_for_status(int status)
+{
+    if (WIFSIGNALED(status) || (status & 0x7f))
+        return 128 + (status & 0x7f);
+    return WEXITSTATUS(status);
+}
+
+static int fail(const char *what, int err)
+{
+    log_error("%s: %s", what, strerror(-err));
+    return 1;
+}
+
+int boot_run(const struct boot_config *cfg)
+{
+    struct memfile *mf = NULL;
+    struct platform *platform = NULL;
+    struct kernel *k = NULL;
+    sigset_t fwd;
+    int err, code = 1;
+
+    log_init(cfg->log_fd, cfg->log_level, "runsc");
+    /* Block forwarded signals before any thread exists so every thread inherits the mask and
+     * only the forwarder takes them. */
+    forwarded_set(&fwd);
+    pthread_sigmask(SIG_BLOCK, &fwd, NULL);
+    signal(SIGPIPE, SIG_IGN); /* the guest gets EPIPE and its own SIGPIPE */
+
+    if ((err = memfile_create(memfile_size_for_host(), &mf)) != 0)
+        return fail("create the memory file", err);
+    if ((err = boot_enter_empty_root()) != 0) {
+        code = fail("enter an empty root", err);
+        goto out;
+    }
+    if ((err = boot_set_hostname(cfg->hostname)) != 0) {
+        code = fail("set the hostname", err);
+        goto out;
+    }
+    if ((err = boot_drop_capabilities()) != 0) {
+        code = fail("drop capabilities", err);
+        goto out;
+    }
+    struct platform_config pcfg = {.memfile_fd = memfile_fd(mf)};
+    if ((err = platform_create(cfg->platform, &pcfg, &platform)) != 0) {
+        code = fail(err == -ENOENT ? "unknown platform" : "start the platform", err);
+        goto out;
+    }
+    if ((err = boot_install_sentry_seccomp()) != 0) {
+        code = fail("install the sandbox's seccomp filter", err);
+        goto out;
+    }
+    syscall_set_strace(cfg->strace);
+    struct kernel_config kcfg = {
+        .platform = platform,
+        .memfile = mf,
+        .syscall_dispatch = syscall_dispatch,
+        .hostname = cfg->hostname,
+        .uid = cfg->uid,
+        .gid = cfg->gid,
+    };
+    if ((err = kernel_create(&kcfg, &k)) != 0) {
+        code = fail("create the kernel", err);
+        goto out;
+    }
+    pthread_t forwarder;
+    if ((err = pthread_create(&forwarder, NULL, signal_forwarder, k)) != 0) {
+        code = fail("start the signal forwarder", -err);
+        goto out;
+    }
+    pthread_detach(forwarder);
+
+    struct mappable *exe = host_mappable_create(cfg->exec_fd);
+    if (!exe) {
+        code = fail("load the executable", -ENOMEM);
+        goto out;
+    }
+    struct init_process init = {
+        .executable = exe,
+        .path = cfg->exec_path,
+        .argv = cfg->argv,
+        .envp = cfg->envp,
+        .cwd = cfg->cwd,
+        .stdio_fds = {STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO},
+    };
+    char why[256];
+    if ((err = kernel_start_init(k, &init, why, sizeof(why))) != 0) {
+        /* As a shell reports a failed exec: 126 for a file that can't be executed. */
+        log_error("exec %s: %s", cfg->exec_path, why);
+        code = err == -ENOENT ? 127 : 126;
+        goto out;
+    }
+    int status = kernel_wait_init(k);
+    code = exit_code_for_status(status);
+    log_debug("init exited with status %#x: exit code %d", status, code);
+    if (cfg->strace) {
+        char line[64];
+        int n = WIFSIGNALED(status) || (status & 0x7f)
+                    ? snprintf(line, sizeof(line), "+++ killed by SIG%s +++\n",
+                               sigabbrev_np(status & 0x7f) ? sigabbrev_np(status & 0x7f) : "?")
+                    : snprintf(line, sizeof(line), "+++ exited with %d +++\n", code);
+        log_write_raw(line, n);
+    }
+out:
+    /* The process exits right after: the forwarder thread and the kernel go with it. */
+    if (platform)
+        platform_destroy(platform);
+    return code;
+}

@@ -1,0 +1,36 @@
+/* The sandbox process (`runsc boot`): confines itself, creates the memory file, the platform and
+ * the kernel, runs the container's first process and exits with its status. */
+#ifndef RUNSC_BOOT_BOOT_H
+#define RUNSC_BOOT_BOOT_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "lib/log.h"
+
+struct boot_config {
+    const char *platform;    /* "ptrace" */
+    bool strace;
+    enum log_level log_level;
+    int log_fd;              /* owned: where the sandbox logs */
+    int exec_fd;             /* owned: the executable, opened read-only by the CLI */
+    const char *exec_path;   /* its path as the guest sees it */
+    char *const *argv;
+    char *const *envp;
+    const char *cwd;
+    const char *hostname;
+    uid_t uid;               /* the guest's credentials */
+    gid_t gid;
+};
+
+/* Runs the sandbox; returns the exit code for `runsc boot` (the guest's status, 128+N for a
+ * signal, or 126/127/1 for failures to start, after printing why). */
+int boot_run(const struct boot_config *cfg);
+
+/* Confinement steps (confine.c, seccomp.c). Each returns 0 or -errno. */
+int boot_enter_empty_root(void);
+int boot_set_hostname(const char *hostname);
+int boot_drop_capabilities(void);
+int boot_install_sentry_seccomp(void);
+
+#endif

@@ -1,0 +1,94 @@
+/* Chooses a platform by name and dispatches the platform interface to it. */
+#include "platform/platform_impl.h"
+
+#include <errno.h>
+#include <string.h>
+
+static const struct platform_ops *const platforms[] = {
+    &ptrace_platform_ops,
+};
+
+int platform_create(const char *name, const struct platform_config *cfg, struct platform **out)
+{
+    for (size_t i = 0; i < sizeof(platforms) / sizeof(platforms[0]); i++) {
+        if (strcmp(platforms[i]->name, name) == 0)
+            return platforms[i]->create(cfg, out);
+    }
+    return -ENOENT;
+}
+
+void platform_destroy(struct platform *p)
+{
+    p->ops->destroy(p);
+}
+
+const char *platform_name(const struct platform *p)
+{
+    return p->ops->name;
+}
+
+uint64_t platform_max_user_address(const struct platform *p)
+{
+    return p->ops->max_user_address(p);
+}
+
+int platform_as_create(struct platform *p, struct platform_as **out)
+{
+    return p->ops->as_create(p, out);
+}
+
+int platform_as_map(struct platform_as *as, uint64_t addr, uint64_t len, int prot, uint64_t off)
+{
+    return as->platform->ops->as_map(as, addr, len, prot, off);
+}
+
+int platform_as_unmap(struct platform_as *as, uint64_t addr, uint64_t len)
+{
+    return as->platform->ops->as_unmap(as, addr, len);
+}
+
+void platform_as_release(struct platform_as *as)
+{
+    as->platform->ops->as_release(as);
+}
+
+int platform_ctx_create(struct platform_as *as, struct platform_ctx **out)
+{
+    return as->platform->ops->ctx_create(as, out);
+}
+
+void platform_ctx_initial_regs(struct platform_ctx *ctx, struct arch_regs *regs)
+{
+    ctx->as->platform->ops->ctx_initial_regs(ctx, regs);
+}
+
+int platform_ctx_get_fpstate(struct platform_ctx *ctx, struct arch_fpstate *fp)
+{
+    return ctx->as->platform->ops->ctx_get_fpstate(ctx, fp);
+}
+
+int platform_ctx_set_fpstate(struct platform_ctx *ctx, const struct arch_fpstate *fp)
+{
+    return ctx->as->platform->ops->ctx_set_fpstate(ctx, fp);
+}
+
+int platform_ctx_switch(struct platform_ctx *ctx, struct arch_regs *regs,
+                        struct platform_event *ev)
+{
+    return ctx->as->platform->ops->ctx_switch(ctx, regs, ev);
+}
+
+void platform_ctx_interrupt(struct platform_ctx *ctx)
+{
+    ctx->as->platform->ops->ctx_interrupt(ctx);
+}
+
+int platform_ctx_host_tid(const struct platform_ctx *ctx)
+{
+    return ctx->as->platform->ops->ctx_host_tid(ctx);
+}
+
+void platform_ctx_release(struct platform_ctx *ctx)
+{
+    ctx->as->platform->ops->ctx_release(ctx);
+}

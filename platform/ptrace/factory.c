@@ -1,0 +1,189 @@
+/* The stub factory: a process forked from the sandbox before the sentry starts threads, so the
+ * multi-threaded sentry never forks. On request it forks a stub: a process that keeps only the
+ * memory file and the stub code page, confines itself with a seccomp filter that kills it for any
+ * syscall not made from the stub page, and stops itself for a sentry thread to seize. */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/rseq.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "lib/log.h"
+#include "platform/ptrace/ptrace_internal.h"
+#include "stub.h"
+
+#define STUB_PAGE_SIZE 4096UL
+
+/* The stub's seccomp filter: allow a syscall only when the instruction after it lies in the stub
+ * page; kill the whole stub otherwise. Guest syscalls never reach it: PTRACE_SYSEMU stops them
+ * before seccomp runs, so this filter only matters if a stub ever runs without its tracer. */
+static void stub_build_filter(uint64_t stub_base, struct sock_filter *f, unsigned short *len)
+{
+    uint32_t base_hi = (uint32_t)(stub_base >> 32);
+    uint32_t base_lo = (uint32_t)stub_base;
+    unsigned short n = 0;
+
+    f[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch));
+    f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ARCH_AUDIT_ARCH, 0, 5);
+    f[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+                                          offsetof(struct seccomp_data, instruction_pointer) + 4);
+    f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, base_hi, 0, 3);
+    f[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+                                          offsetof(struct seccomp_data, instruction_pointer));
+    /* The page never straddles a 4 GiB boundary, so the low word decides: lo in [base, base+4K). */
+    f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, base_lo, 0, 1);
+    f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, base_lo + (uint32_t)STUB_PAGE_SIZE, 0, 1);
+    f[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS);
+    f[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+    *len = n;
+}
+
+/* In the new stub: drop everything but the memory file, then enter the stub page for good. */
+static __attribute__((noreturn)) void stub_child(uint64_t stub_base, int memfile_fd)
+{
+    struct sock_filter filter[16];
+    struct sock_fprog prog;
+
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0)
+        _exit(120);
+    if (memfile_fd > 0)
+        syscall(SYS_close_range, 0, (unsigned)memfile_fd - 1, 0);
+    syscall(SYS_close_range, (unsigned)memfile_fd + 1, ~0U, 0);
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+        _exit(121);
+    /* glibc registered an rseq area in our TLS and fork kept it; the kernel updates it on every
+     * return to user mode and kills the process with SIGSEGV once it is unmapped. */
+    if (__rseq_size > 0) {
+        /* Unregistering needs the length glibc registered with: sizeof(struct rseq) in the
+         * glibc versions that report only the feature size in __rseq_size. */
+        void *area = (char *)__builtin_thread_pointer() + __rseq_offset;
+        if (syscall(SYS_rseq, area, sizeof(struct rseq), RSEQ_FLAG_UNREGISTER, RSEQ_SIG) != 0 &&
+            syscall(SYS_rseq, area, __rseq_size, RSEQ_FLAG_UNREGISTER, RSEQ_SIG) != 0)
+            _exit(123);
+    }
+    stub_build_filter(stub_base, filter, &prog.len);
+    prog.filter = filter;
+
+    void (*init)(struct sock_fprog *, uint64_t) =
+        (void (*)(struct sock_fprog *, uint64_t))(stub_base +
+                                                  (uint64_t)(arch_stub_init - arch_stub_code_start));
+    init(&prog, ARCH_HOST_USER_TOP);
+    _exit(122); /* not reached: stub_init never returns */
+}
+
+static void factory_serve(int sock, uint64_t stub_base, int memfile_fd)
+{
+    struct sigaction sa = {.sa_handler = SIG_DFL, .sa_flags = SA_NOCLDWAIT};
+    sigaction(SIGCHLD, &sa, NULL);
+
+    for (;;) {
+        char req;
+        ssize_t n = read(sock, &req, 1);
+        if (n == 0)
+            _exit(0); /* the sentry is gone */
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            _exit(1);
+        }
+        int32_t reply;
+        pid_t pid = fork();
+        if (pid == 0)
+            stub_child(stub_base, memfile_fd);
+        if (pid < 0) {
+            reply = -errno;
+        } else {
+            int status;
+            /* Reply only once the stub has stopped itself, so the seizing thread finds it in
+             * group-stop rather than racing its SIGSTOP. */
+            if (waitpid(pid, &status, WUNTRACED) < 0)
+                reply = -errno;
+            else if (WIFSTOPPED(status))
+                reply = pid;
+            else
+                reply = -ECHILD;
+        }
+        if (write(sock, &reply, sizeof(reply)) != sizeof(reply))
+            _exit(1);
+    }
+}
+
+int ptrace_factory_start(struct ptrace_platform *p, int memfile_fd)
+{
+    int sv[2];
+
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
+        return -errno;
+    pid_t pid = fork();
+    if (pid < 0) {
+        int err = -errno;
+        close(sv[0]);
+        close(sv[1]);
+        return err;
+    }
+    if (pid == 0) {
+        /* The factory keeps only its socket and the memory file; it gets its own session so
+         * terminal signals meant for the sandbox never reach stubs. */
+        close(sv[0]);
+        int keep_lo = sv[1] < memfile_fd ? sv[1] : memfile_fd;
+        int keep_hi = sv[1] < memfile_fd ? memfile_fd : sv[1];
+        if (keep_lo > 0)
+            syscall(SYS_close_range, 0, (unsigned)keep_lo - 1, 0);
+        if (keep_hi - keep_lo > 1)
+            syscall(SYS_close_range, (unsigned)keep_lo + 1, (unsigned)keep_hi - 1, 0);
+        syscall(SYS_close_range, (unsigned)keep_hi + 1, ~0U, 0);
+        setsid();
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        prctl(PR_SET_NAME, "runsc-stubs");
+        sigset_t all;
+        sigemptyset(&all);
+        sigprocmask(SIG_SETMASK, &all, NULL);
+        factory_serve(sv[1], p->stub_base, memfile_fd);
+        _exit(0);
+    }
+    close(sv[1]);
+    p->factory_pid = pid;
+    p->factory_sock = sv[0];
+    return 0;
+}
+
+void ptrace_factory_stop(struct ptrace_platform *p)
+{
+    if (p->factory_sock >= 0) {
+        close(p->factory_sock);
+        p->factory_sock = -1;
+    }
+    if (p->factory_pid > 0) {
+        kill(p->factory_pid, SIGKILL);
+        waitpid(p->factory_pid, NULL, 0);
+        p->factory_pid = 0;
+    }
+}
+
+pid_t ptrace_factory_new_stub(struct ptrace_platform *p)
+{
+    char req = 'n';
+    int32_t reply;
+
+    pthread_mutex_lock(&p->factory_lock);
+    ssize_t n = write(p->factory_sock, &req, 1);
+    if (n == 1)
+        n = read(p->factory_sock, &reply, sizeof(reply));
+    pthread_mutex_unlock(&p->factory_lock);
+    if (n != sizeof(reply)) {
+        log_error("ptrace: stub factory is gone");
+        return -EIO;
+    }
+    return reply;
+}

@@ -1,0 +1,380 @@
+/* The ptrace platform: one stub process per address space, one stub thread per guest thread,
+ * guest syscalls caught with PTRACE_SYSEMU so the host never executes them, faults caught as
+ * signal stops, and address-space changes made by syscalls injected at the stub page. */
+#include <errno.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/ptrace.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "lib/log.h"
+#include "platform/ptrace/ptrace_internal.h"
+#include "stub.h"
+
+#define STUB_PAGE_SIZE 4096UL
+/* How far below the top of the host address range to look for a free page for the stub. */
+#define STUB_SEARCH_LIMIT (1UL << 32)
+
+static __thread pid_t current_tid;
+
+static pid_t self_tid(void)
+{
+    if (current_tid == 0)
+        current_tid = (pid_t)syscall(SYS_gettid);
+    return current_tid;
+}
+
+/* Maps the stub code at the highest free page of the host address range, so guests get nearly
+ * all of it. The page is placed in the sandbox before the factory forks, so every stub has it. */
+static int stub_page_install(uint64_t *base_out)
+{
+    size_t len = (size_t)(arch_stub_code_end - arch_stub_code_start);
+
+    if (len != STUB_PAGE_SIZE)
+        return -EINVAL;
+    for (uint64_t addr = ARCH_HOST_USER_TOP - STUB_PAGE_SIZE;
+         addr > ARCH_HOST_USER_TOP - STUB_SEARCH_LIMIT; addr -= STUB_PAGE_SIZE) {
+        /* The seccomp filter compares the low word against [base, base + 4K): keep that from
+         * wrapping at a 4 GiB boundary. */
+        if ((uint32_t)addr == (uint32_t)-STUB_PAGE_SIZE)
+            continue;
+        void *p = mmap((void *)addr, STUB_PAGE_SIZE, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+        if (p == MAP_FAILED) {
+            if (errno == EEXIST)
+                continue;
+            return -errno;
+        }
+        if ((uint64_t)p != addr) { /* an old kernel that ignores MAP_FIXED_NOREPLACE */
+            munmap(p, STUB_PAGE_SIZE);
+            return -EEXIST;
+        }
+        memcpy(p, arch_stub_code_start, STUB_PAGE_SIZE);
+        if (mprotect(p, STUB_PAGE_SIZE, PROT_READ | PROT_EXEC) != 0)
+            return -errno;
+        *base_out = addr;
+        return 0;
+    }
+    return -ENOMEM;
+}
+
+static int ptrace_create(const struct platform_config *cfg, struct platform **out)
+{
+    struct ptrace_platform *p = calloc(1, sizeof(*p));
+    int err;
+
+    if (!p)
+        return -ENOMEM;
+    p->base.ops = &ptrace_platform_ops;
+    p->factory_sock = -1;
+    pthread_mutex_init(&p->factory_lock, NULL);
+    err = stub_page_install(&p->stub_base);
+    if (err) {
+        log_error("ptrace: cannot place the stub page: %s", strerror(-err));
+        goto out_free;
+    }
+    p->max_user_addr = p->stub_base;
+    err = ptrace_factory_start(p, cfg->memfile_fd);
+    if (err) {
+        log_error("ptrace: cannot start the stub factory: %s", strerror(-err));
+        goto out_free;
+    }
+    log_debug("ptrace: stub page at %#lx, factory pid %d", (unsigned long)p->stub_base,
+              p->factory_pid);
+    p->memfile_fd = cfg->memfile_fd;
+    *out = &p->base;
+    return 0;
+
+out_free:
+    free(p);
+    return err;
+}
+
+static void ptrace_destroy(struct platform *base)
+{
+    struct ptrace_platform *p = (struct ptrace_platform *)base;
+
+    ptrace_factory_stop(p);
+    free(p);
+}
+
+static uint64_t ptrace_max_user_address(const struct platform *base)
+{
+    return ((const struct ptrace_platform *)base)->max_user_addr;
+}
+
+/* Seizes a stub thread that is in group-stop and waits until it is in a ptrace stop. */
+static int thread_seize(struct ptrace_thread *t)
+{
+    int status;
+
+    if (ptrace(PTRACE_SEIZE, t->tid, 0, PTRACE_O_TRACESYSGOOD | PTRACE_O_EXITKILL) != 0)
+        return -errno;
+    int err = ptrace_wait_stop(t, &status);
+    if (err)
+        return err;
+    if (ptrace(PTRACE_GETREGS, t->tid, 0, &t->initial.r) != 0)
+        return -errno;
+    return 0;
+}
+
+static int ptrace_as_create(struct platform *base, struct platform_as **out)
+{
+    struct ptrace_platform *p = (struct ptrace_platform *)base;
+    struct ptrace_as *as = calloc(1, sizeof(*as));
+    struct ptrace_thread *t = calloc(1, sizeof(*t));
+    int err;
+
+    if (!as || !t) {
+        err = -ENOMEM;
+        goto out_free;
+    }
+    pid_t pid = ptrace_factory_new_stub(p);
+    if (pid < 0) {
+        err = pid;
+        goto out_free;
+    }
+    as->base.platform = base;
+    as->platform = p;
+    as->pid = pid;
+    pthread_mutex_init(&as->lock, NULL);
+    t->tid = pid;
+    t->tracer_tid = self_tid();
+    t->cpu = -1;
+    err = thread_seize(t);
+    if (err) {
+        kill(pid, SIGKILL);
+        goto out_free;
+    }
+    as->threads = t;
+    *out = &as->base;
+    return 0;
+
+out_free:
+    free(t);
+    free(as);
+    return err;
+}
+
+/* The stub thread of `as` that the calling sentry thread traces. */
+static struct ptrace_thread *as_thread_for_caller(struct ptrace_as *as)
+{
+    pid_t me = self_tid();
+
+    for (struct ptrace_thread *t = as->threads; t; t = t->next) {
+        if (t->tracer_tid == me && !t->dead)
+            return t;
+    }
+    return NULL;
+}
+
+static long as_syscall(struct ptrace_as *as, long nr, const uint64_t args[6])
+{
+    pthread_mutex_lock(&as->lock);
+    struct ptrace_thread *t = as_thread_for_caller(as);
+    long ret = t ? ptrace_inject_syscall(as->platform, t, nr, args) : -ESRCH;
+    pthread_mutex_unlock(&as->lock);
+    return ret;
+}
+
+static int ptrace_as_map(struct platform_as *base, uint64_t addr, uint64_t len, int prot,
+                         uint64_t off)
+{
+    struct ptrace_as *as = (struct ptrace_as *)base;
+    uint64_t args[6] = {addr, len, (uint64_t)prot, MAP_SHARED | MAP_FIXED,
+                        (uint64_t)as->platform->memfile_fd, off};
+
+    long ret = as_syscall(as, SYS_mmap, args);
+    if (ret < 0 && ret > -4096)
+        return (int)ret;
+    return (uint64_t)ret == addr ? 0 : -EIO;
+}
+
+static int ptrace_as_unmap(struct platform_as *base, uint64_t addr, uint64_t len)
+{
+    struct ptrace_as *as = (struct ptrace_as *)base;
+    uint64_t args[6] = {addr, len, 0, 0, 0, 0};
+
+    return (int)as_syscall(as, SYS_munmap, args);
+}
+
+static void ptrace_as_release(struct platform_as *base)
+{
+    struct ptrace_as *as = (struct ptrace_as *)base;
+
+    kill(as->pid, SIGKILL);
+    struct ptrace_thread *t = as->threads;
+    while (t) {
+        struct ptrace_thread *next = t->next;
+        int status;
+        /* Collect the tracee's death so the factory can reap it. */
+        while (!t->dead && waitpid(t->tid, &status, __WALL) == t->tid) {
+            if (WIFEXITED(status) || WIFSIGNALED(status))
+                break;
+        }
+        free(t);
+        t = next;
+    }
+    free(as);
+}
+
+static int ptrace_ctx_create(struct platform_as *base, struct platform_ctx **out)
+{
+    struct ptrace_as *as = (struct ptrace_as *)base;
+    struct ptrace_ctx *ctx = calloc(1, sizeof(*ctx));
+
+    if (!ctx)
+        return -ENOMEM;
+    pthread_mutex_lock(&as->lock);
+    struct ptrace_thread *t = as_thread_for_caller(as);
+    pthread_mutex_unlock(&as->lock);
+    if (!t) {
+        /* More guest threads in one address space need stub threads cloned inside the stub. */
+        free(ctx);
+        return -ENOSYS;
+    }
+    ctx->base.as = base;
+    ctx->as = as;
+    ctx->thread = t;
+    *out = &ctx->base;
+    return 0;
+}
+
+static void ptrace_ctx_initial_regs(struct platform_ctx *base, struct arch_regs *regs)
+{
+    *regs = ((struct ptrace_ctx *)base)->thread->initial;
+}
+
+static int ptrace_ctx_get_fpstate(struct platform_ctx *base, struct arch_fpstate *fp)
+{
+    struct ptrace_thread *t = ((struct ptrace_ctx *)base)->thread;
+    struct iovec iov = {.iov_base = fp->data, .iov_len = sizeof(fp->data)};
+
+    if (ptrace(PTRACE_GETREGSET, t->tid, ARCH_PTRACE_FPSTATE_REGSET, &iov) != 0)
+        return -errno;
+    fp->size = (uint32_t)iov.iov_len;
+    return 0;
+}
+
+static int ptrace_ctx_set_fpstate(struct platform_ctx *base, const struct arch_fpstate *fp)
+{
+    struct ptrace_thread *t = ((struct ptrace_ctx *)base)->thread;
+    struct iovec iov = {.iov_base = (void *)fp->data, .iov_len = fp->size};
+
+    if (ptrace(PTRACE_SETREGSET, t->tid, ARCH_PTRACE_FPSTATE_REGSET, &iov) != 0)
+        return -errno;
+    return 0;
+}
+
+/* Keeps the stub thread on the CPU its tracer runs on: every stop and resume is a wake-up of the
+ * other side, and one that crosses CPUs costs far more than the switch itself. */
+static void thread_follow_tracer_cpu(struct ptrace_thread *t)
+{
+    int cpu = sched_getcpu();
+
+    if (cpu < 0 || cpu == t->cpu)
+        return;
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cpu, &set);
+    sched_setaffinity(t->tid, sizeof(set), &set);
+    t->cpu = cpu;
+}
+
+static void event_from_signal(struct ptrace_thread *t, int sig, struct platform_event *ev)
+{
+    memset(&ev->info, 0, sizeof(ev->info));
+    if (ptrace(PTRACE_GETSIGINFO, t->tid, 0, &ev->info) != 0)
+        ev->info.si_signo = sig;
+    if (sig == SIGSEGV && (ev->info.si_code == SEGV_MAPERR || ev->info.si_code == SEGV_ACCERR)) {
+        ev->kind = PLATFORM_EVENT_FAULT;
+        ev->fault_addr = (uint64_t)ev->info.si_addr;
+        ev->fault_access = 0;
+        return;
+    }
+    ev->kind = PLATFORM_EVENT_SIGNAL;
+}
+
+static int ptrace_ctx_switch(struct platform_ctx *base, struct arch_regs *regs,
+                             struct platform_event *ev)
+{
+    struct ptrace_thread *t = ((struct ptrace_ctx *)base)->thread;
+    int status;
+
+    if (t->dead)
+        return -ESRCH;
+    if (atomic_exchange_explicit(&t->interrupt, false, memory_order_relaxed)) {
+        ev->kind = PLATFORM_EVENT_INTERRUPTED;
+        return 0;
+    }
+    thread_follow_tracer_cpu(t);
+    for (;;) {
+        if (ptrace(PTRACE_SETREGS, t->tid, 0, &regs->r) != 0)
+            return -errno;
+        if (ptrace(PTRACE_SYSEMU, t->tid, 0, 0) != 0)
+            return -errno;
+        int err = ptrace_wait_stop(t, &status);
+        if (err)
+            return err;
+        if ((status >> 16) == PTRACE_EVENT_STOP)
+            continue; /* a group-stop: nothing happened to the guest */
+        if (ptrace(PTRACE_GETREGS, t->tid, 0, &regs->r) != 0)
+            return -errno;
+        int sig = WSTOPSIG(status);
+        if (sig == (SIGTRAP | 0x80)) {
+            ev->kind = PLATFORM_EVENT_SYSCALL;
+            return 0;
+        }
+        if (sig == PTRACE_INTERRUPT_SIGNAL) {
+            atomic_store_explicit(&t->interrupt, false, memory_order_relaxed);
+            ev->kind = PLATFORM_EVENT_INTERRUPTED;
+            return 0;
+        }
+        event_from_signal(t, sig, ev);
+        return 0;
+    }
+}
+
+static void ptrace_ctx_interrupt(struct platform_ctx *base)
+{
+    struct ptrace_ctx *ctx = (struct ptrace_ctx *)base;
+
+    /* Relaxed: the flag only makes a switch return early; the signal does the waking. */
+    atomic_store_explicit(&ctx->thread->interrupt, true, memory_order_relaxed);
+    syscall(SYS_tgkill, ctx->as->pid, ctx->thread->tid, PTRACE_INTERRUPT_SIGNAL);
+}
+
+static int ptrace_ctx_host_tid(const struct platform_ctx *base)
+{
+    return ((const struct ptrace_ctx *)base)->thread->tid;
+}
+
+static void ptrace_ctx_release(struct platform_ctx *base)
+{
+    free(base);
+}
+
+const struct platform_ops ptrace_platform_ops = {
+    .name = "ptrace",
+    .create = ptrace_create,
+    .destroy = ptrace_destroy,
+    .max_user_address = ptrace_max_user_address,
+    .as_create = ptrace_as_create,
+    .as_map = ptrace_as_map,
+    .as_unmap = ptrace_as_unmap,
+    .as_release = ptrace_as_release,
+    .ctx_create = ptrace_ctx_create,
+    .ctx_initial_regs = ptrace_ctx_initial_regs,
+    .ctx_get_fpstate = ptrace_ctx_get_fpstate,
+    .ctx_set_fpstate = ptrace_ctx_set_fpstate,
+    .ctx_switch = ptrace_ctx_switch,
+    .ctx_interrupt = ptrace_ctx_interrupt,
+    .ctx_host_tid = ptrace_ctx_host_tid,
+    .ctx_release = ptrace_ctx_release,
+};

@@ -1,0 +1,64 @@
+/* Private to the ptrace platform. Lock order: ptrace_as.lock, then ptrace_platform.factory_lock. */
+#ifndef RUNSC_PLATFORM_PTRACE_INTERNAL_H
+#define RUNSC_PLATFORM_PTRACE_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "platform/platform_impl.h"
+
+/* The signal platform_ctx_interrupt sends a stub thread to make its tracer's wait return. Stubs
+ * have no children, so a real SIGCHLD never reaches them. */
+#define PTRACE_INTERRUPT_SIGNAL SIGCHLD
+
+struct ptrace_platform {
+    struct platform base;
+    uint64_t stub_base;     /* the stub code page in every stub (and in the sentry) */
+    uint64_t max_user_addr; /* guest addresses end here: the stub page */
+    pid_t factory_pid;
+    pthread_mutex_t factory_lock; /* serializes requests on factory_sock */
+    int factory_sock;             /* guarded by factory_lock */
+    int memfile_fd;               /* the memory file, at the same number in every stub */
+};
+
+/* One stub thread, traced by one sentry thread. */
+struct ptrace_thread {
+    pid_t tid;
+    pid_t tracer_tid;           /* the sentry thread allowed to drive it */
+    struct arch_regs initial;   /* registers when seized: segment selectors for exec */
+    int cpu;                    /* the CPU the stub is pinned to, -1 if not pinned */
+    bool dead;
+    atomic_bool interrupt;      /* an interrupt was requested and not yet reported */
+    struct ptrace_thread *next; /* in ptrace_as.threads, guarded by ptrace_as.lock */
+};
+
+struct ptrace_as {
+    struct platform_as base;
+    struct ptrace_platform *platform;
+    pid_t pid;                    /* the stub process */
+    pthread_mutex_t lock;         /* protects threads */
+    struct ptrace_thread *threads;
+};
+
+struct ptrace_ctx {
+    struct platform_ctx base;
+    struct ptrace_as *as;
+    struct ptrace_thread *thread;
+};
+
+/* factory.c */
+int ptrace_factory_start(struct ptrace_platform *p, int memfile_fd);
+void ptrace_factory_stop(struct ptrace_platform *p);
+/* Asks the factory for a new stub process; returns its pid (stopped by SIGSTOP) or -errno. */
+pid_t ptrace_factory_new_stub(struct ptrace_platform *p);
+
+/* inject.c */
+/* Runs syscall `nr` in the stopped stub thread `t`; returns its result (or -errno). */
+long ptrace_inject_syscall(struct ptrace_platform *p, struct ptrace_thread *t, long nr,
+                           const uint64_t args[6]);
+/* Waits for the next stop of `t`; returns the wait status or -errno. */
+int ptrace_wait_stop(struct ptrace_thread *t, int *status);
+
+#endif

@@ -1,0 +1,28 @@
+/* The runsc command line: global flags and subcommands. */
+#ifndef RUNSC_RUNSC_CLI_H
+#define RUNSC_RUNSC_CLI_H
+
+#include <stdbool.h>
+
+/* Flags that come before the subcommand and apply to every one. */
+struct global_flags {
+    const char *platform;
+    bool strace;
+    bool debug;
+    const char *debug_log;
+};
+
+/* Exit codes for usage errors, as Go's flag package (and so runc and gVisor) use. */
+#define EXIT_USAGE 2
+
+/* Parses leading `--name[=value]` flags from argv (either one or two dashes). Returns the index
+ * of the first argument that is not a flag, or -1 after printing an error for an unknown or
+ * malformed flag. `--help` and `--version` set *help / *version. */
+int cli_parse_global_flags(int argc, char **argv, struct global_flags *g, bool *help,
+                           bool *version);
+
+void cli_print_usage(int fd);
+int cmd_do(const struct global_flags *g, int argc, char **argv);
+int cmd_boot(int argc, char **argv);
+
+#endif

@@ -1,0 +1,260 @@
+/* `runsc do CMD [ARGS...]`: runs CMD in a throw-away sandbox with the caller's stdio, environment
+ * and working directory, and exits with CMD's status (128+N if signal N killed it). The CLI
+ * resolves and opens the executable, then re-executes itself as `runsc boot` in new pid, mount,
+ * ipc, uts and network namespaces (and a user namespace when not root). */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "runsc/cli.h"
+
+/* Fixed fd numbers the boot process finds its inputs at (after stdio). */
+#define BOOT_EXEC_FD 3
+#define BOOT_LOG_FD 4
+
+#define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+static pid_t sandbox_pid;
+
+/* Signals sent to this process by another one go on to the sandbox. Terminal-generated ones
+ * (SI_KERNEL) reached the sandbox directly: it is in our process group. */
+static void forward_signal(int sig, siginfo_t *info, void *ctx)
+{
+    if (info->si_code != SI_KERNEL && sandbox_pid > 0)
+        kill(sandbox_pid, sig);
+}
+
+static const int forwarded_signals[] = {SIGINT,  SIGTERM, SIGHUP,  SIGQUIT, SIGUSR1,
+                                        SIGUSR2, SIGCONT, SIGWINCH, SIGALRM};
+
+/* Finds CMD as execvp would: a name with a slash is a path; otherwise each PATH entry in turn.
+ * Returns 0 with the path in `out`, or the errno to report. */
+static int resolve_executable(const char *cmd, char *out, size_t size)
+{
+    if (strchr(cmd, '/')) {
+        snprintf(out, size, "%s", cmd);
+        return access(out, F_OK) == 0 ? 0 : errno;
+    }
+    const char *path = getenv("PATH");
+    if (!path || !*path)
+        path = DEFAULT_PATH;
+    int first_err = ENOENT;
+    while (*path) {
+        size_t len = strcspn(path, ":");
+        if (len == 0)
+            snprintf(out, size, "%s", cmd); /* an empty entry is the current directory */
+        else
+            snprintf(out, size, "%.*s/%s", (int)len, path, cmd);
+        if (access(out, X_OK) == 0) {
+            struct stat st;
+            if (stat(out, &st) == 0 && S_ISREG(st.st_mode))
+                return 0;
+        } else if (errno == EACCES && first_err == ENOENT && access(out, F_OK) == 0) {
+            first_err = EACCES;
+        }
+        path += len;
+        if (*path == ':')
+            path++;
+    }
+    snprintf(out, size, "%s", cmd);
+    return first_err;
+}
+
+/* Opens the executable as execve would judge it: it must be a regular file we may execute. */
+static int open_executable(const char *path, int *fd_out)
+{
+    struct stat st;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+    if (fd < 0)
+        return errno;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || access(path, X_OK) != 0) {
+        close(fd);
+        return EACCES;
+    }
+    *fd_out = fd;
+    return 0;
+}
+
+static int write_file(const char *path, const char *text)
+{
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    ssize_t n = write(fd, text, strlen(text));
+    int err = n == (ssize_t)strlen(text) ? 0 : -errno;
+    close(fd);
+    return err;
+}
+
+/* Maps the caller to root in the sandbox's user namespace (the non-root case). */
+static int write_id_maps(pid_t pid, uid_t uid, gid_t gid)
+{
+    char path[64], map[64];
+    int err;
+
+    snprintf(path, sizeof(path), "/proc/%d/uid_map", pid);
+    snprintf(map, sizeof(map), "0 %u 1\n", uid);
+    if ((err = write_file(path, map)) != 0)
+        return err;
+    snprintf(path, sizeof(path), "/proc/%d/setgroups", pid);
+    if ((err = write_file(path, "deny")) != 0)
+        return err;
+    snprintf(path, sizeof(path), "/proc/%d/gid_map", pid);
+    snprintf(map, sizeof(map), "0 %u 1\n", gid);
+    return write_file(path, map);
+}
+
+/* In the child: put the inputs at their fixed fds and become `runsc boot`. */
+static __attribute__((noreturn)) void exec_boot(int exec_fd, int log_fd, int sync_fd,
+                                                char **boot_argv)
+{
+    char c;
+    /* Wait for the parent to finish the user namespace's id maps (or to say there are none). */
+    if (sync_fd >= 0 && read(sync_fd, &c, 1) != 1)
+        _exit(1);
+    /* Through fds above both targets, so neither move clobbers the other, and dup2 always makes
+     * a new fd without FD_CLOEXEC (it keeps the flag when source and target are equal). */
+    int exec_high = fcntl(exec_fd, F_DUPFD, BOOT_LOG_FD + 1);
+    int log_high = fcntl(log_fd, F_DUPFD, BOOT_LOG_FD + 1);
+    if (exec_high < 0 || log_high < 0 || dup2(exec_high, BOOT_EXEC_FD) < 0 ||
+        dup2(log_high, BOOT_LOG_FD) < 0)
+        _exit(1);
+    syscall(SYS_close_range, BOOT_LOG_FD + 1, ~0U, 0);
+    execv("/proc/self/exe", boot_argv);
+    dprintf(STDERR_FILENO, "runsc: re-exec as boot: %s\n", strerror(errno));
+    _exit(1);
+}
+
+static void build_boot_argv(char **v, size_t max, const struct global_flags *g, const char *path,
+                            char *const *cmd_argv, char bufs[][PATH_MAX + 32])
+{
+    size_t n = 0, b = 0;
+    char host[HOST_NAME_MAX + 1] = "localhost", cwd[PATH_MAX] = "/";
+
+    gethostname(host, sizeof(host));
+    host[sizeof(host) - 1] = '\0';
+    if (!getcwd(cwd, sizeof(cwd)))
+        snprintf(cwd, sizeof(cwd), "/");
+    v[n++] = "runsc";
+    v[n++] = "boot";
+    snprintf(bufs[b], sizeof(bufs[b]), "--platform=%s", g->platform);
+    v[n++] = bufs[b++];
+    snprintf(bufs[b], sizeof(bufs[b]), "--log-level=%d", g->debug ? 3 : 1);
+    v[n++] = bufs[b++];
+    if (g->strace)
+        v[n++] = "--strace";
+    snprintf(bufs[b], sizeof(bufs[b]), "--exec-path=%s", path);
+    v[n++] = bufs[b++];
+    snprintf(bufs[b], sizeof(bufs[b]), "--cwd=%s", cwd);
+    v[n++] = bufs[b++];
+    snprintf(bufs[b], sizeof(bufs[b]), "--hostname=%s", host);
+    v[n++] = bufs[b++];
+    snprintf(bufs[b], sizeof(bufs[b]), "--uid=%u", getuid());
+    v[n++] = bufs[b++];
+    snprintf(bufs[b], sizeof(bufs[b]), "--gid=%u", getgid());
+    v[n++] = bufs[b++];
+    v[n++] = "--";
+    for (size_t i = 0; cmd_argv[i] && n < max - 1; i++)
+        v[n++] = cmd_argv[i];
+    v[n] = NULL;
+}
+
+int cmd_do(const struct global_flags *g, int argc, char **argv)
+{
+    char path[PATH_MAX];
+    int exec_fd = -1, log_fd, err;
+    int i = 1;
+
+    if (i < argc && strcmp(argv[i], "--") == 0)
+        i++;
+    else if (i < argc && argv[i][0] == '-') {
+        fprintf(stderr, "runsc: do: unknown flag: %s\n", argv[i]);
+        cli_print_usage(STDERR_FILENO);
+        return EXIT_USAGE;
+    }
+    if (i >= argc) {
+        fprintf(stderr, "runsc: do: missing command\n");
+        cli_print_usage(STDERR_FILENO);
+        return EXIT_USAGE;
+    }
+    /* As a shell reports: 127 when the command isn't there, 126 when it can't be run. */
+    if ((err = resolve_executable(argv[i], path, sizeof(path))) != 0 ||
+        (err = open_executable(path, &exec_fd)) != 0) {
+        fprintf(stderr, "runsc: exec %s: %s\n", path,
+                err == ENOENT ? "no such file or directory" : strerror(err));
+        return err == ENOENT || err == ENOTDIR ? 127 : 126;
+    }
+    if (g->debug_log) {
+        log_fd = open(g->debug_log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+        if (log_fd < 0) {
+            fprintf(stderr, "runsc: open debug log %s: %s\n", g->debug_log, strerror(errno));
+            return 1;
+        }
+    } else {
+        log_fd = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, BOOT_LOG_FD + 1);
+        if (log_fd < 0)
+            log_fd = STDERR_FILENO;
+    }
+
+    char *boot_argv[4096];
+    static char bufs[8][PATH_MAX + 32];
+    build_boot_argv(boot_argv, sizeof(boot_argv) / sizeof(boot_argv[0]), g, path, argv + i, bufs);
+
+    bool rootless = geteuid() != 0;
+    int sync[2] = {-1, -1};
+    if (rootless && pipe2(sync, O_CLOEXEC) != 0) {
+        fprintf(stderr, "runsc: pipe: %s\n", strerror(errno));
+        return 1;
+    }
+    long flags = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWNET |
+                 (rootless ? CLONE_NEWUSER : 0) | SIGCHLD;
+    pid_t pid = (pid_t)syscall(SYS_clone, flags, 0, 0, 0, 0);
+    if (pid < 0) {
+        fprintf(stderr, "runsc: create the sandbox's namespaces: %s\n", strerror(errno));
+        return 1;
+    }
+    if (pid == 0) {
+        if (sync[1] >= 0)
+            close(sync[1]);
+        exec_boot(exec_fd, log_fd, sync[0], boot_argv);
+    }
+    sandbox_pid = pid;
+    close(exec_fd);
+    if (rootless) {
+        close(sync[0]);
+        if ((err = write_id_maps(pid, getuid(), getgid())) != 0) {
+            fprintf(stderr, "runsc: set up the user namespace: %s\n", strerror(-err));
+            kill(pid, SIGKILL);
+        }
+        if (write(sync[1], "x", 1) != 1) {
+            /* The child is gone; waitpid reports how. */
+        }
+        close(sync[1]);
+    }
+
+    struct sigaction sa = {.sa_sigaction = forward_signal, .sa_flags = SA_SIGINFO | SA_RESTART};
+    for (size_t s = 0; s < sizeof(forwarded_signals) / sizeof(forwarded_signals[0]); s++)
+        sigaction(forwarded_signals[s], &sa, NULL);
+
+    int status;
+    while (waitpid(pid, &status, 0) < 0) {
+        if (errno != EINTR) {
+            fprintf(stderr, "runsc: wait for the sandbox: %s\n", strerror(errno));
+            return 1;
+        }
+    }
+    if (WIFEXITED(status))
+        return WEXITSTATUS(status);
+    fprintf(stderr, "runsc: the sandbox was killed by signal %d\n", WTERMSIG(status));
+    return 128 + WTERMSIG(status);
+}

@@ -1,0 +1,152 @@
+/* Host-fd files and mappables. */
+#include "sentry/fs/host/host.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <sys/ioctl.h>
+#include <termios.h>
+#include <unistd.h>
+
+/* The kernel's struct termios (not glibc's, which is larger): what TCGETS copies. */
+#define KERNEL_TERMIOS_SIZE 36
+
+struct host_file {
+    struct file base;
+    int fd;
+};
+
+static int host_fd(struct file *f)
+{
+    return ((struct host_file *)f)->fd;
+}
+
+static ssize_t host_read(struct file *f, void *buf, size_t len)
+{
+    ssize_t n = read(host_fd(f), buf, len);
+    return n < 0 ? -errno : n;
+}
+
+static ssize_t host_write(struct file *f, const void *buf, size_t len)
+{
+    ssize_t n = write(host_fd(f), buf, len);
+    return n < 0 ? -errno : n;
+}
+
+/* Runs a terminal ioctl whose argument is `size` bytes, in (guest to host) or out. */
+static long host_ioctl_buffer(int fd, struct mm *mm, unsigned int cmd, uint64_t arg, size_t size,
+                              bool in)
+{
+    char buf[64];
+
+    if (in && mm_copy_in(mm, arg, buf, size) != 0)
+        return -EFAULT;
+    if (ioctl(fd, cmd, buf) != 0)
+        return -errno;
+    if (!in && mm_copy_out(mm, arg, buf, size) != 0)
+        return -EFAULT;
+    return 0;
+}
+
+static long host_ioctl(struct file *f, struct mm *mm, unsigned int cmd, uint64_t arg)
+{
+    int fd = host_fd(f);
+
+    switch (cmd) {
+    case TCGETS:
+        return host_ioctl_buffer(fd, mm, cmd, arg, KERNEL_TERMIOS_SIZE, false);
+    case TCSETS:
+    case TCSETSW:
+    case TCSETSF:
+        return host_ioctl_buffer(fd, mm, cmd, arg, KERNEL_TERMIOS_SIZE, true);
+    case TIOCGWINSZ:
+        return host_ioctl_buffer(fd, mm, cmd, arg, sizeof(struct winsize), false);
+    case TIOCSWINSZ:
+        return host_ioctl_buffer(fd, mm, cmd, arg, sizeof(struct winsize), true);
+    default:
+        return -ENOTTY;
+    }
+}
+
+static int host_stat(struct file *f, struct stat *st)
+{
+    return fstat(host_fd(f), st) == 0 ? 0 : -errno;
+}
+
+static void host_release(struct file *f)
+{
+    close(host_fd(f));
+    free(f);
+}
+
+static const struct file_ops host_file_ops = {
+    .read = host_read,
+    .write = host_write,
+    .ioctl = host_ioctl,
+    .stat = host_stat,
+    .release = host_release,
+};
+
+struct file *host_file_create(int fd, int status_flags)
+{
+    struct host_file *hf = calloc(1, sizeof(*hf));
+
+    if (!hf)
+        return NULL;
+    file_init(&hf->base, &host_file_ops, status_flags);
+    hf->fd = fd;
+    return &hf->base;
+}
+
+struct host_mappable {
+    struct mappable base;
+    atomic_int refs; /* atomic: VMAs in any mm hold references */
+    int fd;
+};
+
+ssize_t host_mappable_pread(struct mappable *m, void *buf, size_t len, uint64_t off)
+{
+    ssize_t n = pread(((struct host_mappable *)m)->fd, buf, len, (off_t)off);
+    return n < 0 ? -errno : n;
+}
+
+uint64_t host_mappable_size(struct mappable *m)
+{
+    struct stat st;
+
+    if (fstat(((struct host_mappable *)m)->fd, &st) != 0)
+        return 0;
+    return (uint64_t)st.st_size;
+}
+
+static void host_mappable_get(struct mappable *m)
+{
+    atomic_fetch_add_explicit(&((struct host_mappable *)m)->refs, 1, memory_order_relaxed);
+}
+
+static void host_mappable_put(struct mappable *m)
+{
+    struct host_mappable *hm = (struct host_mappable *)m;
+
+    if (atomic_fetch_sub_explicit(&hm->refs, 1, memory_order_acq_rel) == 1) {
+        close(hm->fd);
+        free(hm);
+    }
+}
+
+static const struct mappable_ops host_mappable_ops = {
+    .read = host_mappable_pread,
+    .get = host_mappable_get,
+    .put = host_mappable_put,
+};
+
+struct mappable *host_mappable_create(int fd)
+{
+    struct host_mappable *hm = calloc(1, sizeof(*hm));
+
+    if (!hm)
+        return NULL;
+    hm->base.ops = &host_mappable_ops;
+    atomic_init(&hm->refs, 1);
+    hm->fd = fd;
+    return &hm->base;
+}

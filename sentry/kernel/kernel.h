@@ -1,0 +1,142 @@
+/* The kernel: tasks (guest threads), thread groups (processes), their credentials, limits and
+ * signal state, and the run loop that moves each task between guest code and the sentry.
+ *
+ * Each task runs on its own sentry pthread, which is also the platform context's host thread
+ * (for ptrace, the tracer of the task's stub thread). Lock order: thread_group.lock, then
+ * kernel.lock; mm and fd table locks are never taken while holding either. */
+#ifndef RUNSC_SENTRY_KERNEL_KERNEL_H
+#define RUNSC_SENTRY_KERNEL_KERNEL_H
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/resource.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "regs.h"
+
+struct memfile;
+struct mm;
+struct mappable;
+struct platform;
+struct platform_ctx;
+struct fdtable;
+struct task;
+
+#define KERNEL_NSIG 64
+
+/* The guest's struct sigaction as rt_sigaction(2) passes it (the kernel's layout). */
+struct k_sigaction {
+    uint64_t handler;
+    uint64_t flags;
+    uint64_t restorer;
+    uint64_t mask;
+};
+
+struct creds {
+    uid_t ruid, euid, suid, fsuid;
+    gid_t rgid, egid, sgid, fsgid;
+};
+
+struct thread_group {
+    struct kernel *kernel;
+    int tgid;                     /* in the sandbox's pid namespace */
+    bool is_init;                 /* pid 1: signals with default action from inside are ignored */
+    pthread_mutex_t lock;         /* protects everything below and tasks' signal state */
+    struct k_sigaction actions[KERNEL_NSIG + 1];
+    struct rlimit rlimits[RLIM_NLIMITS];
+    bool exiting;                 /* exit_group or a fatal signal started */
+    int exit_status;              /* wait(2) status once exiting */
+    int live_tasks;
+};
+
+struct task {
+    struct kernel *kernel;
+    struct thread_group *tg;
+    int tid;
+    struct mm *mm;                /* owned */
+    struct fdtable *fds;          /* owned */
+    struct platform_ctx *ctx;     /* owned; used only by the task's own thread */
+    struct arch_regs regs;        /* the guest registers while the task is in the sentry */
+    struct creds creds;
+    char comm[16];
+    char cwd[4096];
+    mode_t umask;
+    uint64_t altstack_sp, altstack_size; /* sigaltstack(2); own thread only */
+    int altstack_flags;
+    uint64_t clear_child_tid;
+    uint64_t robust_list, robust_list_len;
+
+    /* Signal state, protected by tg->lock. */
+    uint64_t blocked;
+    uint64_t pending;
+    siginfo_t pending_info[KERNEL_NSIG + 1];
+
+    /* Sleeping in the sentry: a blocking syscall waits on wake under wait_lock, and a signal
+     * sent to the task broadcasts it. */
+    pthread_mutex_t wait_lock;
+    pthread_cond_t wake;
+
+    bool exiting;                 /* set and read only by the task's own thread */
+    pthread_t thread;
+};
+
+/* What the boot process hands the kernel for the first process. */
+struct init_process {
+    struct mappable *executable; /* a reference the kernel takes over */
+    const char *path;            /* as the guest sees it: AT_EXECFN */
+    char *const *argv;
+    char *const *envp;
+    const char *cwd;
+    int stdio_fds[3];            /* host fds that become fds 0, 1, 2; the kernel owns them */
+};
+
+struct kernel_config {
+    struct platform *platform;
+    struct memfile *memfile;
+    void (*syscall_dispatch)(struct task *t); /* the syscall table, from sentry/syscalls */
+    const char *hostname;
+    uid_t uid;
+    gid_t gid;
+};
+
+struct kernel {
+    struct kernel_config cfg;
+    struct timespec boot_time;    /* CLOCK_MONOTONIC at boot, for sysinfo's uptime */
+    pthread_mutex_t lock;         /* protects the fields below */
+    pthread_cond_t changed;
+    struct task *init_task;
+    bool init_exited;
+    int init_status;
+    int next_pid;
+};
+
+int kernel_create(const struct kernel_config *cfg, struct kernel **out);
+void kernel_destroy(struct kernel *k);
+/* Loads and starts the first process. Returns 0, or -errno with a reason in `why`. */
+int kernel_start_init(struct kernel *k, const struct init_process *init, char *why, size_t whylen);
+/* Waits for the first process to exit and returns its wait(2) status. */
+int kernel_wait_init(struct kernel *k);
+/* Delivers a signal from outside the sandbox (runsc forwarding a host signal) to pid 1. */
+void kernel_signal_init_from_host(struct kernel *k, int sig);
+
+/* Signals (signal.c). */
+/* Sends `sig` from inside the sandbox; `info` may be NULL for SI_USER from the task itself. */
+int task_signal_send(struct task *t, int sig, const siginfo_t *info);
+/* A synchronous signal from a fault: it can be neither blocked nor ignored. */
+void task_signal_force(struct task *t, int sig, const siginfo_t *info);
+/* Acts on pending unblocked signals before the task returns to guest code. */
+void task_signal_deliver(struct task *t);
+/* True if an unblocked signal is pending: blocking calls return EINTR. */
+bool task_signal_pending(struct task *t);
+/* Wakes a task sleeping in the sentry or running guest code so it looks at its signals. */
+void task_interrupt(struct task *t);
+
+/* Exit (task.c). Ends the thread group with wait status `status`. */
+void task_exit_group(struct task *t, int status);
+/* Sleeps until `deadline` (CLOCK_MONOTONIC) or a signal; 0 or -EINTR. */
+int task_sleep_until(struct task *t, const struct timespec *deadline);
+
+#endif

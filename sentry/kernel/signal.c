@@ -1,0 +1,214 @@
+/* Signal state: sending, forcing synchronous signals, and acting on pending ones before a task
+ * returns to guest code. Default actions follow signal(7). */
+#include <errno.h>
+#include <string.h>
+
+#include "lib/log.h"
+#include "platform/platform.h"
+#include "sentry/kernel/kernel.h"
+#include "sentry/kernel/sigframe.h"
+
+#define SIGBIT(sig) (1ULL << ((sig)-1))
+/* SIGKILL and SIGSTOP can be neither caught, blocked nor ignored. */
+#define UNBLOCKABLE (SIGBIT(SIGKILL) | SIGBIT(SIGSTOP))
+
+enum default_action { ACT_TERMINATE, ACT_CORE, ACT_IGNORE, ACT_STOP, ACT_CONTINUE };
+
+static enum default_action default_action(int sig)
+{
+    switch (sig) {
+    case SIGQUIT:
+    case SIGILL:
+    case SIGTRAP:
+    case SIGABRT:
+    case SIGBUS:
+    case SIGFPE:
+    case SIGSEGV:
+    case SIGXCPU:
+    case SIGXFSZ:
+    case SIGSYS:
+        return ACT_CORE;
+    case SIGCHLD:
+    case SIGURG:
+    case SIGWINCH:
+        return ACT_IGNORE;
+    case SIGCONT:
+        return ACT_CONTINUE;
+    case SIGSTOP:
+    case SIGTSTP:
+    case SIGTTIN:
+    case SIGTTOU:
+        return ACT_STOP;
+    default:
+        return ACT_TERMINATE;
+    }
+}
+
+/* Whether a signal sent now would be dropped (tg->lock held). Blocked signals are kept: the
+ * handler may change before they are unblocked. */
+static bool signal_ignored(struct task *t, int sig, bool from_host)
+{
+    uint64_t handler = t->tg->actions[sig].handler;
+
+    if (t->blocked & SIGBIT(sig))
+        return false;
+    if (handler == (uint64_t)SIG_IGN)
+        return sig != SIGKILL && sig != SIGSTOP;
+    if (handler != (uint64_t)SIG_DFL)
+        return false;
+    /* The init of a pid namespace gets only the signals it has handlers for; from outside the
+     * namespace SIGKILL and SIGSTOP still work (pid_namespaces(7)). */
+    if (t->tg->is_init)
+        return !(from_host && (sig == SIGKILL || sig == SIGSTOP));
+    return default_action(sig) == ACT_IGNORE;
+}
+
+void task_interrupt(struct task *t)
+{
+    pthread_mutex_lock(&t->wait_lock);
+    pthread_cond_broadcast(&t->wake);
+    pthread_mutex_unlock(&t->wait_lock);
+    if (t->ctx)
+        platform_ctx_interrupt(t->ctx);
+}
+
+static int signal_queue(struct task *t, int sig, const siginfo_t *info, bool from_host)
+{
+    if (sig < 1 || sig > KERNEL_NSIG)
+        return -EINVAL;
+    pthread_mutex_lock(&t->tg->lock);
+    if (signal_ignored(t, sig, from_host)) {
+        pthread_mutex_unlock(&t->tg->lock);
+        return 0;
+    }
+    /* A standard signal already pending is not queued twice. */
+    if (!(t->pending & SIGBIT(sig))) {
+        t->pending |= SIGBIT(sig);
+        if (info) {
+            t->pending_info[sig] = *info;
+        } else {
+            memset(&t->pending_info[sig], 0, sizeof(siginfo_t));
+            t->pending_info[sig].si_signo = sig;
+            t->pending_info[sig].si_code = SI_USER;
+        }
+    }
+    pthread_mutex_unlock(&t->tg->lock);
+    return 0;
+}
+
+int task_signal_send(struct task *t, int sig, const siginfo_t *info)
+{
+    int err = signal_queue(t, sig, info, false);
+    if (!err)
+        task_interrupt(t);
+    return err;
+}
+
+void kernel_signal_init_from_host(struct kernel *k, int sig)
+{
+    pthread_mutex_lock(&k->lock);
+    struct task *t = k->init_task;
+    if (t) {
+        siginfo_t info;
+        memset(&info, 0, sizeof(info));
+        info.si_signo = sig;
+        info.si_code = SI_USER; /* from pid 0: outside the namespace */
+        if (signal_queue(t, sig, &info, true) == 0)
+            task_interrupt(t);
+    }
+    pthread_mutex_unlock(&k->lock);
+}
+
+void task_signal_force(struct task *t, int sig, const siginfo_t *info)
+{
+    pthread_mutex_lock(&t->tg->lock);
+    struct k_sigaction *act = &t->tg->actions[sig];
+    /* As Linux's force_sig_info(): a blocked or ignored synchronous signal gets its default
+     * action back, and the default action kills even init. */
+    if ((t->blocked & SIGBIT(sig)) || act->handler == (uint64_t)SIG_IGN) {
+        act->handler = (uint64_t)SIG_DFL;
+        t->blocked &= ~SIGBIT(sig);
+    }
+    t->pending |= SIGBIT(sig);
+    t->pending_info[sig] = *info;
+    t->pending_info[sig].si_signo = sig;
+    pthread_mutex_unlock(&t->tg->lock);
+}
+
+bool task_signal_pending(struct task *t)
+{
+    pthread_mutex_lock(&t->tg->lock);
+    bool pending = (t->pending & ~t->blocked) != 0;
+    pthread_mutex_unlock(&t->tg->lock);
+    return pending;
+}
+
+/* Takes the next deliverable signal: SIGKILL first, then the lowest number. */
+static int signal_dequeue(struct task *t, siginfo_t *info, struct k_sigaction *act)
+{
+    uint64_t ready = t->pending & (~t->blocked | UNBLOCKABLE);
+
+    if (!ready)
+        return 0;
+    int sig = (ready & SIGBIT(SIGKILL)) ? SIGKILL : __builtin_ctzll(ready) + 1;
+    t->pending &= ~SIGBIT(sig);
+    *info = t->pending_info[sig];
+    *act = t->tg->actions[sig];
+    return sig;
+}
+
+void task_signal_deliver(struct task *t)
+{
+    siginfo_t info;
+    struct k_sigaction act;
+
+    for (;;) {
+        pthread_mutex_lock(&t->tg->lock);
+        if (t->tg->exiting) {
+            pthread_mutex_unlock(&t->tg->lock);
+            t->exiting = true;
+            return;
+        }
+        int sig = signal_dequeue(t, &info, &act);
+        if (sig && act.handler != (uint64_t)SIG_DFL && act.handler != (uint64_t)SIG_IGN &&
+            sig != SIGKILL && sig != SIGSTOP) {
+            /* Set up the handler: the mask grows by sa_mask and (unless SA_NODEFER) the signal;
+             * SA_RESETHAND restores the default for the next one. */
+            uint64_t old_mask = t->blocked;
+            t->blocked |= act.mask & ~UNBLOCKABLE;
+            if (!(act.flags & SA_NODEFER))
+                t->blocked |= SIGBIT(sig);
+            if (act.flags & SA_RESETHAND)
+                t->tg->actions[sig].handler = (uint64_t)SIG_DFL;
+            pthread_mutex_unlock(&t->tg->lock);
+            if (sigframe_setup(t, sig, &info, &act, old_mask) != 0) {
+                /* No room for the frame: Linux forces SIGSEGV. */
+                siginfo_t segv = {.si_signo = SIGSEGV, .si_code = SI_KERNEL};
+                task_signal_force(t, SIGSEGV, &segv);
+            }
+            /* One handler frame per return to the guest, like Linux. */
+            return;
+        }
+        pthread_mutex_unlock(&t->tg->lock);
+        if (!sig)
+            return;
+        if (act.handler == (uint64_t)SIG_IGN && sig != SIGKILL && sig != SIGSTOP)
+            continue;
+        switch (default_action(sig)) {
+        case ACT_IGNORE:
+        case ACT_CONTINUE:
+            continue;
+        case ACT_STOP:
+            /* Job-control stops need a parent to report to; with only init there is none. */
+            log_debug("task %d: ignoring stop signal %d", t->tid, sig);
+            continue;
+        case ACT_CORE:
+            /* No core file is written; the status says "core dumped" only if one would be. */
+            task_exit_group(t, sig | (t->tg->rlimits[RLIMIT_CORE].rlim_cur ? 0x80 : 0));
+            return;
+        case ACT_TERMINATE:
+            task_exit_group(t, sig);
+            return;
+        }
+    }
+}

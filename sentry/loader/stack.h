@@ -1,0 +1,24 @@
+/* Building the initial process stack: strings, argv, envp and the auxiliary vector. */
+#ifndef RUNSC_SENTRY_LOADER_STACK_H
+#define RUNSC_SENTRY_LOADER_STACK_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+struct mm;
+
+struct stack_info {
+    char *const *argv;
+    char *const *envp;
+    const char *execfn;
+    uint64_t entry, phdr, phent, phnum;
+    uid_t uid, euid;
+    gid_t gid, egid;
+};
+
+/* Writes the initial stack below `top` (within `size` bytes) and returns the stack pointer,
+ * which points at argc and is 16-byte aligned. Returns 0, -E2BIG or -EFAULT. */
+int stack_build(struct mm *mm, uint64_t top, uint64_t size, const struct stack_info *si,
+                uint64_t *sp_out);
+
+#endif

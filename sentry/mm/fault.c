@@ -1,0 +1,107 @@
+/* Populating guest pages: choosing the range a fault fills, allocating memory-file pages,
+ * reading file contents for private file mappings, and mapping PMAs into the platform. */
+#include <errno.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "platform/platform.h"
+#include "sentry/memfile/memfile.h"
+#include "sentry/mm/mm_internal.h"
+
+static int pma_fill_from_file(struct mm *mm, const struct vma *v, const struct pma *p)
+{
+    char *dst = (char *)memfile_base(mm->mf) + p->mf_off;
+    uint64_t len = p->end - p->start;
+    uint64_t off = v->file_off + (p->start - v->start);
+
+    while (len > 0) {
+        ssize_t n = v->file->ops->read(v->file, dst, len, off);
+        if (n < 0)
+            return (int)n;
+        if (n == 0)
+            break; /* past end of file: the rest stays zero */
+        dst += n;
+        off += (uint64_t)n;
+        len -= (uint64_t)n;
+    }
+    return 0;
+}
+
+int mm_populate(struct mm *mm, struct vma *v, uint64_t addr, struct pma **out)
+{
+    size_t i = rangevec_lower_bound(&mm->pmas, addr);
+    if (i < mm->pmas.len && pma_at(mm, i)->start <= addr) {
+        *out = pma_at(mm, i);
+        return 0;
+    }
+    /* Fill the aligned window around addr, clipped to the VMA and to the PMAs around it. */
+    uint64_t window = v->file ? MM_FILE_FAULT_AROUND : MM_ANON_FAULT_AROUND;
+    uint64_t lo = addr & ~(window - 1), hi = lo + window;
+    if (lo < v->start)
+        lo = v->start;
+    if (hi > v->end || hi < lo)
+        hi = v->end;
+    if (i > 0 && pma_at(mm, i - 1)->end > lo)
+        lo = pma_at(mm, i - 1)->end;
+    if (i < mm->pmas.len && pma_at(mm, i)->start < hi)
+        hi = pma_at(mm, i)->start;
+
+    if (rangevec_reserve(&mm->pmas, 1) != 0)
+        return -ENOMEM;
+    struct pma p = {.mapped = false};
+    if (memfile_alloc(mm->mf, hi - lo, &p.mf_off) != 0) {
+        /* Fragmented or nearly full: settle for the one page. */
+        lo = page_align_down(addr);
+        hi = lo + PAGE_SIZE_MM;
+        if (memfile_alloc(mm->mf, PAGE_SIZE_MM, &p.mf_off) != 0)
+            return -ENOMEM;
+    }
+    p.start = lo;
+    p.end = hi;
+    if (v->file) {
+        int err = pma_fill_from_file(mm, v, &p);
+        if (err) {
+            memfile_decref(mm->mf, p.mf_off, hi - lo);
+            return err;
+        }
+    }
+    rangevec_insert(&mm->pmas, i, &p);
+    *out = pma_at(mm, i);
+    return 0;
+}
+
+int mm_pma_map(struct mm *mm, struct pma *p, int prot)
+{
+    if (!mm->as)
+        return -EFAULT;
+    int err = platform_as_map(mm->as, p->start, p->end - p->start, prot, p->mf_off);
+    if (err)
+        return err;
+    p->mapped = true;
+    return 0;
+}
+
+int mm_handle_fault(struct mm *mm, uint64_t addr)
+{
+    struct pma *p;
+    int err;
+
+    pthread_mutex_lock(&mm->lock);
+    struct vma *v = mm_vma_find(mm, addr);
+    if (!v) {
+        err = -EFAULT;
+        goto out;
+    }
+    if (v->prot == PROT_NONE) {
+        err = -EACCES;
+        goto out;
+    }
+    err = mm_populate(mm, v, addr, &p);
+    if (err)
+        goto out;
+    /* A page that is already mapped faulted because the access is one its protection forbids. */
+    err = p->mapped ? -EACCES : mm_pma_map(mm, p, v->prot);
+out:
+    pthread_mutex_unlock(&mm->lock);
+    return err;
+}

@@ -1,0 +1,420 @@
+/* The address-space operations behind mmap(2), munmap(2), mprotect(2), mremap(2), brk(2) and
+ * madvise(2), with Linux's argument rules. */
+#include <errno.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+
+#include "platform/platform.h"
+#include "sentry/memfile/memfile.h"
+#include "sentry/mm/mm_internal.h"
+
+int mm_create(struct memfile *mf, uint64_t max_addr, struct mm **out)
+{
+    struct mm *mm = calloc(1, sizeof(*mm));
+
+    if (!mm)
+        return -ENOMEM;
+    pthread_mutex_init(&mm->lock, NULL);
+    mm->mf = mf;
+    mm->max_addr = page_align_down(max_addr);
+    mm->mmap_base = mm->max_addr;
+    rangevec_init(&mm->vmas, sizeof(struct vma));
+    rangevec_init(&mm->pmas, sizeof(struct pma));
+    *out = mm;
+    return 0;
+}
+
+void mm_destroy(struct mm *mm)
+{
+    if (!mm)
+        return;
+    pthread_mutex_lock(&mm->lock);
+    struct platform_as *as = mm->as;
+    mm->as = NULL; /* the address space dies whole: no need to unmap piecewise */
+    if (mm_reserve(mm) == 0)
+        mm_unmap_locked(mm, 0, mm->max_addr);
+    pthread_mutex_unlock(&mm->lock);
+    if (as)
+        platform_as_release(as);
+    rangevec_free(&mm->vmas);
+    rangevec_free(&mm->pmas);
+    pthread_mutex_destroy(&mm->lock);
+    free(mm);
+}
+
+void mm_set_platform_as(struct mm *mm, struct platform_as *as)
+{
+    pthread_mutex_lock(&mm->lock);
+    mm->as = as;
+    pthread_mutex_unlock(&mm->lock);
+}
+
+void mm_set_layout(struct mm *mm, uint64_t brk_start, uint64_t mmap_base)
+{
+    pthread_mutex_lock(&mm->lock);
+    mm->brk_start = mm->brk = brk_start;
+    mm->mmap_base = page_align_down(mmap_base);
+    pthread_mutex_unlock(&mm->lock);
+}
+
+uint64_t mm_max_addr(const struct mm *mm)
+{
+    return mm->max_addr;
+}
+
+int64_t mm_map(struct mm *mm, const struct mm_map_request *req)
+{
+    uint64_t len;
+    int64_t addr;
+
+    if (req->len == 0)
+        return -EINVAL;
+    if (!page_align_up(req->len, &len) || len > mm->max_addr)
+        return -ENOMEM;
+    if ((req->fixed || req->noreplace) && (req->addr & ~PAGE_MASK_MM))
+        return -EINVAL;
+
+    pthread_mutex_lock(&mm->lock);
+    if (mm_reserve(mm) != 0) {
+        addr = -ENOMEM;
+        goto out;
+    }
+    if (req->fixed || req->noreplace) {
+        addr = (int64_t)req->addr;
+        if (req->addr > mm->max_addr || len > mm->max_addr - req->addr) {
+            addr = -ENOMEM;
+            goto out;
+        }
+        if (req->addr < MM_MIN_ADDR) {
+            addr = -EPERM; /* Linux: below vm.mmap_min_addr */
+            goto out;
+        }
+        if (req->noreplace && !mm_range_is_free(mm, req->addr, req->addr + len)) {
+            addr = -EEXIST;
+            goto out;
+        }
+        mm_unmap_locked(mm, req->addr, req->addr + len);
+    } else {
+        addr = mm_find_free(mm, req->addr, len);
+        if (addr < 0)
+            goto out;
+    }
+    struct vma v = {
+        .start = (uint64_t)addr,
+        .end = (uint64_t)addr + len,
+        .prot = req->prot,
+        .flags = req->vma_flags,
+        .file = req->file,
+        .file_off = req->file_off,
+    };
+    mm_vma_insert(mm, &v);
+out:
+    pthread_mutex_unlock(&mm->lock);
+    return addr;
+}
+
+/* Checks an (addr, len) pair as munmap, mprotect and madvise do; *end gets the rounded end. */
+static int range_check(struct mm *mm, uint64_t addr, uint64_t len, uint64_t *end)
+{
+    if (addr & ~PAGE_MASK_MM)
+        return -EINVAL;
+    if (!page_align_up(len, &len) || addr > mm->max_addr || len > mm->max_addr - addr)
+        return -ENOMEM;
+    *end = addr + len;
+    return 0;
+}
+
+int mm_unmap(struct mm *mm, uint64_t addr, uint64_t len)
+{
+    uint64_t end;
+
+    if (len == 0)
+        return -EINVAL;
+    if (addr & ~PAGE_MASK_MM)
+        return -EINVAL;
+    if (!page_align_up(len, &len) || addr > UINT64_MAX - len)
+        return -EINVAL;
+    end = addr + len;
+    if (addr >= mm->max_addr)
+        return 0;
+    if (end > mm->max_addr)
+        end = mm->max_addr;
+    pthread_mutex_lock(&mm->lock);
+    int err = mm_reserve(mm);
+    if (!err)
+        mm_unmap_locked(mm, addr, end);
+    pthread_mutex_unlock(&mm->lock);
+    return err;
+}
+
+int mm_protect(struct mm *mm, uint64_t addr, uint64_t len, int prot)
+{
+    uint64_t end;
+    int err;
+
+    if (prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC | PROT_GROWSDOWN | PROT_GROWSUP))
+        return -EINVAL;
+    prot &= PROT_READ | PROT_WRITE | PROT_EXEC;
+    if ((err = range_check(mm, addr, len, &end)) != 0)
+        return err == -EINVAL ? err : -ENOMEM;
+    if (end == addr)
+        return 0;
+    pthread_mutex_lock(&mm->lock);
+    if (!mm_range_is_mapped(mm, addr, end)) {
+        err = -ENOMEM;
+        goto out;
+    }
+    if ((err = mm_reserve(mm)) != 0)
+        goto out;
+    mm_split_at(mm, addr);
+    mm_split_at(mm, end);
+    for (size_t i = rangevec_lower_bound(&mm->vmas, addr);
+         i < mm->vmas.len && vma_at(mm, i)->end <= end; i++)
+        vma_at(mm, i)->prot = prot;
+    /* Pages already mapped keep their old protection on the host until remapped: unmap them and
+     * let the next fault map them with the new one. */
+    mm_pmas_unmap(mm, addr, end);
+out:
+    pthread_mutex_unlock(&mm->lock);
+    return err;
+}
+
+/* Moves the VMA range [old, old+len) and its pages to `to`, which must be free. */
+static void move_locked(struct mm *mm, uint64_t old, uint64_t len, uint64_t to)
+{
+    mm_split_at(mm, old);
+    mm_split_at(mm, old + len);
+    size_t i = rangevec_lower_bound(&mm->vmas, old);
+    struct vma moved = *vma_at(mm, i);
+    moved.end = to + len;
+    moved.start = to;
+    mm_vma_insert(mm, &moved); /* takes its own file reference */
+
+    /* Re-home the PMAs: same memory-file pages, new guest addresses, not yet mapped. */
+    size_t first = rangevec_lower_bound(&mm->pmas, old), last = first;
+    while (last < mm->pmas.len && pma_at(mm, last)->end <= old + len)
+        last++;
+    size_t n = last - first;
+    struct pma *tmp = n ? malloc(n * sizeof(*tmp)) : NULL;
+    if (n && !tmp) {
+        /* Out of sentry memory: drop the pages instead (the guest sees zeroes). This is the only
+         * place an mremap can lose data, and only when the sentry itself cannot allocate. */
+        mm_unmap_locked(mm, old, old + len);
+        return;
+    }
+    for (size_t k = 0; k < n; k++)
+        tmp[k] = *pma_at(mm, first + k);
+    rangevec_remove(&mm->pmas, first, n);
+    mm_unmap_locked(mm, old, old + len);
+    if (rangevec_reserve(&mm->pmas, n) == 0) {
+        for (size_t k = 0; k < n; k++) {
+            struct pma p = tmp[k];
+            p.start = p.start - old + to;
+            p.end = p.end - old + to;
+            p.mapped = false;
+            rangevec_insert(&mm->pmas, rangevec_lower_bound(&mm->pmas, p.start), &p);
+        }
+    } else {
+        for (size_t k = 0; k < n; k++)
+            memfile_decref(mm->mf, tmp[k].mf_off, tmp[k].end - tmp[k].start);
+    }
+    free(tmp);
+}
+
+int64_t mm_remap(struct mm *mm, uint64_t old, uint64_t old_len, uint64_t new_len, int flags,
+                 uint64_t new_addr)
+{
+    int64_t ret;
+
+    if (old & ~PAGE_MASK_MM)
+        return -EINVAL;
+    if (flags & ~(MREMAP_MAYMOVE | MREMAP_FIXED))
+        return -EINVAL;
+    if ((flags & MREMAP_FIXED) && !(flags & MREMAP_MAYMOVE))
+        return -EINVAL;
+    if (!page_align_up(old_len, &old_len) || !page_align_up(new_len, &new_len) || new_len == 0)
+        return -EINVAL;
+    if (old_len == 0)
+        return -EINVAL; /* duplicating a shared mapping: not supported for private memory */
+
+    pthread_mutex_lock(&mm->lock);
+    if ((ret = mm_reserve(mm)) != 0)
+        goto out;
+    struct vma *v = mm_vma_find(mm, old);
+    if (!v || old_len > v->end - old) {
+        ret = -EFAULT;
+        goto out;
+    }
+    if (flags & MREMAP_FIXED) {
+        if ((new_addr & ~PAGE_MASK_MM) || new_addr < MM_MIN_ADDR || new_addr > mm->max_addr ||
+            new_len > mm->max_addr - new_addr ||
+            (new_addr < old + old_len && old < new_addr + new_len)) {
+            ret = -EINVAL;
+            goto out;
+        }
+        mm_unmap_locked(mm, new_addr, new_addr + new_len);
+        if (new_len < old_len) {
+            mm_unmap_locked(mm, old + new_len, old + old_len);
+            old_len = new_len;
+        }
+        move_locked(mm, old, old_len, new_addr);
+        if (new_len > old_len) {
+            struct vma grow = *mm_vma_find(mm, new_addr);
+            grow.file_off += grow.end - grow.start;
+            grow.start = new_addr + old_len;
+            grow.end = new_addr + new_len;
+            mm_vma_insert(mm, &grow);
+        }
+        ret = (int64_t)new_addr;
+        goto out;
+    }
+    if (new_len <= old_len) {
+        mm_unmap_locked(mm, old + new_len, old + old_len);
+        ret = (int64_t)old;
+        goto out;
+    }
+    uint64_t extra = new_len - old_len;
+    if (old + old_len == v->end && v->end <= mm->max_addr - extra &&
+        mm_range_is_free(mm, v->end, v->end + extra)) {
+        v->end += extra; /* grow in place */
+        ret = (int64_t)old;
+        goto out;
+    }
+    if (!(flags & MREMAP_MAYMOVE)) {
+        ret = -ENOMEM;
+        goto out;
+    }
+    ret = mm_find_free(mm, 0, new_len);
+    if (ret < 0)
+        goto out;
+    struct vma grown = *v;
+    move_locked(mm, old, old_len, (uint64_t)ret);
+    grown.file_off += (old - grown.start) + old_len;
+    grown.start = (uint64_t)ret + old_len;
+    grown.end = (uint64_t)ret + new_len;
+    mm_vma_insert(mm, &grown);
+out:
+    pthread_mutex_unlock(&mm->lock);
+    return ret;
+}
+
+uint64_t mm_brk(struct mm *mm, uint64_t addr)
+{
+    uint64_t old_end = 0, new_end;
+
+    pthread_mutex_lock(&mm->lock);
+    uint64_t ret = mm->brk;
+    /* Linux returns the current break for anything it refuses. */
+    if (addr < mm->brk_start || !page_align_up(addr, &new_end) || new_end > mm->mmap_base)
+        goto out;
+    page_align_up(mm->brk, &old_end);
+    if (mm_reserve(mm) != 0)
+        goto out;
+    if (new_end < old_end) {
+        mm_unmap_locked(mm, new_end, old_end);
+    } else if (new_end > old_end) {
+        if (!mm_range_is_free(mm, old_end, new_end))
+            goto out;
+        struct vma v = {.start = old_end,
+                        .end = new_end,
+                        .prot = PROT_READ | PROT_WRITE,
+                        .flags = VMA_HEAP};
+        mm_vma_insert(mm, &v);
+    }
+    mm->brk = ret = addr;
+out:
+    pthread_mutex_unlock(&mm->lock);
+    return ret;
+}
+
+int mm_advise(struct mm *mm, uint64_t addr, uint64_t len, int advice)
+{
+    uint64_t end;
+    int err;
+
+    switch (advice) {
+    case MADV_DONTNEED:
+    case MADV_FREE:
+    case MADV_NORMAL:
+    case MADV_RANDOM:
+    case MADV_SEQUENTIAL:
+    case MADV_WILLNEED:
+    case MADV_DONTFORK:
+    case MADV_DOFORK:
+    case MADV_MERGEABLE:
+    case MADV_UNMERGEABLE:
+    case MADV_HUGEPAGE:
+    case MADV_NOHUGEPAGE:
+    case MADV_DONTDUMP:
+    case MADV_DODUMP:
+    case MADV_WIPEONFORK:
+    case MADV_KEEPONFORK:
+    case MADV_COLD:
+    case MADV_PAGEOUT:
+        break;
+    default:
+        return -EINVAL;
+    }
+    if ((err = range_check(mm, addr, len, &end)) != 0)
+        return err;
+    if (end == addr)
+        return 0;
+    pthread_mutex_lock(&mm->lock);
+    if ((err = mm_reserve(mm)) != 0)
+        goto out;
+    bool holes = !mm_range_is_mapped(mm, addr, end);
+    if (advice == MADV_DONTNEED || advice == MADV_FREE) {
+        /* Private pages are dropped (anonymous ones read zero, file ones reread the file);
+         * shared pages keep their contents and are only unmapped. */
+        for (size_t i = rangevec_lower_bound(&mm->vmas, addr);
+             i < mm->vmas.len && vma_at(mm, i)->start < end; i++) {
+            struct vma *v = vma_at(mm, i);
+            uint64_t s = v->start > addr ? v->start : addr;
+            uint64_t e = v->end < end ? v->end : end;
+            if (advice == MADV_FREE && (v->file || (v->flags & VMA_SHARED))) {
+                err = -EINVAL; /* Linux: MADV_FREE is for private anonymous memory only */
+                goto out;
+            }
+            if (v->flags & VMA_SHARED)
+                mm_pmas_unmap(mm, s, e);
+            else
+                mm_pmas_drop(mm, s, e);
+        }
+        if (mm->as)
+            platform_as_unmap(mm->as, addr, end - addr);
+    }
+    err = holes ? -ENOMEM : 0;
+out:
+    pthread_mutex_unlock(&mm->lock);
+    return err;
+}
+
+size_t mm_vma_count(struct mm *mm)
+{
+    pthread_mutex_lock(&mm->lock);
+    size_t n = mm->vmas.len;
+    pthread_mutex_unlock(&mm->lock);
+    return n;
+}
+
+uint64_t mm_resident_bytes(struct mm *mm)
+{
+    uint64_t total = 0;
+
+    pthread_mutex_lock(&mm->lock);
+    for (size_t i = 0; i < mm->pmas.len; i++)
+        total += pma_at(mm, i)->end - pma_at(mm, i)->start;
+    pthread_mutex_unlock(&mm->lock);
+    return total;
+}
+
+bool mm_find_vma(struct mm *mm, uint64_t addr, struct vma *out)
+{
+    pthread_mutex_lock(&mm->lock);
+    size_t i = rangevec_lower_bound(&mm->vmas, addr);
+    bool found = i < mm->vmas.len;
+    if (found)
+        *out = *vma_at(mm, i);
+    pthread_mutex_unlock(&mm->lock);
+    return found;
+}

@@ -1,0 +1,107 @@
+/* Guest address spaces. The mm is the source of truth for every guest mapping: VMAs record what
+ * the guest asked for, PMAs record which memory-file pages back which guest pages, and the
+ * platform address space only mirrors PMAs the mm chose to map. Guest memory is read and written by
+ * the sentry through its own mapping of the memory file, never through the platform.
+ *
+ * Locking: mm.lock protects everything in struct mm. It is taken by each public function and is
+ * never held while blocking on the guest; it may be held across platform address-space calls and
+ * memory-file calls (the memfile lock is a leaf). */
+#ifndef RUNSC_SENTRY_MM_MM_H
+#define RUNSC_SENTRY_MM_MM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct memfile;
+struct platform;
+struct platform_as;
+
+/* Something that can back a private file mapping: the executable today, VFS files later. */
+struct mappable;
+struct mappable_ops {
+    /* Reads up to `len` bytes at `off`; fewer at end of file; -errno on error. */
+    ssize_t (*read)(struct mappable *m, void *buf, size_t len, uint64_t off);
+    void (*get)(struct mappable *m);
+    void (*put)(struct mappable *m);
+};
+struct mappable {
+    const struct mappable_ops *ops;
+};
+
+enum vma_flags {
+    VMA_SHARED = 1 << 0,    /* MAP_SHARED: pages are never copied on write */
+    VMA_GROWSDOWN = 1 << 1, /* the main stack */
+    VMA_HEAP = 1 << 2,      /* made by brk */
+};
+
+struct vma {
+    uint64_t start, end; /* page aligned, start < end */
+    int prot;            /* PROT_READ | PROT_WRITE | PROT_EXEC */
+    unsigned flags;      /* enum vma_flags */
+    struct mappable *file; /* a reference, or NULL for anonymous memory */
+    uint64_t file_off;   /* file offset of `start` */
+};
+
+/* Parameters for mm_map. */
+struct mm_map_request {
+    uint64_t addr;       /* hint, or the address with `fixed` */
+    uint64_t len;
+    int prot;
+    unsigned vma_flags;
+    bool fixed;          /* MAP_FIXED: replace what is there */
+    bool noreplace;      /* MAP_FIXED_NOREPLACE: fail with EEXIST if anything is there */
+    struct mappable *file; /* borrowed; the VMA takes its own reference */
+    uint64_t file_off;
+};
+
+struct mm;
+
+/* A new empty address space whose guest addresses end at `max_addr`. */
+int mm_create(struct memfile *mf, uint64_t max_addr, struct mm **out);
+void mm_destroy(struct mm *mm);
+/* Attaches the platform address space that mirrors this mm; the mm owns it from now on. */
+void mm_set_platform_as(struct mm *mm, struct platform_as *as);
+
+/* Layout fixed at exec. */
+void mm_set_layout(struct mm *mm, uint64_t brk_start, uint64_t mmap_base);
+uint64_t mm_max_addr(const struct mm *mm);
+
+/* mmap(2), munmap(2), mprotect(2), mremap(2), brk(2), madvise(2): return what the guest sees. */
+int64_t mm_map(struct mm *mm, const struct mm_map_request *req);
+int mm_unmap(struct mm *mm, uint64_t addr, uint64_t len);
+int mm_protect(struct mm *mm, uint64_t addr, uint64_t len, int prot);
+int64_t mm_remap(struct mm *mm, uint64_t old_addr, uint64_t old_len, uint64_t new_len, int flags,
+                 uint64_t new_addr);
+uint64_t mm_brk(struct mm *mm, uint64_t addr);
+int mm_advise(struct mm *mm, uint64_t addr, uint64_t len, int advice);
+
+/* Resolves a page fault at `addr`: 0 when the page is now mapped and the guest may retry,
+ * -EFAULT when nothing is mapped there (SEGV_MAPERR), -EACCES when the mapping forbids the access
+ * (SEGV_ACCERR), -ENOMEM when no memory is left. */
+int mm_handle_fault(struct mm *mm, uint64_t addr);
+
+/* Copies between guest memory and the sentry, honouring the guest's protections as the host's
+ * copy_{from,to}_user would. The _partial forms return how many bytes were copied before the
+ * first bad page (-EFAULT if none could be); the others are all or nothing. */
+ssize_t mm_copy_in_partial(struct mm *mm, uint64_t addr, void *buf, size_t len);
+ssize_t mm_copy_out_partial(struct mm *mm, uint64_t addr, const void *buf, size_t len);
+int mm_copy_in(struct mm *mm, uint64_t addr, void *buf, size_t len);
+int mm_copy_out(struct mm *mm, uint64_t addr, const void *buf, size_t len);
+/* Copies a NUL-terminated string of at most `size` bytes including the NUL; returns its length,
+ * -EFAULT, or -ENAMETOOLONG if no NUL is found within `size` bytes. */
+ssize_t mm_copy_string_in(struct mm *mm, uint64_t addr, char *buf, size_t size);
+/* How many bytes from `addr` the guest could have written by a copy-out right now (populating
+ * pages, copying nothing): lets a read check its buffer before consuming data. -EFAULT if none. */
+ssize_t mm_writable_prefix(struct mm *mm, uint64_t addr, size_t len);
+/* Zeroes guest memory regardless of protection: for the loader (bss in a file page). */
+int mm_zero_force(struct mm *mm, uint64_t addr, size_t len);
+
+/* Statistics for tests and /proc: number of VMAs and bytes of memory-file pages in use. */
+size_t mm_vma_count(struct mm *mm);
+uint64_t mm_resident_bytes(struct mm *mm);
+/* Copies the VMA covering `addr` (or the first after it) into *out; false if none. */
+bool mm_find_vma(struct mm *mm, uint64_t addr, struct vma *out);
+
+#endif

@@ -1,0 +1,284 @@
+/* I/O on open files: read(2), write(2), readv(2), writev(2), ioctl(2), fstat, close(2). Guest
+ * buffers move through a bounded sentry buffer, so a guest size never sizes an allocation. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+
+#include "sentry/mm/mm.h"
+#include "sentry/syscalls/syscalls.h"
+#include "sentry/vfs/vfs.h"
+
+#define IO_CHUNK (64UL << 10)
+/* Linux caps one read or write at MAX_RW_COUNT (INT_MAX rounded down to a page). */
+#define MAX_RW_COUNT (INT_MAX & ~4095L)
+
+static struct file *get_file(struct task *t, uint64_t fd)
+{
+    return fd > INT_MAX ? NULL : fdtable_get(t->fds, (int)fd);
+}
+
+/* Writes guest memory [addr, addr+len) to f: stops at the first bad page, returning what was
+ * written before it (as Linux's partial copies do), or -EFAULT if nothing was. */
+static long write_from_guest(struct task *t, struct file *f, uint64_t addr, size_t len)
+{
+    size_t total = 0;
+    char *buf = malloc(len < IO_CHUNK ? (len ? len : 1) : IO_CHUNK);
+
+    if (!buf)
+        return -ENOMEM;
+    while (total < len) {
+        size_t want = len - total < IO_CHUNK ? len - total : IO_CHUNK;
+        ssize_t got = mm_copy_in_partial(t->mm, addr + total, buf, want);
+        if (got < 0) {
+            if (total == 0)
+                total = (size_t)got;
+            break;
+        }
+        ssize_t w = f->ops->write(f, buf, (size_t)got);
+        if (w < 0) {
+            if (w == -EPIPE)
+                task_signal_send(t, SIGPIPE, NULL);
+            if (total == 0)
+                total = (size_t)w;
+            break;
+        }
+        total += (size_t)w;
+        if (w < got || (size_t)got < want)
+            break;
+    }
+    free(buf);
+    return (long)total;
+}
+
+/* One read into guest memory; the buffer is checked first so no data is consumed that could not
+ * be delivered. */
+static long read_to_guest(struct task *t, struct file *f, uint64_t addr, size_t len)
+{
+    if (len == 0)
+        return f->ops->read(f, NULL, 0);
+    ssize_t ok = mm_writable_prefix(t->mm, addr, len < IO_CHUNK ? len : IO_CHUNK);
+    if (ok < 0)
+        return ok;
+    char *buf = malloc((size_t)ok);
+    if (!buf)
+        return -ENOMEM;
+    ssize_t n = f->ops->read(f, buf, (size_t)ok);
+    if (n > 0 && mm_copy_out(t->mm, addr, buf, (size_t)n) != 0)
+        n = -EFAULT;
+    free(buf);
+    return n;
+}
+
+long sys_read(struct task *t, const struct syscall_args *a)
+{
+    struct file *f = get_file(t, a->a[0]);
+    if (!f)
+        return -EBADF;
+    if (!f->ops->read || (f->status_flags & O_ACCMODE) == O_WRONLY) {
+        file_put(f);
+        return -EBADF;
+    }
+    size_t len = a->a[2] > MAX_RW_COUNT ? MAX_RW_COUNT : a->a[2];
+    long ret = read_to_guest(t, f, a->a[1], len);
+    file_put(f);
+    return ret;
+}
+
+long sys_write(struct task *t, const struct syscall_args *a)
+{
+    struct file *f = get_file(t, a->a[0]);
+    if (!f)
+        return -EBADF;
+    if (!f->ops->write || (f->status_flags & O_ACCMODE) == O_RDONLY) {
+        file_put(f);
+        return -EBADF;
+    }
+    size_t len = a->a[2] > MAX_RW_COUNT ? MAX_RW_COUNT : a->a[2];
+    long ret = len ? write_from_guest(t, f, a->a[1], len) : f->ops->write(f, "", 0);
+    file_put(f);
+    return ret;
+}
+
+/* Copies in and checks an iovec array as Linux's import_iovec() does. */
+static long import_iovec(struct task *t, uint64_t addr, uint64_t count, struct iovec **out)
+{
+    if (count > IOV_MAX)
+        return -EINVAL;
+    struct iovec *iov = calloc(count ? count : 1, sizeof(*iov));
+    if (!iov)
+        return -ENOMEM;
+    if (count && mm_copy_in(t->mm, addr, iov, count * sizeof(*iov)) != 0) {
+        free(iov);
+        return -EFAULT;
+    }
+    uint64_t total = 0;
+    for (uint64_t i = 0; i < count; i++) {
+        if ((ssize_t)iov[i].iov_len < 0) {
+            free(iov);
+            return -EINVAL;
+        }
+        /* The total is capped at MAX_RW_COUNT by truncating, not failing. */
+        if (iov[i].iov_len > MAX_RW_COUNT - total)
+            iov[i].iov_len = MAX_RW_COUNT - total;
+        total += iov[i].iov_len;
+    }
+    *out = iov;
+    return 0;
+}
+
+long sys_readv(struct task *t, const struct syscall_args *a)
+{
+    struct iovec *iov;
+    struct file *f = get_file(t, a->a[0]);
+    long ret;
+
+    if (!f)
+        return -EBADF;
+    if ((ret = import_iovec(t, a->a[1], a->a[2], &iov)) != 0) {
+        file_put(f);
+        return ret;
+    }
+    ret = 0;
+    /* The first non-empty vector gets one read; a short read ends the call, as for pipes and
+     * terminals in Linux. */
+    for (uint64_t i = 0; i < a->a[2]; i++) {
+        if (iov[i].iov_len == 0)
+            continue;
+        long n = read_to_guest(t, f, (uint64_t)iov[i].iov_base, iov[i].iov_len);
+        if (n < 0) {
+            if (ret == 0)
+                ret = n;
+            break;
+        }
+        ret += n;
+        if ((size_t)n < iov[i].iov_len)
+            break;
+    }
+    free(iov);
+    file_put(f);
+    return ret;
+}
+
+long sys_writev(struct task *t, const struct syscall_args *a)
+{
+    struct iovec *iov;
+    struct file *f = get_file(t, a->a[0]);
+    long ret;
+
+    if (!f)
+        return -EBADF;
+    if ((ret = import_iovec(t, a->a[1], a->a[2], &iov)) != 0) {
+        file_put(f);
+        return ret;
+    }
+    /* Gather small vectors into one host write so a writev stays one write, as Linux keeps it
+     * one operation on pipes and terminals. */
+    size_t total = 0;
+    for (uint64_t i = 0; i < a->a[2]; i++)
+        total += iov[i].iov_len;
+    char *buf = total <= IO_CHUNK ? malloc(total ? total : 1) : NULL;
+    ret = 0;
+    if (buf) {
+        size_t got = 0;
+        for (uint64_t i = 0; i < a->a[2]; i++) {
+            if (iov[i].iov_len == 0)
+                continue;
+            ssize_t n = mm_copy_in_partial(t->mm, (uint64_t)iov[i].iov_base, buf + got,
+                                           iov[i].iov_len);
+            if (n < 0)
+                break;
+            got += (size_t)n;
+            if ((size_t)n < iov[i].iov_len)
+                break;
+        }
+        if (got == 0 && total > 0)
+            ret = -EFAULT;
+        else
+            ret = f->ops->write(f, buf, got);
+        if (ret == -EPIPE)
+            task_signal_send(t, SIGPIPE, NULL);
+        free(buf);
+    } else {
+        for (uint64_t i = 0; i < a->a[2]; i++) {
+            if (iov[i].iov_len == 0)
+                continue;
+            long n = write_from_guest(t, f, (uint64_t)iov[i].iov_base, iov[i].iov_len);
+            if (n < 0) {
+                if (ret == 0)
+                    ret = n;
+                break;
+            }
+            ret += n;
+            if ((size_t)n < iov[i].iov_len)
+                break;
+        }
+    }
+    free(iov);
+    file_put(f);
+    return ret;
+}
+
+long sys_ioctl(struct task *t, const struct syscall_args *a)
+{
+    struct file *f = get_file(t, a->a[0]);
+    long ret;
+
+    if (!f)
+        return -EBADF;
+    unsigned int cmd = (unsigned int)a->a[1];
+    switch (cmd) {
+    case FIOCLEX:
+    case FIONCLEX:
+        ret = 0; /* close-on-exec has no effect until execve exists */
+        break;
+    default:
+        ret = f->ops->ioctl ? f->ops->ioctl(f, t->mm, cmd, a->a[2]) : -ENOTTY;
+    }
+    file_put(f);
+    return ret;
+}
+
+static long stat_file_to_guest(struct task *t, uint64_t fd, uint64_t addr)
+{
+    struct stat st;
+    struct file *f = get_file(t, fd);
+
+    if (!f)
+        return -EBADF;
+    int err = f->ops->stat ? f->ops->stat(f, &st) : -EINVAL;
+    file_put(f);
+    if (err)
+        return err;
+    /* The host libc's struct stat is the kernel's on the 64-bit arches runsc supports. */
+    return mm_copy_out(t->mm, addr, &st, sizeof(st));
+}
+
+long sys_fstat(struct task *t, const struct syscall_args *a)
+{
+    return stat_file_to_guest(t, a->a[0], a->a[1]);
+}
+
+long sys_newfstatat(struct task *t, const struct syscall_args *a)
+{
+    char path[2];
+    ssize_t len = mm_copy_string_in(t->mm, a->a[1], path, sizeof(path));
+
+    if (len < 0)
+        return len == -ENAMETOOLONG ? -ENOENT : len;
+    if (a->a[3] & ~(uint64_t)(AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT))
+        return -EINVAL;
+    if (len == 0 && (a->a[3] & AT_EMPTY_PATH))
+        return stat_file_to_guest(t, a->a[0], a->a[2]);
+    /* Paths need the VFS, which reaches files only through the gofer. */
+    return -ENOENT;
+}
+
+long sys_close(struct task *t, const struct syscall_args *a)
+{
+    return a->a[0] > INT_MAX ? -EBADF : fdtable_close(t->fds, (int)a->a[0]);
+}

@@ -1,0 +1,86 @@
+/* Memory syscalls: brk(2), mmap(2), munmap(2), mprotect(2), mremap(2), madvise(2). The argument
+ * rules are Linux's; the work is the mm's. */
+#include <errno.h>
+#include <sys/mman.h>
+
+#include "sentry/mm/mm.h"
+#include "sentry/syscalls/syscalls.h"
+#include "sentry/vfs/vfs.h"
+
+/* Not in glibc's headers: Linux accepts it on some arches and ignores it on x86. */
+#ifndef PROT_SEM
+#define PROT_SEM 0x8
+#endif
+
+#define PAGE_MASK_SYS (~4095UL)
+/* Every MAP_ flag Linux knows; MAP_SHARED_VALIDATE refuses the others with EOPNOTSUPP. */
+#define MAP_KNOWN_FLAGS                                                                            \
+    (MAP_TYPE | MAP_FIXED | MAP_ANONYMOUS | MAP_32BIT | MAP_GROWSDOWN | MAP_DENYWRITE |            \
+     MAP_EXECUTABLE | MAP_LOCKED | MAP_NORESERVE | MAP_POPULATE | MAP_NONBLOCK | MAP_STACK |       \
+     MAP_HUGETLB | MAP_SYNC | MAP_FIXED_NOREPLACE | (0x3fU << MAP_HUGE_SHIFT))
+
+long sys_brk(struct task *t, const struct syscall_args *a)
+{
+    return (long)mm_brk(t->mm, a->a[0]);
+}
+
+long sys_mmap(struct task *t, const struct syscall_args *a)
+{
+    uint64_t addr = a->a[0], len = a->a[1], off = a->a[5];
+    int prot = (int)a->a[2], flags = (int)a->a[3];
+
+    if (off & ~PAGE_MASK_SYS)
+        return -EINVAL;
+    switch (flags & MAP_TYPE) {
+    case MAP_SHARED:
+    case MAP_PRIVATE:
+        break;
+    case MAP_SHARED_VALIDATE:
+        if (flags & ~MAP_KNOWN_FLAGS)
+            return -EOPNOTSUPP;
+        break;
+    default:
+        return -EINVAL;
+    }
+    if (prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC | PROT_SEM | PROT_GROWSDOWN | PROT_GROWSUP))
+        return -EINVAL;
+    if (!(flags & MAP_ANONYMOUS)) {
+        /* File mappings come with the VFS; the only open files now (host stdio) can't be
+         * mapped: Linux says ENODEV for files without mmap. */
+        struct file *f = (int64_t)a->a[4] < 0 ? NULL : fdtable_get(t->fds, (int)a->a[4]);
+        if (!f)
+            return -EBADF;
+        file_put(f);
+        return -ENODEV;
+    }
+    struct mm_map_request req = {
+        .addr = addr,
+        .len = len,
+        .prot = prot & (PROT_READ | PROT_WRITE | PROT_EXEC),
+        .vma_flags = ((flags & MAP_TYPE) != MAP_PRIVATE ? VMA_SHARED : 0) |
+                     ((flags & MAP_GROWSDOWN) ? VMA_GROWSDOWN : 0),
+        .fixed = flags & MAP_FIXED,
+        .noreplace = flags & MAP_FIXED_NOREPLACE,
+    };
+    return mm_map(t->mm, &req);
+}
+
+long sys_munmap(struct task *t, const struct syscall_args *a)
+{
+    return mm_unmap(t->mm, a->a[0], a->a[1]);
+}
+
+long sys_mprotect(struct task *t, const struct syscall_args *a)
+{
+    return mm_protect(t->mm, a->a[0], a->a[1], (int)a->a[2]);
+}
+
+long sys_mremap(struct task *t, const struct syscall_args *a)
+{
+    return mm_remap(t->mm, a->a[0], a->a[1], a->a[2], (int)a->a[3], a->a[4]);
+}
+
+long sys_madvise(struct task *t, const struct syscall_args *a)
+{
+    return mm_advise(t->mm, a->a[0], a->a[1], (int)a->a[2]);
+}

@@ -1,0 +1,181 @@
+/* Signal syscalls: rt_sigaction(2), rt_sigprocmask(2), rt_sigpending(2), rt_sigreturn(2),
+ * sigaltstack(2), kill(2), tkill(2), tgkill(2). */
+#include <errno.h>
+#include <string.h>
+
+#include "sentry/kernel/sigframe.h"
+#include "sentry/mm/mm.h"
+#include "sentry/syscalls/syscalls.h"
+
+#define SIGSET_SIZE 8
+/* Kernel ABI constants glibc's headers don't give (or give as sysconf calls). */
+#define K_SA_RESTORER 0x04000000
+#define K_SS_AUTODISARM (1U << 31)
+#define K_MINSIGSTKSZ 2048
+#define SIGBIT(sig) (1ULL << ((sig)-1))
+#define UNBLOCKABLE (SIGBIT(SIGKILL) | SIGBIT(SIGSTOP))
+/* The sigaction flags Linux keeps (it drops unknown ones silently since 6.2, but keeps these). */
+#define KNOWN_SA_FLAGS                                                                             \
+    (SA_NOCLDSTOP | SA_NOCLDWAIT | SA_SIGINFO | SA_ONSTACK | SA_RESTART | SA_NODEFER |             \
+     SA_RESETHAND | K_SA_RESTORER | 0x400 /* SA_EXPOSE_TAGBITS */ | 0x800 /* SA_UNSUPPORTED */)
+
+long sys_rt_sigaction(struct task *t, const struct syscall_args *a)
+{
+    int sig = (int)a->a[0];
+    struct k_sigaction act, old;
+
+    if (a->a[3] != SIGSET_SIZE)
+        return -EINVAL;
+    if (sig < 1 || sig > KERNEL_NSIG || (a->a[1] && (sig == SIGKILL || sig == SIGSTOP)))
+        return -EINVAL;
+    if (a->a[1] && mm_copy_in(t->mm, a->a[1], &act, sizeof(act)) != 0)
+        return -EFAULT;
+    pthread_mutex_lock(&t->tg->lock);
+    old = t->tg->actions[sig];
+    if (a->a[1]) {
+        act.flags &= KNOWN_SA_FLAGS;
+        act.mask &= ~UNBLOCKABLE;
+        t->tg->actions[sig] = act;
+        /* POSIX: setting a pending signal to be ignored discards it. */
+        if (act.handler == (uint64_t)SIG_IGN ||
+            (act.handler == (uint64_t)SIG_DFL &&
+             (sig == SIGCHLD || sig == SIGURG || sig == SIGWINCH)))
+            t->pending &= ~SIGBIT(sig);
+    }
+    pthread_mutex_unlock(&t->tg->lock);
+    if (a->a[2] && mm_copy_out(t->mm, a->a[2], &old, sizeof(old)) != 0)
+        return -EFAULT;
+    return 0;
+}
+
+long sys_rt_sigprocmask(struct task *t, const struct syscall_args *a)
+{
+    uint64_t set = 0, old;
+
+    if (a->a[3] != SIGSET_SIZE)
+        return -EINVAL;
+    if (a->a[1] && mm_copy_in(t->mm, a->a[1], &set, sizeof(set)) != 0)
+        return -EFAULT;
+    pthread_mutex_lock(&t->tg->lock);
+    old = t->blocked;
+    if (a->a[1]) {
+        switch ((int)a->a[0]) {
+        case SIG_BLOCK:
+            t->blocked |= set;
+            break;
+        case SIG_UNBLOCK:
+            t->blocked &= ~set;
+            break;
+        case SIG_SETMASK:
+            t->blocked = set;
+            break;
+        default:
+            pthread_mutex_unlock(&t->tg->lock);
+            return -EINVAL;
+        }
+        t->blocked &= ~UNBLOCKABLE;
+    }
+    pthread_mutex_unlock(&t->tg->lock);
+    if (a->a[2] && mm_copy_out(t->mm, a->a[2], &old, sizeof(old)) != 0)
+        return -EFAULT;
+    return 0;
+}
+
+long sys_rt_sigpending(struct task *t, const struct syscall_args *a)
+{
+    if (a->a[1] > SIGSET_SIZE)
+        return -EINVAL;
+    pthread_mutex_lock(&t->tg->lock);
+    uint64_t pending = t->pending & t->blocked;
+    pthread_mutex_unlock(&t->tg->lock);
+    return mm_copy_out(t->mm, a->a[0], &pending, a->a[1]);
+}
+
+long sys_rt_sigreturn(struct task *t, const struct syscall_args *a)
+{
+    if (sigframe_return(t) != 0) {
+        siginfo_t info = {.si_signo = SIGSEGV, .si_code = SI_KERNEL};
+        task_signal_force(t, SIGSEGV, &info);
+    }
+    return SYSCALL_KEEP_REGS;
+}
+
+/* The guest's stack_t. */
+struct guest_stack {
+    uint64_t ss_sp;
+    int32_t ss_flags;
+    int32_t pad;
+    uint64_t ss_size;
+};
+
+long sys_sigaltstack(struct task *t, const struct syscall_args *a)
+{
+    struct guest_stack ss, old;
+    bool on = sigframe_on_altstack(t, arch_regs_sp(&t->regs));
+
+    memset(&old, 0, sizeof(old));
+    old.ss_sp = t->altstack_sp;
+    old.ss_size = t->altstack_size;
+    old.ss_flags = on ? SS_ONSTACK : (t->altstack_size ? 0 : SS_DISABLE);
+    if (a->a[0]) {
+        if (mm_copy_in(t->mm, a->a[0], &ss, sizeof(ss)) != 0)
+            return -EFAULT;
+        if (on)
+            return -EPERM;
+        int mode = ss.ss_flags & ~(int)K_SS_AUTODISARM;
+        if (mode != 0 && mode != SS_DISABLE && mode != SS_ONSTACK)
+            return -EINVAL;
+        if (mode == SS_DISABLE) {
+            t->altstack_sp = t->altstack_size = 0;
+        } else {
+            if (ss.ss_size < K_MINSIGSTKSZ)
+                return -ENOMEM;
+            t->altstack_sp = ss.ss_sp;
+            t->altstack_size = ss.ss_size;
+        }
+        t->altstack_flags = ss.ss_flags;
+    }
+    if (a->a[1] && mm_copy_out(t->mm, a->a[1], &old, sizeof(old)) != 0)
+        return -EFAULT;
+    return 0;
+}
+
+/* Resolves a kill(2) target: only the one process exists. */
+static long signal_process(struct task *t, int64_t pid, int sig)
+{
+    if (sig < 0 || sig > KERNEL_NSIG)
+        return -EINVAL;
+    /* pid 0 and -1 reach every process the caller may signal: here, itself. */
+    if (pid != t->tg->tgid && pid != 0 && pid != -1 && pid != -t->tg->tgid)
+        return -ESRCH;
+    if (sig == 0)
+        return 0;
+    return task_signal_send(t, sig, NULL);
+}
+
+long sys_kill(struct task *t, const struct syscall_args *a)
+{
+    return signal_process(t, (int32_t)a->a[0], (int)a->a[1]);
+}
+
+long sys_tgkill(struct task *t, const struct syscall_args *a)
+{
+    int32_t tgid = (int32_t)a->a[0], tid = (int32_t)a->a[1];
+
+    if (tgid <= 0 || tid <= 0)
+        return -EINVAL;
+    if (tgid != t->tg->tgid || tid != t->tid)
+        return -ESRCH;
+    return signal_process(t, tgid, (int)a->a[2]);
+}
+
+long sys_tkill(struct task *t, const struct syscall_args *a)
+{
+    int32_t tid = (int32_t)a->a[0];
+
+    if (tid <= 0)
+        return -EINVAL;
+    if (tid != t->tid)
+        return -ESRCH;
+    return signal_process(t, t->tg->tgid, (int)a->a[1]);
+}

@@ -1,0 +1,168 @@
+/* System information and limits: uname(2), getrandom(2), prlimit64(2), getrlimit(2),
+ * setrlimit(2), sysinfo(2), sched_getaffinity(2), sched_yield(2), getcwd(2), umask(2). */
+#include <errno.h>
+#include <sched.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/resource.h>
+#include <sys/sysinfo.h>
+#include <sys/utsname.h>
+
+#include "arch.h"
+#include "sentry/memfile/memfile.h"
+#include "sentry/mm/mm.h"
+#include "sentry/syscalls/syscalls.h"
+#include "sentry/vfs/vfs.h"
+
+/* The Linux version the sentry presents: the ABI it implements follows this release. */
+#define SENTRY_RELEASE "6.1.0"
+#define SENTRY_VERSION "#1 SMP PREEMPT_DYNAMIC runsc"
+
+long sys_uname(struct task *t, const struct syscall_args *a)
+{
+    struct utsname u;
+
+    memset(&u, 0, sizeof(u));
+    snprintf(u.sysname, sizeof(u.sysname), "Linux");
+    snprintf(u.nodename, sizeof(u.nodename), "%s", t->kernel->cfg.hostname);
+    snprintf(u.release, sizeof(u.release), SENTRY_RELEASE);
+    snprintf(u.version, sizeof(u.version), SENTRY_VERSION);
+    snprintf(u.machine, sizeof(u.machine), ARCH_NAME);
+    snprintf(u.domainname, sizeof(u.domainname), "(none)");
+    return mm_copy_out(t->mm, a->a[0], &u, sizeof(u));
+}
+
+long sys_getrandom(struct task *t, const struct syscall_args *a)
+{
+    unsigned flags = (unsigned)a->a[2];
+    char buf[4096];
+    size_t len = a->a[1], done = 0;
+
+    if (flags & ~(GRND_NONBLOCK | GRND_RANDOM | GRND_INSECURE))
+        return -EINVAL;
+    if ((flags & GRND_INSECURE) && (flags & GRND_RANDOM))
+        return -EINVAL;
+    /* Linux returns at most INT_MAX >> 6 bytes per call... MAX_RW_COUNT in fact; keep a bound. */
+    if (len > (32U << 20))
+        len = 32U << 20;
+    while (done < len) {
+        size_t n = len - done < sizeof(buf) ? len - done : sizeof(buf);
+        ssize_t got = getrandom(buf, n, 0);
+        if (got <= 0)
+            return done ? (long)done : -EIO;
+        ssize_t out = mm_copy_out_partial(t->mm, a->a[0] + done, buf, (size_t)got);
+        if (out < 0)
+            return done ? (long)done : -EFAULT;
+        done += (size_t)out;
+        if (out < got)
+            break;
+    }
+    return (long)done;
+}
+
+static long rlimit_get_set(struct task *t, unsigned resource, uint64_t new_addr, uint64_t old_addr)
+{
+    struct rlimit lim, old;
+
+    if (resource >= RLIM_NLIMITS)
+        return -EINVAL;
+    if (new_addr) {
+        if (mm_copy_in(t->mm, new_addr, &lim, sizeof(lim)) != 0)
+            return -EFAULT;
+        if (lim.rlim_cur > lim.rlim_max)
+            return -EINVAL;
+        if (resource == RLIMIT_NOFILE && lim.rlim_max > FDTABLE_MAX)
+            return -EPERM;
+    }
+    pthread_mutex_lock(&t->tg->lock);
+    old = t->tg->rlimits[resource];
+    if (new_addr)
+        t->tg->rlimits[resource] = lim;
+    pthread_mutex_unlock(&t->tg->lock);
+    if (old_addr && mm_copy_out(t->mm, old_addr, &old, sizeof(old)) != 0)
+        return -EFAULT;
+    return 0;
+}
+
+long sys_prlimit64(struct task *t, const struct syscall_args *a)
+{
+    int32_t pid = (int32_t)a->a[0];
+
+    if (pid != 0 && pid != t->tg->tgid)
+        return -ESRCH;
+    return rlimit_get_set(t, (unsigned)a->a[1], a->a[2], a->a[3]);
+}
+
+long sys_getrlimit(struct task *t, const struct syscall_args *a)
+{
+    return rlimit_get_set(t, (unsigned)a->a[0], 0, a->a[1]);
+}
+
+long sys_setrlimit(struct task *t, const struct syscall_args *a)
+{
+    return rlimit_get_set(t, (unsigned)a->a[0], a->a[1], 0);
+}
+
+long sys_sysinfo(struct task *t, const struct syscall_args *a)
+{
+    struct sysinfo host, si;
+    struct timespec now;
+
+    sysinfo(&host);
+    memset(&si, 0, sizeof(si));
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    si.uptime = now.tv_sec - t->kernel->boot_time.tv_sec;
+    /* Memory as the sandbox sees it: the memory file is its RAM. */
+    uint64_t total = memfile_size(t->kernel->cfg.memfile);
+    uint64_t host_total = (uint64_t)host.totalram * host.mem_unit;
+    if (host_total && host_total < total)
+        total = host_total;
+    uint64_t used = memfile_used(t->kernel->cfg.memfile);
+    si.totalram = total;
+    si.freeram = used < total ? total - used : 0;
+    si.procs = 1;
+    si.mem_unit = 1;
+    return mm_copy_out(t->mm, a->a[0], &si, sizeof(si));
+}
+
+long sys_sched_getaffinity(struct task *t, const struct syscall_args *a)
+{
+    cpu_set_t set;
+    int32_t pid = (int32_t)a->a[0];
+    /* Linux's cpumask size: nr_cpu_ids bits in whole longs. */
+    size_t size = (size_t)((get_nprocs_conf() + 63) / 64 * 8);
+
+    if (pid != 0 && pid != t->tid)
+        return -ESRCH;
+    if (a->a[1] < size || (a->a[1] & 7))
+        return -EINVAL;
+    CPU_ZERO(&set);
+    if (sched_getaffinity(0, sizeof(set), &set) != 0)
+        return -errno;
+    if (size > sizeof(set))
+        size = sizeof(set);
+    return mm_copy_out(t->mm, a->a[2], &set, size) ? -EFAULT : (long)size;
+}
+
+long sys_sched_yield(struct task *t, const struct syscall_args *a)
+{
+    sched_yield();
+    return 0;
+}
+
+long sys_getcwd(struct task *t, const struct syscall_args *a)
+{
+    size_t len = strlen(t->cwd) + 1;
+
+    if (a->a[1] < len)
+        return -ERANGE;
+    return mm_copy_out(t->mm, a->a[0], t->cwd, len) ? -EFAULT : (long)len;
+}
+
+long sys_umask(struct task *t, const struct syscall_args *a)
+{
+    mode_t old = t->umask;
+    t->umask = (mode_t)(a->a[0] & 0777);
+    return old;
+}

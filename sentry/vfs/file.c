@@ -1,0 +1,113 @@
+/* Open file descriptions and the fd table. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sentry/vfs/vfs.h"
+
+void file_init(struct file *f, const struct file_ops *ops, int status_flags)
+{
+    f->ops = ops;
+    atomic_init(&f->refs, 1);
+    f->status_flags = status_flags;
+}
+
+void file_get(struct file *f)
+{
+    /* Relaxed: taking a reference needs no ordering, only the final put does. */
+    atomic_fetch_add_explicit(&f->refs, 1, memory_order_relaxed);
+}
+
+void file_put(struct file *f)
+{
+    /* Acq-rel: the last put must see every other holder's writes before release. */
+    if (atomic_fetch_sub_explicit(&f->refs, 1, memory_order_acq_rel) == 1)
+        f->ops->release(f);
+}
+
+int fdtable_init(struct fdtable *t)
+{
+    memset(t, 0, sizeof(*t));
+    pthread_mutex_init(&t->lock, NULL);
+    return 0;
+}
+
+void fdtable_destroy(struct fdtable *t)
+{
+    for (int fd = 0; fd < t->size; fd++) {
+        if (t->files[fd])
+            file_put(t->files[fd]);
+    }
+    free(t->files);
+    free(t->cloexec);
+    pthread_mutex_destroy(&t->lock);
+}
+
+static int fdtable_grow(struct fdtable *t, int fd)
+{
+    if (fd < t->size)
+        return 0;
+    int size = t->size ? t->size : 64;
+    while (size <= fd)
+        size *= 2;
+    struct file **files = realloc(t->files, (size_t)size * sizeof(*files));
+    if (!files)
+        return -ENOMEM;
+    t->files = files;
+    bool *cloexec = realloc(t->cloexec, (size_t)size * sizeof(*cloexec));
+    if (!cloexec)
+        return -ENOMEM;
+    t->cloexec = cloexec;
+    memset(files + t->size, 0, (size_t)(size - t->size) * sizeof(*files));
+    memset(cloexec + t->size, 0, (size_t)(size - t->size) * sizeof(*cloexec));
+    t->size = size;
+    return 0;
+}
+
+int fdtable_install_at(struct fdtable *t, int fd, struct file *f, bool cloexec)
+{
+    if (fd < 0 || fd >= FDTABLE_MAX)
+        return -EBADF;
+    pthread_mutex_lock(&t->lock);
+    int err = fdtable_grow(t, fd);
+    struct file *old = NULL;
+    if (!err) {
+        old = t->files[fd];
+        file_get(f);
+        t->files[fd] = f;
+        t->cloexec[fd] = cloexec;
+    }
+    pthread_mutex_unlock(&t->lock);
+    if (old)
+        file_put(old);
+    return err ? err : fd;
+}
+
+struct file *fdtable_get(struct fdtable *t, int fd)
+{
+    struct file *f = NULL;
+
+    pthread_mutex_lock(&t->lock);
+    if (fd >= 0 && fd < t->size && t->files[fd]) {
+        f = t->files[fd];
+        file_get(f);
+    }
+    pthread_mutex_unlock(&t->lock);
+    return f;
+}
+
+int fdtable_close(struct fdtable *t, int fd)
+{
+    struct file *f = NULL;
+
+    pthread_mutex_lock(&t->lock);
+    if (fd >= 0 && fd < t->size) {
+        f = t->files[fd];
+        t->files[fd] = NULL;
+    }
+    pthread_mutex_unlock(&t->lock);
+    if (!f)
+        return -EBADF;
+    file_put(f);
+    return 0;
+}

@@ -1,0 +1,55 @@
+/* Open files and fd tables. Today the only files are host fds donated to the sandbox (stdio);
+ * the VFS proper (dentries, mounts, path walk) builds on these types. */
+#ifndef RUNSC_SENTRY_VFS_VFS_H
+#define RUNSC_SENTRY_VFS_VFS_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+struct mm;
+struct file;
+
+struct file_ops {
+    /* Read and write at the file's position; return bytes or -errno. */
+    ssize_t (*read)(struct file *f, void *buf, size_t len);
+    ssize_t (*write)(struct file *f, const void *buf, size_t len);
+    /* ioctl(2) with guest memory reached through `mm`; -ENOTTY if not supported. */
+    long (*ioctl)(struct file *f, struct mm *mm, unsigned int cmd, uint64_t arg);
+    int (*stat)(struct file *f, struct stat *st);
+    void (*release)(struct file *f);
+};
+
+/* An open file description. */
+struct file {
+    const struct file_ops *ops;
+    atomic_int refs; /* atomic: taken and dropped from any task without a lock */
+    int status_flags; /* O_APPEND, O_NONBLOCK, access mode: fixed for now */
+};
+
+void file_init(struct file *f, const struct file_ops *ops, int status_flags);
+void file_get(struct file *f);
+void file_put(struct file *f);
+
+#define FDTABLE_MAX 1048576 /* Linux's default fs.nr_open */
+
+struct fdtable {
+    pthread_mutex_t lock; /* protects files, cloexec, size */
+    struct file **files;
+    bool *cloexec;
+    int size;
+};
+
+int fdtable_init(struct fdtable *t);
+void fdtable_destroy(struct fdtable *t);
+/* Installs `f` (taking a new reference) at `fd` exactly, replacing what is there. */
+int fdtable_install_at(struct fdtable *t, int fd, struct file *f, bool cloexec);
+/* Returns the file at `fd` with a reference the caller must put, or NULL. */
+struct file *fdtable_get(struct fdtable *t, int fd);
+int fdtable_close(struct fdtable *t, int fd);
+
+#endif
