@@ -43,7 +43,8 @@ struct creds {
 struct thread_group {
     struct kernel *kernel;
     int tgid;                     /* in the sandbox's pid namespace */
-    bool is_init;                 /* pid 1: signals with default action from inside are ignored */
+    bool is_init;                 /* pid 1 of the sandbox's pid namespace */
+    bool unkillable;              /* Linux's SIGNAL_UNKILLABLE: init until a fault is forced */
     pthread_mutex_t lock;         /* protects everything below and tasks' signal state */
     struct k_sigaction actions[KERNEL_NSIG + 1];
     struct rlimit rlimits[RLIM_NLIMITS];

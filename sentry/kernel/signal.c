@@ -58,7 +58,7 @@ static bool signal_ignored(struct task *t, int sig, bool from_host)
         return false;
     /* The init of a pid namespace gets only the signals it has handlers for; from outside the
      * namespace SIGKILL and SIGSTOP still work (pid_namespaces(7)). */
-    if (t->tg->is_init)
+    if (t->tg->unkillable)
         return !(from_host && (sig == SIGKILL || sig == SIGSTOP));
     return default_action(sig) == ACT_IGNORE;
 }
@@ -129,6 +129,8 @@ void task_signal_force(struct task *t, int sig, const siginfo_t *info)
         act->handler = (uint64_t)SIG_DFL;
         t->blocked &= ~SIGBIT(sig);
     }
+    if (act->handler == (uint64_t)SIG_DFL)
+        t->tg->unkillable = false;
     t->pending |= SIGBIT(sig);
     t->pending_info[sig] = *info;
     t->pending_info[sig].si_signo = sig;
@@ -189,10 +191,13 @@ void task_signal_deliver(struct task *t)
             /* One handler frame per return to the guest, like Linux. */
             return;
         }
+        /* A signal that was blocked when init got it is dropped now (get_signal()'s
+         * SIGNAL_UNKILLABLE check): only SIGKILL and SIGSTOP act on init by default. */
+        bool init_drops = t->tg->unkillable && sig != SIGKILL && sig != SIGSTOP;
         pthread_mutex_unlock(&t->tg->lock);
         if (!sig)
             return;
-        if (act.handler == (uint64_t)SIG_IGN && sig != SIGKILL && sig != SIGSTOP)
+        if (init_drops || (act.handler == (uint64_t)SIG_IGN && sig != SIGKILL && sig != SIGSTOP))
             continue;
         switch (default_action(sig)) {
         case ACT_IGNORE:

@@ -215,6 +215,7 @@ int kernel_start_init(struct kernel *k, const struct init_process *init, char *w
         return -ENOMEM;
     }
     tg->is_init = true;
+    tg->unkillable = true;
     tg->live_tasks = 1;
     t->creds = (struct creds){k->cfg.uid, k->cfg.uid, k->cfg.uid, k->cfg.uid,
                               k->cfg.gid, k->cfg.gid, k->cfg.gid, k->cfg.gid};

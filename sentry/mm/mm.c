@@ -17,6 +17,9 @@ int mm_create(struct memfile *mf, uint64_t max_addr, struct mm **out)
     pthread_mutex_init(&mm->lock, NULL);
     mm->mf = mf;
     mm->max_addr = page_align_down(max_addr);
+    /* Linux's default overcommit heuristic refuses a single allocation larger than all of
+     * memory; the memory file is the sandbox's memory. */
+    mm->commit_limit = memfile_size(mf);
     mm->mmap_base = mm->max_addr;
     rangevec_init(&mm->vmas, sizeof(struct vma));
     rangevec_init(&mm->pmas, sizeof(struct pma));
@@ -57,6 +60,11 @@ void mm_set_layout(struct mm *mm, uint64_t brk_start, uint64_t mmap_base)
     pthread_mutex_unlock(&mm->lock);
 }
 
+bool mm_access_ok(const struct mm *mm, uint64_t addr, uint64_t len)
+{
+    return addr <= mm->max_addr && len <= mm->max_addr - addr;
+}
+
 uint64_t mm_max_addr(const struct mm *mm)
 {
     return mm->max_addr;
@@ -73,6 +81,8 @@ int64_t mm_map(struct mm *mm, const struct mm_map_request *req)
         return -ENOMEM;
     if ((req->fixed || req->noreplace) && (req->addr & ~PAGE_MASK_MM))
         return -EINVAL;
+    if ((req->prot & PROT_WRITE) && !req->noreserve && len > mm->commit_limit)
+        return -ENOMEM;
 
     pthread_mutex_lock(&mm->lock);
     if (mm_reserve(mm) != 0) {
@@ -308,6 +318,8 @@ uint64_t mm_brk(struct mm *mm, uint64_t addr)
     if (addr < mm->brk_start || !page_align_up(addr, &new_end) || new_end > mm->mmap_base)
         goto out;
     page_align_up(mm->brk, &old_end);
+    if (new_end > old_end && new_end - old_end > mm->commit_limit)
+        goto out;
     if (mm_reserve(mm) != 0)
         goto out;
     if (new_end < old_end) {

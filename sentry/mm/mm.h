@@ -52,6 +52,7 @@ struct mm_map_request {
     unsigned vma_flags;
     bool fixed;          /* MAP_FIXED: replace what is there */
     bool noreplace;      /* MAP_FIXED_NOREPLACE: fail with EEXIST if anything is there */
+    bool noreserve;      /* MAP_NORESERVE: exempt from the overcommit check */
     struct mappable *file; /* borrowed; the VMA takes its own reference */
     uint64_t file_off;
 };
@@ -92,6 +93,9 @@ int mm_copy_out(struct mm *mm, uint64_t addr, const void *buf, size_t len);
 /* Copies a NUL-terminated string of at most `size` bytes including the NUL; returns its length,
  * -EFAULT, or -ENAMETOOLONG if no NUL is found within `size` bytes. */
 ssize_t mm_copy_string_in(struct mm *mm, uint64_t addr, char *buf, size_t size);
+/* Linux's access_ok(): whether [addr, addr+len) lies in the user address range at all. Syscalls
+ * that check it up front fail with EFAULT before doing anything else. */
+bool mm_access_ok(const struct mm *mm, uint64_t addr, uint64_t len);
 /* How many bytes from `addr` the guest could have written by a copy-out right now (populating
  * pages, copying nothing): lets a read check its buffer before consuming data. -EFAULT if none. */
 ssize_t mm_writable_prefix(struct mm *mm, uint64_t addr, size_t len);

@@ -31,6 +31,7 @@ struct mm {
     struct memfile *mf;
     struct platform_as *as; /* may be NULL before the first thread runs */
     uint64_t max_addr;
+    uint64_t commit_limit;  /* the largest writable private mapping one call may make */
     uint64_t mmap_base;     /* top-down search for mmap(NULL) starts here */
     uint64_t brk_start, brk;
     struct rangevec vmas;   /* struct vma, sorted */

@@ -62,8 +62,13 @@ static long read_to_guest(struct task *t, struct file *f, uint64_t addr, size_t 
     if (len == 0)
         return f->ops->read(f, NULL, 0);
     ssize_t ok = mm_writable_prefix(t->mm, addr, len < IO_CHUNK ? len : IO_CHUNK);
-    if (ok < 0)
-        return ok;
+    if (ok < 0) {
+        /* Linux faults only when there is something to copy: at end of file the answer is 0.
+         * Probe with one byte, the least a bad buffer can cost the file. */
+        char probe;
+        ssize_t n = f->ops->read(f, &probe, 1);
+        return n == 0 ? 0 : (n < 0 ? n : -EFAULT);
+    }
     char *buf = malloc((size_t)ok);
     if (!buf)
         return -ENOMEM;
@@ -83,6 +88,10 @@ long sys_read(struct task *t, const struct syscall_args *a)
         file_put(f);
         return -EBADF;
     }
+    if (!mm_access_ok(t->mm, a->a[1], a->a[2])) {
+        file_put(f);
+        return -EFAULT;
+    }
     size_t len = a->a[2] > MAX_RW_COUNT ? MAX_RW_COUNT : a->a[2];
     long ret = read_to_guest(t, f, a->a[1], len);
     file_put(f);
@@ -97,6 +106,10 @@ long sys_write(struct task *t, const struct syscall_args *a)
     if (!f->ops->write || (f->status_flags & O_ACCMODE) == O_RDONLY) {
         file_put(f);
         return -EBADF;
+    }
+    if (!mm_access_ok(t->mm, a->a[1], a->a[2])) {
+        file_put(f);
+        return -EFAULT;
     }
     size_t len = a->a[2] > MAX_RW_COUNT ? MAX_RW_COUNT : a->a[2];
     long ret = len ? write_from_guest(t, f, a->a[1], len) : f->ops->write(f, "", 0);
@@ -121,6 +134,10 @@ static long import_iovec(struct task *t, uint64_t addr, uint64_t count, struct i
         if ((ssize_t)iov[i].iov_len < 0) {
             free(iov);
             return -EINVAL;
+        }
+        if (!mm_access_ok(t->mm, (uint64_t)iov[i].iov_base, iov[i].iov_len)) {
+            free(iov);
+            return -EFAULT;
         }
         /* The total is capped at MAX_RW_COUNT by truncating, not failing. */
         if (iov[i].iov_len > MAX_RW_COUNT - total)

@@ -61,6 +61,7 @@ long sys_mmap(struct task *t, const struct syscall_args *a)
                      ((flags & MAP_GROWSDOWN) ? VMA_GROWSDOWN : 0),
         .fixed = flags & MAP_FIXED,
         .noreplace = flags & MAP_FIXED_NOREPLACE,
+        .noreserve = flags & MAP_NORESERVE,
     };
     return mm_map(t->mm, &req);
 }

@@ -6,8 +6,10 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/sysinfo.h>
 #include <sys/utsname.h>
+#include <unistd.h>
 
 #include "arch.h"
 #include "sentry/memfile/memfile.h"
@@ -130,19 +132,18 @@ long sys_sched_getaffinity(struct task *t, const struct syscall_args *a)
 {
     cpu_set_t set;
     int32_t pid = (int32_t)a->a[0];
-    /* Linux's cpumask size: nr_cpu_ids bits in whole longs. */
-    size_t size = (size_t)((get_nprocs_conf() + 63) / 64 * 8);
 
     if (pid != 0 && pid != t->tid)
         return -ESRCH;
-    if (a->a[1] < size || (a->a[1] & 7))
-        return -EINVAL;
     CPU_ZERO(&set);
-    if (sched_getaffinity(0, sizeof(set), &set) != 0)
+    /* The raw syscall returns the host's cpumask size (nr_cpu_ids bits in whole longs), which
+     * is what the guest must be told and what its buffer must hold. */
+    long size = syscall(SYS_sched_getaffinity, 0, sizeof(set), &set);
+    if (size < 0)
         return -errno;
-    if (size > sizeof(set))
-        size = sizeof(set);
-    return mm_copy_out(t->mm, a->a[2], &set, size) ? -EFAULT : (long)size;
+    if (a->a[1] < (uint64_t)size || (a->a[1] & 7))
+        return -EINVAL;
+    return mm_copy_out(t->mm, a->a[2], &set, (size_t)size) ? -EFAULT : size;
 }
 
 long sys_sched_yield(struct task *t, const struct syscall_args *a)

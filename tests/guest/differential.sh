@@ -14,6 +14,8 @@
 #
 # Each run happens twice, natively and as `RUNSC_BINARY do GUEST_BINARY ARGS...`, both under
 # `env -i PATH=/usr/bin:/bin HOME=/root LANG=C RUNSC_TEST=1`, in the caller's working directory,
+# and both as pid 1 of a new pid namespace (natively through `unshare --pid --fork`), since that
+# is what `runsc do` makes the guest: init's signal rules (pid_namespaces(7)) apply on both sides,
 # with stdin from /dev/null, stdout and stderr captured to separate files and core dumps off. The
 # status of a run killed by signal N is 128+N on both sides (bash reports it that way natively;
 # runsc exits 128+N itself). stdout, stderr and status must all be identical.
@@ -26,6 +28,13 @@
 # stream, labelled native/runsc) and exits 1 after trying every run. Exit 2 is a usage error.
 # RUNSC_TEST_TIMEOUT (seconds, default 300) bounds each runsc run.
 set -euo pipefail
+
+# The native side runs as pid 1 too. unshare(1) passes on the child's status, and re-raises the
+# signal that killed it, so the status reads as the guest's own.
+native_prefix=(unshare --pid --fork --kill-child --)
+if [[ $(id -u) -ne 0 ]]; then
+    native_prefix=(unshare --user --map-current-user --pid --fork --kill-child --)
+fi
 
 die_usage() {
     echo "differential.sh: $*" >&2
@@ -103,7 +112,7 @@ for line in "${runs[@]}"; do
 
     # The group redirection keeps bash's "Segmentation fault" report for the native run quiet.
     native_status=0
-    { env -i "${guest_env[@]}" "$guest" "${args[@]}" \
+    { "${native_prefix[@]}" env -i "${guest_env[@]}" "$guest" "${args[@]}" \
         <"/dev/null" >"$tmp/native.out" 2>"$tmp/native.err"; } 2>/dev/null || native_status=$?
 
     if [[ -n $expect_signal ]]; then
