@@ -2,6 +2,7 @@
  * others. Guest syscalls never reach the host (PTRACE_SYSEMU), so this list is the sentry's whole
  * host attack surface. A forbidden call raises SIGSYS, which names the syscall and exits. */
 #include <errno.h>
+#include <fcntl.h>
 #include <sched.h>
 #include <seccomp.h>
 #include <signal.h>
@@ -85,6 +86,9 @@ int boot_install_sentry_seccomp(void)
                                     SCMP_A1(SCMP_CMP_EQ, allowed_ioctls[i]))) != 0)
             goto out;
     }
+    if ((err = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(fcntl), 1,
+                                SCMP_A1(SCMP_CMP_EQ, F_GETFL))) != 0)
+        goto out;
     /* Threads only: the sentry never forks (stubs come from the factory). glibc tries clone3
      * first and falls back to clone on ENOSYS; clone3's flags are behind a pointer. */
     if ((err = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(clone), 1,

@@ -2,11 +2,30 @@
 #include "platform/platform_impl.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 static const struct platform_ops *const platforms[] = {
     &ptrace_platform_ops,
 };
+
+bool platform_is_known(const char *name, const char **known)
+{
+    static char names[128];
+    bool found = false;
+    size_t len = 0;
+
+    for (size_t i = 0; i < sizeof(platforms) / sizeof(platforms[0]); i++) {
+        len += (size_t)snprintf(names + len, sizeof(names) - len, "%s%s", i ? ", " : "",
+                                platforms[i]->name);
+        if (len >= sizeof(names))
+            len = sizeof(names) - 1;
+        if (strcmp(platforms[i]->name, name) == 0)
+            found = true;
+    }
+    *known = names;
+    return found;
+}
 
 int platform_create(const char *name, const struct platform_config *cfg, struct platform **out)
 {

@@ -6,6 +6,7 @@
 #define RUNSC_PLATFORM_PLATFORM_H
 
 #include <signal.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "regs.h"
@@ -33,6 +34,9 @@ struct platform_event {
 struct platform_config {
     int memfile_fd;       /* the memory file, mapped into address spaces by offset */
 };
+
+/* Whether `name` names a platform this build has; `known` gets their names, comma-separated. */
+bool platform_is_known(const char *name, const char **known);
 
 /* Sets up the platform. For ptrace this forks the stub factory, so it must be called before the
  * sentry starts any thread. Returns 0 or -errno. */

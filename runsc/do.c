@@ -10,11 +10,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "lib/errors.h"
 #include "runsc/cli.h"
 
 /* Fixed fd numbers the boot process finds its inputs at (after stdio). */
@@ -119,8 +121,12 @@ static __attribute__((noreturn)) void exec_boot(int exec_fd, int log_fd, int syn
                                                 char **boot_argv)
 {
     char c;
-    /* Wait for the parent to finish the user namespace's id maps (or to say there are none). */
-    if (sync_fd >= 0 && read(sync_fd, &c, 1) != 1)
+    /* The sandbox dies with runsc: nothing else would end it if runsc were killed. */
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0)
+        _exit(1);
+    /* Wait for the parent to finish the user namespace's id maps; end of file here means it died
+     * before it could (and before PR_SET_PDEATHSIG could catch it). */
+    if (read(sync_fd, &c, 1) != 1)
         _exit(1);
     /* Through fds above both targets, so neither move clobbers the other, and dup2 always makes
      * a new fd without FD_CLOEXEC (it keeps the flag when source and target are equal). */
@@ -190,8 +196,8 @@ int cmd_do(const struct global_flags *g, int argc, char **argv)
     /* As a shell reports: 127 when the command isn't there, 126 when it can't be run. */
     if ((err = resolve_executable(argv[i], path, sizeof(path))) != 0 ||
         (err = open_executable(path, &exec_fd)) != 0) {
-        fprintf(stderr, "runsc: exec %s: %s\n", path,
-                err == ENOENT ? "no such file or directory" : strerror(err));
+        char text[128];
+        fprintf(stderr, "runsc: exec %s: %s\n", path, errno_text(err, text, sizeof(text)));
         return err == ENOENT || err == ENOTDIR ? 127 : 126;
     }
     if (g->debug_log) {
@@ -212,7 +218,7 @@ int cmd_do(const struct global_flags *g, int argc, char **argv)
 
     bool rootless = geteuid() != 0;
     int sync[2] = {-1, -1};
-    if (rootless && pipe2(sync, O_CLOEXEC) != 0) {
+    if (pipe2(sync, O_CLOEXEC) != 0) {
         fprintf(stderr, "runsc: pipe: %s\n", strerror(errno));
         return 1;
     }
@@ -224,23 +230,22 @@ int cmd_do(const struct global_flags *g, int argc, char **argv)
         return 1;
     }
     if (pid == 0) {
-        if (sync[1] >= 0)
-            close(sync[1]);
+        close(sync[1]);
         exec_boot(exec_fd, log_fd, sync[0], boot_argv);
     }
     sandbox_pid = pid;
     close(exec_fd);
-    if (rootless) {
-        close(sync[0]);
-        if ((err = write_id_maps(pid, getuid(), getgid())) != 0) {
-            fprintf(stderr, "runsc: set up the user namespace: %s\n", strerror(-err));
-            kill(pid, SIGKILL);
-        }
-        if (write(sync[1], "x", 1) != 1) {
-            /* The child is gone; waitpid reports how. */
-        }
-        close(sync[1]);
+    close(sync[0]);
+    if (rootless && (err = write_id_maps(pid, getuid(), getgid())) != 0) {
+        char text[128];
+        fprintf(stderr, "runsc: set up the user namespace: %s\n",
+                errno_text(-err, text, sizeof(text)));
+        kill(pid, SIGKILL);
     }
+    if (write(sync[1], "x", 1) != 1) {
+        /* The child is gone; waitpid reports how. */
+    }
+    close(sync[1]);
 
     struct sigaction sa = {.sa_sigaction = forward_signal, .sa_flags = SA_SIGINFO | SA_RESTART};
     for (size_t s = 0; s < sizeof(forwarded_signals) / sizeof(forwarded_signals[0]); s++)

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "platform/platform.h"
 #include "runsc/cli.h"
 
 /* The sandbox process can't run LeakSanitizer's exit-time scan (it needs /proc and ptrace of
@@ -41,6 +42,11 @@ int main(int argc, char **argv)
     if (help) {
         cli_print_usage(STDOUT_FILENO);
         return 0;
+    }
+    const char *known;
+    if (!platform_is_known(g.platform, &known)) {
+        fprintf(stderr, "runsc: invalid platform \"%s\": this runsc has %s\n", g.platform, known);
+        return EXIT_USAGE;
     }
     if (first >= argc) {
         cli_print_usage(STDERR_FILENO);

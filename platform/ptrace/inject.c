@@ -49,11 +49,10 @@ long ptrace_inject_syscall(struct ptrace_platform *p, struct ptrace_thread *t, l
         sig = 0;
         if (WSTOPSIG(status) == SIGTRAP && (status >> 16) == 0)
             break;
-        if (WSTOPSIG(status) == PTRACE_INTERRUPT_SIGNAL) {
-            /* Remember it; the next switch reports it. */
-            atomic_store_explicit(&t->interrupt, true, memory_order_relaxed);
+        /* platform_ctx_interrupt set the flag before it sent the signal, so the next switch
+         * reports the interrupt; the signal itself (perhaps a stale one) has done its job. */
+        if (WSTOPSIG(status) == PTRACE_INTERRUPT_SIGNAL)
             continue;
-        }
         if ((status >> 16) == PTRACE_EVENT_STOP)
             continue;
         /* Anything else (a stray host signal) would disturb the stub: it has no handlers and

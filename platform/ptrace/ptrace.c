@@ -56,8 +56,11 @@ static int stub_page_install(uint64_t *base_out)
             return -EEXIST;
         }
         memcpy(p, arch_stub_code_start, STUB_PAGE_SIZE);
-        if (mprotect(p, STUB_PAGE_SIZE, PROT_READ | PROT_EXEC) != 0)
-            return -errno;
+        if (mprotect(p, STUB_PAGE_SIZE, PROT_READ | PROT_EXEC) != 0) {
+            int err = -errno;
+            munmap(p, STUB_PAGE_SIZE);
+            return err;
+        }
         *base_out = addr;
         return 0;
     }
@@ -83,7 +86,7 @@ static int ptrace_create(const struct platform_config *cfg, struct platform **ou
     err = ptrace_factory_start(p, cfg->memfile_fd);
     if (err) {
         log_error("ptrace: cannot start the stub factory: %s", strerror(-err));
-        goto out_free;
+        goto out_unmap;
     }
     log_debug("ptrace: stub page at %#lx, factory pid %d", (unsigned long)p->stub_base,
               p->factory_pid);
@@ -91,6 +94,8 @@ static int ptrace_create(const struct platform_config *cfg, struct platform **ou
     *out = &p->base;
     return 0;
 
+out_unmap:
+    munmap((void *)p->stub_base, STUB_PAGE_SIZE);
 out_free:
     free(p);
     return err;
@@ -101,6 +106,7 @@ static void ptrace_destroy(struct platform *base)
     struct ptrace_platform *p = (struct ptrace_platform *)base;
 
     ptrace_factory_stop(p);
+    munmap((void *)p->stub_base, STUB_PAGE_SIZE);
     free(p);
 }
 
@@ -332,7 +338,11 @@ static int ptrace_ctx_switch(struct platform_ctx *base, struct arch_regs *regs,
             return 0;
         }
         if (sig == PTRACE_INTERRUPT_SIGNAL) {
-            atomic_store_explicit(&t->interrupt, false, memory_order_relaxed);
+            /* The flag, not the signal, says whether an interrupt is pending: the signal of an
+             * interrupt already reported by the early return above stays queued in the stub
+             * and arrives here stale. */
+            if (!atomic_exchange_explicit(&t->interrupt, false, memory_order_relaxed))
+                continue;
             ev->kind = PLATFORM_EVENT_INTERRUPTED;
             return 0;
         }
@@ -345,7 +355,8 @@ static void ptrace_ctx_interrupt(struct platform_ctx *base)
 {
     struct ptrace_ctx *ctx = (struct ptrace_ctx *)base;
 
-    /* Relaxed: the flag only makes a switch return early; the signal does the waking. */
+    /* Relaxed: the tgkill below orders the store before the signal's stop (the kernel takes the
+     * stub's siglock), so a switch that sees the signal sees the flag. */
     atomic_store_explicit(&ctx->thread->interrupt, true, memory_order_relaxed);
     syscall(SYS_tgkill, ctx->as->pid, ctx->thread->tid, PTRACE_INTERRUPT_SIGNAL);
 }

@@ -2,8 +2,9 @@
  * signal state, and the run loop that moves each task between guest code and the sentry.
  *
  * Each task runs on its own sentry pthread, which is also the platform context's host thread
- * (for ptrace, the tracer of the task's stub thread). Lock order: thread_group.lock, then
- * kernel.lock; mm and fd table locks are never taken while holding either. */
+ * (for ptrace, the tracer of the task's stub thread). Lock order: kernel.lock, then
+ * thread_group.lock, then task.wait_lock; mm and fd table locks are never taken while holding
+ * any of them. */
 #ifndef RUNSC_SENTRY_KERNEL_KERNEL_H
 #define RUNSC_SENTRY_KERNEL_KERNEL_H
 
@@ -59,7 +60,9 @@ struct task {
     int tid;
     struct mm *mm;                /* owned */
     struct fdtable *fds;          /* owned */
-    struct platform_ctx *ctx;     /* owned; used only by the task's own thread */
+    struct platform_ctx *ctx;     /* owned; switched only by the task's own thread; other threads
+                                     may interrupt it under wait_lock, and it is released (and
+                                     set NULL) under wait_lock */
     struct arch_regs regs;        /* the guest registers while the task is in the sentry */
     struct creds creds;
     char comm[16];
@@ -76,7 +79,8 @@ struct task {
     siginfo_t pending_info[KERNEL_NSIG + 1];
 
     /* Sleeping in the sentry: a blocking syscall waits on wake under wait_lock, and a signal
-     * sent to the task broadcasts it. */
+     * sent to the task broadcasts it. wait_lock also guards ctx against release while another
+     * thread interrupts it. */
     pthread_mutex_t wait_lock;
     pthread_cond_t wake;
 

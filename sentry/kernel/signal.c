@@ -67,9 +67,10 @@ void task_interrupt(struct task *t)
 {
     pthread_mutex_lock(&t->wait_lock);
     pthread_cond_broadcast(&t->wake);
-    pthread_mutex_unlock(&t->wait_lock);
+    /* Under the lock: the task's own thread releases its context under it too. */
     if (t->ctx)
         platform_ctx_interrupt(t->ctx);
+    pthread_mutex_unlock(&t->wait_lock);
 }
 
 static int signal_queue(struct task *t, int sig, const siginfo_t *info, bool from_host)

@@ -85,11 +85,15 @@ static int init_load(struct task *t, const struct init_process *init, const char
         return err;
     }
     mm_set_platform_as(t->mm, as);
-    err = platform_ctx_create(as, &t->ctx);
+    struct platform_ctx *ctx;
+    err = platform_ctx_create(as, &ctx);
     if (err) {
         *why = "cannot create the guest context";
         return err;
     }
+    pthread_mutex_lock(&t->wait_lock);
+    t->ctx = ctx;
+    pthread_mutex_unlock(&t->wait_lock);
     platform_ctx_initial_regs(t->ctx, &t->regs);
 
     memset(&la, 0, sizeof(la));
@@ -183,7 +187,6 @@ static struct thread_group *thread_group_alloc(struct kernel *k, int tgid)
 
 static int init_fds(struct task *t, const struct init_process *init)
 {
-    static const int flags[3] = {O_RDONLY, O_WRONLY, O_WRONLY};
 
     t->fds = calloc(1, sizeof(*t->fds));
     if (!t->fds)
@@ -192,7 +195,9 @@ static int init_fds(struct task *t, const struct init_process *init)
     for (int fd = 0; fd < 3; fd++) {
         if (init->stdio_fds[fd] < 0)
             continue;
-        struct file *f = host_file_create(init->stdio_fds[fd], flags[fd]);
+        /* The guest sees the open file description's real flags (a terminal is O_RDWR). */
+        int flags = fcntl(init->stdio_fds[fd], F_GETFL);
+        struct file *f = host_file_create(init->stdio_fds[fd], flags < 0 ? O_RDWR : flags);
         if (!f)
             return -ENOMEM;
         int err = fdtable_install_at(t->fds, fd, f, false);
@@ -357,8 +362,12 @@ static void task_release(struct task *t)
     struct kernel *k = t->kernel;
     struct thread_group *tg = t->tg;
 
-    if (t->ctx)
-        platform_ctx_release(t->ctx);
+    pthread_mutex_lock(&t->wait_lock);
+    struct platform_ctx *ctx = t->ctx;
+    t->ctx = NULL; /* task_interrupt from other threads sees it gone */
+    pthread_mutex_unlock(&t->wait_lock);
+    if (ctx)
+        platform_ctx_release(ctx);
     mm_destroy(t->mm); /* releases the address space: the stub dies with it */
     if (t->fds) {
         fdtable_destroy(t->fds);

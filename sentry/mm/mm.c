@@ -142,13 +142,13 @@ int mm_unmap(struct mm *mm, uint64_t addr, uint64_t len)
         return -EINVAL;
     if (addr & ~PAGE_MASK_MM)
         return -EINVAL;
-    if (!page_align_up(len, &len) || addr > UINT64_MAX - len)
+    /* Linux refuses a range reaching past the top of the user address space rather than
+     * clipping it (do_vmi_munmap). addr and max_addr are page aligned, so rounding len up
+     * cannot cross max_addr. */
+    if (addr > mm->max_addr || len > mm->max_addr - addr)
         return -EINVAL;
+    page_align_up(len, &len);
     end = addr + len;
-    if (addr >= mm->max_addr)
-        return 0;
-    if (end > mm->max_addr)
-        end = mm->max_addr;
     pthread_mutex_lock(&mm->lock);
     int err = mm_reserve(mm);
     if (!err)
@@ -251,15 +251,27 @@ int64_t mm_remap(struct mm *mm, uint64_t old, uint64_t old_len, uint64_t new_len
     if ((ret = mm_reserve(mm)) != 0)
         goto out;
     struct vma *v = mm_vma_find(mm, old);
-    if (!v || old_len > v->end - old) {
+    if (!v) {
         ret = -EFAULT;
         goto out;
     }
+    /* A shrink unmaps the tail as munmap would, so a tail past the top is EINVAL. */
+    if (new_len < old_len && old_len > mm->max_addr - old) {
+        ret = -EINVAL;
+        goto out;
+    }
+    /* Linux requires only the part of the old range that is kept to lie in one VMA, and checks
+     * it after new_addr (mm/mremap.c: vma_to_resize runs after the shrink and mremap_to's
+     * checks): shrinking across VMAs is fine. */
     if (flags & MREMAP_FIXED) {
         if ((new_addr & ~PAGE_MASK_MM) || new_addr < MM_MIN_ADDR || new_addr > mm->max_addr ||
             new_len > mm->max_addr - new_addr ||
             (new_addr < old + old_len && old < new_addr + new_len)) {
             ret = -EINVAL;
+            goto out;
+        }
+        if ((new_len < old_len ? new_len : old_len) > v->end - old) {
+            ret = -EFAULT;
             goto out;
         }
         mm_unmap_locked(mm, new_addr, new_addr + new_len);
@@ -281,6 +293,10 @@ int64_t mm_remap(struct mm *mm, uint64_t old, uint64_t old_len, uint64_t new_len
     if (new_len <= old_len) {
         mm_unmap_locked(mm, old + new_len, old + old_len);
         ret = (int64_t)old;
+        goto out;
+    }
+    if (old_len > v->end - old) {
+        ret = -EFAULT;
         goto out;
     }
     uint64_t extra = new_len - old_len;
@@ -367,14 +383,25 @@ int mm_advise(struct mm *mm, uint64_t addr, uint64_t len, int advice)
     default:
         return -EINVAL;
     }
-    if ((err = range_check(mm, addr, len, &end)) != 0)
-        return err;
+    /* Unlike mprotect, madvise fails a range that wraps with EINVAL, and advises what is mapped
+     * of a range past the top before failing with ENOMEM, as for a hole (mm/madvise.c). */
+    if (addr & ~PAGE_MASK_MM)
+        return -EINVAL;
+    if (!page_align_up(len, &end) || end > UINT64_MAX - addr)
+        return -EINVAL;
+    end += addr;
     if (end == addr)
         return 0;
+    bool past_top = end > mm->max_addr;
+    if (past_top) {
+        if (addr >= mm->max_addr)
+            return -ENOMEM;
+        end = mm->max_addr;
+    }
     pthread_mutex_lock(&mm->lock);
     if ((err = mm_reserve(mm)) != 0)
         goto out;
-    bool holes = !mm_range_is_mapped(mm, addr, end);
+    bool holes = past_top || !mm_range_is_mapped(mm, addr, end);
     if (advice == MADV_DONTNEED || advice == MADV_FREE) {
         /* Private pages are dropped (anonymous ones read zero, file ones reread the file);
          * shared pages keep their contents and are only unmapped. */

@@ -140,8 +140,9 @@ long sys_sigaltstack(struct task *t, const struct syscall_args *a)
     return 0;
 }
 
-/* Resolves a kill(2) target: only the one process exists. */
-static long signal_process(struct task *t, int64_t pid, int sig)
+/* Resolves a kill(2) target (only the one process exists) and sends with the sender's siginfo:
+ * SI_USER for kill(2), SI_TKILL for tkill(2) and tgkill(2). */
+static long signal_process(struct task *t, int64_t pid, int sig, int code)
 {
     if (sig < 0 || sig > KERNEL_NSIG)
         return -EINVAL;
@@ -150,12 +151,18 @@ static long signal_process(struct task *t, int64_t pid, int sig)
         return -ESRCH;
     if (sig == 0)
         return 0;
-    return task_signal_send(t, sig, NULL);
+    siginfo_t info;
+    memset(&info, 0, sizeof(info));
+    info.si_signo = sig;
+    info.si_code = code;
+    info.si_pid = t->tg->tgid;
+    info.si_uid = t->creds.ruid;
+    return task_signal_send(t, sig, &info);
 }
 
 long sys_kill(struct task *t, const struct syscall_args *a)
 {
-    return signal_process(t, (int32_t)a->a[0], (int)a->a[1]);
+    return signal_process(t, (int32_t)a->a[0], (int)a->a[1], SI_USER);
 }
 
 long sys_tgkill(struct task *t, const struct syscall_args *a)
@@ -166,7 +173,7 @@ long sys_tgkill(struct task *t, const struct syscall_args *a)
         return -EINVAL;
     if (tgid != t->tg->tgid || tid != t->tid)
         return -ESRCH;
-    return signal_process(t, tgid, (int)a->a[2]);
+    return signal_process(t, tgid, (int)a->a[2], SI_TKILL);
 }
 
 long sys_tkill(struct task *t, const struct syscall_args *a)
@@ -177,5 +184,5 @@ long sys_tkill(struct task *t, const struct syscall_args *a)
         return -EINVAL;
     if (tid != t->tid)
         return -ESRCH;
-    return signal_process(t, t->tg->tgid, (int)a->a[1]);
+    return signal_process(t, t->tg->tgid, (int)a->a[1], SI_TKILL);
 }

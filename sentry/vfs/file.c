@@ -83,6 +83,47 @@ int fdtable_install_at(struct fdtable *t, int fd, struct file *f, bool cloexec)
     return err ? err : fd;
 }
 
+int fdtable_install_lowest(struct fdtable *t, int min_fd, int limit, struct file *f, bool cloexec)
+{
+    if (min_fd < 0 || limit > FDTABLE_MAX)
+        return -EINVAL;
+    if (min_fd >= limit)
+        return -EINVAL;
+    pthread_mutex_lock(&t->lock);
+    int fd = min_fd;
+    while (fd < t->size && t->files[fd])
+        fd++;
+    int err = fd >= limit ? -EMFILE : fdtable_grow(t, fd);
+    if (!err) {
+        file_get(f);
+        t->files[fd] = f;
+        t->cloexec[fd] = cloexec;
+    }
+    pthread_mutex_unlock(&t->lock);
+    return err ? err : fd;
+}
+
+int fdtable_get_cloexec(struct fdtable *t, int fd)
+{
+    pthread_mutex_lock(&t->lock);
+    int ret = fd >= 0 && fd < t->size && t->files[fd] ? t->cloexec[fd] : -EBADF;
+    pthread_mutex_unlock(&t->lock);
+    return ret;
+}
+
+int fdtable_set_cloexec(struct fdtable *t, int fd, bool cloexec)
+{
+    int ret = -EBADF;
+
+    pthread_mutex_lock(&t->lock);
+    if (fd >= 0 && fd < t->size && t->files[fd]) {
+        t->cloexec[fd] = cloexec;
+        ret = 0;
+    }
+    pthread_mutex_unlock(&t->lock);
+    return ret;
+}
+
 struct file *fdtable_get(struct fdtable *t, int fd)
 {
     struct file *f = NULL;

@@ -48,6 +48,12 @@ int fdtable_init(struct fdtable *t);
 void fdtable_destroy(struct fdtable *t);
 /* Installs `f` (taking a new reference) at `fd` exactly, replacing what is there. */
 int fdtable_install_at(struct fdtable *t, int fd, struct file *f, bool cloexec);
+/* Installs `f` (taking a new reference) at the lowest free fd >= `min_fd`, below `limit`.
+ * Returns the fd, or -EMFILE / -EINVAL. */
+int fdtable_install_lowest(struct fdtable *t, int min_fd, int limit, struct file *f, bool cloexec);
+/* The close-on-exec flag of `fd`: 0/1, or -EBADF. */
+int fdtable_get_cloexec(struct fdtable *t, int fd);
+int fdtable_set_cloexec(struct fdtable *t, int fd, bool cloexec);
 /* Returns the file at `fd` with a reference the caller must put, or NULL. */
 struct file *fdtable_get(struct fdtable *t, int fd);
 int fdtable_close(struct fdtable *t, int fd);

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Installs what building and testing runsc needs, from Debian's packages only.
+set -euo pipefail
+export DEBIAN_FRONTEND=noninteractive
+packages=(build-essential clang cmake pkg-config libseccomp-dev libcap-dev libjson-c-dev
+          libcmocka-dev libcapstone-dev busybox-static util-linux)
+missing=()
+for p in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [[ ${#missing[@]} -gt 0 ]]; then
+    apt-get update -q
+    apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
