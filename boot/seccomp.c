@@ -83,11 +83,11 @@ int boot_install_sentry_seccomp(void)
 #endif
     for (size_t i = 0; i < sizeof(allowed_ioctls) / sizeof(allowed_ioctls[0]); i++) {
         if ((err = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
-                                    SCMP_A1(SCMP_CMP_EQ, allowed_ioctls[i]))) != 0)
+                                    SCMP_A1(SCMP_CMP_EQ, allowed_ioctls[i], 0))) != 0)
             goto out;
     }
     if ((err = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(fcntl), 1,
-                                SCMP_A1(SCMP_CMP_EQ, F_GETFL))) != 0)
+                                SCMP_A1(SCMP_CMP_EQ, F_GETFL, 0))) != 0)
         goto out;
     /* Threads only: the sentry never forks (stubs come from the factory). glibc tries clone3
      * first and falls back to clone on ENOSYS; clone3's flags are behind a pointer. */

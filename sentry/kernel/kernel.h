@@ -139,6 +139,10 @@ bool task_signal_pending(struct task *t);
 /* Wakes a task sleeping in the sentry or running guest code so it looks at its signals. */
 void task_interrupt(struct task *t);
 
+/* Logs why a task dies of a fault or exception: the signal and the instruction
+ * (crash_report.c). */
+void task_report_crash(struct task *t, int sig, const siginfo_t *info);
+
 /* Exit (task.c). Ends the thread group with wait status `status`. */
 void task_exit_group(struct task *t, int status);
 /* Sleeps until `deadline` (CLOCK_MONOTONIC) or a signal; 0 or -EINTR. */

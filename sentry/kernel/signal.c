@@ -209,6 +209,8 @@ void task_signal_deliver(struct task *t)
             log_debug("task %d: ignoring stop signal %d", t->tid, sig);
             continue;
         case ACT_CORE:
+            if (info.si_code > 0) /* from the kernel: a fault or exception, not a kill() */
+                task_report_crash(t, sig, &info);
             /* No core file is written; the status says "core dumped" only if one would be. */
             task_exit_group(t, sig | (t->tg->rlimits[RLIMIT_CORE].rlim_cur ? 0x80 : 0));
             return;
