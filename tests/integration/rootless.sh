@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# runsc do without root: the sandbox gets a user namespace that maps the caller to root inside it
+# (so it can pivot_root and drop capabilities), and the guest still sees the caller's own ids.
+# shellcheck source=tests/integration/lib.sh
+source "$(dirname -- "$0")/lib.sh"
+
+# The caller's build directory may not be readable by others: run a copy from a public place.
+dir=$(mktemp -d)
+at_exit "rm -rf '$dir'"
+chmod 755 "$dir"
+cp "$RUNSC" "$dir/runsc"
+as_nobody=(setpriv --reuid=65534 --regid=65534 --clear-groups)
+
+run "${as_nobody[@]}" "$dir/runsc" do /bin/busybox id
+expect_status 0
+expect_stdout $'uid=65534 gid=65534\n'
+expect_stderr ""
+
+run "${as_nobody[@]}" "$dir/runsc" do /bin/busybox sh -c 'echo pid $$; exit 5'
+expect_status 5
+expect_stdout $'pid 1\n'
