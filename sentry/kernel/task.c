@@ -73,7 +73,7 @@ static int init_load(struct task *t, const struct init_process *init, const char
     struct platform_as *as;
     struct loader_args la;
     struct loader_result lr;
-    static __thread struct arch_fpstate fp; /* large: keep it off the stack */
+    struct arch_fpstate *fp;
     int err;
 
     err = mm_create(k->cfg.memfile, platform_max_user_address(k->cfg.platform), &t->mm);
@@ -111,10 +111,14 @@ static int init_load(struct task *t, const struct init_process *init, const char
     if (err)
         return err;
     arch_regs_init_exec(&t->regs, lr.entry, lr.sp);
-    if ((err = platform_ctx_get_fpstate(t->ctx, &fp)) == 0) {
-        arch_fpstate_init(&fp);
-        err = platform_ctx_set_fpstate(t->ctx, &fp);
+    /* Large (the XSAVE area): from the heap, not the stack. */
+    if (!(fp = malloc(sizeof(*fp))))
+        return -ENOMEM;
+    if ((err = platform_ctx_get_fpstate(t->ctx, fp)) == 0) {
+        arch_fpstate_init(fp);
+        err = platform_ctx_set_fpstate(t->ctx, fp);
     }
+    free(fp);
     if (err) {
         *why = "cannot set the guest FPU state";
         return err;

@@ -79,40 +79,41 @@ static long read_to_guest(struct task *t, struct file *f, uint64_t addr, size_t 
     return n;
 }
 
+/* The open file at `fd` if it was opened for the direction asked, as read(2) and write(2) check:
+ * NULL means EBADF. */
+static struct file *get_file_for_io(struct task *t, uint64_t fd, bool write)
+{
+    struct file *f = get_file(t, fd);
+
+    if (f && (write ? (!f->ops->write || (f->status_flags & O_ACCMODE) == O_RDONLY)
+                    : (!f->ops->read || (f->status_flags & O_ACCMODE) == O_WRONLY))) {
+        file_put(f);
+        f = NULL;
+    }
+    return f;
+}
+
 long sys_read(struct task *t, const struct syscall_args *a)
 {
-    struct file *f = get_file(t, a->a[0]);
+    struct file *f = get_file_for_io(t, a->a[0], false);
     if (!f)
         return -EBADF;
-    if (!f->ops->read || (f->status_flags & O_ACCMODE) == O_WRONLY) {
-        file_put(f);
-        return -EBADF;
-    }
-    if (!mm_access_ok(t->mm, a->a[1], a->a[2])) {
-        file_put(f);
-        return -EFAULT;
-    }
-    size_t len = a->a[2] > MAX_RW_COUNT ? MAX_RW_COUNT : a->a[2];
-    long ret = read_to_guest(t, f, a->a[1], len);
+    long ret = -EFAULT;
+    if (mm_access_ok(t->mm, a->a[1], a->a[2]))
+        ret = read_to_guest(t, f, a->a[1], a->a[2] > MAX_RW_COUNT ? MAX_RW_COUNT : a->a[2]);
     file_put(f);
     return ret;
 }
 
 long sys_write(struct task *t, const struct syscall_args *a)
 {
-    struct file *f = get_file(t, a->a[0]);
+    struct file *f = get_file_for_io(t, a->a[0], true);
     if (!f)
         return -EBADF;
-    if (!f->ops->write || (f->status_flags & O_ACCMODE) == O_RDONLY) {
-        file_put(f);
-        return -EBADF;
-    }
-    if (!mm_access_ok(t->mm, a->a[1], a->a[2])) {
-        file_put(f);
-        return -EFAULT;
-    }
+    long ret = -EFAULT;
     size_t len = a->a[2] > MAX_RW_COUNT ? MAX_RW_COUNT : a->a[2];
-    long ret = len ? write_from_guest(t, f, a->a[1], len) : f->ops->write(f, "", 0);
+    if (mm_access_ok(t->mm, a->a[1], a->a[2]))
+        ret = len ? write_from_guest(t, f, a->a[1], len) : f->ops->write(f, "", 0);
     file_put(f);
     return ret;
 }
@@ -148,96 +149,89 @@ static long import_iovec(struct task *t, uint64_t addr, uint64_t count, struct i
     return 0;
 }
 
-long sys_readv(struct task *t, const struct syscall_args *a)
+typedef long (*guest_io_fn)(struct task *t, struct file *f, uint64_t addr, size_t len);
+
+/* Transfers each non-empty vector in turn; a short transfer ends the call, as it ends Linux's
+ * loop over the vectors of a pipe or terminal. */
+static long io_each_vector(struct task *t, struct file *f, const struct iovec *iov, uint64_t n,
+                           guest_io_fn io)
+{
+    long ret = 0;
+
+    for (uint64_t i = 0; i < n; i++) {
+        if (iov[i].iov_len == 0)
+            continue;
+        long done = io(t, f, (uint64_t)iov[i].iov_base, iov[i].iov_len);
+        if (done < 0)
+            return ret ? ret : done;
+        ret += done;
+        if ((size_t)done < iov[i].iov_len)
+            break;
+    }
+    return ret;
+}
+
+/* Gathers vectors (at most IO_CHUNK in all) into one host write, so a small writev stays one
+ * write, as Linux keeps it one operation on pipes and terminals. */
+static long write_gathered(struct task *t, struct file *f, const struct iovec *iov, uint64_t n,
+                           size_t total)
+{
+    char *buf = malloc(total ? total : 1);
+    size_t got = 0;
+    long ret;
+
+    if (!buf)
+        return -ENOMEM;
+    for (uint64_t i = 0; i < n; i++) {
+        if (iov[i].iov_len == 0)
+            continue;
+        ssize_t c = mm_copy_in_partial(t->mm, (uint64_t)iov[i].iov_base, buf + got,
+                                       iov[i].iov_len);
+        if (c < 0)
+            break;
+        got += (size_t)c;
+        if ((size_t)c < iov[i].iov_len)
+            break;
+    }
+    ret = got == 0 && total > 0 ? -EFAULT : f->ops->write(f, buf, got);
+    if (ret == -EPIPE)
+        task_signal_send(t, SIGPIPE, NULL);
+    free(buf);
+    return ret;
+}
+
+static long vectored_io(struct task *t, const struct syscall_args *a, bool write)
 {
     struct iovec *iov;
-    struct file *f = get_file(t, a->a[0]);
+    struct file *f = get_file_for_io(t, a->a[0], write);
     long ret;
 
     if (!f)
         return -EBADF;
-    if ((ret = import_iovec(t, a->a[1], a->a[2], &iov)) != 0) {
-        file_put(f);
-        return ret;
+    if ((ret = import_iovec(t, a->a[1], a->a[2], &iov)) == 0) {
+        size_t total = 0;
+        for (uint64_t i = 0; i < a->a[2]; i++)
+            total += iov[i].iov_len;
+        if (!write)
+            ret = io_each_vector(t, f, iov, a->a[2], read_to_guest);
+        else if (total <= IO_CHUNK)
+            ret = write_gathered(t, f, iov, a->a[2], total);
+        else
+            ret = io_each_vector(t, f, iov, a->a[2], write_from_guest);
+        free(iov);
     }
-    ret = 0;
-    /* The first non-empty vector gets one read; a short read ends the call, as for pipes and
-     * terminals in Linux. */
-    for (uint64_t i = 0; i < a->a[2]; i++) {
-        if (iov[i].iov_len == 0)
-            continue;
-        long n = read_to_guest(t, f, (uint64_t)iov[i].iov_base, iov[i].iov_len);
-        if (n < 0) {
-            if (ret == 0)
-                ret = n;
-            break;
-        }
-        ret += n;
-        if ((size_t)n < iov[i].iov_len)
-            break;
-    }
-    free(iov);
     file_put(f);
     return ret;
 }
 
+long sys_readv(struct task *t, const struct syscall_args *a)
+{
+    return vectored_io(t, a, false);
+}
+
 long sys_writev(struct task *t, const struct syscall_args *a)
 {
-    struct iovec *iov;
-    struct file *f = get_file(t, a->a[0]);
-    long ret;
-
-    if (!f)
-        return -EBADF;
-    if ((ret = import_iovec(t, a->a[1], a->a[2], &iov)) != 0) {
-        file_put(f);
-        return ret;
-    }
-    /* Gather small vectors into one host write so a writev stays one write, as Linux keeps it
-     * one operation on pipes and terminals. */
-    size_t total = 0;
-    for (uint64_t i = 0; i < a->a[2]; i++)
-        total += iov[i].iov_len;
-    char *buf = total <= IO_CHUNK ? malloc(total ? total : 1) : NULL;
-    ret = 0;
-    if (buf) {
-        size_t got = 0;
-        for (uint64_t i = 0; i < a->a[2]; i++) {
-            if (iov[i].iov_len == 0)
-                continue;
-            ssize_t n = mm_copy_in_partial(t->mm, (uint64_t)iov[i].iov_base, buf + got,
-                                           iov[i].iov_len);
-            if (n < 0)
-                break;
-            got += (size_t)n;
-            if ((size_t)n < iov[i].iov_len)
-                break;
-        }
-        if (got == 0 && total > 0)
-            ret = -EFAULT;
-        else
-            ret = f->ops->write(f, buf, got);
-        if (ret == -EPIPE)
-            task_signal_send(t, SIGPIPE, NULL);
-        free(buf);
-    } else {
-        for (uint64_t i = 0; i < a->a[2]; i++) {
-            if (iov[i].iov_len == 0)
-                continue;
-            long n = write_from_guest(t, f, (uint64_t)iov[i].iov_base, iov[i].iov_len);
-            if (n < 0) {
-                if (ret == 0)
-                    ret = n;
-                break;
-            }
-            ret += n;
-            if ((size_t)n < iov[i].iov_len)
-                break;
-        }
-    }
-    free(iov);
-    file_put(f);
-    return ret;
+    return vectored_io(t, a, true);
 }
 
 long sys_ioctl(struct task *t, const struct syscall_args *a)

@@ -5,25 +5,12 @@
 #include <stdlib.h>
 #include <sys/syscall.h>
 #include <time.h>
+
+#include "workload.h"
 #include <unistd.h>
 
 #define DEFAULT_ITERATIONS 50000L
 #define WARMUP_ITERATIONS 1000L
-
-static long parse_count(const char *text)
-{
-    char *end;
-    long value = strtol(text, &end, 10);
-
-    if (*text == '\0' || *end != '\0' || value <= 0)
-        return -1;
-    return value;
-}
-
-static double timespec_diff_ns(const struct timespec *start, const struct timespec *end)
-{
-    return (double)(end->tv_sec - start->tv_sec) * 1e9 + (double)(end->tv_nsec - start->tv_nsec);
-}
 
 int main(int argc, char **argv)
 {

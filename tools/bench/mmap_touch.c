@@ -7,24 +7,11 @@
 #include <sys/mman.h>
 #include <time.h>
 
+#include "workload.h"
+
 #define DEFAULT_ITERATIONS 20L
 #define MAPPING_SIZE (64UL << 20)
 #define TOUCH_STRIDE 4096UL
-
-static long parse_count(const char *text)
-{
-    char *end;
-    long value = strtol(text, &end, 10);
-
-    if (*text == '\0' || *end != '\0' || value <= 0)
-        return -1;
-    return value;
-}
-
-static double timespec_diff_ns(const struct timespec *start, const struct timespec *end)
-{
-    return (double)(end->tv_sec - start->tv_sec) * 1e9 + (double)(end->tv_nsec - start->tv_nsec);
-}
 
 /* One mmap + touch + munmap cycle; returns 0, or -1 after printing why. */
 static int map_touch_unmap(unsigned char fill)
