@@ -3,8 +3,8 @@
  *
  * Each task runs on its own sentry pthread, which is also the platform context's host thread
  * (for ptrace, the tracer of the task's stub thread). Lock order: kernel.lock, then
- * thread_group.lock, then task.wait_lock; mm and fd table locks are never taken while holding
- * any of them. */
+ * thread_group.lock, then waitqueue.lock, then task.wait_lock; mm and fd table locks are never
+ * taken while holding any of them. */
 #ifndef RUNSC_SENTRY_KERNEL_KERNEL_H
 #define RUNSC_SENTRY_KERNEL_KERNEL_H
 
@@ -78,11 +78,12 @@ struct task {
     uint64_t pending;
     siginfo_t pending_info[KERNEL_NSIG + 1];
 
-    /* Sleeping in the sentry: a blocking syscall waits on wake under wait_lock, and a signal
-     * sent to the task broadcasts it. wait_lock also guards ctx against release while another
-     * thread interrupts it. */
+    /* Blocking in the sentry: the task waits on `wake` until `woken` is set, by a wait queue it
+     * registered on or by a signal (task_interrupt). wait_lock also guards ctx against release
+     * while another thread interrupts it. */
     pthread_mutex_t wait_lock;
     pthread_cond_t wake;
+    bool woken;                   /* guarded by wait_lock */
 
     bool exiting;                 /* set and read only by the task's own thread */
     pthread_t thread;
@@ -138,6 +139,11 @@ void task_signal_deliver(struct task *t);
 bool task_signal_pending(struct task *t);
 /* Wakes a task sleeping in the sentry or running guest code so it looks at its signals. */
 void task_interrupt(struct task *t);
+/* Wakes a task blocked in task_block (wait queues call this). */
+void task_wake(struct task *t);
+/* Blocks until woken, a signal is pending, or `deadline` (CLOCK_MONOTONIC; NULL for none)
+ * passes: 0, -EINTR or -ETIMEDOUT. Wakes may be spurious: callers re-check their condition. */
+int task_block(struct task *t, const struct timespec *deadline);
 
 /* Logs why a task dies of a fault or exception: the signal and the instruction
  * (crash_report.c). */

@@ -63,9 +63,18 @@ static bool signal_ignored(struct task *t, int sig, bool from_host)
     return default_action(sig) == ACT_IGNORE;
 }
 
+void task_wake(struct task *t)
+{
+    pthread_mutex_lock(&t->wait_lock);
+    t->woken = true;
+    pthread_cond_broadcast(&t->wake);
+    pthread_mutex_unlock(&t->wait_lock);
+}
+
 void task_interrupt(struct task *t)
 {
     pthread_mutex_lock(&t->wait_lock);
+    t->woken = true;
     pthread_cond_broadcast(&t->wake);
     /* Under the lock: the task's own thread releases its context under it too. */
     if (t->ctx)

@@ -339,26 +339,47 @@ void task_exit_group(struct task *t, int status)
     t->exiting = true;
 }
 
-int task_sleep_until(struct task *t, const struct timespec *deadline)
+static bool deadline_passed(const struct timespec *deadline)
 {
-    int err = 0;
+    struct timespec now;
 
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return now.tv_sec > deadline->tv_sec ||
+           (now.tv_sec == deadline->tv_sec && now.tv_nsec >= deadline->tv_nsec);
+}
+
+int task_block(struct task *t, const struct timespec *deadline)
+{
+    /* Signals are checked outside wait_lock: tg->lock comes first in the lock order. */
+    if (task_signal_pending(t))
+        return -EINTR;
     pthread_mutex_lock(&t->wait_lock);
-    for (;;) {
-        if (task_signal_pending(t)) {
-            err = -EINTR;
-            break;
-        }
-        struct timespec now;
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        if (now.tv_sec > deadline->tv_sec ||
-            (now.tv_sec == deadline->tv_sec && now.tv_nsec >= deadline->tv_nsec))
+    while (!t->woken) {
+        if (deadline && deadline_passed(deadline))
             break;
         /* The condition variable uses CLOCK_MONOTONIC (set in task_alloc). */
-        pthread_cond_timedwait(&t->wake, &t->wait_lock, deadline);
+        if (deadline)
+            pthread_cond_timedwait(&t->wake, &t->wait_lock, deadline);
+        else
+            pthread_cond_wait(&t->wake, &t->wait_lock);
     }
+    bool woken = t->woken;
+    t->woken = false;
     pthread_mutex_unlock(&t->wait_lock);
-    return err;
+    if (task_signal_pending(t))
+        return -EINTR;
+    return woken ? 0 : -ETIMEDOUT;
+}
+
+int task_sleep_until(struct task *t, const struct timespec *deadline)
+{
+    for (;;) {
+        int err = task_block(t, deadline);
+        if (err == -EINTR)
+            return err;
+        if (err == -ETIMEDOUT || deadline_passed(deadline))
+            return 0;
+    }
 }
 
 static void task_release(struct task *t)
