@@ -2,8 +2,8 @@
 # Installs what building and testing runsc needs, from Debian's packages only.
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
-packages=(build-essential clang cmake pkg-config libseccomp-dev libcap-dev libjson-c-dev
-          libcmocka-dev libcapstone-dev busybox-static util-linux)
+packages=(build-essential clang libclang-rt-14-dev cmake pkg-config libseccomp-dev libcap-dev
+          libjson-c-dev libcmocka-dev libcapstone-dev busybox-static util-linux)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

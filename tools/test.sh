@@ -12,7 +12,7 @@ for variant in release asan clang; do
     case $variant in
     release) flags=(-DCMAKE_BUILD_TYPE=Release) ;;
     asan) flags=(-DCMAKE_BUILD_TYPE=Debug -DRUNSC_SANITIZE=ON) ;;
-    clang) flags=(-DCMAKE_BUILD_TYPE=Release) compiler=clang ;;
+    clang) flags=(-DCMAKE_BUILD_TYPE=Release -DRUNSC_FUZZ=ON) compiler=clang ;;
     esac
     echo "=== $variant build"
     CC=$compiler cmake -S . -B "build/$variant" "${flags[@]}" >/dev/null

@@ -57,6 +57,13 @@ static inline int64_t arch_regs_syscall_return(const struct arch_regs *regs)
     return (int64_t)regs->r.rax;
 }
 
+/* Rewinds to the syscall instruction so the interrupted call runs again (syscall is 2 bytes). */
+static inline void arch_regs_restart_syscall(struct arch_regs *regs)
+{
+    regs->r.rip -= 2;
+    regs->r.rax = regs->r.orig_rax;
+}
+
 static inline uint64_t arch_regs_ip(const struct arch_regs *regs)
 {
     return regs->r.rip;
@@ -65,6 +72,11 @@ static inline uint64_t arch_regs_ip(const struct arch_regs *regs)
 static inline uint64_t arch_regs_sp(const struct arch_regs *regs)
 {
     return regs->r.rsp;
+}
+
+static inline void arch_regs_set_sp(struct arch_regs *regs, uint64_t sp)
+{
+    regs->r.rsp = sp;
 }
 
 static inline void arch_regs_set_tls(struct arch_regs *regs, uint64_t tls)

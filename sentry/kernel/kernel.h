@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "regs.h"
+#include "sentry/kernel/waitqueue.h"
 
 struct memfile;
 struct mm;
@@ -27,6 +28,14 @@ struct fdtable;
 struct task;
 
 #define KERNEL_NSIG 64
+
+/* Linux's internal restart codes: a blocking syscall interrupted by a signal returns one, and
+ * signal delivery turns it into EINTR or a restart of the call (signal(7), "Interruption of
+ * system calls"). The guest never sees them. */
+#define ERESTARTSYS 512           /* restart if the handler has SA_RESTART, else EINTR */
+#define ERESTARTNOINTR 513        /* always restart */
+#define ERESTARTNOHAND 514        /* restart only if no handler runs */
+#define ERESTART_RESTARTBLOCK 516 /* as ERESTARTNOHAND */
 
 /* The guest's struct sigaction as rt_sigaction(2) passes it (the kernel's layout). */
 struct k_sigaction {
@@ -44,6 +53,19 @@ struct creds {
 struct thread_group {
     struct kernel *kernel;
     int tgid;                     /* in the sandbox's pid namespace */
+    struct task *leader;
+
+    /* The process tree, guarded by kernel.lock. */
+    struct thread_group *parent;  /* NULL for init */
+    struct thread_group *children;
+    struct thread_group *sibling; /* next child of parent */
+    struct thread_group *next;    /* in kernel.groups */
+    int pgid, sid;
+    int exit_signal;              /* sent to the parent at exit: SIGCHLD, or none for 0 */
+    bool zombie;                  /* exited and not yet reaped */
+    bool vfork_done;              /* the vfork child exited: its parent may go on */
+    struct waitqueue child_events;/* wait4 and vfork sleep here for children's changes */
+
     bool is_init;                 /* pid 1 of the sandbox's pid namespace */
     bool unkillable;              /* Linux's SIGNAL_UNKILLABLE: init until a fault is forced */
     pthread_mutex_t lock;         /* protects everything below and tasks' signal state */
@@ -86,6 +108,7 @@ struct task {
     bool woken;                   /* guarded by wait_lock */
 
     bool exiting;                 /* set and read only by the task's own thread */
+    long restart;                 /* the -ERESTART* code the last syscall returned, or 0 */
     pthread_t thread;
 };
 
@@ -111,13 +134,18 @@ struct kernel_config {
 struct kernel {
     struct kernel_config cfg;
     struct timespec boot_time;    /* CLOCK_MONOTONIC at boot, for sysinfo's uptime */
-    pthread_mutex_t lock;         /* protects the fields below */
+    pthread_mutex_t lock;         /* protects the fields below and the process tree */
     pthread_cond_t changed;
     struct task *init_task;
     bool init_exited;
     int init_status;
     int next_pid;
+    int nprocs;
+    struct thread_group *groups;  /* every process, live or zombie */
 };
+
+/* pid_max: pids wrap below this, as Linux's default. */
+#define KERNEL_PID_MAX 32768
 
 int kernel_create(const struct kernel_config *cfg, struct kernel **out);
 void kernel_destroy(struct kernel *k);
@@ -131,6 +159,9 @@ void kernel_signal_init_from_host(struct kernel *k, int sig);
 /* Signals (signal.c). */
 /* Sends `sig` from inside the sandbox; `info` may be NULL for SI_USER from the task itself. */
 int task_signal_send(struct task *t, int sig, const siginfo_t *info);
+/* Sends `sig` from outside the pid namespace (the host, or the kernel itself when init dies):
+ * SIGKILL and SIGSTOP reach even init. */
+int task_signal_send_from_kernel(struct task *t, int sig, const siginfo_t *info);
 /* A synchronous signal from a fault: it can be neither blocked nor ignored. */
 void task_signal_force(struct task *t, int sig, const siginfo_t *info);
 /* Acts on pending unblocked signals before the task returns to guest code. */
@@ -149,8 +180,38 @@ int task_block(struct task *t, const struct timespec *deadline);
  * (crash_report.c). */
 void task_report_crash(struct task *t, int sig, const siginfo_t *info);
 
-/* Exit (task.c). Ends the thread group with wait status `status`. */
+/* Processes (fork.c, exit.c). */
+/* fork(2)/clone(2) without shared memory: a new process with a copy-on-write copy of the
+ * address space. Returns the child's pid or -errno. */
+struct clone_request {
+    uint64_t flags;           /* CLONE_* and the exit signal in the low byte */
+    uint64_t stack;           /* new stack pointer, or 0 */
+    uint64_t parent_tid;      /* CLONE_PARENT_SETTID */
+    uint64_t child_tid;       /* CLONE_CHILD_SETTID / CLONE_CHILD_CLEARTID */
+    uint64_t tls;             /* CLONE_SETTLS */
+};
+long task_fork(struct task *t, const struct clone_request *req);
+/* Ends the thread group with wait status `status`. */
 void task_exit_group(struct task *t, int status);
+/* wait4(2): returns the reaped pid, 0 (WNOHANG), or -errno; *status gets the wait status. */
+long task_wait(struct task *t, int pid, int options, int *status);
+/* Sends SIGKILL from outside to every task of `g` (kernel.lock held). */
+void kernel_kill_group_locked(struct kernel *k, struct thread_group *g);
+/* The thread group with this tgid (kernel.lock held), or NULL. */
+struct thread_group *kernel_find_group(struct kernel *k, int tgid);
+/* After a task's thread stops: frees what it owned, and for a process's last task makes it a
+ * zombie for its parent (exit.c). */
+void task_release(struct task *t);
+/* Frees the structures of a reaped or never-started task and, with its last task, its group. */
+void task_free(struct task *t);
+
+/* Internals shared by task.c, init.c and fork.c. */
+struct task *task_alloc(struct kernel *k, struct thread_group *tg, int tid);
+struct thread_group *thread_group_alloc(struct kernel *k, int tgid);
+void task_run(struct task *t);
+int task_attach_platform(struct task *t, const char **why);
+/* vfork: the parent sleeps until the child is gone (there is no execve yet to release it). */
+void task_wait_vfork(struct task *t, struct thread_group *child);
 /* Sleeps until `deadline` (CLOCK_MONOTONIC) or a signal; 0 or -EINTR. */
 int task_sleep_until(struct task *t, const struct timespec *deadline);
 

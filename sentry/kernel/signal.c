@@ -114,6 +114,14 @@ int task_signal_send(struct task *t, int sig, const siginfo_t *info)
     return err;
 }
 
+int task_signal_send_from_kernel(struct task *t, int sig, const siginfo_t *info)
+{
+    int err = signal_queue(t, sig, info, true);
+    if (!err)
+        task_interrupt(t);
+    return err;
+}
+
 void kernel_signal_init_from_host(struct kernel *k, int sig)
 {
     pthread_mutex_lock(&k->lock);
@@ -169,6 +177,22 @@ static int signal_dequeue(struct task *t, siginfo_t *info, struct k_sigaction *a
     return sig;
 }
 
+/* An interrupted syscall meets a handler: SA_RESTART decides for ERESTARTSYS (signal(7)). */
+static void restart_for_handler(struct task *t, const struct k_sigaction *act)
+{
+    if (t->restart == -ERESTARTNOINTR || (t->restart == -ERESTARTSYS && (act->flags & SA_RESTART)))
+        arch_regs_restart_syscall(&t->regs);
+    t->restart = 0; /* otherwise the EINTR already in the registers stands */
+}
+
+/* No handler ran: the interrupted syscall runs again, as if nothing had happened. */
+static void restart_without_handler(struct task *t)
+{
+    if (t->restart)
+        arch_regs_restart_syscall(&t->regs);
+    t->restart = 0;
+}
+
 void task_signal_deliver(struct task *t)
 {
     siginfo_t info;
@@ -193,6 +217,7 @@ void task_signal_deliver(struct task *t)
             if (act.flags & SA_RESETHAND)
                 t->tg->actions[sig].handler = (uint64_t)SIG_DFL;
             pthread_mutex_unlock(&t->tg->lock);
+            restart_for_handler(t, &act);
             if (sigframe_setup(t, sig, &info, &act, old_mask) != 0) {
                 /* No room for the frame: Linux forces SIGSEGV. */
                 siginfo_t segv = {.si_signo = SIGSEGV, .si_code = SI_KERNEL};
@@ -205,8 +230,10 @@ void task_signal_deliver(struct task *t)
          * SIGNAL_UNKILLABLE check): only SIGKILL and SIGSTOP act on init by default. */
         bool init_drops = t->tg->unkillable && sig != SIGKILL && sig != SIGSTOP;
         pthread_mutex_unlock(&t->tg->lock);
-        if (!sig)
+        if (!sig) {
+            restart_without_handler(t);
             return;
+        }
         if (init_drops || (act.handler == (uint64_t)SIG_IGN && sig != SIGKILL && sig != SIGSTOP))
             continue;
         switch (default_action(sig)) {

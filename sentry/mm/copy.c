@@ -40,6 +40,10 @@ static size_t copy_locked(struct mm *mm, uint64_t addr, void *buf, size_t len, e
         struct pma *p;
         if (!v || !prot_allows(v->prot, dir) || mm_populate(mm, v, at, &p) != 0)
             break;
+        /* Writing to pages shared with another mm copies them first, as a guest write does. */
+        if ((dir == COPY_OUT || dir == COPY_ZERO_FORCE) && p->cow &&
+            mm_cow_break(mm, v, at, &p) != 0)
+            break;
         size_t n = p->end - at;
         if (n > len - done)
             n = len - done;

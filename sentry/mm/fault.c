@@ -74,6 +74,9 @@ int mm_pma_map(struct mm *mm, struct pma *p, int prot)
 {
     if (!mm->as)
         return -EFAULT;
+    /* Shared pages are read-only on the host until a write fault copies them. */
+    if (p->cow)
+        prot &= ~PROT_WRITE;
     int err = platform_as_map(mm->as, p->start, p->end - p->start, prot, p->mf_off);
     if (err)
         return err;
@@ -99,9 +102,63 @@ int mm_handle_fault(struct mm *mm, uint64_t addr)
     err = mm_populate(mm, v, addr, &p);
     if (err)
         goto out;
-    /* A page that is already mapped faulted because the access is one its protection forbids. */
-    err = p->mapped ? -EACCES : mm_pma_map(mm, p, v->prot);
+    if (p->mapped) {
+        /* A mapped page faulted because the access is one its host protection forbids: a
+         * write to a copy-on-write page (the only kind mapped with less than its VMA allows),
+         * or a real violation. An exec fault on a writable non-exec COW page is taken for a
+         * write once; after the copy it faults again and is a violation. */
+        if (!p->cow || !(v->prot & PROT_WRITE)) {
+            err = -EACCES;
+            goto out;
+        }
+        if ((err = mm_cow_break(mm, v, addr, &p)) != 0)
+            goto out;
+    }
+    err = mm_pma_map(mm, p, v->prot);
 out:
     pthread_mutex_unlock(&mm->lock);
     return err;
+}
+
+/* Whether every page of [off, off+len) in the memory file has this mm as its only owner. */
+static bool pages_exclusive(struct mm *mm, uint64_t off, uint64_t len)
+{
+    for (uint64_t o = off; o < off + len; o += PAGE_SIZE_MM) {
+        if (memfile_refcount(mm->mf, o) != 1)
+            return false;
+    }
+    return true;
+}
+
+int mm_cow_break(struct mm *mm, struct vma *v, uint64_t addr, struct pma **pp)
+{
+    if (mm_reserve(mm) != 0)
+        return -ENOMEM;
+    uint64_t lo = addr & ~(MM_COW_WINDOW - 1), hi = lo + MM_COW_WINDOW;
+    struct pma *p = *pp;
+    if (lo < p->start)
+        lo = p->start;
+    if (hi > p->end)
+        hi = p->end;
+    (void)v;
+    mm_pma_split_at(mm, lo);
+    mm_pma_split_at(mm, hi);
+    p = (struct pma *)rangevec_find(&mm->pmas, addr);
+    if (!pages_exclusive(mm, p->mf_off, hi - lo)) {
+        uint64_t off;
+        if (memfile_alloc(mm->mf, hi - lo, &off) != 0)
+            return -ENOMEM;
+        char *base = memfile_base(mm->mf);
+        memcpy(base + off, base + p->mf_off, hi - lo);
+        memfile_decref(mm->mf, p->mf_off, hi - lo);
+        p->mf_off = off;
+    }
+    /* The guest must not go on reading the old pages through its read-only host mapping: drop
+     * it, and the next access maps the copy (a write fault maps it at once). */
+    if (p->mapped && mm->as)
+        platform_as_unmap(mm->as, lo, hi - lo);
+    p->cow = false;
+    p->mapped = false;
+    *pp = p;
+    return 0;
 }

@@ -45,6 +45,53 @@ void mm_destroy(struct mm *mm)
     free(mm);
 }
 
+int mm_fork(struct mm *parent, struct mm **out)
+{
+    struct mm *child;
+    int err = mm_create(parent->mf, parent->max_addr, &child);
+
+    if (err)
+        return err;
+    pthread_mutex_lock(&parent->lock);
+    child->mmap_base = parent->mmap_base;
+    child->brk_start = parent->brk_start;
+    child->brk = parent->brk;
+    child->commit_limit = parent->commit_limit;
+    if (rangevec_reserve(&child->vmas, parent->vmas.len + 8) != 0 ||
+        rangevec_reserve(&child->pmas, parent->pmas.len + 8) != 0) {
+        pthread_mutex_unlock(&parent->lock);
+        mm_destroy(child);
+        return -ENOMEM;
+    }
+    for (size_t i = 0; i < parent->vmas.len; i++) {
+        struct vma *v = vma_at(parent, i);
+        if (v->file && v->file->ops->get)
+            v->file->ops->get(v->file);
+        rangevec_insert(&child->vmas, i, v);
+    }
+    /* Private pages become shared copy-on-write; the parent's writable host mappings of them
+     * must go, so its next write faults and copies. */
+    for (size_t i = 0, j = 0; i < parent->pmas.len; i++) {
+        struct pma *p = pma_at(parent, i);
+        while (vma_at(parent, j)->end <= p->start)
+            j++;
+        if (!(vma_at(parent, j)->flags & VMA_SHARED))
+            p->cow = true;
+        memfile_incref(parent->mf, p->mf_off, p->end - p->start);
+        struct pma copy = *p;
+        copy.mapped = false;
+        rangevec_insert(&child->pmas, i, &copy);
+    }
+    for (size_t i = 0; i < parent->vmas.len; i++) {
+        struct vma *v = vma_at(parent, i);
+        if (!(v->flags & VMA_SHARED) && (v->prot & PROT_WRITE))
+            mm_pmas_unmap(parent, v->start, v->end);
+    }
+    pthread_mutex_unlock(&parent->lock);
+    *out = child;
+    return 0;
+}
+
 void mm_set_platform_as(struct mm *mm, struct platform_as *as)
 {
     pthread_mutex_lock(&mm->lock);

@@ -62,6 +62,9 @@ struct mm;
 /* A new empty address space whose guest addresses end at `max_addr`. */
 int mm_create(struct memfile *mf, uint64_t max_addr, struct mm **out);
 void mm_destroy(struct mm *mm);
+/* fork(2): a new mm with the same VMAs whose private pages are shared copy-on-write with the
+ * parent's. The child has no platform address space yet. Returns 0 or -ENOMEM. */
+int mm_fork(struct mm *parent, struct mm **out);
 /* Attaches the platform address space that mirrors this mm; the mm owns it from now on. */
 void mm_set_platform_as(struct mm *mm, struct platform_as *as);
 

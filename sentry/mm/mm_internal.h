@@ -12,6 +12,8 @@
 #define PAGE_MASK_MM (~(PAGE_SIZE_MM - 1))
 /* Like Linux's vm.mmap_min_addr default: the lowest page a guest may map. */
 #define MM_MIN_ADDR 0x10000UL
+/* How much one copy-on-write break copies: the window around the written page. */
+#define MM_COW_WINDOW (64UL << 10)
 /* How much an anonymous fault populates around the faulting page: a huge page's worth, so a
  * guest touching memory sequentially faults once per 2 MiB rather than once per page. */
 #define MM_ANON_FAULT_AROUND (2UL << 20)
@@ -24,6 +26,7 @@ struct pma {
     uint64_t start, end;
     uint64_t mf_off; /* memory-file offset of `start`; each page holds one reference */
     bool mapped;     /* mirrored in the platform address space */
+    bool cow;        /* the pages may be shared with another mm: map read-only, copy on write */
 };
 
 struct mm {
@@ -69,6 +72,7 @@ bool mm_range_is_free(struct mm *mm, uint64_t start, uint64_t end);
 /* True if [start, end) is covered by VMAs without holes. */
 bool mm_range_is_mapped(struct mm *mm, uint64_t start, uint64_t end);
 void mm_split_at(struct mm *mm, uint64_t addr);
+void mm_pma_split_at(struct mm *mm, uint64_t addr);
 void mm_vma_insert(struct mm *mm, const struct vma *v);
 /* Removes VMAs and PMAs in [start, end) and unmaps it from the platform. */
 void mm_unmap_locked(struct mm *mm, uint64_t start, uint64_t end);
@@ -82,5 +86,8 @@ int64_t mm_find_free(struct mm *mm, uint64_t hint, uint64_t len);
 /* fault.c: with mm->lock held. Finds or creates the PMA for `addr` inside `v`. */
 int mm_populate(struct mm *mm, struct vma *v, uint64_t addr, struct pma **out);
 int mm_pma_map(struct mm *mm, struct pma *p, int prot);
+/* Gives the PMA covering `addr` in `v` pages of its own for the window around `addr`, so a
+ * write there changes no other mm; *p is updated to the PMA now covering `addr`. */
+int mm_cow_break(struct mm *mm, struct vma *v, uint64_t addr, struct pma **p);
 
 #endif

@@ -68,7 +68,7 @@ static void vma_split_at(struct mm *mm, uint64_t addr)
     }
 }
 
-static void pma_split_at(struct mm *mm, uint64_t addr)
+void mm_pma_split_at(struct mm *mm, uint64_t addr)
 {
     size_t j = rangevec_lower_bound(&mm->pmas, addr);
 
@@ -86,7 +86,7 @@ static void pma_split_at(struct mm *mm, uint64_t addr)
 void mm_split_at(struct mm *mm, uint64_t addr)
 {
     vma_split_at(mm, addr);
-    pma_split_at(mm, addr);
+    mm_pma_split_at(mm, addr);
 }
 
 static bool vma_can_merge(const struct vma *lo, const struct vma *hi)
@@ -124,8 +124,8 @@ void mm_vma_insert(struct mm *mm, const struct vma *v)
 
 void mm_pmas_drop(struct mm *mm, uint64_t start, uint64_t end)
 {
-    pma_split_at(mm, start);
-    pma_split_at(mm, end);
+    mm_pma_split_at(mm, start);
+    mm_pma_split_at(mm, end);
     size_t first = rangevec_lower_bound(&mm->pmas, start), last = first;
     while (last < mm->pmas.len && pma_at(mm, last)->end <= end) {
         struct pma *p = pma_at(mm, last);
@@ -137,8 +137,8 @@ void mm_pmas_drop(struct mm *mm, uint64_t start, uint64_t end)
 
 void mm_pmas_unmap(struct mm *mm, uint64_t start, uint64_t end)
 {
-    pma_split_at(mm, start);
-    pma_split_at(mm, end);
+    mm_pma_split_at(mm, start);
+    mm_pma_split_at(mm, end);
     for (size_t i = rangevec_lower_bound(&mm->pmas, start);
          i < mm->pmas.len && pma_at(mm, i)->end <= end; i++)
         pma_at(mm, i)->mapped = false;

@@ -47,6 +47,11 @@ void syscall_dispatch(struct task *t)
     }
     if (strace_on)
         strace_syscall(t, (unsigned)nr, e, &args, ret);
+    if (ret <= -ERESTARTSYS && ret >= -ERESTART_RESTARTBLOCK) {
+        /* Signal delivery decides between EINTR and a restart (task_signal_deliver). */
+        t->restart = ret;
+        ret = -EINTR;
+    }
     if (ret != SYSCALL_KEEP_REGS && !t->exiting)
         arch_regs_set_syscall_return(&t->regs, ret);
 }

@@ -4,6 +4,8 @@
 #include <limits.h>
 
 #include "sentry/syscalls/syscalls.h"
+#include "sentry/fs/pipe/pipe.h"
+#include "sentry/mm/mm.h"
 #include "sentry/vfs/vfs.h"
 
 /* The status flags F_SETFL may change (fcntl(2)); the rest are fixed at open. */
@@ -108,4 +110,40 @@ long sys_fcntl(struct task *t, const struct syscall_args *a)
     default:
         return -EINVAL;
     }
+}
+
+long sys_pipe2(struct task *t, const struct syscall_args *a)
+{
+    struct file *r, *w;
+    int flags = (int)a->a[1];
+
+    if (flags & ~(O_CLOEXEC | O_NONBLOCK | O_DIRECT))
+        return -EINVAL;
+    int err = pipe_create(flags & O_NONBLOCK, &r, &w);
+    if (err)
+        return err;
+    int limit = nofile_limit(t);
+    int fds[2];
+    fds[0] = fdtable_install_lowest(t->fds, 0, limit, r, flags & O_CLOEXEC);
+    fds[1] = fds[0] < 0 ? fds[0]
+                        : fdtable_install_lowest(t->fds, 0, limit, w, flags & O_CLOEXEC);
+    file_put(r);
+    file_put(w);
+    if (fds[1] < 0) {
+        if (fds[0] >= 0)
+            fdtable_close(t->fds, fds[0]);
+        return fds[1];
+    }
+    if (mm_copy_out(t->mm, a->a[0], fds, sizeof(fds)) != 0) {
+        fdtable_close(t->fds, fds[0]);
+        fdtable_close(t->fds, fds[1]);
+        return -EFAULT;
+    }
+    return 0;
+}
+
+long sys_pipe(struct task *t, const struct syscall_args *a)
+{
+    struct syscall_args with_flags = {{a->a[0], 0}};
+    return sys_pipe2(t, &with_flags);
 }

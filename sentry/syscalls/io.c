@@ -5,6 +5,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/fs.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
@@ -39,7 +40,7 @@ static long write_from_guest(struct task *t, struct file *f, uint64_t addr, size
                 total = (size_t)got;
             break;
         }
-        ssize_t w = f->ops->write(f, buf, (size_t)got);
+        ssize_t w = f->ops->write(f, t, buf, (size_t)got);
         if (w < 0) {
             if (w == -EPIPE)
                 task_signal_send(t, SIGPIPE, NULL);
@@ -60,19 +61,19 @@ static long write_from_guest(struct task *t, struct file *f, uint64_t addr, size
 static long read_to_guest(struct task *t, struct file *f, uint64_t addr, size_t len)
 {
     if (len == 0)
-        return f->ops->read(f, NULL, 0);
+        return f->ops->read(f, t, NULL, 0);
     ssize_t ok = mm_writable_prefix(t->mm, addr, len < IO_CHUNK ? len : IO_CHUNK);
     if (ok < 0) {
         /* Linux faults only when there is something to copy: at end of file the answer is 0.
          * Probe with one byte, the least a bad buffer can cost the file. */
         char probe;
-        ssize_t n = f->ops->read(f, &probe, 1);
+        ssize_t n = f->ops->read(f, t, &probe, 1);
         return n == 0 ? 0 : (n < 0 ? n : -EFAULT);
     }
     char *buf = malloc((size_t)ok);
     if (!buf)
         return -ENOMEM;
-    ssize_t n = f->ops->read(f, buf, (size_t)ok);
+    ssize_t n = f->ops->read(f, t, buf, (size_t)ok);
     if (n > 0 && mm_copy_out(t->mm, addr, buf, (size_t)n) != 0)
         n = -EFAULT;
     free(buf);
@@ -113,7 +114,7 @@ long sys_write(struct task *t, const struct syscall_args *a)
     long ret = -EFAULT;
     size_t len = a->a[2] > MAX_RW_COUNT ? MAX_RW_COUNT : a->a[2];
     if (mm_access_ok(t->mm, a->a[1], a->a[2]))
-        ret = len ? write_from_guest(t, f, a->a[1], len) : f->ops->write(f, "", 0);
+        ret = len ? write_from_guest(t, f, a->a[1], len) : f->ops->write(f, t, "", 0);
     file_put(f);
     return ret;
 }
@@ -193,7 +194,7 @@ static long write_gathered(struct task *t, struct file *f, const struct iovec *i
         if ((size_t)c < iov[i].iov_len)
             break;
     }
-    ret = got == 0 && total > 0 ? -EFAULT : f->ops->write(f, buf, got);
+    ret = got == 0 && total > 0 ? -EFAULT : f->ops->write(f, t, buf, got);
     if (ret == -EPIPE)
         task_signal_send(t, SIGPIPE, NULL);
     free(buf);
@@ -232,6 +233,21 @@ long sys_readv(struct task *t, const struct syscall_args *a)
 long sys_writev(struct task *t, const struct syscall_args *a)
 {
     return vectored_io(t, a, true);
+}
+
+long sys_lseek(struct task *t, const struct syscall_args *a)
+{
+    struct file *f = get_file(t, a->a[0]);
+    long ret;
+
+    if (!f)
+        return -EBADF;
+    if (a->a[2] > SEEK_MAX)
+        ret = -EINVAL;
+    else
+        ret = f->ops->llseek ? f->ops->llseek(f, (int64_t)a->a[1], (int)a->a[2]) : -ESPIPE;
+    file_put(f);
+    return ret;
 }
 
 long sys_ioctl(struct task *t, const struct syscall_args *a)

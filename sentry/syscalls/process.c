@@ -2,6 +2,8 @@
  * set_tid_address(2), set_robust_list(2), arch_prctl(2), prctl(2). */
 #include <errno.h>
 #include <linux/capability.h>
+#include <sched.h>
+#include <sys/resource.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
@@ -34,8 +36,11 @@ long sys_gettid(struct task *t, const struct syscall_args *a)
 
 long sys_getppid(struct task *t, const struct syscall_args *a)
 {
+    pthread_mutex_lock(&t->kernel->lock);
     /* The init of a pid namespace has no parent inside it. */
-    return 0;
+    long ppid = t->tg->parent ? t->tg->parent->tgid : 0;
+    pthread_mutex_unlock(&t->kernel->lock);
+    return ppid;
 }
 
 long sys_set_tid_address(struct task *t, const struct syscall_args *a)
@@ -96,4 +101,133 @@ long sys_prctl(struct task *t, const struct syscall_args *a)
     default:
         return -EINVAL;
     }
+}
+
+long sys_clone(struct task *t, const struct syscall_args *a)
+{
+    /* x86_64 order: flags, stack, parent_tid, child_tid, tls. */
+    struct clone_request req = {
+        .flags = a->a[0],
+        .stack = a->a[1],
+        .parent_tid = a->a[2],
+        .child_tid = a->a[3],
+        .tls = a->a[4],
+    };
+    return task_fork(t, &req);
+}
+
+long sys_fork(struct task *t, const struct syscall_args *a)
+{
+    struct clone_request req = {.flags = SIGCHLD};
+    return task_fork(t, &req);
+}
+
+long sys_vfork(struct task *t, const struct syscall_args *a)
+{
+    struct clone_request req = {.flags = CLONE_VM | CLONE_VFORK | SIGCHLD};
+    return task_fork(t, &req);
+}
+
+long sys_wait4(struct task *t, const struct syscall_args *a)
+{
+    int status = 0;
+    long pid = task_wait(t, (int32_t)a->a[0], (int)a->a[2], &status);
+
+    if (pid > 0 && a->a[1] && mm_copy_out(t->mm, a->a[1], &status, sizeof(status)) != 0)
+        return -EFAULT;
+    if (pid > 0 && a->a[3]) {
+        /* Resource usage isn't accounted per child yet: report none rather than garbage. */
+        struct rusage ru;
+        memset(&ru, 0, sizeof(ru));
+        if (mm_copy_out(t->mm, a->a[3], &ru, sizeof(ru)) != 0)
+            return -EFAULT;
+    }
+    return pid;
+}
+
+long sys_getpgid(struct task *t, const struct syscall_args *a)
+{
+    struct kernel *k = t->kernel;
+    int32_t pid = (int32_t)a->a[0];
+
+    pthread_mutex_lock(&k->lock);
+    struct thread_group *g = pid == 0 ? t->tg : kernel_find_group(k, pid);
+    long ret = g ? g->pgid : -ESRCH;
+    pthread_mutex_unlock(&k->lock);
+    return ret;
+}
+
+long sys_getpgrp(struct task *t, const struct syscall_args *a)
+{
+    struct syscall_args self = {{0}};
+    return sys_getpgid(t, &self);
+}
+
+long sys_getsid(struct task *t, const struct syscall_args *a)
+{
+    struct kernel *k = t->kernel;
+    int32_t pid = (int32_t)a->a[0];
+
+    pthread_mutex_lock(&k->lock);
+    struct thread_group *g = pid == 0 ? t->tg : kernel_find_group(k, pid);
+    long ret = g ? g->sid : -ESRCH;
+    pthread_mutex_unlock(&k->lock);
+    return ret;
+}
+
+long sys_setsid(struct task *t, const struct syscall_args *a)
+{
+    struct kernel *k = t->kernel;
+    long ret;
+
+    pthread_mutex_lock(&k->lock);
+    /* A process group leader can't start a session (setsid(2)). */
+    bool leads_group = false;
+    for (struct thread_group *g = k->groups; g; g = g->next)
+        leads_group |= g->pgid == t->tg->tgid;
+    if (leads_group) {
+        ret = -EPERM;
+    } else {
+        t->tg->sid = t->tg->pgid = t->tg->tgid;
+        ret = t->tg->tgid;
+    }
+    pthread_mutex_unlock(&k->lock);
+    return ret;
+}
+
+long sys_setpgid(struct task *t, const struct syscall_args *a)
+{
+    struct kernel *k = t->kernel;
+    int32_t pid = (int32_t)a->a[0], pgid = (int32_t)a->a[1];
+    long ret = 0;
+
+    if (pgid < 0)
+        return -EINVAL;
+    pthread_mutex_lock(&k->lock);
+    struct thread_group *g = pid == 0 ? t->tg : kernel_find_group(k, pid);
+    /* setpgid(2): the caller or one of its children, in the caller's session, not a session
+     * leader; the group must exist in the session unless it is the process's own pid. */
+    if (!g || (g != t->tg && g->parent != t->tg)) {
+        ret = -ESRCH;
+        goto out;
+    }
+    if (g->sid != t->tg->sid || g->sid == g->tgid) {
+        ret = -EPERM;
+        goto out;
+    }
+    if (pgid == 0)
+        pgid = g->tgid;
+    if (pgid != g->tgid) {
+        bool exists = false;
+        for (struct thread_group *o = k->groups; o; o = o->next)
+            exists |= o->pgid == pgid && o->sid == t->tg->sid;
+        if (!exists) {
+            ret = -EPERM;
+            goto out;
+        }
+    }
+    g->pgid = pgid;
+out:
+    pthread_mutex_unlock(&k->lock);
+    return ret;
 }

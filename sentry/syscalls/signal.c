@@ -1,6 +1,7 @@
 /* Signal syscalls: rt_sigaction(2), rt_sigprocmask(2), rt_sigpending(2), rt_sigreturn(2),
  * sigaltstack(2), kill(2), tkill(2), tgkill(2). */
 #include <errno.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "sentry/kernel/sigframe.h"
@@ -140,24 +141,46 @@ long sys_sigaltstack(struct task *t, const struct syscall_args *a)
     return 0;
 }
 
-/* Resolves a kill(2) target (only the one process exists) and sends with the sender's siginfo:
- * SI_USER for kill(2), SI_TKILL for tkill(2) and tgkill(2). */
-static long signal_process(struct task *t, int64_t pid, int sig, int code)
+/* Whether kill(pid) reaches process `g` (kill(2)): one pid, the caller's process group (0),
+ * every process but init (-1), or a process group (-pgid). */
+static bool kill_target(const struct task *t, const struct thread_group *g, int32_t pid)
 {
-    if (sig < 0 || sig > KERNEL_NSIG)
-        return -EINVAL;
-    /* pid 0 and -1 reach every process the caller may signal: here, itself. */
-    if (pid != t->tg->tgid && pid != 0 && pid != -1 && pid != -t->tg->tgid)
-        return -ESRCH;
-    if (sig == 0)
-        return 0;
+    if (g->zombie || !g->leader)
+        return false;
+    if (pid > 0)
+        return g->tgid == pid;
+    if (pid == 0)
+        return g->pgid == t->tg->pgid;
+    if (pid == -1)
+        return !g->is_init || g == t->tg;
+    return g->pgid == -pid;
+}
+
+/* Sends with the sender's siginfo: SI_USER for kill(2), SI_TKILL for tkill(2) and tgkill(2).
+ * Every process runs as the same user, so permission is never the question yet. */
+static long signal_process(struct task *t, int32_t pid, int sig, int code)
+{
+    struct kernel *k = t->kernel;
     siginfo_t info;
+    bool found = false;
+
+    if (sig < 0 || sig > KERNEL_NSIG || pid == INT32_MIN)
+        return -EINVAL;
     memset(&info, 0, sizeof(info));
     info.si_signo = sig;
     info.si_code = code;
     info.si_pid = t->tg->tgid;
     info.si_uid = t->creds.ruid;
-    return task_signal_send(t, sig, &info);
+    pthread_mutex_lock(&k->lock);
+    for (struct thread_group *g = k->groups; g; g = g->next) {
+        if (!kill_target(t, g, pid))
+            continue;
+        found = true;
+        if (sig)
+            task_signal_send(g->leader, sig, &info);
+    }
+    pthread_mutex_unlock(&k->lock);
+    return found ? 0 : -ESRCH;
 }
 
 long sys_kill(struct task *t, const struct syscall_args *a)
@@ -171,7 +194,8 @@ long sys_tgkill(struct task *t, const struct syscall_args *a)
 
     if (tgid <= 0 || tid <= 0)
         return -EINVAL;
-    if (tgid != t->tg->tgid || tid != t->tid)
+    /* One task per process for now: a thread id is its process's id. */
+    if (tid != tgid)
         return -ESRCH;
     return signal_process(t, tgid, (int)a->a[2], SI_TKILL);
 }
@@ -182,7 +206,5 @@ long sys_tkill(struct task *t, const struct syscall_args *a)
 
     if (tid <= 0)
         return -EINVAL;
-    if (tid != t->tid)
-        return -ESRCH;
-    return signal_process(t, t->tg->tgid, (int)a->a[1], SI_TKILL);
+    return signal_process(t, tid, (int)a->a[1], SI_TKILL);
 }

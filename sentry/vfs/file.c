@@ -32,17 +32,6 @@ int fdtable_init(struct fdtable *t)
     return 0;
 }
 
-void fdtable_destroy(struct fdtable *t)
-{
-    for (int fd = 0; fd < t->size; fd++) {
-        if (t->files[fd])
-            file_put(t->files[fd]);
-    }
-    free(t->files);
-    free(t->cloexec);
-    pthread_mutex_destroy(&t->lock);
-}
-
 static int fdtable_grow(struct fdtable *t, int fd)
 {
     if (fd < t->size)
@@ -62,6 +51,35 @@ static int fdtable_grow(struct fdtable *t, int fd)
     memset(cloexec + t->size, 0, (size_t)(size - t->size) * sizeof(*cloexec));
     t->size = size;
     return 0;
+}
+
+int fdtable_copy(struct fdtable *src, struct fdtable *dst)
+{
+    fdtable_init(dst);
+    pthread_mutex_lock(&src->lock);
+    int err = src->size ? fdtable_grow(dst, src->size - 1) : 0;
+    if (!err) {
+        for (int fd = 0; fd < src->size; fd++) {
+            if (src->files[fd]) {
+                file_get(src->files[fd]);
+                dst->files[fd] = src->files[fd];
+                dst->cloexec[fd] = src->cloexec[fd];
+            }
+        }
+    }
+    pthread_mutex_unlock(&src->lock);
+    return err;
+}
+
+void fdtable_destroy(struct fdtable *t)
+{
+    for (int fd = 0; fd < t->size; fd++) {
+        if (t->files[fd])
+            file_put(t->files[fd]);
+    }
+    free(t->files);
+    free(t->cloexec);
+    pthread_mutex_destroy(&t->lock);
 }
 
 int fdtable_install_at(struct fdtable *t, int fd, struct file *f, bool cloexec)

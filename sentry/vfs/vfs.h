@@ -13,14 +13,18 @@
 
 struct mm;
 struct file;
+struct task;
 
 struct file_ops {
-    /* Read and write at the file's position; return bytes or -errno. */
-    ssize_t (*read)(struct file *f, void *buf, size_t len);
-    ssize_t (*write)(struct file *f, const void *buf, size_t len);
+    /* Read and write at the file's position for task `t` (which they may block, returning
+     * -ERESTARTSYS when a signal interrupts them before any byte moved); bytes or -errno. */
+    ssize_t (*read)(struct file *f, struct task *t, void *buf, size_t len);
+    ssize_t (*write)(struct file *f, struct task *t, const void *buf, size_t len);
     /* ioctl(2) with guest memory reached through `mm`; -ENOTTY if not supported. */
     long (*ioctl)(struct file *f, struct mm *mm, unsigned int cmd, uint64_t arg);
     int (*stat)(struct file *f, struct stat *st);
+    /* lseek(2); NULL for files that can't seek (pipes): ESPIPE. */
+    int64_t (*llseek)(struct file *f, int64_t offset, int whence);
     void (*release)(struct file *f);
 };
 
@@ -45,6 +49,8 @@ struct fdtable {
 };
 
 int fdtable_init(struct fdtable *t);
+/* Fills the empty table `dst` with the files of `src` (new references), as fork copies it. */
+int fdtable_copy(struct fdtable *src, struct fdtable *dst);
 void fdtable_destroy(struct fdtable *t);
 /* Installs `f` (taking a new reference) at `fd` exactly, replacing what is there. */
 int fdtable_install_at(struct fdtable *t, int fd, struct file *f, bool cloexec);

@@ -29,11 +29,13 @@
 # RUNSC_TEST_TIMEOUT (seconds, default 300) bounds each runsc run.
 set -euo pipefail
 
-# The native side runs as pid 1 too. unshare(1) passes on the child's status, and re-raises the
-# signal that killed it, so the status reads as the guest's own.
-native_prefix=(unshare --pid --fork --kill-child --)
+# The native side runs as pid 1 too, and, as a container's init, leads its own session and
+# process group (setsid(1) execs in place: pid 1 is not a group leader before it). unshare(1)
+# passes on the child's status, and re-raises the signal that killed it, so the status reads as
+# the guest's own.
+native_prefix=(unshare --pid --fork --kill-child -- setsid)
 if [[ $(id -u) -ne 0 ]]; then
-    native_prefix=(unshare --user --map-current-user --pid --fork --kill-child --)
+    native_prefix=(unshare --user --map-current-user --pid --fork --kill-child -- setsid)
 fi
 
 die_usage() {

@@ -20,13 +20,13 @@ static int host_fd(struct file *f)
     return ((struct host_file *)f)->fd;
 }
 
-static ssize_t host_read(struct file *f, void *buf, size_t len)
+static ssize_t host_read(struct file *f, struct task *t, void *buf, size_t len)
 {
     ssize_t n = read(host_fd(f), buf, len);
     return n < 0 ? -errno : n;
 }
 
-static ssize_t host_write(struct file *f, const void *buf, size_t len)
+static ssize_t host_write(struct file *f, struct task *t, const void *buf, size_t len)
 {
     ssize_t n = write(host_fd(f), buf, len);
     return n < 0 ? -errno : n;
@@ -72,6 +72,14 @@ static int host_stat(struct file *f, struct stat *st)
     return fstat(host_fd(f), st) == 0 ? 0 : -errno;
 }
 
+static int64_t host_llseek(struct file *f, int64_t offset, int whence)
+{
+    /* The host fd's offset is the open file description's: shared with the outside, as a
+     * donated fd's is in any container. */
+    off_t r = lseek(host_fd(f), (off_t)offset, whence);
+    return r < 0 ? -errno : (int64_t)r;
+}
+
 static void host_release(struct file *f)
 {
     close(host_fd(f));
@@ -83,6 +91,7 @@ static const struct file_ops host_file_ops = {
     .write = host_write,
     .ioctl = host_ioctl,
     .stat = host_stat,
+    .llseek = host_llseek,
     .release = host_release,
 };
 

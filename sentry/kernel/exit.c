@@ -1,0 +1,235 @@
+/* The end of tasks and processes: exit_group, releasing a task's resources, zombies, reparenting
+ * to init, SIGCHLD, and wait4. */
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include "platform/platform.h"
+#include "sentry/kernel/kernel.h"
+#include "sentry/mm/mm.h"
+#include "sentry/vfs/vfs.h"
+
+void task_exit_group(struct task *t, int status)
+{
+    pthread_mutex_lock(&t->tg->lock);
+    if (!t->tg->exiting) {
+        t->tg->exiting = true;
+        t->tg->exit_status = status;
+    }
+    pthread_mutex_unlock(&t->tg->lock);
+    t->exiting = true;
+}
+
+struct thread_group *kernel_find_group(struct kernel *k, int tgid)
+{
+    for (struct thread_group *g = k->groups; g; g = g->next) {
+        if (g->tgid == tgid)
+            return g;
+    }
+    return NULL;
+}
+
+static void unlink_child(struct thread_group *tg)
+{
+    struct thread_group **p = &tg->parent->children;
+    while (*p != tg)
+        p = &(*p)->sibling;
+    *p = tg->sibling;
+    tg->sibling = NULL;
+}
+
+static void unlink_group(struct kernel *k, struct thread_group *tg)
+{
+    struct thread_group **p = &k->groups;
+    while (*p != tg)
+        p = &(*p)->next;
+    *p = tg->next;
+    k->nprocs--;
+}
+
+/* Tells the parent about a child's exit: SIGCHLD (or the clone exit signal) with CLD_* siginfo,
+ * and a wake-up for wait4. Returns true if the child needs no reaping (the parent ignores
+ * SIGCHLD or set SA_NOCLDWAIT: Linux then reaps it at once). kernel.lock held. */
+static bool notify_parent(struct thread_group *tg)
+{
+    struct thread_group *parent = tg->parent;
+    bool autoreap = false;
+
+    pthread_mutex_lock(&parent->lock);
+    struct k_sigaction act = parent->actions[SIGCHLD];
+    pthread_mutex_unlock(&parent->lock);
+    if (tg->exit_signal == SIGCHLD &&
+        (act.handler == (uint64_t)SIG_IGN || (act.flags & SA_NOCLDWAIT)))
+        autoreap = true;
+    if (tg->exit_signal && parent->leader && !(autoreap && act.handler == (uint64_t)SIG_IGN)) {
+        siginfo_t info;
+        memset(&info, 0, sizeof(info));
+        info.si_signo = tg->exit_signal;
+        info.si_pid = tg->tgid;
+        info.si_uid = tg->leader ? tg->leader->creds.ruid : 0;
+        if (WIFEXITED(tg->exit_status)) {
+            info.si_code = CLD_EXITED;
+            info.si_status = WEXITSTATUS(tg->exit_status);
+        } else {
+            info.si_code = WCOREDUMP(tg->exit_status) ? CLD_DUMPED : CLD_KILLED;
+            info.si_status = WTERMSIG(tg->exit_status);
+        }
+        task_signal_send(parent->leader, tg->exit_signal, &info);
+    }
+    waitqueue_wake_all(&parent->child_events);
+    return autoreap;
+}
+
+/* Gives a dying process's children to init (pid_namespaces(7)); zombies among them are
+ * announced to init so it can reap them. kernel.lock held. */
+static void reparent_children(struct kernel *k, struct thread_group *tg)
+{
+    struct thread_group *init = k->init_task ? k->init_task->tg : NULL;
+
+    while (tg->children) {
+        struct thread_group *child = tg->children;
+        tg->children = child->sibling;
+        child->parent = init;
+        child->sibling = init ? init->children : NULL;
+        if (init)
+            init->children = child;
+        if (child->zombie && init)
+            notify_parent(child);
+    }
+}
+
+void task_release(struct task *t)
+{
+    struct kernel *k = t->kernel;
+    struct thread_group *tg = t->tg;
+
+    pthread_mutex_lock(&t->wait_lock);
+    struct platform_ctx *ctx = t->ctx;
+    t->ctx = NULL; /* task_interrupt from other threads sees it gone */
+    pthread_mutex_unlock(&t->wait_lock);
+    if (ctx)
+        platform_ctx_release(ctx);
+    mm_destroy(t->mm); /* releases the address space: the stub dies with it */
+    t->mm = NULL;
+    if (t->fds) {
+        fdtable_destroy(t->fds);
+        free(t->fds);
+        t->fds = NULL;
+    }
+
+    pthread_mutex_lock(&k->lock);
+    pthread_mutex_lock(&tg->lock);
+    bool last = --tg->live_tasks <= 0;
+    pthread_mutex_unlock(&tg->lock);
+    if (!last) {
+        pthread_mutex_unlock(&k->lock);
+        return;
+    }
+    reparent_children(k, tg);
+    if (tg->is_init) {
+        /* The init of a pid namespace takes the namespace with it: runsc exits. */
+        k->init_exited = true;
+        k->init_status = tg->exit_status;
+        pthread_cond_broadcast(&k->changed);
+        pthread_mutex_unlock(&k->lock);
+        return;
+    }
+    tg->vfork_done = true;
+    bool autoreap = notify_parent(tg);
+    if (autoreap) {
+        unlink_child(tg);
+        unlink_group(k, tg);
+    } else {
+        tg->zombie = true;
+    }
+    pthread_cond_broadcast(&k->changed);
+    pthread_mutex_unlock(&k->lock);
+    /* From here a parent's wait4 may free t and tg at any time. */
+    if (autoreap)
+        task_free(t);
+}
+
+static bool wait_matches(const struct task *t, const struct thread_group *child, int pid)
+{
+    if (pid > 0)
+        return child->tgid == pid;
+    if (pid == -1)
+        return true;
+    if (pid == 0)
+        return child->pgid == t->tg->pgid;
+    return child->pgid == -pid;
+}
+
+long task_wait(struct task *t, int pid, int options, int *status)
+{
+    struct kernel *k = t->kernel;
+    struct waiter w;
+
+    if (options & ~(WNOHANG | WUNTRACED | WCONTINUED | __WALL | __WCLONE | __WNOTHREAD))
+        return -EINVAL;
+    for (;;) {
+        pthread_mutex_lock(&k->lock);
+        bool any = false;
+        for (struct thread_group *c = t->tg->children; c; c = c->sibling) {
+            if (!wait_matches(t, c, pid))
+                continue;
+            any = true;
+            if (!c->zombie)
+                continue;
+            int reaped = c->tgid;
+            *status = c->exit_status;
+            unlink_child(c);
+            unlink_group(k, c);
+            pthread_mutex_unlock(&k->lock);
+            task_free(c->leader);
+            return reaped;
+        }
+        if (!any || (options & WNOHANG)) {
+            pthread_mutex_unlock(&k->lock);
+            return any ? 0 : -ECHILD;
+        }
+        waitqueue_add(&t->tg->child_events, &w, t);
+        pthread_mutex_unlock(&k->lock);
+        int err = task_block(t, NULL);
+        waitqueue_remove(&t->tg->child_events, &w);
+        if (err == -EINTR)
+            return -ERESTARTSYS;
+    }
+}
+
+void task_wait_vfork(struct task *t, struct thread_group *child)
+{
+    struct kernel *k = t->kernel;
+    struct waiter w;
+
+    for (;;) {
+        pthread_mutex_lock(&k->lock);
+        bool done = child->vfork_done;
+        if (!done)
+            waitqueue_add(&t->tg->child_events, &w, t);
+        pthread_mutex_unlock(&k->lock);
+        if (done)
+            return;
+        /* Linux's vfork wait is killable only: other signals wait until the child lets go. */
+        task_block(t, NULL);
+        waitqueue_remove(&t->tg->child_events, &w);
+        pthread_mutex_lock(&t->tg->lock);
+        bool dying = t->tg->exiting || (t->pending & (1ULL << (SIGKILL - 1)));
+        pthread_mutex_unlock(&t->tg->lock);
+        if (dying)
+            return;
+    }
+}
+
+void kernel_kill_group_locked(struct kernel *k, struct thread_group *g)
+{
+    siginfo_t info;
+
+    (void)k;
+    memset(&info, 0, sizeof(info));
+    info.si_signo = SIGKILL;
+    info.si_code = SI_KERNEL;
+    task_signal_send_from_kernel(g->leader, SIGKILL, &info);
+}

@@ -1,0 +1,185 @@
+/* fork(2), vfork(2) and clone(2) for new processes: the child gets a copy-on-write copy of the
+ * address space, copies of the fd table and signal actions, and its own sentry thread, which
+ * attaches it to the platform (a new stub for ptrace) before running it. */
+#include <errno.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/log.h"
+#include "platform/platform.h"
+#include "sentry/kernel/kernel.h"
+#include "sentry/mm/mm.h"
+#include "sentry/vfs/vfs.h"
+
+/* What the child's thread needs before it runs guest code. */
+struct fork_start {
+    struct task *child;
+    struct arch_fpstate *fp; /* the parent's FPU state at the fork, owned */
+};
+
+static void *forked_task_main(void *arg)
+{
+    struct fork_start *start = arg;
+    struct task *t = start->child;
+    const char *why = NULL;
+
+    int err = task_attach_platform(t, &why);
+    if (!err)
+        err = platform_ctx_set_fpstate(t->ctx, start->fp);
+    free(start->fp);
+    free(start);
+    if (err) {
+        log_warning("pid %d: %s: %s", t->tg->tgid, why ? why : "cannot set the FPU state",
+                    strerror(-err));
+        task_exit_group(t, SIGKILL);
+    } else {
+        task_run(t);
+    }
+    task_release(t);
+    return NULL;
+}
+
+/* The lowest free pid from kernel.next_pid on, wrapping below KERNEL_PID_MAX. kernel.lock held. */
+static int alloc_pid(struct kernel *k)
+{
+    for (int tries = 0; tries < KERNEL_PID_MAX; tries++) {
+        int pid = k->next_pid++;
+        if (k->next_pid >= KERNEL_PID_MAX)
+            k->next_pid = 2;
+        if (!kernel_find_group(k, pid))
+            return pid;
+    }
+    return -EAGAIN;
+}
+
+static int copy_fds(struct task *parent, struct task *child)
+{
+    child->fds = calloc(1, sizeof(*child->fds));
+    if (!child->fds)
+        return -ENOMEM;
+    return fdtable_copy(parent->fds, child->fds);
+}
+
+long task_fork(struct task *t, const struct clone_request *req)
+{
+    struct kernel *k = t->kernel;
+    uint64_t flags = req->flags;
+    int err;
+
+    /* Shared address spaces (threads, vfork's borrowed memory) need several stub threads in one
+     * stub process; until then CLONE_VM is only accepted with CLONE_VFORK, where the parent
+     * waits and a copy behaves the same for programs that only exec or _exit. */
+    if ((flags & CLONE_VM) && !(flags & CLONE_VFORK))
+        return -ENOSYS;
+    if (flags & (CLONE_THREAD | CLONE_SIGHAND | CLONE_FILES | CLONE_FS | CLONE_NEWNS |
+                 CLONE_NEWPID | CLONE_NEWUSER | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS |
+                 CLONE_NEWCGROUP | CLONE_PARENT | CLONE_PTRACE | CLONE_UNTRACED))
+        return -EINVAL;
+
+    pthread_mutex_lock(&k->lock);
+    pthread_mutex_lock(&t->tg->lock);
+    rlim_t nproc = t->tg->rlimits[RLIMIT_NPROC].rlim_cur;
+    pthread_mutex_unlock(&t->tg->lock);
+    int pid = (rlim_t)k->nprocs >= nproc && t->creds.ruid != 0 ? -EAGAIN : alloc_pid(k);
+    pthread_mutex_unlock(&k->lock);
+    if (pid < 0)
+        return pid;
+
+    struct thread_group *tg = thread_group_alloc(k, pid);
+    struct task *c = tg ? task_alloc(k, tg, pid) : NULL;
+    struct fork_start *start = calloc(1, sizeof(*start));
+    struct arch_fpstate *fp = malloc(sizeof(*fp));
+    if (!c || !start || !fp) {
+        err = -ENOMEM;
+        goto out_free;
+    }
+    tg->leader = c;
+    tg->live_tasks = 1;
+    tg->exit_signal = (int)(flags & 0xff);
+    pthread_mutex_lock(&t->tg->lock);
+    memcpy(tg->actions, t->tg->actions, sizeof(tg->actions));
+    memcpy(tg->rlimits, t->tg->rlimits, sizeof(tg->rlimits));
+    c->blocked = t->blocked;
+    pthread_mutex_unlock(&t->tg->lock);
+    c->creds = t->creds;
+    memcpy(c->comm, t->comm, sizeof(c->comm));
+    memcpy(c->cwd, t->cwd, sizeof(c->cwd));
+    c->umask = t->umask;
+    c->altstack_sp = t->altstack_sp;
+    c->altstack_size = t->altstack_size;
+    c->altstack_flags = t->altstack_flags;
+
+    if ((err = platform_ctx_get_fpstate(t->ctx, fp)) != 0 || (err = copy_fds(t, c)) != 0 ||
+        (err = mm_fork(t->mm, &c->mm)) != 0)
+        goto out_free;
+
+    /* The child returns 0 from the same syscall, on its own stack if one was given. */
+    c->regs = t->regs;
+    arch_regs_set_syscall_return(&c->regs, 0);
+    if (req->stack)
+        arch_regs_set_sp(&c->regs, req->stack);
+    if (flags & CLONE_SETTLS)
+        arch_regs_set_tls(&c->regs, req->tls);
+    if ((flags & CLONE_CHILD_SETTID) &&
+        mm_copy_out(c->mm, req->child_tid, &pid, sizeof(pid)) != 0) {
+        err = -EFAULT;
+        goto out_free;
+    }
+    if (flags & CLONE_CHILD_CLEARTID)
+        c->clear_child_tid = req->child_tid;
+    if ((flags & CLONE_PARENT_SETTID) &&
+        mm_copy_out(t->mm, req->parent_tid, &pid, sizeof(pid)) != 0) {
+        err = -EFAULT;
+        goto out_free;
+    }
+
+    pthread_mutex_lock(&k->lock);
+    tg->parent = t->tg;
+    tg->sibling = t->tg->children;
+    t->tg->children = tg;
+    tg->next = k->groups;
+    k->groups = tg;
+    k->nprocs++;
+    tg->pgid = t->tg->pgid;
+    tg->sid = t->tg->sid;
+    pthread_mutex_unlock(&k->lock);
+
+    start->child = c;
+    start->fp = fp;
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    err = pthread_create(&c->thread, &attr, forked_task_main, start);
+    pthread_attr_destroy(&attr);
+    if (err) {
+        /* The child exists in the tree: let it die as a process killed before it ran. */
+        log_warning("fork: cannot start a task thread: %s", strerror(err));
+        task_exit_group(c, SIGKILL);
+        free(fp);
+        free(start);
+        task_release(c);
+        return pid;
+    }
+    if (flags & CLONE_VFORK)
+        task_wait_vfork(t, tg);
+    return pid;
+
+out_free:
+    free(fp);
+    free(start);
+    if (c) {
+        mm_destroy(c->mm);
+        c->mm = NULL;
+        if (c->fds) {
+            fdtable_destroy(c->fds);
+            free(c->fds);
+            c->fds = NULL;
+        }
+        tg->live_tasks = 0;
+        task_free(c);
+    } else {
+        free(tg);
+    }
+    return err;
+}
