@@ -81,7 +81,9 @@ long task_fork(struct task *t, const struct clone_request *req)
     pthread_mutex_lock(&t->tg->lock);
     rlim_t nproc = t->tg->rlimits[RLIMIT_NPROC].rlim_cur;
     pthread_mutex_unlock(&t->tg->lock);
-    int pid = (rlim_t)k->nprocs >= nproc && t->creds.ruid != 0 ? -EAGAIN : alloc_pid(k);
+    bool limited =
+        k->nprocs >= KERNEL_MAX_TASKS || ((rlim_t)k->nprocs >= nproc && t->creds.ruid != 0);
+    int pid = limited ? -EAGAIN : alloc_pid(k);
     pthread_mutex_unlock(&k->lock);
     if (pid < 0)
         return pid;

@@ -109,6 +109,10 @@ struct task {
 
     bool exiting;                 /* set and read only by the task's own thread */
     long restart;                 /* the -ERESTART* code the last syscall returned, or 0 */
+    /* rt_sigsuspend's temporary mask: the mask to go back to once a signal was handled (the
+     * handler's frame carries it) or found nothing to do. Own thread only. */
+    bool restore_mask;
+    uint64_t saved_mask;
     pthread_t thread;
 };
 
@@ -146,6 +150,9 @@ struct kernel {
 
 /* pid_max: pids wrap below this, as Linux's default. */
 #define KERNEL_PID_MAX 32768
+/* The sandbox's own task limit, whatever RLIMIT_NPROC says: each task costs the host a thread
+ * and a stub process, so a fork bomb stops here with EAGAIN instead of exhausting the host. */
+#define KERNEL_MAX_TASKS 1024
 
 int kernel_create(const struct kernel_config *cfg, struct kernel **out);
 void kernel_destroy(struct kernel *k);

@@ -185,12 +185,19 @@ static void restart_for_handler(struct task *t, const struct k_sigaction *act)
     t->restart = 0; /* otherwise the EINTR already in the registers stands */
 }
 
-/* No handler ran: the interrupted syscall runs again, as if nothing had happened. */
+/* No handler ran: the interrupted syscall runs again, as if nothing had happened, and a mask
+ * rt_sigsuspend set is undone. */
 static void restart_without_handler(struct task *t)
 {
     if (t->restart)
         arch_regs_restart_syscall(&t->regs);
     t->restart = 0;
+    if (t->restore_mask) {
+        pthread_mutex_lock(&t->tg->lock);
+        t->blocked = t->saved_mask;
+        pthread_mutex_unlock(&t->tg->lock);
+        t->restore_mask = false;
+    }
 }
 
 void task_signal_deliver(struct task *t)
@@ -209,8 +216,10 @@ void task_signal_deliver(struct task *t)
         if (sig && act.handler != (uint64_t)SIG_DFL && act.handler != (uint64_t)SIG_IGN &&
             sig != SIGKILL && sig != SIGSTOP) {
             /* Set up the handler: the mask grows by sa_mask and (unless SA_NODEFER) the signal;
-             * SA_RESETHAND restores the default for the next one. */
-            uint64_t old_mask = t->blocked;
+             * SA_RESETHAND restores the default for the next one. After rt_sigsuspend the
+             * frame restores the mask from before it. */
+            uint64_t old_mask = t->restore_mask ? t->saved_mask : t->blocked;
+            t->restore_mask = false;
             t->blocked |= act.mask & ~UNBLOCKABLE;
             if (!(act.flags & SA_NODEFER))
                 t->blocked |= SIGBIT(sig);

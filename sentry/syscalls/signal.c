@@ -208,3 +208,35 @@ long sys_tkill(struct task *t, const struct syscall_args *a)
         return -EINVAL;
     return signal_process(t, tid, (int)a->a[1], SI_TKILL);
 }
+
+/* Waits until a signal is delivered: the call never succeeds. */
+static long wait_for_signal(struct task *t)
+{
+    while (task_block(t, NULL) != -EINTR)
+        ;
+    return -ERESTARTNOHAND;
+}
+
+long sys_pause(struct task *t, const struct syscall_args *a)
+{
+    return wait_for_signal(t);
+}
+
+long sys_rt_sigsuspend(struct task *t, const struct syscall_args *a)
+{
+    uint64_t mask;
+
+    if (a->a[1] != SIGSET_SIZE)
+        return -EINVAL;
+    if (mm_copy_in(t->mm, a->a[0], &mask, sizeof(mask)) != 0)
+        return -EFAULT;
+    pthread_mutex_lock(&t->tg->lock);
+    t->saved_mask = t->blocked;
+    t->blocked = mask & ~UNBLOCKABLE;
+    pthread_mutex_unlock(&t->tg->lock);
+    t->restore_mask = true;
+    wait_for_signal(t);
+    /* A handler ran: EINTR, never a restart (sigsuspend(2)). A signal with nothing to do
+     * would restart it instead, as ERESTARTNOHAND does. */
+    return -ERESTARTNOHAND;
+}

@@ -6,6 +6,7 @@
 #include <setjmp.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 
 static volatile sig_atomic_t hits;
 static volatile int last_sig, last_code, last_pid, nested_depth, max_depth, nested_calls;
@@ -181,5 +182,25 @@ int main(void)
     }
     printf("computation across handlers: %.4f\n", x);
     EXPECT_RET("clobbering handler ran", hits, 9);
+
+    /* sigsuspend: waits with a temporary mask, returns EINTR after the handler, and puts the
+     * old mask back. The signal comes from a child while SIGUSR1 is blocked. */
+    install(SIGUSR1, NULL, on_signal, 0, 0);
+    sigset_t usr1, none;
+    sigemptyset(&usr1);
+    sigaddset(&usr1, SIGUSR1);
+    sigemptyset(&none);
+    sigprocmask(SIG_BLOCK, &usr1, NULL);
+    fflush(stdout);
+    pid_t child = fork();
+    if (child == 0) {
+        kill(getppid(), SIGUSR1);
+        _exit(0);
+    }
+    EXPECT_ERRNO("sigsuspend", sigsuspend(&none), EINTR);
+    EXPECT_RET("handler ran in sigsuspend", hits, 10);
+    sigprocmask(SIG_SETMASK, NULL, &cur);
+    EXPECT_RET("SIGUSR1 blocked again after sigsuspend", sigismember(&cur, SIGUSR1), 1);
+    waitpid(child, NULL, 0);
     return guest_ok();
 }
