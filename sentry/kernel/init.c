@@ -26,6 +26,11 @@ int kernel_create(const struct kernel_config *cfg, struct kernel **out)
     pthread_cond_init(&k->changed, NULL);
     clock_gettime(CLOCK_MONOTONIC, &k->boot_time);
     k->next_pid = 1;
+    int err = kernel_start_itimers(k);
+    if (err) {
+        free(k);
+        return err;
+    }
     *out = k;
     return 0;
 }

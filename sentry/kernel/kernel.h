@@ -64,6 +64,8 @@ struct thread_group {
     int exit_signal;              /* sent to the parent at exit: SIGCHLD, or none for 0 */
     bool zombie;                  /* exited and not yet reaped */
     bool vfork_done;              /* the vfork child exited: its parent may go on */
+    int64_t itimer_next_ns;       /* ITIMER_REAL's next expiry (CLOCK_MONOTONIC ns), 0: off */
+    int64_t itimer_interval_ns;   /* and its period, 0: one-shot */
     struct waitqueue child_events;/* wait4 and vfork sleep here for children's changes */
 
     bool is_init;                 /* pid 1 of the sandbox's pid namespace */
@@ -146,6 +148,7 @@ struct kernel {
     int next_pid;
     int nprocs;
     struct thread_group *groups;  /* every process, live or zombie */
+    pthread_cond_t itimer_changed; /* wakes the ITIMER_REAL thread (with lock) */
 };
 
 /* pid_max: pids wrap below this, as Linux's default. */
@@ -186,6 +189,12 @@ int task_block(struct task *t, const struct timespec *deadline);
 /* Logs why a task dies of a fault or exception: the signal and the instruction
  * (crash_report.c). */
 void task_report_crash(struct task *t, int sig, const siginfo_t *info);
+
+/* ITIMER_REAL (itimer.c): starts the kernel's timer thread; sets and reads a process's timer.
+ * NULL `value` only reads; a zero `value` disarms. */
+int kernel_start_itimers(struct kernel *k);
+void itimer_real_set(struct task *t, const struct timespec *value, const struct timespec *interval,
+                     struct timespec *old_value, struct timespec *old_interval);
 
 /* Processes (fork.c, exit.c). */
 /* fork(2)/clone(2) without shared memory: a new process with a copy-on-write copy of the
