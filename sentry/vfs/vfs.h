@@ -14,6 +14,7 @@
 struct mm;
 struct file;
 struct task;
+struct waiter;
 
 struct file_ops {
     /* Read and write at the file's position for task `t` (which they may block, returning
@@ -23,6 +24,12 @@ struct file_ops {
     /* ioctl(2) with guest memory reached through `mm`; -ENOTTY if not supported. */
     long (*ioctl)(struct file *f, struct mm *mm, unsigned int cmd, uint64_t arg);
     int (*stat)(struct file *f, struct stat *st);
+    /* The POLL* events ready now. With `w`, also registers w for `t` on whatever wakes when
+     * that changes (the caller removes it with file_poll_unregister). Files that can't register
+     * (host fds) set *slice: the caller must poll again after a short wait. NULL: always ready
+     * for reading and writing. */
+    unsigned (*poll)(struct file *f, struct task *t, struct waiter *w, bool *slice);
+    void (*poll_unregister)(struct file *f, struct waiter *w);
     /* lseek(2); NULL for files that can't seek (pipes): ESPIPE. */
     int64_t (*llseek)(struct file *f, int64_t offset, int whence);
     void (*release)(struct file *f);

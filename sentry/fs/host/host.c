@@ -2,10 +2,14 @@
 #include "sentry/fs/host/host.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <sys/ioctl.h>
 #include <termios.h>
 #include <unistd.h>
+
+#include "sentry/kernel/kernel.h"
 
 /* The kernel's struct termios (not glibc's, which is larger): what TCGETS copies. */
 #define KERNEL_TERMIOS_SIZE 36
@@ -20,16 +24,56 @@ static int host_fd(struct file *f)
     return ((struct host_file *)f)->fd;
 }
 
+/* How long the sentry waits on a host fd before looking at the guest's signals again: host fds
+ * can't wake a task, so blocking on one is done in slices. */
+#define HOST_WAIT_SLICE_MS 10
+
+/* Waits until the host fd is ready for `events` (0), the guest's file is non-blocking and it
+ * isn't (-EAGAIN), or a signal comes for the task (-ERESTARTSYS). Regular files are always
+ * ready; so is everything when there is no task to interrupt. */
+static int host_wait(struct file *f, struct task *t, short events)
+{
+    for (;;) {
+        struct pollfd p = {.fd = host_fd(f), .events = events};
+        int r = poll(&p, 1, 0);
+        if (r != 0 || !t)
+            return r < 0 ? -errno : 0;
+        if (f->status_flags & O_NONBLOCK)
+            return -EAGAIN;
+        r = poll(&p, 1, HOST_WAIT_SLICE_MS);
+        if (r != 0)
+            return r < 0 ? -errno : 0;
+        if (task_signal_pending(t))
+            return -ERESTARTSYS;
+    }
+}
+
 static ssize_t host_read(struct file *f, struct task *t, void *buf, size_t len)
 {
+    int err = host_wait(f, t, POLLIN);
+    if (err)
+        return err;
     ssize_t n = read(host_fd(f), buf, len);
     return n < 0 ? -errno : n;
 }
 
 static ssize_t host_write(struct file *f, struct task *t, const void *buf, size_t len)
 {
+    int err = host_wait(f, t, POLLOUT);
+    if (err)
+        return err;
     ssize_t n = write(host_fd(f), buf, len);
     return n < 0 ? -errno : n;
+}
+
+static unsigned host_poll(struct file *f, struct task *t, struct waiter *w, bool *slice)
+{
+    struct pollfd p = {.fd = host_fd(f), .events = POLLIN | POLLOUT | POLLPRI};
+
+    *slice = true;
+    if (poll(&p, 1, 0) < 0)
+        return POLLERR;
+    return (unsigned)p.revents;
 }
 
 /* Runs a terminal ioctl whose argument is `size` bytes, in (guest to host) or out. */
@@ -91,6 +135,7 @@ static const struct file_ops host_file_ops = {
     .write = host_write,
     .ioctl = host_ioctl,
     .stat = host_stat,
+    .poll = host_poll,
     .llseek = host_llseek,
     .release = host_release,
 };

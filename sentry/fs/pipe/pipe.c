@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -136,6 +137,43 @@ static ssize_t pipe_write(struct file *f, struct task *t, const void *buf, size_
     return (ssize_t)done;
 }
 
+static struct waitqueue *pipe_queue(struct file *f)
+{
+    struct pipe_file *pf = (struct pipe_file *)f;
+    return pf->write_end ? &pf->pipe->writable : &pf->pipe->readable;
+}
+
+/* pipe_poll() in Linux: the read end is readable with data and hung up without writers; the
+ * write end is writable with room and in error without readers. */
+static unsigned pipe_poll(struct file *f, struct task *t, struct waiter *w, bool *slice)
+{
+    struct pipe_file *pf = (struct pipe_file *)f;
+    struct pipe *p = pf->pipe;
+    unsigned events = 0;
+
+    pthread_mutex_lock(&p->lock);
+    if (pf->write_end) {
+        if (p->len < PIPE_CAPACITY)
+            events |= POLLOUT | POLLWRNORM;
+        if (p->readers == 0)
+            events |= POLLERR;
+    } else {
+        if (p->len > 0)
+            events |= POLLIN | POLLRDNORM;
+        if (p->writers == 0)
+            events |= POLLHUP;
+    }
+    if (w)
+        waitqueue_add(pipe_queue(f), w, t);
+    pthread_mutex_unlock(&p->lock);
+    return events;
+}
+
+static void pipe_poll_unregister(struct file *f, struct waiter *w)
+{
+    waitqueue_remove(pipe_queue(f), w);
+}
+
 static int pipe_stat(struct file *f, struct stat *st)
 {
     memset(st, 0, sizeof(*st));
@@ -173,12 +211,16 @@ static void pipe_release(struct file *f)
 static const struct file_ops pipe_read_ops = {
     .read = pipe_read,
     .stat = pipe_stat,
+    .poll = pipe_poll,
+    .poll_unregister = pipe_poll_unregister,
     .release = pipe_release,
 };
 
 static const struct file_ops pipe_write_ops = {
     .write = pipe_write,
     .stat = pipe_stat,
+    .poll = pipe_poll,
+    .poll_unregister = pipe_poll_unregister,
     .release = pipe_release,
 };
 
