@@ -128,3 +128,23 @@ ssize_t mm_copy_string_in(struct mm *mm, uint64_t addr, char *buf, size_t size)
     pthread_mutex_unlock(&mm->lock);
     return got == size ? -ENAMETOOLONG : -EFAULT;
 }
+
+long mm_word_op(struct mm *mm, uint64_t addr, bool write, uint64_t *mf_off,
+                long (*fn)(uint32_t *word, void *arg), void *arg)
+{
+    long ret = -EFAULT;
+    struct pma *p;
+
+    if (addr & 3)
+        return -EINVAL;
+    pthread_mutex_lock(&mm->lock);
+    struct vma *v = addr < mm->max_addr ? mm_vma_find(mm, addr) : NULL;
+    if (v && prot_allows(v->prot, write ? COPY_OUT : COPY_IN) &&
+        mm_populate(mm, v, addr, &p) == 0 &&
+        (!write || !p->cow || mm_cow_break(mm, v, addr, &p) == 0)) {
+        *mf_off = p->mf_off + (addr - p->start);
+        ret = fn((uint32_t *)((char *)memfile_base(mm->mf) + *mf_off), arg);
+    }
+    pthread_mutex_unlock(&mm->lock);
+    return ret;
+}

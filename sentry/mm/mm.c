@@ -165,6 +165,20 @@ int64_t mm_map(struct mm *mm, const struct mm_map_request *req)
         .file_off = req->file_off,
     };
     mm_vma_insert(mm, &v);
+    if ((req->vma_flags & VMA_SHARED) && !req->file) {
+        /* Shared anonymous memory must be the same pages in every process that maps it, even
+         * pages nobody touched before a fork: give it its pages now (memory-file pages cost
+         * nothing until written). A shmem object per mapping would do this lazily. */
+        for (uint64_t at = (uint64_t)addr; at < (uint64_t)addr + len;) {
+            struct pma *p;
+            if (mm_populate(mm, mm_vma_find(mm, at), at, &p) != 0) {
+                mm_unmap_locked(mm, (uint64_t)addr, (uint64_t)addr + len);
+                addr = -ENOMEM;
+                goto out;
+            }
+            at = p->end;
+        }
+    }
 out:
     pthread_mutex_unlock(&mm->lock);
     return addr;

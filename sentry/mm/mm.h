@@ -102,6 +102,12 @@ bool mm_access_ok(const struct mm *mm, uint64_t addr, uint64_t len);
 /* How many bytes from `addr` the guest could have written by a copy-out right now (populating
  * pages, copying nothing): lets a read check its buffer before consuming data. -EFAULT if none. */
 ssize_t mm_writable_prefix(struct mm *mm, uint64_t addr, size_t len);
+/* Runs `fn` on the aligned 32-bit guest word at `addr` through the sentry's own mapping, with the
+ * mm locked so the page can't go away meanwhile; `fn` uses host atomics, which are coherent with
+ * guest threads (futexes). `write` breaks copy-on-write first. *mf_off gets the word's memory-file
+ * offset, which names it across processes. Returns fn's result, or -EFAULT for a bad address. */
+long mm_word_op(struct mm *mm, uint64_t addr, bool write, uint64_t *mf_off,
+                long (*fn)(uint32_t *word, void *arg), void *arg);
 /* Zeroes guest memory regardless of protection: for the loader (bss in a file page). */
 int mm_zero_force(struct mm *mm, uint64_t addr, size_t len);
 
