@@ -76,6 +76,17 @@ int platform_ctx_create(struct platform_as *as, struct platform_ctx **out)
     return as->platform->ops->ctx_create(as, out);
 }
 
+int platform_ctx_new_thread(struct platform_ctx *parent, int *thread_handle)
+{
+    return parent->as->platform->ops->ctx_new_thread(parent, thread_handle);
+}
+
+int platform_ctx_create_for_thread(struct platform_as *as, int thread_handle,
+                                   struct platform_ctx **out)
+{
+    return as->platform->ops->ctx_create_for_thread(as, thread_handle, out);
+}
+
 void platform_ctx_initial_regs(struct platform_ctx *ctx, struct arch_regs *regs)
 {
     ctx->as->platform->ops->ctx_initial_regs(ctx, regs);

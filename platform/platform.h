@@ -56,6 +56,13 @@ void platform_as_release(struct platform_as *as);
 
 /* Contexts: one per guest thread, bound to the calling host thread (for ptrace, the tracer). */
 int platform_ctx_create(struct platform_as *as, struct platform_ctx **out);
+/* A new guest thread in the same address space (CLONE_VM|CLONE_THREAD) takes two steps, because
+ * a ptrace context belongs to the thread that creates it: the parent's thread makes a host thread
+ * in the address space (platform_ctx_new_thread, through its own context), and the child's thread
+ * takes it over (platform_ctx_create_for_thread). Both return 0 or -errno. */
+int platform_ctx_new_thread(struct platform_ctx *parent, int *thread_handle);
+int platform_ctx_create_for_thread(struct platform_as *as, int thread_handle,
+                                   struct platform_ctx **out);
 /* The registers of a thread just created, to take segment selectors and flags from. */
 void platform_ctx_initial_regs(struct platform_ctx *ctx, struct arch_regs *regs);
 /* Reads and writes the guest's FPU state (signal frames, execve). Return 0 or -errno. */

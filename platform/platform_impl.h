@@ -15,6 +15,9 @@ struct platform_ops {
     int (*as_unmap)(struct platform_as *as, uint64_t addr, uint64_t len);
     void (*as_release)(struct platform_as *as);
     int (*ctx_create)(struct platform_as *as, struct platform_ctx **out);
+    int (*ctx_new_thread)(struct platform_ctx *parent, int *thread_handle);
+    int (*ctx_create_for_thread)(struct platform_as *as, int thread_handle,
+                                 struct platform_ctx **out);
     void (*ctx_initial_regs)(struct platform_ctx *ctx, struct arch_regs *regs);
     int (*ctx_get_fpstate)(struct platform_ctx *ctx, struct arch_fpstate *fp);
     int (*ctx_set_fpstate)(struct platform_ctx *ctx, const struct arch_fpstate *fp);

@@ -6,7 +6,11 @@
  * No stack is used after the filter is installed: the stack is unmapped with the rest.
  *
  * stub_syscall: the tracer points rip here with the syscall in rax and args in registers; the
- * host executes it and int3 stops the thread with the result in rax. */
+ * host executes it and int3 stops the thread with the result in rax.
+ *
+ * stub_clone: the same for clone(CLONE_VM|CLONE_THREAD|...): the calling thread stops at int3
+ * with the new thread's tid; the new thread (rax 0) parks in pause() until the sentry thread that
+ * will drive it seizes it and gives it registers. It needs no stack. */
     .section .text.runsc_stub, "ax", @progbits
     .balign 4096
     .globl arch_stub_code_start
@@ -50,6 +54,20 @@ arch_stub_init:
 arch_stub_syscall:
     syscall
     int3
+
+    .globl arch_stub_clone
+arch_stub_clone:
+    syscall
+    test    %rax, %rax
+    jz      arch_stub_park
+    int3
+
+    /* A stub thread nobody drives waits here (new, or given back when its guest thread ended). */
+    .globl arch_stub_park
+arch_stub_park:
+    mov     $34, %eax               /* pause() until seized */
+    syscall
+    jmp     arch_stub_park
 
 stub_fail:
     ud2

@@ -12,6 +12,11 @@ extern const char arch_stub_code_start[];
 extern const char arch_stub_code_end[];
 extern const char arch_stub_init[];
 extern const char arch_stub_syscall[];
+extern const char arch_stub_clone[];
+extern const char arch_stub_park[];
+
+/* The flags of the clone a stub thread makes for a new guest thread: a thread of the stub. */
+#define ARCH_STUB_THREAD_CLONE_FLAGS 0x50f00 /* VM|FS|FILES|SIGHAND|THREAD|SYSVSEM */
 
 #define ARCH_AUDIT_ARCH AUDIT_ARCH_X86_64
 /* The highest address a host mapping can end at without asking for 5-level paging. */

@@ -30,8 +30,14 @@ int ptrace_wait_stop(struct ptrace_thread *t, int *status)
 long ptrace_inject_syscall(struct ptrace_platform *p, struct ptrace_thread *t, long nr,
                            const uint64_t args[6])
 {
+    return ptrace_inject_at(p, t, arch_stub_syscall, nr, args);
+}
+
+long ptrace_inject_at(struct ptrace_platform *p, struct ptrace_thread *t, const char *entry,
+                      long nr, const uint64_t args[6])
+{
     struct arch_regs regs = t->initial;
-    uint64_t syscall_ip = p->stub_base + (uint64_t)(arch_stub_syscall - arch_stub_code_start);
+    uint64_t syscall_ip = p->stub_base + (uint64_t)(entry - arch_stub_code_start);
     int status;
 
     if (t->dead)

@@ -241,7 +241,7 @@ static int ptrace_ctx_create(struct platform_as *base, struct platform_ctx **out
     struct ptrace_thread *t = as_thread_for_caller(as);
     pthread_mutex_unlock(&as->lock);
     if (!t) {
-        /* More guest threads in one address space need stub threads cloned inside the stub. */
+        /* Other guest threads get their stub threads through ptrace_ctx_new_thread. */
         free(ctx);
         return -ENOSYS;
     }
@@ -250,6 +250,90 @@ static int ptrace_ctx_create(struct platform_as *base, struct platform_ctx **out
     ctx->thread = t;
     *out = &ctx->base;
     return 0;
+}
+
+/* A parked stub thread of `as` to reuse, or NULL (as->lock held). */
+static struct ptrace_thread *as_parked_thread(struct ptrace_as *as)
+{
+    for (struct ptrace_thread *t = as->threads; t; t = t->next) {
+        if (t->parked && !t->dead)
+            return t;
+    }
+    return NULL;
+}
+
+static int ptrace_ctx_new_thread(struct platform_ctx *base, int *handle)
+{
+    struct ptrace_ctx *ctx = (struct ptrace_ctx *)base;
+    struct ptrace_as *as = ctx->as;
+    uint64_t args[6] = {ARCH_STUB_THREAD_CLONE_FLAGS, 0, 0, 0, 0, 0};
+
+    pthread_mutex_lock(&as->lock);
+    struct ptrace_thread *parked = as_parked_thread(as);
+    if (parked) {
+        parked->parked = false; /* reserved for the handle's taker */
+        *handle = parked->tid;
+        pthread_mutex_unlock(&as->lock);
+        return 0;
+    }
+    /* The new host thread starts in the stub's park loop; the caller's own stub thread makes it. */
+    long tid = ptrace_inject_at(as->platform, ctx->thread, arch_stub_clone, SYS_clone, args);
+    pthread_mutex_unlock(&as->lock);
+    if (tid < 0)
+        return (int)tid;
+    *handle = (int)tid;
+    return 0;
+}
+
+static int ptrace_ctx_create_for_thread(struct platform_as *base, int tid,
+                                        struct platform_ctx **out)
+{
+    struct ptrace_as *as = (struct ptrace_as *)base;
+    struct ptrace_ctx *ctx = calloc(1, sizeof(*ctx));
+    int status, err;
+
+    if (!ctx)
+        return -ENOMEM;
+    pthread_mutex_lock(&as->lock);
+    struct ptrace_thread *t = NULL;
+    for (struct ptrace_thread *it = as->threads; it; it = it->next) {
+        if (it->tid == tid && !it->dead)
+            t = it;
+    }
+    if (!t && (t = calloc(1, sizeof(*t)))) {
+        t->tid = tid;
+        t->next = as->threads;
+        as->threads = t;
+    }
+    pthread_mutex_unlock(&as->lock);
+    if (!t) {
+        free(ctx);
+        return -ENOMEM;
+    }
+    t->tracer_tid = self_tid();
+    t->cpu = -1;
+    atomic_store_explicit(&t->interrupt, false, memory_order_relaxed);
+    /* The thread waits in pause(): seize it and stop it there. */
+    if (ptrace(PTRACE_SEIZE, tid, 0, PTRACE_O_TRACESYSGOOD | PTRACE_O_EXITKILL) != 0 ||
+        ptrace(PTRACE_INTERRUPT, tid, 0, 0) != 0) {
+        err = -errno;
+        goto fail;
+    }
+    if ((err = ptrace_wait_stop(t, &status)) != 0)
+        goto fail;
+    if (ptrace(PTRACE_GETREGS, tid, 0, &t->initial.r) != 0) {
+        err = -errno;
+        goto fail;
+    }
+    ctx->base.as = base;
+    ctx->as = as;
+    ctx->thread = t;
+    *out = &ctx->base;
+    return 0;
+fail:
+    t->dead = true;
+    free(ctx);
+    return err;
 }
 
 static void ptrace_ctx_initial_regs(struct platform_ctx *base, struct arch_regs *regs)
@@ -366,8 +450,29 @@ static int ptrace_ctx_host_tid(const struct platform_ctx *base)
     return ((const struct ptrace_ctx *)base)->thread->tid;
 }
 
+/* A guest thread ended but its process goes on: its stub thread goes back to the park loop,
+ * untraced, for the next guest thread to take. (It can't simply exit: a thread group leader's
+ * exit isn't reported until the whole group is gone, and the tracer's own exit would then send
+ * EXITKILL's SIGKILL, which kills the whole stub process.) */
 static void ptrace_ctx_release(struct platform_ctx *base)
 {
+    struct ptrace_ctx *ctx = (struct ptrace_ctx *)base;
+    struct ptrace_thread *t = ctx->thread;
+
+    if (!t->dead) {
+        struct arch_regs regs = t->initial;
+        uint64_t park = ctx->as->platform->stub_base +
+                        (uint64_t)(arch_stub_park - arch_stub_code_start);
+        uint64_t none[6] = {0};
+        arch_stub_regs_for_syscall(&regs, park, 0, none);
+        pthread_mutex_lock(&ctx->as->lock);
+        if (ptrace(PTRACE_SETREGS, t->tid, 0, &regs.r) == 0 &&
+            ptrace(PTRACE_DETACH, t->tid, 0, 0) == 0) {
+            t->parked = true;
+            t->tracer_tid = 0;
+        }
+        pthread_mutex_unlock(&ctx->as->lock);
+    }
     free(base);
 }
 
@@ -381,6 +486,8 @@ const struct platform_ops ptrace_platform_ops = {
     .as_unmap = ptrace_as_unmap,
     .as_release = ptrace_as_release,
     .ctx_create = ptrace_ctx_create,
+    .ctx_new_thread = ptrace_ctx_new_thread,
+    .ctx_create_for_thread = ptrace_ctx_create_for_thread,
     .ctx_initial_regs = ptrace_ctx_initial_regs,
     .ctx_get_fpstate = ptrace_ctx_get_fpstate,
     .ctx_set_fpstate = ptrace_ctx_set_fpstate,

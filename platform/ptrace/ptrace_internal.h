@@ -30,6 +30,7 @@ struct ptrace_thread {
     struct arch_regs initial;   /* registers when seized: segment selectors for exec */
     int cpu;                    /* the CPU the stub is pinned to, -1 if not pinned */
     bool dead;
+    bool parked;                /* detached, waiting in the stub's park loop for reuse */
     atomic_bool interrupt;      /* an interrupt was requested and not yet reported */
     struct ptrace_thread *next; /* in ptrace_as.threads, guarded by ptrace_as.lock */
 };
@@ -55,7 +56,10 @@ void ptrace_factory_stop(struct ptrace_platform *p);
 pid_t ptrace_factory_new_stub(struct ptrace_platform *p);
 
 /* inject.c */
-/* Runs syscall `nr` in the stopped stub thread `t`; returns its result (or -errno). */
+/* Runs syscall `nr` in the stopped stub thread `t` at the stub page's `entry` (a `syscall`
+ * followed by an int3 for the calling thread); returns its result (or -errno). */
+long ptrace_inject_at(struct ptrace_platform *p, struct ptrace_thread *t, const char *entry,
+                      long nr, const uint64_t args[6]);
 long ptrace_inject_syscall(struct ptrace_platform *p, struct ptrace_thread *t, long nr,
                            const uint64_t args[6]);
 /* Waits for the next stop of `t`; returns the wait status or -errno. */

@@ -1,23 +1,46 @@
 /* The end of tasks and processes: exit_group, releasing a task's resources, zombies, reparenting
  * to init, SIGCHLD, and wait4. */
 #include <errno.h>
+#include <linux/futex.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 
 #include "platform/platform.h"
+#include "sentry/kernel/futex.h"
 #include "sentry/kernel/kernel.h"
 #include "sentry/mm/mm.h"
 #include "sentry/vfs/vfs.h"
 
 void task_exit_group(struct task *t, int status)
 {
+    struct task *others[64];
+    size_t n = 0;
+
     pthread_mutex_lock(&t->tg->lock);
     if (!t->tg->exiting) {
         t->tg->exiting = true;
         t->tg->exit_status = status;
     }
+    /* Every other thread leaves too: wake them to see tg->exiting. Interrupting needs no
+     * reference: tasks are freed only with their group, which outlives this call. */
+    for (struct task *it = t->tg->tasks; it; it = it->group_next) {
+        if (it != t && !it->released && n < sizeof(others) / sizeof(others[0]))
+            others[n++] = it;
+    }
+    pthread_mutex_unlock(&t->tg->lock);
+    for (size_t i = 0; i < n; i++)
+        task_interrupt(others[i]);
+    t->exiting = true;
+}
+
+void task_exit_thread(struct task *t, int status)
+{
+    pthread_mutex_lock(&t->tg->lock);
+    /* The last thread to exit gives the process its status, unless exit_group came first. */
+    if (!t->tg->exiting)
+        t->tg->exit_status = status;
     pthread_mutex_unlock(&t->tg->lock);
     t->exiting = true;
 }
@@ -63,7 +86,8 @@ static bool notify_parent(struct thread_group *tg)
     if (tg->exit_signal == SIGCHLD &&
         (act.handler == (uint64_t)SIG_IGN || (act.flags & SA_NOCLDWAIT)))
         autoreap = true;
-    if (tg->exit_signal && parent->leader && !(autoreap && act.handler == (uint64_t)SIG_IGN)) {
+    struct task *target = thread_group_signal_target(parent, tg->exit_signal ? tg->exit_signal : 1);
+    if (tg->exit_signal && target && !(autoreap && act.handler == (uint64_t)SIG_IGN)) {
         siginfo_t info;
         memset(&info, 0, sizeof(info));
         info.si_signo = tg->exit_signal;
@@ -76,7 +100,7 @@ static bool notify_parent(struct thread_group *tg)
             info.si_code = WCOREDUMP(tg->exit_status) ? CLD_DUMPED : CLD_KILLED;
             info.si_status = WTERMSIG(tg->exit_status);
         }
-        task_signal_send(parent->leader, tg->exit_signal, &info);
+        task_signal_send(target, tg->exit_signal, &info);
     }
     waitqueue_wake_all(&parent->child_events);
     return autoreap;
@@ -111,16 +135,22 @@ void task_release(struct task *t)
     pthread_mutex_unlock(&t->wait_lock);
     if (ctx)
         platform_ctx_release(ctx);
-    mm_destroy(t->mm); /* releases the address space: the stub dies with it */
-    t->mm = NULL;
-    if (t->fds) {
-        fdtable_destroy(t->fds);
-        free(t->fds);
-        t->fds = NULL;
+    /* A thread that set clear_child_tid (pthreads) has its tid word cleared and its joiner
+     * woken (set_tid_address(2)), while its address space is still there. */
+    if (t->clear_child_tid && t->mm) {
+        uint32_t zero = 0;
+        if (mm_copy_out(t->mm, t->clear_child_tid, &zero, sizeof(zero)) == 0)
+            futex_wake(t, t->clear_child_tid, false, 1, FUTEX_BITSET_MATCH_ANY);
     }
+    mm_put(t->mm); /* the last user releases the address space: the stub dies with it */
+    t->mm = NULL;
+    fdtable_put_ref(t->fds);
+    t->fds = NULL;
 
     pthread_mutex_lock(&k->lock);
     pthread_mutex_lock(&tg->lock);
+    t->released = true;
+    k->ntasks--;
     bool last = --tg->live_tasks <= 0;
     pthread_mutex_unlock(&tg->lock);
     if (!last) {
@@ -231,5 +261,7 @@ void kernel_kill_group_locked(struct kernel *k, struct thread_group *g)
     memset(&info, 0, sizeof(info));
     info.si_signo = SIGKILL;
     info.si_code = SI_KERNEL;
-    task_signal_send_from_kernel(g->leader, SIGKILL, &info);
+    struct task *target = thread_group_signal_target(g, SIGKILL);
+    if (target)
+        task_signal_send_from_kernel(target, SIGKILL, &info);
 }

@@ -47,7 +47,7 @@ static int alloc_pid(struct kernel *k)
         int pid = k->next_pid++;
         if (k->next_pid >= KERNEL_PID_MAX)
             k->next_pid = 2;
-        if (!kernel_find_group(k, pid))
+        if (!kernel_find_group(k, pid) && !kernel_find_task(k, pid))
             return pid;
     }
     return -EAGAIN;
@@ -55,10 +55,157 @@ static int alloc_pid(struct kernel *k)
 
 static int copy_fds(struct task *parent, struct task *child)
 {
-    child->fds = calloc(1, sizeof(*child->fds));
+    child->fds = malloc(sizeof(*child->fds));
     if (!child->fds)
         return -ENOMEM;
     return fdtable_copy(parent->fds, child->fds);
+}
+
+/* A pid for a new task within the sandbox's limits (counted in kernel.ntasks), or -EAGAIN. */
+static int reserve_task(struct task *t, bool new_process)
+{
+    struct kernel *k = t->kernel;
+
+    pthread_mutex_lock(&k->lock);
+    pthread_mutex_lock(&t->tg->lock);
+    rlim_t nproc = t->tg->rlimits[RLIMIT_NPROC].rlim_cur;
+    pthread_mutex_unlock(&t->tg->lock);
+    bool limited = k->ntasks >= KERNEL_MAX_TASKS ||
+                   (new_process && k->nprocs >= KERNEL_MAX_TASKS) ||
+                   ((rlim_t)k->ntasks >= nproc && t->creds.ruid != 0);
+    int pid = limited ? -EAGAIN : alloc_pid(k);
+    if (pid > 0)
+        k->ntasks++;
+    pthread_mutex_unlock(&k->lock);
+    return pid;
+}
+
+static void unreserve_task(struct kernel *k)
+{
+    pthread_mutex_lock(&k->lock);
+    k->ntasks--;
+    pthread_mutex_unlock(&k->lock);
+}
+
+/* What a new thread's sentry thread needs to take over its stub thread. */
+struct thread_start {
+    struct task *task;
+    int handle;              /* from platform_ctx_new_thread */
+    struct arch_fpstate *fp; /* the creator's FPU state, owned */
+};
+
+static void *thread_task_main(void *arg)
+{
+    struct thread_start *start = arg;
+    struct task *t = start->task;
+    struct platform_ctx *ctx;
+
+    int err = platform_ctx_create_for_thread(mm_platform_as(t->mm), start->handle, &ctx);
+    if (!err) {
+        pthread_mutex_lock(&t->wait_lock);
+        t->ctx = ctx;
+        pthread_mutex_unlock(&t->wait_lock);
+        err = platform_ctx_set_fpstate(ctx, start->fp);
+    }
+    free(start->fp);
+    free(start);
+    if (err) {
+        log_warning("tid %d: cannot start the thread: %s", t->tid, strerror(-err));
+        task_exit_group(t, SIGKILL);
+    } else {
+        task_run(t);
+    }
+    task_release(t);
+    return NULL;
+}
+
+/* clone(CLONE_VM|CLONE_THREAD|CLONE_SIGHAND...): a new task in the caller's thread group, on
+ * the same mm, with its own stub thread in the same stub process. */
+static long task_clone_thread(struct task *t, const struct clone_request *req)
+{
+    struct kernel *k = t->kernel;
+    uint64_t flags = req->flags;
+    int err;
+
+    int tid = reserve_task(t, false);
+    if (tid < 0)
+        return tid;
+    struct task *c = task_alloc(k, t->tg, tid);
+    struct thread_start *start = calloc(1, sizeof(*start));
+    struct arch_fpstate *fp = malloc(sizeof(*fp));
+    if (!c || !start || !fp) {
+        err = -ENOMEM;
+        goto out_free;
+    }
+    c->mm = t->mm;
+    mm_get(c->mm);
+    if (flags & CLONE_FILES) {
+        c->fds = t->fds;
+        fdtable_get_ref(c->fds);
+    } else if ((err = copy_fds(t, c)) != 0) {
+        goto out_free;
+    }
+    c->creds = t->creds;
+    memcpy(c->comm, t->comm, sizeof(c->comm));
+    memcpy(c->cwd, t->cwd, sizeof(c->cwd));
+    c->umask = t->umask;
+    pthread_mutex_lock(&t->tg->lock);
+    c->blocked = t->blocked;
+    pthread_mutex_unlock(&t->tg->lock);
+    /* A thread starts without the alternate signal stack (sigaltstack(2)). */
+    c->regs = t->regs;
+    arch_regs_set_syscall_return(&c->regs, 0);
+    if (req->stack)
+        arch_regs_set_sp(&c->regs, req->stack);
+    if (flags & CLONE_SETTLS)
+        arch_regs_set_tls(&c->regs, req->tls);
+    if (((flags & CLONE_CHILD_SETTID) &&
+         mm_copy_out(c->mm, req->child_tid, &tid, sizeof(tid)) != 0) ||
+        ((flags & CLONE_PARENT_SETTID) &&
+         mm_copy_out(t->mm, req->parent_tid, &tid, sizeof(tid)) != 0)) {
+        err = -EFAULT;
+        goto out_free;
+    }
+    if (flags & CLONE_CHILD_CLEARTID)
+        c->clear_child_tid = req->child_tid;
+    if ((err = platform_ctx_get_fpstate(t->ctx, fp)) != 0 ||
+        (err = platform_ctx_new_thread(t->ctx, &start->handle)) != 0)
+        goto out_free;
+
+    pthread_mutex_lock(&t->tg->lock);
+    c->group_next = t->tg->tasks;
+    t->tg->tasks = c;
+    t->tg->live_tasks++;
+    pthread_mutex_unlock(&t->tg->lock);
+    start->task = c;
+    start->fp = fp;
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    err = pthread_create(&c->thread, &attr, thread_task_main, start);
+    pthread_attr_destroy(&attr);
+    if (err) {
+        log_warning("clone: cannot start a task thread: %s", strerror(err));
+        task_exit_thread(c, SIGKILL);
+        free(fp);
+        free(start);
+        task_release(c);
+        return -EAGAIN;
+    }
+    return tid;
+
+out_free:
+    free(fp);
+    free(start);
+    if (c) {
+        mm_put(c->mm);
+        fdtable_put_ref(c->fds);
+        pthread_mutex_destroy(&c->wait_lock);
+        pthread_cond_destroy(&c->wake);
+        free(c);
+    }
+    unreserve_task(k);
+    return err;
 }
 
 long task_fork(struct task *t, const struct clone_request *req)
@@ -67,24 +214,23 @@ long task_fork(struct task *t, const struct clone_request *req)
     uint64_t flags = req->flags;
     int err;
 
-    /* Shared address spaces (threads, vfork's borrowed memory) need several stub threads in one
-     * stub process; until then CLONE_VM is only accepted with CLONE_VFORK, where the parent
-     * waits and a copy behaves the same for programs that only exec or _exit. */
-    if ((flags & CLONE_VM) && !(flags & CLONE_VFORK))
-        return -ENOSYS;
-    if (flags & (CLONE_THREAD | CLONE_SIGHAND | CLONE_FILES | CLONE_FS | CLONE_NEWNS |
-                 CLONE_NEWPID | CLONE_NEWUSER | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS |
-                 CLONE_NEWCGROUP | CLONE_PARENT | CLONE_PTRACE | CLONE_UNTRACED))
+    /* clone(2)'s rules: a thread shares signal handlers, which needs a shared address space. */
+    if ((flags & CLONE_THREAD) && !(flags & CLONE_SIGHAND))
         return -EINVAL;
+    if ((flags & CLONE_SIGHAND) && !(flags & CLONE_VM))
+        return -EINVAL;
+    if (flags & (CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUSER | CLONE_NEWNET | CLONE_NEWIPC |
+                 CLONE_NEWUTS | CLONE_NEWCGROUP | CLONE_PARENT | CLONE_PTRACE | CLONE_UNTRACED))
+        return -EINVAL;
+    if (flags & CLONE_THREAD)
+        return task_clone_thread(t, req);
+    /* A process sharing memory without being a thread (CLONE_VM alone) needs a shared mm across
+     * thread groups; CLONE_VM is taken only with CLONE_VFORK, where the parent waits and a copy
+     * behaves the same for programs that only exec or _exit. */
+    if (((flags & CLONE_VM) && !(flags & CLONE_VFORK)) || (flags & (CLONE_SIGHAND | CLONE_FILES)))
+        return -ENOSYS;
 
-    pthread_mutex_lock(&k->lock);
-    pthread_mutex_lock(&t->tg->lock);
-    rlim_t nproc = t->tg->rlimits[RLIMIT_NPROC].rlim_cur;
-    pthread_mutex_unlock(&t->tg->lock);
-    bool limited =
-        k->nprocs >= KERNEL_MAX_TASKS || ((rlim_t)k->nprocs >= nproc && t->creds.ruid != 0);
-    int pid = limited ? -EAGAIN : alloc_pid(k);
-    pthread_mutex_unlock(&k->lock);
+    int pid = reserve_task(t, true);
     if (pid < 0)
         return pid;
 
@@ -97,6 +243,7 @@ long task_fork(struct task *t, const struct clone_request *req)
         goto out_free;
     }
     tg->leader = c;
+    tg->tasks = c;
     tg->live_tasks = 1;
     tg->exit_signal = (int)(flags & 0xff);
     pthread_mutex_lock(&t->tg->lock);
@@ -171,17 +318,15 @@ out_free:
     free(fp);
     free(start);
     if (c) {
-        mm_destroy(c->mm);
+        mm_put(c->mm);
         c->mm = NULL;
-        if (c->fds) {
-            fdtable_destroy(c->fds);
-            free(c->fds);
-            c->fds = NULL;
-        }
+        fdtable_put_ref(c->fds);
+        c->fds = NULL;
         tg->live_tasks = 0;
         task_free(c);
     } else {
         free(tg);
     }
+    unreserve_task(k);
     return err;
 }

@@ -179,10 +179,12 @@ int kernel_start_init(struct kernel *k, const struct init_process *init, char *w
     k->init_task = t;
     k->next_pid = 2;
     tg->leader = t;
+    tg->tasks = t;
     tg->pgid = tg->sid = 1;
     tg->next = k->groups;
     k->groups = tg;
     k->nprocs = 1;
+    k->ntasks = 1;
     pthread_mutex_unlock(&k->lock);
 
     struct init_start start = {.task = t, .init = init, .why = why, .whylen = whylen};

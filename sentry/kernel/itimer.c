@@ -39,7 +39,9 @@ static int64_t fire_expired(struct kernel *k)
             info.si_signo = SIGALRM;
             info.si_code = SI_KERNEL;
             /* As from inside the namespace: an init without a handler ignores it. */
-            task_signal_send(g->leader, SIGALRM, &info);
+            struct task *target = thread_group_signal_target(g, SIGALRM);
+            if (target)
+                task_signal_send(target, SIGALRM, &info);
             /* An interval timer rearms from its deadline, skipping periods it slept through. */
             if (g->itimer_interval_ns) {
                 int64_t late = now - g->itimer_next_ns;

@@ -54,6 +54,7 @@ struct thread_group {
     struct kernel *kernel;
     int tgid;                     /* in the sandbox's pid namespace */
     struct task *leader;
+    struct task *tasks;           /* every task, live or ended, via group_next; tg->lock */
 
     /* The process tree, guarded by kernel.lock. */
     struct thread_group *parent;  /* NULL for init */
@@ -81,6 +82,8 @@ struct thread_group {
 struct task {
     struct kernel *kernel;
     struct thread_group *tg;
+    struct task *group_next;      /* in tg->tasks, guarded by tg->lock */
+    bool released;                /* its thread is done (tg->lock) */
     int tid;
     struct mm *mm;                /* owned */
     struct fdtable *fds;          /* owned */
@@ -147,6 +150,7 @@ struct kernel {
     int init_status;
     int next_pid;
     int nprocs;
+    int ntasks;                   /* live tasks (threads) in the sandbox */
     struct thread_group *groups;  /* every process, live or zombie */
     pthread_cond_t itimer_changed; /* wakes the ITIMER_REAL thread (with lock) */
 };
@@ -209,6 +213,8 @@ struct clone_request {
 long task_fork(struct task *t, const struct clone_request *req);
 /* Ends the thread group with wait status `status`. */
 void task_exit_group(struct task *t, int status);
+/* exit(2): ends only this thread; the last one's status is the process's. */
+void task_exit_thread(struct task *t, int status);
 /* wait4(2): returns the reaped pid, 0 (WNOHANG), or -errno; *status gets the wait status. */
 long task_wait(struct task *t, int pid, int options, int *status);
 /* Sends SIGKILL from outside to every task of `g` (kernel.lock held). */
@@ -218,8 +224,13 @@ struct thread_group *kernel_find_group(struct kernel *k, int tgid);
 /* After a task's thread stops: frees what it owned, and for a process's last task makes it a
  * zombie for its parent (exit.c). */
 void task_release(struct task *t);
-/* Frees the structures of a reaped or never-started task and, with its last task, its group. */
+/* Frees a reaped (or never started) process: all its tasks and the group. */
 void task_free(struct task *t);
+/* The task of `tg` a process-directed `sig` goes to: one not blocking it if any, else any live
+ * one (tg->lock taken inside); NULL if all have ended. */
+struct task *thread_group_signal_target(struct thread_group *tg, int sig);
+/* The task with this tid (kernel.lock held), or NULL. */
+struct task *kernel_find_task(struct kernel *k, int tid);
 
 /* Internals shared by task.c, init.c and fork.c. */
 struct task *task_alloc(struct kernel *k, struct thread_group *tg, int tid);

@@ -125,7 +125,7 @@ int task_signal_send_from_kernel(struct task *t, int sig, const siginfo_t *info)
 void kernel_signal_init_from_host(struct kernel *k, int sig)
 {
     pthread_mutex_lock(&k->lock);
-    struct task *t = k->init_task;
+    struct task *t = k->init_task ? thread_group_signal_target(k->init_task->tg, sig) : NULL;
     if (t) {
         siginfo_t info;
         memset(&info, 0, sizeof(info));

@@ -51,18 +51,61 @@ struct thread_group *thread_group_alloc(struct kernel *k, int tgid)
 }
 
 /* Frees a task whose thread has finished, and its thread group with its last task. */
-void task_free(struct task *t)
+static void task_destroy(struct task *t)
 {
-    struct thread_group *tg = t->tg;
-
     pthread_mutex_destroy(&t->wait_lock);
     pthread_cond_destroy(&t->wake);
     free(t);
-    if (tg->live_tasks <= 0) {
-        waitqueue_destroy(&tg->child_events);
-        pthread_mutex_destroy(&tg->lock);
-        free(tg);
+}
+
+void task_free(struct task *t)
+{
+    struct thread_group *tg = t->tg;
+    bool listed = false;
+
+    for (struct task *it = tg->tasks, *next; it; it = next) {
+        next = it->group_next;
+        listed |= it == t;
+        task_destroy(it);
     }
+    if (!listed)
+        task_destroy(t);
+    waitqueue_destroy(&tg->child_events);
+    pthread_mutex_destroy(&tg->lock);
+    free(tg);
+}
+
+struct task *thread_group_signal_target(struct thread_group *tg, int sig)
+{
+    struct task *any = NULL, *ready = NULL;
+
+    pthread_mutex_lock(&tg->lock);
+    for (struct task *it = tg->tasks; it && !ready; it = it->group_next) {
+        if (it->released)
+            continue;
+        if (!any)
+            any = it;
+        if (!(it->blocked & (1ULL << (sig - 1))))
+            ready = it;
+    }
+    pthread_mutex_unlock(&tg->lock);
+    return ready ? ready : any;
+}
+
+struct task *kernel_find_task(struct kernel *k, int tid)
+{
+    for (struct thread_group *g = k->groups; g; g = g->next) {
+        pthread_mutex_lock(&g->lock);
+        struct task *found = NULL;
+        for (struct task *it = g->tasks; it && !found; it = it->group_next) {
+            if (it->tid == tid)
+                found = it;
+        }
+        pthread_mutex_unlock(&g->lock);
+        if (found)
+            return found;
+    }
+    return NULL;
 }
 
 /* Gives the task an address space and a context on the platform. Must run on the task's own

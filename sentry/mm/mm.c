@@ -14,6 +14,7 @@ int mm_create(struct memfile *mf, uint64_t max_addr, struct mm **out)
 
     if (!mm)
         return -ENOMEM;
+    atomic_init(&mm->refs, 1);
     pthread_mutex_init(&mm->lock, NULL);
     mm->mf = mf;
     mm->max_addr = page_align_down(max_addr);
@@ -90,6 +91,26 @@ int mm_fork(struct mm *parent, struct mm **out)
     pthread_mutex_unlock(&parent->lock);
     *out = child;
     return 0;
+}
+
+void mm_get(struct mm *mm)
+{
+    atomic_fetch_add_explicit(&mm->refs, 1, memory_order_relaxed);
+}
+
+void mm_put(struct mm *mm)
+{
+    /* Acq-rel: the last put must see every other user's changes before tearing down. */
+    if (mm && atomic_fetch_sub_explicit(&mm->refs, 1, memory_order_acq_rel) == 1)
+        mm_destroy(mm);
+}
+
+struct platform_as *mm_platform_as(struct mm *mm)
+{
+    pthread_mutex_lock(&mm->lock);
+    struct platform_as *as = mm->as;
+    pthread_mutex_unlock(&mm->lock);
+    return as;
 }
 
 void mm_set_platform_as(struct mm *mm, struct platform_as *as)

@@ -62,6 +62,11 @@ struct mm;
 /* A new empty address space whose guest addresses end at `max_addr`. */
 int mm_create(struct memfile *mf, uint64_t max_addr, struct mm **out);
 void mm_destroy(struct mm *mm);
+/* References for tasks sharing the address space (threads); the last put destroys it. */
+void mm_get(struct mm *mm);
+void mm_put(struct mm *mm);
+/* The platform address space mirroring this mm (NULL before one is attached). */
+struct platform_as *mm_platform_as(struct mm *mm);
 /* fork(2): a new mm with the same VMAs whose private pages are shared copy-on-write with the
  * parent's. The child has no platform address space yet. Returns 0 or -ENOMEM. */
 int mm_fork(struct mm *parent, struct mm **out);

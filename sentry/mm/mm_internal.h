@@ -3,6 +3,7 @@
 #define RUNSC_SENTRY_MM_MM_INTERNAL_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 
 #include "sentry/mm/mm.h"
@@ -30,6 +31,7 @@ struct pma {
 };
 
 struct mm {
+    atomic_int refs;      /* tasks using this mm; atomic: taken and dropped without the lock */
     pthread_mutex_t lock; /* protects every field below */
     struct memfile *mf;
     struct platform_as *as; /* may be NULL before the first thread runs */

@@ -19,9 +19,8 @@ long sys_exit_group(struct task *t, const struct syscall_args *a)
 
 long sys_exit(struct task *t, const struct syscall_args *a)
 {
-    /* The last thread's exit ends the process with its code; with one thread per process that
-     * is always this one. */
-    return sys_exit_group(t, a);
+    task_exit_thread(t, W_EXITCODE((int)(a->a[0] & 0xff), 0));
+    return 0;
 }
 
 long sys_getpid(struct task *t, const struct syscall_args *a)

@@ -176,11 +176,36 @@ static long signal_process(struct task *t, int32_t pid, int sig, int code)
         if (!kill_target(t, g, pid))
             continue;
         found = true;
-        if (sig)
-            task_signal_send(g->leader, sig, &info);
+        struct task *target = thread_group_signal_target(g, sig ? sig : 1);
+        if (sig && target)
+            task_signal_send(target, sig, &info);
     }
     pthread_mutex_unlock(&k->lock);
     return found ? 0 : -ESRCH;
+}
+
+/* tkill/tgkill: one thread, by tid (and its process's tgid when given). */
+static long signal_thread(struct task *t, int32_t tgid, int32_t tid, int sig)
+{
+    struct kernel *k = t->kernel;
+    siginfo_t info;
+    long ret = 0;
+
+    if (sig < 0 || sig > KERNEL_NSIG)
+        return -EINVAL;
+    memset(&info, 0, sizeof(info));
+    info.si_signo = sig;
+    info.si_code = SI_TKILL;
+    info.si_pid = t->tg->tgid;
+    info.si_uid = t->creds.ruid;
+    pthread_mutex_lock(&k->lock);
+    struct task *target = kernel_find_task(k, tid);
+    if (!target || target->released || (tgid && target->tg->tgid != tgid))
+        ret = -ESRCH;
+    else if (sig)
+        ret = task_signal_send(target, sig, &info);
+    pthread_mutex_unlock(&k->lock);
+    return ret;
 }
 
 long sys_kill(struct task *t, const struct syscall_args *a)
@@ -194,10 +219,7 @@ long sys_tgkill(struct task *t, const struct syscall_args *a)
 
     if (tgid <= 0 || tid <= 0)
         return -EINVAL;
-    /* One task per process for now: a thread id is its process's id. */
-    if (tid != tgid)
-        return -ESRCH;
-    return signal_process(t, tgid, (int)a->a[2], SI_TKILL);
+    return signal_thread(t, tgid, tid, (int)a->a[2]);
 }
 
 long sys_tkill(struct task *t, const struct syscall_args *a)
@@ -206,7 +228,7 @@ long sys_tkill(struct task *t, const struct syscall_args *a)
 
     if (tid <= 0)
         return -EINVAL;
-    return signal_process(t, tid, (int)a->a[1], SI_TKILL);
+    return signal_thread(t, 0, tid, (int)a->a[1]);
 }
 
 /* Waits until a signal is delivered: the call never succeeds. */

@@ -28,8 +28,30 @@ void file_put(struct file *f)
 int fdtable_init(struct fdtable *t)
 {
     memset(t, 0, sizeof(*t));
+    atomic_init(&t->refs, 1);
     pthread_mutex_init(&t->lock, NULL);
     return 0;
+}
+
+struct fdtable *fdtable_alloc(void)
+{
+    struct fdtable *t = malloc(sizeof(*t));
+    if (t)
+        fdtable_init(t);
+    return t;
+}
+
+void fdtable_get_ref(struct fdtable *t)
+{
+    atomic_fetch_add_explicit(&t->refs, 1, memory_order_relaxed);
+}
+
+void fdtable_put_ref(struct fdtable *t)
+{
+    if (t && atomic_fetch_sub_explicit(&t->refs, 1, memory_order_acq_rel) == 1) {
+        fdtable_destroy(t);
+        free(t);
+    }
 }
 
 static int fdtable_grow(struct fdtable *t, int fd)

@@ -49,6 +49,7 @@ void file_put(struct file *f);
 #define FDTABLE_MAX 1048576 /* Linux's default fs.nr_open */
 
 struct fdtable {
+    atomic_int refs;      /* tasks sharing the table (CLONE_FILES); atomic, taken without lock */
     pthread_mutex_t lock; /* protects files, cloexec, size */
     struct file **files;
     bool *cloexec;
@@ -56,6 +57,11 @@ struct fdtable {
 };
 
 int fdtable_init(struct fdtable *t);
+/* A new empty table with one reference, or NULL. */
+struct fdtable *fdtable_alloc(void);
+void fdtable_get_ref(struct fdtable *t);
+/* Drops a reference; the last closes every file and frees the table. */
+void fdtable_put_ref(struct fdtable *t);
 /* Fills the empty table `dst` with the files of `src` (new references), as fork copies it. */
 int fdtable_copy(struct fdtable *src, struct fdtable *dst);
 void fdtable_destroy(struct fdtable *t);
