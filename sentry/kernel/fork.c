@@ -12,32 +12,93 @@
 #include "sentry/mm/mm.h"
 #include "sentry/vfs/vfs.h"
 
-/* What the child's thread needs before it runs guest code. */
-struct fork_start {
-    struct task *child;
-    struct arch_fpstate *fp; /* the parent's FPU state at the fork, owned */
+/* What a new task's sentry thread needs before it runs guest code. */
+struct task_start {
+    struct task *task;
+    bool thread;             /* a thread: take over the stub thread `handle`; else a new stub */
+    int handle;              /* from platform_ctx_new_thread */
+    struct arch_fpstate *fp; /* the creator's FPU state at the clone, owned */
 };
 
-static void *forked_task_main(void *arg)
+static void *task_start_main(void *arg)
 {
-    struct fork_start *start = arg;
-    struct task *t = start->child;
-    const char *why = NULL;
+    struct task_start *start = arg;
+    struct task *t = start->task;
+    const char *why = "cannot set the FPU state";
+    struct platform_ctx *ctx;
+    int err;
 
-    int err = task_attach_platform(t, &why);
-    if (!err)
+    if (start->thread) {
+        why = "cannot take over the stub thread";
+        err = platform_ctx_create_for_thread(mm_platform_as(t->mm), start->handle, &ctx);
+        if (!err) {
+            pthread_mutex_lock(&t->wait_lock);
+            t->ctx = ctx;
+            pthread_mutex_unlock(&t->wait_lock);
+        }
+    } else {
+        err = task_attach_platform(t, &why);
+    }
+    if (!err) {
+        why = "cannot set the FPU state";
         err = platform_ctx_set_fpstate(t->ctx, start->fp);
+    }
     free(start->fp);
     free(start);
     if (err) {
-        log_warning("pid %d: %s: %s", t->tg->tgid, why ? why : "cannot set the FPU state",
-                    strerror(-err));
+        log_warning("task %d: %s: %s", t->tid, why, strerror(-err));
         task_exit_group(t, SIGKILL);
     } else {
         task_run(t);
     }
     task_release(t);
     return NULL;
+}
+
+/* Runs the new task on a detached sentry thread; `start` passes to it. Returns 0 or an errno. */
+static int start_task_thread(struct task_start *start)
+{
+    pthread_attr_t attr;
+
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    int err = pthread_create(&start->task->thread, &attr, task_start_main, start);
+    pthread_attr_destroy(&attr);
+    return err;
+}
+
+/* What a child task takes from its creator: identity and masks, and the registers with which it
+ * returns 0 from the clone, on its own stack and TLS if given. */
+static void task_inherit(struct task *t, struct task *c, const struct clone_request *req)
+{
+    c->creds = t->creds;
+    memcpy(c->comm, t->comm, sizeof(c->comm));
+    memcpy(c->cwd, t->cwd, sizeof(c->cwd));
+    c->umask = t->umask;
+    pthread_mutex_lock(&t->tg->lock);
+    c->blocked = t->blocked;
+    pthread_mutex_unlock(&t->tg->lock);
+    c->regs = t->regs;
+    arch_regs_set_syscall_return(&c->regs, 0);
+    if (req->stack)
+        arch_regs_set_sp(&c->regs, req->stack);
+    if (req->flags & CLONE_SETTLS)
+        arch_regs_set_tls(&c->regs, req->tls);
+    if (req->flags & CLONE_CHILD_CLEARTID)
+        c->clear_child_tid = req->child_tid;
+}
+
+/* CLONE_CHILD_SETTID and CLONE_PARENT_SETTID: the new tid in the child's and the parent's
+ * memory. 0 or -EFAULT. */
+static int write_tids(struct task *t, struct task *c, const struct clone_request *req, int tid)
+{
+    if ((req->flags & CLONE_CHILD_SETTID) &&
+        mm_copy_out(c->mm, req->child_tid, &tid, sizeof(tid)) != 0)
+        return -EFAULT;
+    if ((req->flags & CLONE_PARENT_SETTID) &&
+        mm_copy_out(t->mm, req->parent_tid, &tid, sizeof(tid)) != 0)
+        return -EFAULT;
+    return 0;
 }
 
 /* The lowest free pid from kernel.next_pid on, wrapping below KERNEL_PID_MAX. kernel.lock held. */
@@ -87,51 +148,18 @@ static void unreserve_task(struct kernel *k)
     pthread_mutex_unlock(&k->lock);
 }
 
-/* What a new thread's sentry thread needs to take over its stub thread. */
-struct thread_start {
-    struct task *task;
-    int handle;              /* from platform_ctx_new_thread */
-    struct arch_fpstate *fp; /* the creator's FPU state, owned */
-};
-
-static void *thread_task_main(void *arg)
-{
-    struct thread_start *start = arg;
-    struct task *t = start->task;
-    struct platform_ctx *ctx;
-
-    int err = platform_ctx_create_for_thread(mm_platform_as(t->mm), start->handle, &ctx);
-    if (!err) {
-        pthread_mutex_lock(&t->wait_lock);
-        t->ctx = ctx;
-        pthread_mutex_unlock(&t->wait_lock);
-        err = platform_ctx_set_fpstate(ctx, start->fp);
-    }
-    free(start->fp);
-    free(start);
-    if (err) {
-        log_warning("tid %d: cannot start the thread: %s", t->tid, strerror(-err));
-        task_exit_group(t, SIGKILL);
-    } else {
-        task_run(t);
-    }
-    task_release(t);
-    return NULL;
-}
-
 /* clone(CLONE_VM|CLONE_THREAD|CLONE_SIGHAND...): a new task in the caller's thread group, on
  * the same mm, with its own stub thread in the same stub process. */
 static long task_clone_thread(struct task *t, const struct clone_request *req)
 {
     struct kernel *k = t->kernel;
-    uint64_t flags = req->flags;
     int err;
 
     int tid = reserve_task(t, false);
     if (tid < 0)
         return tid;
     struct task *c = task_alloc(k, t->tg, tid);
-    struct thread_start *start = calloc(1, sizeof(*start));
+    struct task_start *start = calloc(1, sizeof(*start));
     struct arch_fpstate *fp = malloc(sizeof(*fp));
     if (!c || !start || !fp) {
         err = -ENOMEM;
@@ -139,36 +167,16 @@ static long task_clone_thread(struct task *t, const struct clone_request *req)
     }
     c->mm = t->mm;
     mm_get(c->mm);
-    if (flags & CLONE_FILES) {
+    if (req->flags & CLONE_FILES) {
         c->fds = t->fds;
         fdtable_get_ref(c->fds);
     } else if ((err = copy_fds(t, c)) != 0) {
         goto out_free;
     }
-    c->creds = t->creds;
-    memcpy(c->comm, t->comm, sizeof(c->comm));
-    memcpy(c->cwd, t->cwd, sizeof(c->cwd));
-    c->umask = t->umask;
-    pthread_mutex_lock(&t->tg->lock);
-    c->blocked = t->blocked;
-    pthread_mutex_unlock(&t->tg->lock);
     /* A thread starts without the alternate signal stack (sigaltstack(2)). */
-    c->regs = t->regs;
-    arch_regs_set_syscall_return(&c->regs, 0);
-    if (req->stack)
-        arch_regs_set_sp(&c->regs, req->stack);
-    if (flags & CLONE_SETTLS)
-        arch_regs_set_tls(&c->regs, req->tls);
-    if (((flags & CLONE_CHILD_SETTID) &&
-         mm_copy_out(c->mm, req->child_tid, &tid, sizeof(tid)) != 0) ||
-        ((flags & CLONE_PARENT_SETTID) &&
-         mm_copy_out(t->mm, req->parent_tid, &tid, sizeof(tid)) != 0)) {
-        err = -EFAULT;
-        goto out_free;
-    }
-    if (flags & CLONE_CHILD_CLEARTID)
-        c->clear_child_tid = req->child_tid;
-    if ((err = platform_ctx_get_fpstate(t->ctx, fp)) != 0 ||
+    task_inherit(t, c, req);
+    if ((err = write_tids(t, c, req, tid)) != 0 ||
+        (err = platform_ctx_get_fpstate(t->ctx, fp)) != 0 ||
         (err = platform_ctx_new_thread(t->ctx, &start->handle)) != 0)
         goto out_free;
 
@@ -178,13 +186,9 @@ static long task_clone_thread(struct task *t, const struct clone_request *req)
     t->tg->live_tasks++;
     pthread_mutex_unlock(&t->tg->lock);
     start->task = c;
+    start->thread = true;
     start->fp = fp;
-    pthread_attr_t attr;
-    pthread_attr_init(&attr);
-    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    err = pthread_create(&c->thread, &attr, thread_task_main, start);
-    pthread_attr_destroy(&attr);
-    if (err) {
+    if ((err = start_task_thread(start)) != 0) {
         log_warning("clone: cannot start a task thread: %s", strerror(err));
         task_exit_thread(c, SIGKILL);
         free(fp);
@@ -236,7 +240,7 @@ long task_fork(struct task *t, const struct clone_request *req)
 
     struct thread_group *tg = thread_group_alloc(k, pid);
     struct task *c = tg ? task_alloc(k, tg, pid) : NULL;
-    struct fork_start *start = calloc(1, sizeof(*start));
+    struct task_start *start = calloc(1, sizeof(*start));
     struct arch_fpstate *fp = malloc(sizeof(*fp));
     if (!c || !start || !fp) {
         err = -ENOMEM;
@@ -249,12 +253,8 @@ long task_fork(struct task *t, const struct clone_request *req)
     pthread_mutex_lock(&t->tg->lock);
     memcpy(tg->actions, t->tg->actions, sizeof(tg->actions));
     memcpy(tg->rlimits, t->tg->rlimits, sizeof(tg->rlimits));
-    c->blocked = t->blocked;
     pthread_mutex_unlock(&t->tg->lock);
-    c->creds = t->creds;
-    memcpy(c->comm, t->comm, sizeof(c->comm));
-    memcpy(c->cwd, t->cwd, sizeof(c->cwd));
-    c->umask = t->umask;
+    task_inherit(t, c, req);
     c->altstack_sp = t->altstack_sp;
     c->altstack_size = t->altstack_size;
     c->altstack_flags = t->altstack_flags;
@@ -263,25 +263,8 @@ long task_fork(struct task *t, const struct clone_request *req)
         (err = mm_fork(t->mm, &c->mm)) != 0)
         goto out_free;
 
-    /* The child returns 0 from the same syscall, on its own stack if one was given. */
-    c->regs = t->regs;
-    arch_regs_set_syscall_return(&c->regs, 0);
-    if (req->stack)
-        arch_regs_set_sp(&c->regs, req->stack);
-    if (flags & CLONE_SETTLS)
-        arch_regs_set_tls(&c->regs, req->tls);
-    if ((flags & CLONE_CHILD_SETTID) &&
-        mm_copy_out(c->mm, req->child_tid, &pid, sizeof(pid)) != 0) {
-        err = -EFAULT;
+    if ((err = write_tids(t, c, req, pid)) != 0)
         goto out_free;
-    }
-    if (flags & CLONE_CHILD_CLEARTID)
-        c->clear_child_tid = req->child_tid;
-    if ((flags & CLONE_PARENT_SETTID) &&
-        mm_copy_out(t->mm, req->parent_tid, &pid, sizeof(pid)) != 0) {
-        err = -EFAULT;
-        goto out_free;
-    }
 
     pthread_mutex_lock(&k->lock);
     tg->parent = t->tg;
@@ -294,14 +277,9 @@ long task_fork(struct task *t, const struct clone_request *req)
     tg->sid = t->tg->sid;
     pthread_mutex_unlock(&k->lock);
 
-    start->child = c;
+    start->task = c;
     start->fp = fp;
-    pthread_attr_t attr;
-    pthread_attr_init(&attr);
-    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    err = pthread_create(&c->thread, &attr, forked_task_main, start);
-    pthread_attr_destroy(&attr);
-    if (err) {
+    if ((err = start_task_thread(start)) != 0) {
         /* The child exists in the tree: let it die as a process killed before it ran. */
         log_warning("fork: cannot start a task thread: %s", strerror(err));
         task_exit_group(c, SIGKILL);

@@ -144,34 +144,31 @@ long sys_wait4(struct task *t, const struct syscall_args *a)
     return pid;
 }
 
-long sys_getpgid(struct task *t, const struct syscall_args *a)
+/* getpgid(2) and getsid(2): a field of the process `pid` names (0: the caller). */
+static long group_of(struct task *t, int32_t pid, bool session)
 {
     struct kernel *k = t->kernel;
-    int32_t pid = (int32_t)a->a[0];
 
     pthread_mutex_lock(&k->lock);
     struct thread_group *g = pid == 0 ? t->tg : kernel_find_group(k, pid);
-    long ret = g ? g->pgid : -ESRCH;
+    long ret = !g ? -ESRCH : session ? g->sid : g->pgid;
     pthread_mutex_unlock(&k->lock);
     return ret;
+}
+
+long sys_getpgid(struct task *t, const struct syscall_args *a)
+{
+    return group_of(t, (int32_t)a->a[0], false);
 }
 
 long sys_getpgrp(struct task *t, const struct syscall_args *a)
 {
-    struct syscall_args self = {{0}};
-    return sys_getpgid(t, &self);
+    return group_of(t, 0, false);
 }
 
 long sys_getsid(struct task *t, const struct syscall_args *a)
 {
-    struct kernel *k = t->kernel;
-    int32_t pid = (int32_t)a->a[0];
-
-    pthread_mutex_lock(&k->lock);
-    struct thread_group *g = pid == 0 ? t->tg : kernel_find_group(k, pid);
-    long ret = g ? g->sid : -ESRCH;
-    pthread_mutex_unlock(&k->lock);
-    return ret;
+    return group_of(t, (int32_t)a->a[0], true);
 }
 
 long sys_setsid(struct task *t, const struct syscall_args *a)

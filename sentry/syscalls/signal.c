@@ -156,6 +156,16 @@ static bool kill_target(const struct task *t, const struct thread_group *g, int3
     return g->pgid == -pid;
 }
 
+/* The siginfo of a signal `t` sends with kill(2) (SI_USER) or tkill(2)/tgkill(2) (SI_TKILL). */
+static void sender_info(struct task *t, int sig, int code, siginfo_t *info)
+{
+    memset(info, 0, sizeof(*info));
+    info->si_signo = sig;
+    info->si_code = code;
+    info->si_pid = t->tg->tgid;
+    info->si_uid = t->creds.ruid;
+}
+
 /* Sends with the sender's siginfo: SI_USER for kill(2), SI_TKILL for tkill(2) and tgkill(2).
  * Every process runs as the same user, so permission is never the question yet. */
 static long signal_process(struct task *t, int32_t pid, int sig, int code)
@@ -166,11 +176,7 @@ static long signal_process(struct task *t, int32_t pid, int sig, int code)
 
     if (sig < 0 || sig > KERNEL_NSIG || pid == INT32_MIN)
         return -EINVAL;
-    memset(&info, 0, sizeof(info));
-    info.si_signo = sig;
-    info.si_code = code;
-    info.si_pid = t->tg->tgid;
-    info.si_uid = t->creds.ruid;
+    sender_info(t, sig, code, &info);
     pthread_mutex_lock(&k->lock);
     for (struct thread_group *g = k->groups; g; g = g->next) {
         if (!kill_target(t, g, pid))
@@ -193,11 +199,7 @@ static long signal_thread(struct task *t, int32_t tgid, int32_t tid, int sig)
 
     if (sig < 0 || sig > KERNEL_NSIG)
         return -EINVAL;
-    memset(&info, 0, sizeof(info));
-    info.si_signo = sig;
-    info.si_code = SI_TKILL;
-    info.si_pid = t->tg->tgid;
-    info.si_uid = t->creds.ruid;
+    sender_info(t, sig, SI_TKILL, &info);
     pthread_mutex_lock(&k->lock);
     struct task *target = kernel_find_task(k, tid);
     if (!target || target->released || (tgid && target->tg->tgid != tgid))
