@@ -42,7 +42,7 @@ static const int allowed_syscalls[] = {
 /* What the sanitizer runtimes use to report an error (they read /proc/self/maps and symbolize):
  * allowed only in sanitizer builds so their reports survive. */
 static const int sanitizer_syscalls[] = {
-    SCMP_SYS(openat), SCMP_SYS(readlink), SCMP_SYS(readlinkat), SCMP_SYS(prctl),
+    SCMP_SYS(open), SCMP_SYS(openat), SCMP_SYS(readlink), SCMP_SYS(readlinkat), SCMP_SYS(prctl),
     SCMP_SYS(getppid), SCMP_SYS(sched_getparam), SCMP_SYS(getdents64), SCMP_SYS(dup2),
     SCMP_SYS(pipe2), SCMP_SYS(mincore),
 };

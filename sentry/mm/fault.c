@@ -111,7 +111,7 @@ int mm_handle_fault(struct mm *mm, uint64_t addr)
             err = -EACCES;
             goto out;
         }
-        if ((err = mm_cow_break(mm, v, addr, &p)) != 0)
+        if ((err = mm_cow_break(mm, addr, &p)) != 0)
             goto out;
     }
     err = mm_pma_map(mm, p, v->prot);
@@ -130,17 +130,17 @@ static bool pages_exclusive(struct mm *mm, uint64_t off, uint64_t len)
     return true;
 }
 
-int mm_cow_break(struct mm *mm, struct vma *v, uint64_t addr, struct pma **pp)
+int mm_cow_break(struct mm *mm, uint64_t addr, struct pma **pp)
 {
-    if (mm_reserve(mm) != 0)
+    /* Only the PMA vector grows here: callers hold pointers into the VMA vector. */
+    if (rangevec_reserve(&mm->pmas, 2) != 0)
         return -ENOMEM;
     uint64_t lo = addr & ~(MM_COW_WINDOW - 1), hi = lo + MM_COW_WINDOW;
-    struct pma *p = *pp;
+    struct pma *p = (struct pma *)rangevec_find(&mm->pmas, addr);
     if (lo < p->start)
         lo = p->start;
     if (hi > p->end)
         hi = p->end;
-    (void)v;
     mm_pma_split_at(mm, lo);
     mm_pma_split_at(mm, hi);
     p = (struct pma *)rangevec_find(&mm->pmas, addr);

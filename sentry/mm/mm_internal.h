@@ -88,8 +88,9 @@ int64_t mm_find_free(struct mm *mm, uint64_t hint, uint64_t len);
 /* fault.c: with mm->lock held. Finds or creates the PMA for `addr` inside `v`. */
 int mm_populate(struct mm *mm, struct vma *v, uint64_t addr, struct pma **out);
 int mm_pma_map(struct mm *mm, struct pma *p, int prot);
-/* Gives the PMA covering `addr` in `v` pages of its own for the window around `addr`, so a
- * write there changes no other mm; *p is updated to the PMA now covering `addr`. */
-int mm_cow_break(struct mm *mm, struct vma *v, uint64_t addr, struct pma **p);
+/* Gives the PMA covering `addr` pages of its own for the window around `addr`, so a write there
+ * changes no other mm; *p is updated to the PMA now covering `addr`. It may move PMAs (not
+ * VMAs): the caller's PMA pointers are stale afterwards, its VMA pointers are not. */
+int mm_cow_break(struct mm *mm, uint64_t addr, struct pma **p);
 
 #endif
