@@ -107,11 +107,14 @@ static bool notify_parent(struct thread_group *tg)
 }
 
 /* Gives a dying process's children to init (pid_namespaces(7)); zombies among them are
- * announced to init so it can reap them. kernel.lock held. */
+ * announced to init so it can reap them. kernel.lock held. Init's own children stay where they
+ * are: they are killed with it (kernel_wait_init). */
 static void reparent_children(struct kernel *k, struct thread_group *tg)
 {
     struct thread_group *init = k->init_task ? k->init_task->tg : NULL;
 
+    if (tg == init)
+        return;
     while (tg->children) {
         struct thread_group *child = tg->children;
         tg->children = child->sibling;
