@@ -20,7 +20,7 @@ GETPID_ITERS_SANDBOX=20000
 GETPID_ITERS_NATIVE=2000000
 MMAP_ITERS=20
 RUN_TIMEOUT=120
-BENCHMARKS=(getpid-pinned getpid-unpinned mmap start)
+BENCHMARKS=(getpid-pinned getpid-unpinned mmap start fork pipe-pingpong futex-pingpong thread)
 
 usage() {
     cat <<EOF
@@ -81,10 +81,12 @@ CC=${CC:-gcc}
 CFLAGS=(-std=gnu17 -O2 -static -Wall -Wextra -Werror -Wshadow -Wvla -Wformat=2
     -Wstrict-prototypes)
 mkdir -p "$BUILD_DIR"
-for prog in getpid_loop mmap_touch walltime; do
-    "$CC" "${CFLAGS[@]}" -o "$BUILD_DIR/$prog" "$SCRIPT_DIR/$prog.c" ||
+for prog in getpid_loop mmap_touch walltime proc_ops; do
+    "$CC" "${CFLAGS[@]}" -o "$BUILD_DIR/$prog" "$SCRIPT_DIR/$prog.c" -lpthread ||
         die "build $prog: $CC failed"
 done
+# Iterations of the process and thread workloads in a sandbox (about half a second each here).
+declare -A PROC_OPS_ITERS=([fork]=300 [pipe-pingpong]=5000 [futex-pingpong]=5000 [thread]=1000)
 
 # --- runtimes ------------------------------------------------------------------------------
 first_line() {
@@ -169,6 +171,15 @@ run_once() {
         CMD=("$BUILD_DIR/walltime" "${CMD[@]}")
         key=wall_ns scale=1e6
         ;;
+    fork | pipe-pingpong | futex-pingpong | thread)
+        # Native runs do ten times the work: they are that much faster.
+        iters=${PROC_OPS_ITERS[$bench]}
+        if [[ $runtime == native ]]; then
+            iters=$((iters * 10))
+        fi
+        runtime_command "$runtime" "$BUILD_DIR/proc_ops" "${bench%-pingpong}" "$iters"
+        key=ns_per_op scale=1e3
+        ;;
     esac
 
     out=$({ timeout -k 5 "$RUN_TIMEOUT" "${CMD[@]}" </dev/null 2>&1 1>&3 3>&- |
@@ -211,6 +222,7 @@ unit_of() {
     getpid-*) echo "ns/call" ;;
     mmap) echo "ms/iter" ;;
     start) echo "ms" ;;
+    fork | pipe-pingpong | futex-pingpong | thread) echo "us/op" ;;
     esac
 }
 
