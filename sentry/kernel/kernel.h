@@ -180,7 +180,8 @@ int task_signal_send_from_kernel(struct task *t, int sig, const siginfo_t *info)
 void task_signal_force(struct task *t, int sig, const siginfo_t *info);
 /* Acts on pending unblocked signals before the task returns to guest code. */
 void task_signal_deliver(struct task *t);
-/* True if an unblocked signal is pending: blocking calls return EINTR. */
+/* True if an unblocked signal is pending, or the thread group is exiting: blocking calls return
+ * EINTR (or restart codes) so the task can act on it. */
 bool task_signal_pending(struct task *t);
 /* Wakes a task sleeping in the sentry or running guest code so it looks at its signals. */
 void task_interrupt(struct task *t);

@@ -158,7 +158,9 @@ void task_signal_force(struct task *t, int sig, const siginfo_t *info)
 bool task_signal_pending(struct task *t)
 {
     pthread_mutex_lock(&t->tg->lock);
-    bool pending = (t->pending & ~t->blocked) != 0;
+    /* A dying thread group counts too (Linux's fatal_signal_pending): every blocked call must
+     * return so its thread can see tg->exiting and leave. */
+    bool pending = (t->pending & ~t->blocked) != 0 || t->tg->exiting;
     pthread_mutex_unlock(&t->tg->lock);
     return pending;
 }

@@ -68,6 +68,17 @@ static void *exit_from_thread(void *arg)
     exit(3);
 }
 
+static void *exit_later(void *arg)
+{
+    (void)arg;
+    struct timespec ts = {0, 30 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+    printf("thread: exit(4) while main is blocked in read\n");
+    guest_ok();
+    fflush(stdout);
+    exit(4);
+}
+
 static void *outlive_main(void *arg)
 {
     (void)arg;
@@ -87,6 +98,15 @@ int main(int argc, char **argv)
     if (argc > 1 && strcmp(argv[1], "exit-from-thread") == 0) {
         pthread_create(&th[0], NULL, exit_from_thread, NULL);
         pthread_join(th[0], NULL);
+        return 1;
+    }
+    if (argc > 1 && strcmp(argv[1], "exit-while-blocked") == 0) {
+        /* exit() in one thread ends a thread blocked anywhere else, here in a pipe read. */
+        int p[2];
+        CHECK(pipe(p) == 0, "pipe");
+        pthread_create(&th[0], NULL, exit_later, NULL);
+        char c;
+        (void)read(p[0], &c, 1);
         return 1;
     }
     if (argc > 1 && strcmp(argv[1], "main-exits-first") == 0) {
