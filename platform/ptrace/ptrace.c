@@ -412,10 +412,12 @@ static int ptrace_ctx_switch(struct platform_ctx *base, struct arch_regs *regs,
         int err = ptrace_wait_stop(t, &status);
         if (err)
             return err;
-        if ((status >> 16) == PTRACE_EVENT_STOP)
-            continue; /* a group-stop: nothing happened to the guest */
         if (ptrace(PTRACE_GETREGS, t->tid, 0, &regs->r) != 0)
             return -errno;
+        /* A group-stop (a host SIGSTOP, or a PTRACE_INTERRUPT left from seizing) is nothing the
+         * guest did: resume it from where it stopped. */
+        if ((status >> 16) == PTRACE_EVENT_STOP)
+            continue;
         int sig = WSTOPSIG(status);
         if (sig == (SIGTRAP | 0x80)) {
             ev->kind = PLATFORM_EVENT_SYSCALL;
