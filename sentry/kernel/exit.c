@@ -255,16 +255,3 @@ void task_wait_vfork(struct task *t, struct thread_group *child)
             return;
     }
 }
-
-void kernel_kill_group_locked(struct kernel *k, struct thread_group *g)
-{
-    siginfo_t info;
-
-    (void)k;
-    memset(&info, 0, sizeof(info));
-    info.si_signo = SIGKILL;
-    info.si_code = SI_KERNEL;
-    struct task *target = thread_group_signal_target(g, SIGKILL);
-    if (target)
-        task_signal_send_from_kernel(target, SIGKILL, &info);
-}

@@ -247,7 +247,7 @@ int kernel_wait_init(struct kernel *k)
     pthread_mutex_lock(&k->lock);
     for (struct thread_group *g = k->groups; g; g = g->next) {
         if (g != t->tg && !g->zombie && g->leader)
-            kernel_kill_group_locked(k, g);
+            thread_group_signal_from_kernel(g, SIGKILL, true);
     }
     struct timespec deadline;
     clock_gettime(CLOCK_REALTIME, &deadline);
@@ -259,4 +259,3 @@ int kernel_wait_init(struct kernel *k)
     pthread_mutex_unlock(&k->lock);
     return status;
 }
-

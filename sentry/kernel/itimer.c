@@ -2,7 +2,6 @@
  * thread sleeps until the earliest armed deadline and sends SIGALRM when a timer expires. */
 #include <errno.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "sentry/kernel/kernel.h"
 
@@ -34,14 +33,7 @@ static int64_t fire_expired(struct kernel *k)
         if (!g->itimer_next_ns || g->zombie || !g->leader)
             continue;
         if (g->itimer_next_ns <= now) {
-            siginfo_t info;
-            memset(&info, 0, sizeof(info));
-            info.si_signo = SIGALRM;
-            info.si_code = SI_KERNEL;
-            /* As from inside the namespace: an init without a handler ignores it. */
-            struct task *target = thread_group_signal_target(g, SIGALRM);
-            if (target)
-                task_signal_send(target, SIGALRM, &info);
+            thread_group_signal_from_kernel(g, SIGALRM, false);
             /* An interval timer rearms from its deadline, skipping periods it slept through. */
             if (g->itimer_interval_ns) {
                 int64_t late = now - g->itimer_next_ns;

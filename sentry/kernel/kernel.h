@@ -173,9 +173,11 @@ void kernel_signal_init_from_host(struct kernel *k, int sig);
 /* Signals (signal.c). */
 /* Sends `sig` from inside the sandbox; `info` may be NULL for SI_USER from the task itself. */
 int task_signal_send(struct task *t, int sig, const siginfo_t *info);
-/* Sends `sig` from outside the pid namespace (the host, or the kernel itself when init dies):
- * SIGKILL and SIGSTOP reach even init. */
-int task_signal_send_from_kernel(struct task *t, int sig, const siginfo_t *info);
+/* A signal the kernel raises for a process (SI_KERNEL), to the thread that should take it:
+ * `from_outside` as from outside the pid namespace (when init dies its namespace is killed, and
+ * SIGKILL/SIGSTOP then reach even init), else as from inside (a timer's SIGALRM, which an init
+ * without a handler ignores). */
+void thread_group_signal_from_kernel(struct thread_group *g, int sig, bool from_outside);
 /* A synchronous signal from a fault: it can be neither blocked nor ignored. */
 void task_signal_force(struct task *t, int sig, const siginfo_t *info);
 /* Acts on pending unblocked signals before the task returns to guest code. */
@@ -218,8 +220,6 @@ void task_exit_group(struct task *t, int status);
 void task_exit_thread(struct task *t, int status);
 /* wait4(2): returns the reaped pid, 0 (WNOHANG), or -errno; *status gets the wait status. */
 long task_wait(struct task *t, int pid, int options, int *status);
-/* Sends SIGKILL from outside to every task of `g` (kernel.lock held). */
-void kernel_kill_group_locked(struct kernel *k, struct thread_group *g);
 /* The thread group with this tgid (kernel.lock held), or NULL. */
 struct thread_group *kernel_find_group(struct kernel *k, int tgid);
 /* After a task's thread stops: frees what it owned, and for a process's last task makes it a

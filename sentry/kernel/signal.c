@@ -114,12 +114,18 @@ int task_signal_send(struct task *t, int sig, const siginfo_t *info)
     return err;
 }
 
-int task_signal_send_from_kernel(struct task *t, int sig, const siginfo_t *info)
+void thread_group_signal_from_kernel(struct thread_group *g, int sig, bool from_outside)
 {
-    int err = signal_queue(t, sig, info, true);
-    if (!err)
+    siginfo_t info;
+    struct task *t = thread_group_signal_target(g, sig);
+
+    if (!t)
+        return;
+    memset(&info, 0, sizeof(info));
+    info.si_signo = sig;
+    info.si_code = SI_KERNEL;
+    if (signal_queue(t, sig, &info, from_outside) == 0)
         task_interrupt(t);
-    return err;
 }
 
 void kernel_signal_init_from_host(struct kernel *k, int sig)
