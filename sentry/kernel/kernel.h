@@ -180,6 +180,11 @@ int task_signal_send(struct task *t, int sig, const siginfo_t *info);
 void thread_group_signal_from_kernel(struct thread_group *g, int sig, bool from_outside);
 /* A synchronous signal from a fault: it can be neither blocked nor ignored. */
 void task_signal_force(struct task *t, int sig, const siginfo_t *info);
+/* rt_sigsuspend's, ppoll's and pselect6's mask, in force while they wait: the old one comes
+ * back when a handler's frame returns, or at task_restore_temporary_mask (the call returned
+ * without a signal to handle), or when a signal turns out to need nothing. */
+void task_set_temporary_mask(struct task *t, uint64_t mask);
+void task_restore_temporary_mask(struct task *t);
 /* Acts on pending unblocked signals before the task returns to guest code. */
 void task_signal_deliver(struct task *t);
 /* True if an unblocked signal is pending, or the thread group is exiting: blocking calls return
@@ -202,6 +207,9 @@ void task_report_crash(struct task *t, int sig, const siginfo_t *info);
 int kernel_start_itimers(struct kernel *k);
 void itimer_real_set(struct task *t, const struct timespec *value, const struct timespec *interval,
                      struct timespec *old_value, struct timespec *old_interval);
+
+/* RLIMIT_NOFILE as a bound on fd numbers, capped at what an fd table can hold (task.c). */
+int task_nofile_limit(struct task *t);
 
 /* Processes (fork.c, exit.c). */
 /* fork(2)/clone(2) without shared memory: a new process with a copy-on-write copy of the

@@ -193,19 +193,33 @@ static void restart_for_handler(struct task *t, const struct k_sigaction *act)
     t->restart = 0; /* otherwise the EINTR already in the registers stands */
 }
 
-/* No handler ran: the interrupted syscall runs again, as if nothing had happened, and a mask
- * rt_sigsuspend set is undone. */
+void task_set_temporary_mask(struct task *t, uint64_t mask)
+{
+    pthread_mutex_lock(&t->tg->lock);
+    t->saved_mask = t->blocked;
+    t->blocked = mask & ~UNBLOCKABLE;
+    pthread_mutex_unlock(&t->tg->lock);
+    t->restore_mask = true;
+}
+
+void task_restore_temporary_mask(struct task *t)
+{
+    if (!t->restore_mask)
+        return;
+    pthread_mutex_lock(&t->tg->lock);
+    t->blocked = t->saved_mask;
+    pthread_mutex_unlock(&t->tg->lock);
+    t->restore_mask = false;
+}
+
+/* No handler ran: the interrupted syscall runs again, as if nothing had happened, and a
+ * temporary mask is undone. */
 static void restart_without_handler(struct task *t)
 {
     if (t->restart)
         arch_regs_restart_syscall(&t->regs);
     t->restart = 0;
-    if (t->restore_mask) {
-        pthread_mutex_lock(&t->tg->lock);
-        t->blocked = t->saved_mask;
-        pthread_mutex_unlock(&t->tg->lock);
-        t->restore_mask = false;
-    }
+    task_restore_temporary_mask(t);
 }
 
 void task_signal_deliver(struct task *t)

@@ -217,3 +217,10 @@ int task_sleep_until(struct task *t, const struct timespec *deadline)
     }
 }
 
+int task_nofile_limit(struct task *t)
+{
+    pthread_mutex_lock(&t->tg->lock);
+    rlim_t lim = t->tg->rlimits[RLIMIT_NOFILE].rlim_cur;
+    pthread_mutex_unlock(&t->tg->lock);
+    return lim > FDTABLE_MAX ? FDTABLE_MAX : (int)lim;
+}

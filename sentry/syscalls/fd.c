@@ -11,14 +11,6 @@
 /* The status flags F_SETFL may change (fcntl(2)); the rest are fixed at open. */
 #define SETFL_MASK (O_APPEND | O_NONBLOCK | O_ASYNC | O_DIRECT | O_NOATIME)
 
-static int nofile_limit(struct task *t)
-{
-    pthread_mutex_lock(&t->tg->lock);
-    rlim_t lim = t->tg->rlimits[RLIMIT_NOFILE].rlim_cur;
-    pthread_mutex_unlock(&t->tg->lock);
-    return lim > FDTABLE_MAX ? FDTABLE_MAX : (int)lim;
-}
-
 static struct file *get_file(struct task *t, uint64_t fd)
 {
     return fd > INT_MAX ? NULL : fdtable_get(t->fds, (int)fd);
@@ -29,11 +21,11 @@ static long dup_lowest(struct task *t, uint64_t oldfd, uint64_t min_fd, bool clo
     struct file *f = get_file(t, oldfd);
     if (!f)
         return -EBADF;
-    int limit = nofile_limit(t);
+    int limit = task_nofile_limit(t);
     /* F_DUPFD with an argument at or above RLIMIT_NOFILE is EINVAL, running out is EMFILE. */
-    long ret = min_fd >= (uint64_t)limit ? -EINVAL
-                                         : fdtable_install_lowest(t->fds, (int)min_fd, limit, f,
-                                                                  cloexec);
+    long ret = min_fd >= (uint64_t)limit
+                   ? -EINVAL
+                   : fdtable_install_lowest(t->fds, (int)min_fd, limit, f, cloexec);
     file_put(f);
     return ret;
 }
@@ -46,7 +38,7 @@ long sys_dup(struct task *t, const struct syscall_args *a)
 
 static long dup_to(struct task *t, uint64_t oldfd, uint64_t newfd, bool cloexec)
 {
-    if (newfd >= (uint64_t)nofile_limit(t))
+    if (newfd >= (uint64_t)task_nofile_limit(t))
         return -EBADF;
     struct file *f = get_file(t, oldfd);
     if (!f)
@@ -122,11 +114,10 @@ long sys_pipe2(struct task *t, const struct syscall_args *a)
     int err = pipe_create(flags & O_NONBLOCK, &r, &w);
     if (err)
         return err;
-    int limit = nofile_limit(t);
+    int limit = task_nofile_limit(t);
     int fds[2];
     fds[0] = fdtable_install_lowest(t->fds, 0, limit, r, flags & O_CLOEXEC);
-    fds[1] = fds[0] < 0 ? fds[0]
-                        : fdtable_install_lowest(t->fds, 0, limit, w, flags & O_CLOEXEC);
+    fds[1] = fds[0] < 0 ? fds[0] : fdtable_install_lowest(t->fds, 0, limit, w, flags & O_CLOEXEC);
     file_put(r);
     file_put(w);
     if (fds[1] < 0) {

@@ -96,17 +96,9 @@ static long poll_files(struct task *t, struct pollfd *pfds, size_t n,
     return ready;
 }
 
-static int nofile_limit(struct task *t)
-{
-    pthread_mutex_lock(&t->tg->lock);
-    rlim_t lim = t->tg->rlimits[RLIMIT_NOFILE].rlim_cur;
-    pthread_mutex_unlock(&t->tg->lock);
-    return lim > FDTABLE_MAX ? FDTABLE_MAX : (int)lim;
-}
-
 static long poll_guest(struct task *t, uint64_t addr, uint64_t n, const struct timespec *deadline)
 {
-    if (n > (uint64_t)nofile_limit(t))
+    if (n > (uint64_t)task_nofile_limit(t))
         return -EINVAL;
     struct pollfd *pfds = calloc(n ? n : 1, sizeof(*pfds));
     if (!pfds)
@@ -173,23 +165,16 @@ static long swap_mask(struct task *t, uint64_t addr, uint64_t size)
         return -EINVAL;
     if (mm_copy_in(t->mm, addr, &mask, sizeof(mask)) != 0)
         return -EFAULT;
-    pthread_mutex_lock(&t->tg->lock);
-    t->saved_mask = t->blocked;
-    t->blocked = mask & ~((1ULL << (SIGKILL - 1)) | (1ULL << (SIGSTOP - 1)));
-    pthread_mutex_unlock(&t->tg->lock);
-    t->restore_mask = true;
+    task_set_temporary_mask(t, mask);
     return 0;
 }
 
-/* Undoes swap_mask when the call returns without a signal to handle. */
+/* Undoes swap_mask when the call returns without a signal to handle; an interrupted call
+ * leaves it to signal delivery. */
 static void restore_mask(struct task *t, long ret)
 {
-    if (ret == -ERESTARTNOHAND || !t->restore_mask)
-        return;
-    pthread_mutex_lock(&t->tg->lock);
-    t->blocked = t->saved_mask;
-    pthread_mutex_unlock(&t->tg->lock);
-    t->restore_mask = false;
+    if (ret != -ERESTARTNOHAND)
+        task_restore_temporary_mask(t);
 }
 
 static int timespec_deadline(struct task *t, uint64_t addr, struct timespec *deadline)

@@ -254,11 +254,7 @@ long sys_rt_sigsuspend(struct task *t, const struct syscall_args *a)
         return -EINVAL;
     if (mm_copy_in(t->mm, a->a[0], &mask, sizeof(mask)) != 0)
         return -EFAULT;
-    pthread_mutex_lock(&t->tg->lock);
-    t->saved_mask = t->blocked;
-    t->blocked = mask & ~UNBLOCKABLE;
-    pthread_mutex_unlock(&t->tg->lock);
-    t->restore_mask = true;
+    task_set_temporary_mask(t, mask);
     wait_for_signal(t);
     /* A handler ran: EINTR, never a restart (sigsuspend(2)). A signal with nothing to do
      * would restart it instead, as ERESTARTNOHAND does. */
