@@ -249,7 +249,7 @@ void task_wait_vfork(struct task *t, struct thread_group *child)
         task_block(t, NULL);
         waitqueue_remove(&t->tg->child_events, &w);
         pthread_mutex_lock(&t->tg->lock);
-        bool dying = t->tg->exiting || (t->pending & (1ULL << (SIGKILL - 1)));
+        bool dying = t->tg->exiting || (t->pending & SIGBIT(SIGKILL));
         pthread_mutex_unlock(&t->tg->lock);
         if (dying)
             return;

@@ -28,6 +28,11 @@ struct fdtable;
 struct task;
 
 #define KERNEL_NSIG 64
+/* The guest's sigset_t as syscalls pass it: one bit per signal, signal N at bit N-1. */
+#define KERNEL_SIGSET_SIZE 8
+#define SIGBIT(sig) (1ULL << ((sig)-1))
+/* SIGKILL and SIGSTOP can be neither caught, blocked nor ignored. */
+#define UNBLOCKABLE (SIGBIT(SIGKILL) | SIGBIT(SIGSTOP))
 
 /* Linux's internal restart codes: a blocking syscall interrupted by a signal returns one, and
  * signal delivery turns it into EINTR or a restart of the call (signal(7), "Interruption of
@@ -52,45 +57,45 @@ struct creds {
 
 struct thread_group {
     struct kernel *kernel;
-    int tgid;                     /* in the sandbox's pid namespace */
+    int tgid; /* in the sandbox's pid namespace */
     struct task *leader;
-    struct task *tasks;           /* every task, live or ended, via group_next; tg->lock */
+    struct task *tasks; /* every task, live or ended, via group_next; tg->lock */
 
     /* The process tree, guarded by kernel.lock. */
-    struct thread_group *parent;  /* NULL for init */
+    struct thread_group *parent; /* NULL for init */
     struct thread_group *children;
     struct thread_group *sibling; /* next child of parent */
     struct thread_group *next;    /* in kernel.groups */
     int pgid, sid;
-    int exit_signal;              /* sent to the parent at exit: SIGCHLD, or none for 0 */
-    bool zombie;                  /* exited and not yet reaped */
-    bool vfork_done;              /* the vfork child exited: its parent may go on */
-    int64_t itimer_next_ns;       /* ITIMER_REAL's next expiry (CLOCK_MONOTONIC ns), 0: off */
-    int64_t itimer_interval_ns;   /* and its period, 0: one-shot */
-    struct waitqueue child_events;/* wait4 and vfork sleep here for children's changes */
+    int exit_signal;               /* sent to the parent at exit: SIGCHLD, or none for 0 */
+    bool zombie;                   /* exited and not yet reaped */
+    bool vfork_done;               /* the vfork child exited: its parent may go on */
+    int64_t itimer_next_ns;        /* ITIMER_REAL's next expiry (CLOCK_MONOTONIC ns), 0: off */
+    int64_t itimer_interval_ns;    /* and its period, 0: one-shot */
+    struct waitqueue child_events; /* wait4 and vfork sleep here for children's changes */
 
-    bool is_init;                 /* pid 1 of the sandbox's pid namespace */
-    bool unkillable;              /* Linux's SIGNAL_UNKILLABLE: init until a fault is forced */
-    pthread_mutex_t lock;         /* protects everything below and tasks' signal state */
+    bool is_init;         /* pid 1 of the sandbox's pid namespace */
+    bool unkillable;      /* Linux's SIGNAL_UNKILLABLE: init until a fault is forced */
+    pthread_mutex_t lock; /* protects everything below and tasks' signal state */
     struct k_sigaction actions[KERNEL_NSIG + 1];
     struct rlimit rlimits[RLIM_NLIMITS];
-    bool exiting;                 /* exit_group or a fatal signal started */
-    int exit_status;              /* wait(2) status once exiting */
+    bool exiting;    /* exit_group or a fatal signal started */
+    int exit_status; /* wait(2) status once exiting */
     int live_tasks;
 };
 
 struct task {
     struct kernel *kernel;
     struct thread_group *tg;
-    struct task *group_next;      /* in tg->tasks, guarded by tg->lock */
-    bool released;                /* its thread is done (tg->lock) */
+    struct task *group_next; /* in tg->tasks, guarded by tg->lock */
+    bool released;           /* its thread is done (tg->lock) */
     int tid;
-    struct mm *mm;                /* owned */
-    struct fdtable *fds;          /* owned */
-    struct platform_ctx *ctx;     /* owned; switched only by the task's own thread; other threads
-                                     may interrupt it under wait_lock, and it is released (and
-                                     set NULL) under wait_lock */
-    struct arch_regs regs;        /* the guest registers while the task is in the sentry */
+    struct mm *mm;            /* owned */
+    struct fdtable *fds;      /* owned */
+    struct platform_ctx *ctx; /* owned; switched only by the task's own thread; other threads
+                                 may interrupt it under wait_lock, and it is released (and
+                                 set NULL) under wait_lock */
+    struct arch_regs regs;    /* the guest registers while the task is in the sentry */
     struct creds creds;
     char comm[16];
     char cwd[4096];
@@ -110,10 +115,10 @@ struct task {
      * while another thread interrupts it. */
     pthread_mutex_t wait_lock;
     pthread_cond_t wake;
-    bool woken;                   /* guarded by wait_lock */
+    bool woken; /* guarded by wait_lock */
 
-    bool exiting;                 /* set and read only by the task's own thread */
-    long restart;                 /* the -ERESTART* code the last syscall returned, or 0 */
+    bool exiting; /* set and read only by the task's own thread */
+    long restart; /* the -ERESTART* code the last syscall returned, or 0 */
     /* rt_sigsuspend's temporary mask: the mask to go back to once a signal was handled (the
      * handler's frame carries it) or found nothing to do. Own thread only. */
     bool restore_mask;
@@ -128,7 +133,7 @@ struct init_process {
     char *const *argv;
     char *const *envp;
     const char *cwd;
-    int stdio_fds[3];            /* host fds that become fds 0, 1, 2; the kernel owns them */
+    int stdio_fds[3]; /* host fds that become fds 0, 1, 2; the kernel owns them */
 };
 
 struct kernel_config {
@@ -142,16 +147,16 @@ struct kernel_config {
 
 struct kernel {
     struct kernel_config cfg;
-    struct timespec boot_time;    /* CLOCK_MONOTONIC at boot, for sysinfo's uptime */
-    pthread_mutex_t lock;         /* protects the fields below and the process tree */
+    struct timespec boot_time; /* CLOCK_MONOTONIC at boot, for sysinfo's uptime */
+    pthread_mutex_t lock;      /* protects the fields below and the process tree */
     pthread_cond_t changed;
     struct task *init_task;
     bool init_exited;
     int init_status;
     int next_pid;
     int nprocs;
-    int ntasks;                   /* live tasks (threads) in the sandbox */
-    struct thread_group *groups;  /* every process, live or zombie */
+    int ntasks;                    /* live tasks (threads) in the sandbox */
+    struct thread_group *groups;   /* every process, live or zombie */
     pthread_cond_t itimer_changed; /* wakes the ITIMER_REAL thread (with lock) */
 };
 
@@ -215,11 +220,11 @@ int task_nofile_limit(struct task *t);
 /* fork(2)/clone(2) without shared memory: a new process with a copy-on-write copy of the
  * address space. Returns the child's pid or -errno. */
 struct clone_request {
-    uint64_t flags;           /* CLONE_* and the exit signal in the low byte */
-    uint64_t stack;           /* new stack pointer, or 0 */
-    uint64_t parent_tid;      /* CLONE_PARENT_SETTID */
-    uint64_t child_tid;       /* CLONE_CHILD_SETTID / CLONE_CHILD_CLEARTID */
-    uint64_t tls;             /* CLONE_SETTLS */
+    uint64_t flags;      /* CLONE_* and the exit signal in the low byte */
+    uint64_t stack;      /* new stack pointer, or 0 */
+    uint64_t parent_tid; /* CLONE_PARENT_SETTID */
+    uint64_t child_tid;  /* CLONE_CHILD_SETTID / CLONE_CHILD_CLEARTID */
+    uint64_t tls;        /* CLONE_SETTLS */
 };
 long task_fork(struct task *t, const struct clone_request *req);
 /* Ends the thread group with wait status `status`. */

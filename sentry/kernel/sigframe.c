@@ -96,7 +96,7 @@ int sigframe_return(struct task *t)
     }
     t->regs = regs;
     pthread_mutex_lock(&t->tg->lock);
-    t->blocked = mask & ~((1ULL << (SIGKILL - 1)) | (1ULL << (SIGSTOP - 1)));
+    t->blocked = mask & ~UNBLOCKABLE;
     pthread_mutex_unlock(&t->tg->lock);
     /* restore_altstack(): a frame may re-enable or move the alternate stack, unless the task
      * is running on it. */

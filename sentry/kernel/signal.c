@@ -8,10 +8,6 @@
 #include "sentry/kernel/kernel.h"
 #include "sentry/kernel/sigframe.h"
 
-#define SIGBIT(sig) (1ULL << ((sig)-1))
-/* SIGKILL and SIGSTOP can be neither caught, blocked nor ignored. */
-#define UNBLOCKABLE (SIGBIT(SIGKILL) | SIGBIT(SIGSTOP))
-
 enum default_action { ACT_TERMINATE, ACT_CORE, ACT_IGNORE, ACT_STOP, ACT_CONTINUE };
 
 static enum default_action default_action(int sig)

@@ -14,7 +14,6 @@
 
 /* How long a poll that includes host fds sleeps before asking them again. */
 #define POLL_HOST_SLICE_NS (10 * 1000 * 1000L)
-#define SIGSET_SIZE 8
 
 static struct timespec ts_add_ns(struct timespec a, long ns)
 {
@@ -161,7 +160,7 @@ static long swap_mask(struct task *t, uint64_t addr, uint64_t size)
 
     if (!addr)
         return 0;
-    if (size != SIGSET_SIZE)
+    if (size != KERNEL_SIGSET_SIZE)
         return -EINVAL;
     if (mm_copy_in(t->mm, addr, &mask, sizeof(mask)) != 0)
         return -EFAULT;

@@ -8,13 +8,10 @@
 #include "sentry/mm/mm.h"
 #include "sentry/syscalls/syscalls.h"
 
-#define SIGSET_SIZE 8
 /* Kernel ABI constants glibc's headers don't give (or give as sysconf calls). */
 #define K_SA_RESTORER 0x04000000
 #define K_SS_AUTODISARM (1U << 31)
 #define K_MINSIGSTKSZ 2048
-#define SIGBIT(sig) (1ULL << ((sig)-1))
-#define UNBLOCKABLE (SIGBIT(SIGKILL) | SIGBIT(SIGSTOP))
 /* The sigaction flags Linux keeps (it drops unknown ones silently since 6.2, but keeps these). */
 #define KNOWN_SA_FLAGS                                                                             \
     (SA_NOCLDSTOP | SA_NOCLDWAIT | SA_SIGINFO | SA_ONSTACK | SA_RESTART | SA_NODEFER |             \
@@ -25,7 +22,7 @@ long sys_rt_sigaction(struct task *t, const struct syscall_args *a)
     int sig = (int)a->a[0];
     struct k_sigaction act, old;
 
-    if (a->a[3] != SIGSET_SIZE)
+    if (a->a[3] != KERNEL_SIGSET_SIZE)
         return -EINVAL;
     if (sig < 1 || sig > KERNEL_NSIG || (a->a[1] && (sig == SIGKILL || sig == SIGSTOP)))
         return -EINVAL;
@@ -53,7 +50,7 @@ long sys_rt_sigprocmask(struct task *t, const struct syscall_args *a)
 {
     uint64_t set = 0, old;
 
-    if (a->a[3] != SIGSET_SIZE)
+    if (a->a[3] != KERNEL_SIGSET_SIZE)
         return -EINVAL;
     if (a->a[1] && mm_copy_in(t->mm, a->a[1], &set, sizeof(set)) != 0)
         return -EFAULT;
@@ -84,7 +81,7 @@ long sys_rt_sigprocmask(struct task *t, const struct syscall_args *a)
 
 long sys_rt_sigpending(struct task *t, const struct syscall_args *a)
 {
-    if (a->a[1] > SIGSET_SIZE)
+    if (a->a[1] > KERNEL_SIGSET_SIZE)
         return -EINVAL;
     pthread_mutex_lock(&t->tg->lock);
     uint64_t pending = t->pending & t->blocked;
@@ -250,7 +247,7 @@ long sys_rt_sigsuspend(struct task *t, const struct syscall_args *a)
 {
     uint64_t mask;
 
-    if (a->a[1] != SIGSET_SIZE)
+    if (a->a[1] != KERNEL_SIGSET_SIZE)
         return -EINVAL;
     if (mm_copy_in(t->mm, a->a[0], &mask, sizeof(mask)) != 0)
         return -EFAULT;
