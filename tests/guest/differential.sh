@@ -16,7 +16,8 @@
 # `env -i PATH=/usr/bin:/bin HOME=/root LANG=C RUNSC_TEST=1`, in the caller's working directory,
 # and both as pid 1 of a new pid namespace (natively through `unshare --pid --fork`), since that
 # is what `runsc do` makes the guest: init's signal rules (pid_namespaces(7)) apply on both sides,
-# with stdin from /dev/null, stdout and stderr captured to separate files and core dumps off. The
+# with stdin from /dev/null, stdout and stderr captured to separate files, no other open fds (the
+# guest of `runsc do` gets exactly 0, 1 and 2; a CI runner may leak more) and core dumps off. The
 # status of a run killed by signal N is 128+N on both sides (bash reports it that way natively;
 # runsc exits 128+N itself). stdout, stderr and status must all be identical.
 #
@@ -37,6 +38,19 @@ native_prefix=(unshare --pid --fork --kill-child -- setsid)
 if [[ $(id -u) -ne 0 ]]; then
     native_prefix=(unshare --user --map-current-user --pid --fork --kill-child -- setsid)
 fi
+
+# Runs "$@" with every inherited fd above 2 closed, as the guest of `runsc do` starts.
+exec_with_stdio_only() {
+    local fd
+    for fd in /proc/self/fd/*; do
+        fd=${fd##*/}
+        # 255 is bash's own script fd, close-on-exec already.
+        if ((fd > 2 && fd != 255)); then
+            eval "exec $fd>&-" 2>/dev/null || true
+        fi
+    done
+    exec "$@"
+}
 
 die_usage() {
     echo "differential.sh: $*" >&2
@@ -114,8 +128,8 @@ for line in "${runs[@]}"; do
 
     # The group redirection keeps bash's "Segmentation fault" report for the native run quiet.
     native_status=0
-    { "${native_prefix[@]}" env -i "${guest_env[@]}" "$guest" "${args[@]}" \
-        <"/dev/null" >"$tmp/native.out" 2>"$tmp/native.err"; } 2>/dev/null || native_status=$?
+    { (exec_with_stdio_only "${native_prefix[@]}" env -i "${guest_env[@]}" "$guest" "${args[@]}" \
+        <"/dev/null" >"$tmp/native.out" 2>"$tmp/native.err"); } 2>/dev/null || native_status=$?
 
     if [[ -n $expect_signal ]]; then
         if [[ $native_status -ne $expect_status ]]; then
