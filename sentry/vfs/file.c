@@ -7,9 +7,28 @@
 
 void file_init(struct file *f, const struct file_ops *ops, int status_flags)
 {
+    memset(f, 0, sizeof(*f));
     f->ops = ops;
     atomic_init(&f->refs, 1);
-    f->status_flags = status_flags;
+    atomic_init(&f->status_flags, status_flags);
+    pthread_mutex_init(&f->pos_lock, NULL);
+}
+
+void file_init_inode(struct file *f, const struct file_ops *ops, int status_flags,
+                     struct inode *inode)
+{
+    file_init(f, ops, status_flags);
+    inode_get(inode);
+    f->inode = inode;
+}
+
+void file_release_common(struct file *f)
+{
+    vfs_path_put(&f->path);
+    inode_put(f->inode);
+    f->inode = NULL;
+    dir_list_free(&f->dir);
+    pthread_mutex_destroy(&f->pos_lock);
 }
 
 void file_get(struct file *f)
@@ -175,6 +194,37 @@ struct file *fdtable_get(struct fdtable *t, int fd)
     }
     pthread_mutex_unlock(&t->lock);
     return f;
+}
+
+void fdtable_close_on_exec(struct fdtable *t)
+{
+    for (;;) {
+        struct file *f = NULL;
+        pthread_mutex_lock(&t->lock);
+        for (int fd = 0; fd < t->size; fd++) {
+            if (t->files[fd] && t->cloexec[fd]) {
+                f = t->files[fd];
+                t->files[fd] = NULL;
+                t->cloexec[fd] = false;
+                break;
+            }
+        }
+        pthread_mutex_unlock(&t->lock);
+        if (!f)
+            return;
+        /* Put outside the lock: a release may block (a pipe waking its peer, the gofer). */
+        file_put(f);
+    }
+}
+
+int fdtable_size(struct fdtable *t)
+{
+    pthread_mutex_lock(&t->lock);
+    int n = t->size;
+    while (n > 0 && !t->files[n - 1])
+        n--;
+    pthread_mutex_unlock(&t->lock);
+    return n;
 }
 
 int fdtable_close(struct fdtable *t, int fd)

@@ -1,5 +1,22 @@
-/* Open files and fd tables. Today the only files are host fds donated to the sandbox (stdio);
- * the VFS proper (dentries, mounts, path walk) builds on these types. */
+/* The virtual filesystem: inodes, dentries, mounts, path walk, open file descriptions and fd
+ * tables. Filesystems (sentry/fs/...) implement inode_ops and file_ops; syscalls reach files only
+ * through the functions here.
+ *
+ * Objects and references:
+ *   - struct inode: one per file a filesystem knows; refcounted (dentries and files hold refs).
+ *   - struct dentry: a name in a directory bound to an inode. A directory's cached children are
+ *     kept in its dentry (the cache holds a reference to each child; a child holds one to its
+ *     parent), so a dentry lives while it is cached or referenced. Unlinking drops it from the
+ *     cache. Only positive dentries are cached.
+ *   - struct mount: a filesystem's root dentry attached at a dentry of a parent mount, in a
+ *     mount namespace. Mounts live as long as their namespace.
+ *   - struct vfs_path: (mount, dentry), the thing a walk yields and a file, cwd or root holds.
+ *   - struct file: an open file description; struct fdtable maps fds to files.
+ *
+ * Lock order: a directory dentry's dir_lock (parent before child; two unrelated directories
+ * for rename in address order, under vfs_rename_lock) → inode.lock → mount_ns.lock. dir_lock
+ * is held across a filesystem's directory operation (it may block on the gofer, never on the
+ * guest), which serialises lookups and changes in one directory as Linux's i_rwsem does. */
 #ifndef RUNSC_SENTRY_VFS_VFS_H
 #define RUNSC_SENTRY_VFS_VFS_H
 
@@ -9,20 +26,330 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/types.h>
+#include <time.h>
 
 struct mm;
 struct file;
 struct task;
 struct waiter;
+struct mappable;
+struct inode;
+struct dentry;
+struct mount;
+struct super_block;
+
+/* ---- credentials, as the VFS checks them ---- */
+
+struct vfs_cred {
+    uid_t fsuid;
+    gid_t fsgid;
+    bool dac_override; /* CAP_DAC_OVERRIDE (and DAC_READ_SEARCH): root in the sandbox */
+    bool fowner;       /* CAP_FOWNER / CAP_CHOWN / CAP_FSETID */
+};
+
+#define MAY_EXEC 1
+#define MAY_WRITE 2
+#define MAY_READ 4
+
+/* ---- inodes ---- */
+
+/* Attribute changes for setattr (a subset of 9P's Tsetattr, which mirrors Linux's iattr). */
+enum vfs_setattr_mask {
+    VFS_ATTR_MODE = 1 << 0,
+    VFS_ATTR_UID = 1 << 1,
+    VFS_ATTR_GID = 1 << 2,
+    VFS_ATTR_SIZE = 1 << 3,
+    VFS_ATTR_ATIME = 1 << 4,
+    VFS_ATTR_MTIME = 1 << 5,
+    VFS_ATTR_CTIME = 1 << 6,
+};
+
+struct vfs_setattr {
+    unsigned mask; /* enum vfs_setattr_mask */
+    mode_t mode;   /* permission bits only */
+    uid_t uid;
+    gid_t gid;
+    int64_t size;
+    struct timespec atime, mtime, ctime;
+};
+
+/* A directory listing as readdir builds it, without "." and "..". */
+struct dir_entry {
+    char *name; /* owned */
+    uint64_t ino;
+    unsigned char type; /* DT_* */
+};
+
+struct dir_list {
+    struct dir_entry *entries;
+    size_t count, cap;
+};
+
+/* The DT_* type of a mode (DT_* values are S_IFMT >> 12). */
+static inline unsigned char vfs_dtype(mode_t mode)
+{
+    return (unsigned char)((mode & S_IFMT) >> 12);
+}
+
+int dir_list_add(struct dir_list *l, const char *name, size_t len, uint64_t ino,
+                 unsigned char type);
+bool dir_list_contains(const struct dir_list *l, const char *name);
+void dir_list_free(struct dir_list *l);
+
+/* What a filesystem does on an inode. Directory operations are called with the directory
+ * dentry's dir_lock held; `name` is one valid component (no '/', not "." or ".."). Creating
+ * operations return the new inode with a reference for the caller. Any op may be NULL: the VFS
+ * answers with the errno Linux gives for an object that can't do it. */
+struct inode_ops {
+    /* -ENOENT when absent. */
+    int (*lookup)(struct inode *dir, const char *name, struct inode **out);
+    int (*create)(struct inode *dir, const char *name, mode_t mode, const struct vfs_cred *cred,
+                  struct inode **out);
+    int (*mkdir)(struct inode *dir, const char *name, mode_t mode, const struct vfs_cred *cred,
+                 struct inode **out);
+    /* Character/block devices, FIFOs and sockets: mode carries the type. */
+    int (*mknod)(struct inode *dir, const char *name, mode_t mode, dev_t rdev,
+                 const struct vfs_cred *cred, struct inode **out);
+    int (*symlink)(struct inode *dir, const char *name, const char *target,
+                   const struct vfs_cred *cred, struct inode **out);
+    int (*link)(struct inode *dir, const char *name, struct inode *target);
+    /* Removes name → victim (a non-directory / an empty directory). */
+    int (*unlink)(struct inode *dir, const char *name, struct inode *victim);
+    int (*rmdir)(struct inode *dir, const char *name, struct inode *victim);
+    /* Moves old_dir/old_name over new_dir/new_name with RENAME_* flags; the VFS checked types,
+     * emptiness and NOREPLACE against its cache first. Both dir_locks are held. */
+    int (*rename)(struct inode *old_dir, const char *old_name, struct inode *new_dir,
+                  const char *new_name, unsigned flags);
+    /* Copies the link target (not NUL-terminated) into buf; its length or -errno. */
+    ssize_t (*readlink)(struct inode *inode, char *buf, size_t size);
+    /* Refreshes inode's attributes (gofer revalidation, /proc's live values); NULL: the
+     * fields in struct inode are always current. Called with inode.lock NOT held. */
+    int (*getattr)(struct inode *inode);
+    /* Applies the change and updates the inode's fields; the VFS checked permissions. */
+    int (*setattr)(struct inode *inode, const struct vfs_setattr *attr);
+    /* Lists a directory (without "." and ".."). */
+    int (*readdir)(struct inode *dir, struct dir_list *out);
+    /* Makes the open file for this inode: fills *out with a file holding a reference to the
+     * inode (file_init_inode). NULL: vfs_open fails with ENXIO. */
+    int (*open)(struct inode *inode, int flags, struct file **out);
+    /* Extended attributes: sizes and errnos as getxattr(2) etc. */
+    ssize_t (*getxattr)(struct inode *inode, const char *name, void *buf, size_t size);
+    int (*setxattr)(struct inode *inode, const char *name, const void *value, size_t size,
+                    int flags);
+    ssize_t (*listxattr)(struct inode *inode, char *buf, size_t size);
+    int (*removexattr)(struct inode *inode, const char *name);
+    /* Frees the filesystem's part of the inode when the last reference goes. */
+    void (*evict)(struct inode *inode);
+};
+
+struct super_block_ops {
+    int (*statfs)(struct super_block *sb, struct statfs *out);
+};
+
+struct super_block {
+    const struct super_block_ops *ops;
+    const char *fs_name; /* as /proc/mounts names it: "tmpfs", "proc", "9p", "overlay" */
+    dev_t dev;
+    atomic_uint_fast64_t next_ino; /* for filesystems that number their own inodes */
+    void *priv;
+};
+
+/* Makes a super block with a fresh anonymous device number. */
+struct super_block *super_block_create(const char *fs_name, const struct super_block_ops *ops,
+                                       void *priv);
+
+struct inode {
+    const struct inode_ops *ops;
+    struct super_block *sb;
+    atomic_int refs; /* atomic: dentries and files take and drop refs without a lock */
+    pthread_mutex_t lock; /* protects the attributes below and, unless the fs says otherwise,
+                             its private data */
+    uint64_t ino;
+    mode_t mode; /* type and permission bits */
+    nlink_t nlink;
+    uid_t uid;
+    gid_t gid;
+    dev_t rdev;
+    int64_t size;
+    int64_t blocks; /* 512-byte units */
+    struct timespec atime, mtime, ctime;
+    void *priv; /* the filesystem's */
+};
+
+/* A new inode with one reference, attributes zeroed but for `mode`, `ino` from the super block
+ * (ino 0) and the current time. NULL on allocation failure. */
+struct inode *inode_alloc(struct super_block *sb, const struct inode_ops *ops, mode_t mode,
+                          uint64_t ino);
+void inode_get(struct inode *inode);
+void inode_put(struct inode *inode);
+/* Fills *st from the inode (after ops->getattr when the fs has one). */
+int inode_stat(struct inode *inode, struct stat *st);
+/* Linux's generic_permission: whether `cred` may access the inode with `mask` (MAY_*). */
+int inode_permission(struct inode *inode, const struct vfs_cred *cred, int mask);
+void inode_touch(struct inode *inode, bool atime, bool mtime, bool ctime);
+
+/* ---- dentries and mounts ---- */
+
+struct dentry {
+    atomic_int refs;        /* the cache's and every holder's */
+    struct dentry *parent;  /* a reference; NULL for a filesystem root */
+    char *name;             /* owned; "/" for a root */
+    struct inode *inode;    /* a reference; never NULL */
+    pthread_mutex_t dir_lock; /* directories: protects children, and serialises the fs's
+                                 directory ops on this inode */
+    struct dentry **children; /* hash table of cached children, chained through hash_next */
+    size_t nchildren, nbuckets;
+    struct dentry *hash_next;
+    atomic_int mounted; /* mounts whose mountpoint this is: walks look them up when non-zero */
+    bool dead;          /* unlinked or renamed over: no longer reachable by name */
+};
+
+/* A root dentry for `inode` (taking over the caller's reference). */
+struct dentry *dentry_alloc_root(struct inode *inode);
+void dentry_get(struct dentry *d);
+void dentry_put(struct dentry *d);
+
+#define MNT_READONLY 1
+#define MNT_NOSUID 2
+#define MNT_NODEV 4
+#define MNT_NOEXEC 8
+
+struct mount {
+    int id;
+    struct super_block *sb;
+    struct dentry *root;       /* a reference */
+    struct mount *parent;      /* NULL for the namespace's root mount */
+    struct dentry *mountpoint; /* in parent; a reference */
+    int flags;                 /* MNT_* */
+    char *source;              /* for /proc/mounts */
+    char *options;             /* for /proc/mounts: "rw,size=..." etc. without the ro/rw */
+    struct mount *ns_next;     /* in mount_ns.mounts, in mount order */
+};
+
+struct mount_ns {
+    atomic_int refs;
+    pthread_mutex_t lock; /* protects the mount list */
+    struct mount *root;
+    struct mount *mounts; /* the root first, then in mount order */
+    int next_id;
+};
+
+struct vfs_path {
+    struct mount *mnt;
+    struct dentry *dentry;
+};
+
+void vfs_path_get(const struct vfs_path *p);
+void vfs_path_put(struct vfs_path *p);
+
+/* A namespace whose root mount is `root_dentry` of `sb` (the reference passes to it). */
+int mount_ns_create(struct super_block *sb, struct dentry *root_dentry, const char *source,
+                    int flags, struct mount_ns **out);
+void mount_ns_get(struct mount_ns *ns);
+void mount_ns_put(struct mount_ns *ns);
+/* Mounts the filesystem rooted at root_dentry (reference passes) on `at`. */
+int mount_ns_add(struct mount_ns *ns, const struct vfs_path *at, struct super_block *sb,
+                 struct dentry *root_dentry, const char *source, const char *options, int flags);
+/* The root of the mount stacked last on `at`, if any: *p is replaced with a referenced path. */
+bool mount_ns_cross(struct mount_ns *ns, struct vfs_path *p);
+/* Calls fn for each mount in mount order with the namespace locked (for /proc/mounts). */
+void mount_ns_for_each(struct mount_ns *ns, void (*fn)(struct mount *m, void *arg), void *arg);
+/* The path of `p` as seen from `root` into buf (NUL-terminated); its length or -ENAMETOOLONG.
+ * A path not under root reads as Linux's d_path does for it (the part below its mount). */
+int vfs_path_string(struct mount_ns *ns, const struct vfs_path *root, const struct vfs_path *p,
+                    char *buf, size_t size);
+
+/* ---- per-process filesystem context (CLONE_FS shares it) ---- */
+
+struct fs_context {
+    atomic_int refs;
+    pthread_mutex_t lock; /* protects root, cwd, umask */
+    struct mount_ns *ns;  /* a reference */
+    struct vfs_path root, cwd;
+    mode_t umask;
+};
+
+struct fs_context *fs_context_create(struct mount_ns *ns, const struct vfs_path *root);
+/* A copy for fork without CLONE_FS. */
+struct fs_context *fs_context_copy(struct fs_context *fs);
+void fs_context_get(struct fs_context *fs);
+void fs_context_put(struct fs_context *fs);
+
+/* ---- path walk ---- */
+
+enum walk_flags {
+    WALK_FOLLOW = 1 << 0,    /* follow a symlink in the last component */
+    WALK_DIRECTORY = 1 << 1, /* the result must be a directory (a trailing '/' implies it) */
+    WALK_EMPTY = 1 << 2,     /* "" names the start itself (AT_EMPTY_PATH) */
+};
+
+#define VFS_MAX_SYMLINKS 40 /* Linux's MAXSYMLINKS */
+
+/* Where a walk starts and who walks: the task's root bounds "..", `start` is where relative
+ * paths begin (cwd or a dirfd's directory). */
+struct walk_ctx {
+    struct fs_context *fs;
+    const struct vfs_cred *cred;
+    struct vfs_path start; /* borrowed */
+};
+
+/* Resolves `path` to a referenced vfs_path in *out. */
+int vfs_walk(const struct walk_ctx *ctx, const char *path, int flags, struct vfs_path *out);
+/* Resolves all but the last component: *parent (referenced, a directory the caller may search)
+ * and the last component copied into last[NAME_MAX + 1]. *trailing_slash says whether the path
+ * ended in '/'. The last component is "" for "/" and "." / ".." as written: callers refuse those
+ * per their syscall's rule. */
+int vfs_walk_parent(const struct walk_ctx *ctx, const char *path, struct vfs_path *parent,
+                    char *last, bool *trailing_slash);
+/* Looks `name` up in the directory `dir` (cache first, then the fs). Returns a referenced dentry.
+ * `dir` must be locked by the caller when `locked`. */
+int vfs_lookup_child(struct dentry *dir, const char *name, bool locked, struct dentry **out);
+
+/* ---- operations (syscall level) ---- */
+
+/* open(2)/openat(2) after the walk context is known: flags and mode as the guest gave them,
+ * umask applied here. */
+int vfs_open(const struct walk_ctx *ctx, const char *path, int flags, mode_t mode,
+             struct file **out);
+/* Opens an already resolved path (for execve and /proc/self/fd). */
+int vfs_open_path(const struct vfs_path *p, const struct vfs_cred *cred, int flags,
+                  struct file **out);
+int vfs_mkdir(const struct walk_ctx *ctx, const char *path, mode_t mode);
+int vfs_mknod(const struct walk_ctx *ctx, const char *path, mode_t mode, dev_t dev);
+int vfs_symlink(const struct walk_ctx *ctx, const char *target, const char *path);
+int vfs_link(const struct walk_ctx *old_ctx, const char *old_path,
+             const struct walk_ctx *new_ctx, const char *new_path, int flags);
+int vfs_unlink(const struct walk_ctx *ctx, const char *path);
+int vfs_rmdir(const struct walk_ctx *ctx, const char *path);
+int vfs_rename(const struct walk_ctx *old_ctx, const char *old_path,
+               const struct walk_ctx *new_ctx, const char *new_path, unsigned flags);
+ssize_t vfs_readlink(const struct walk_ctx *ctx, const char *path, char *buf, size_t size);
+int vfs_setattr(struct inode *inode, const struct vfs_cred *cred, const struct vfs_setattr *attr);
+int vfs_statfs(const struct vfs_path *p, struct statfs *out);
+
+/* ---- open files ---- */
+
+/* Context for getdents: the VFS fills the guest's buffer through emit. */
+struct dir_emit {
+    /* Returns false when the entry does not fit (the walk stops there). */
+    bool (*emit)(struct dir_emit *e, const char *name, size_t len, uint64_t ino,
+                 unsigned char type, int64_t next_pos);
+};
 
 struct file_ops {
-    /* Read and write at the file's position for task `t` (which they may block, returning
-     * -ERESTARTSYS when a signal interrupts them before any byte moved); bytes or -errno. */
+    /* Stream read and write for task `t` (which they may block, returning -ERESTARTSYS when a
+     * signal interrupts them before any byte moved); bytes or -errno. Files with pread/pwrite
+     * leave these NULL: the VFS reads and writes at the file position. */
     ssize_t (*read)(struct file *f, struct task *t, void *buf, size_t len);
     ssize_t (*write)(struct file *f, struct task *t, const void *buf, size_t len);
+    /* Positioned I/O (regular files and devices): bytes or -errno. */
+    ssize_t (*pread)(struct file *f, void *buf, size_t len, int64_t off);
+    ssize_t (*pwrite)(struct file *f, const void *buf, size_t len, int64_t off);
     /* ioctl(2) with guest memory reached through `mm`; -ENOTTY if not supported. */
     long (*ioctl)(struct file *f, struct mm *mm, unsigned int cmd, uint64_t arg);
+    /* For files without an inode (host fds); inode-backed files stat their inode. */
     int (*stat)(struct file *f, struct stat *st);
     /* The POLL* events ready now. With `w`, also registers w for `t` on whatever wakes when
      * that changes (the caller removes it with file_poll_unregister). Files that can't register
@@ -30,21 +357,50 @@ struct file_ops {
      * for reading and writing. */
     unsigned (*poll)(struct file *f, struct task *t, struct waiter *w, bool *slice);
     void (*poll_unregister)(struct file *f, struct waiter *w);
-    /* lseek(2); NULL for files that can't seek (pipes): ESPIPE. */
+    /* lseek(2); NULL for files with pread (the VFS seeks them) or that can't seek: ESPIPE. */
     int64_t (*llseek)(struct file *f, int64_t offset, int whence);
+    /* A mappable for mmap(2) of this file (a new reference); NULL op: ENODEV. */
+    int (*mmap)(struct file *f, struct mappable **out);
+    int (*fsync)(struct file *f, bool datasync);
+    int (*fallocate)(struct file *f, int mode, int64_t off, int64_t len);
     void (*release)(struct file *f);
 };
 
 /* An open file description. */
 struct file {
     const struct file_ops *ops;
-    atomic_int refs; /* atomic: taken and dropped from any task without a lock */
-    int status_flags; /* O_APPEND, O_NONBLOCK, access mode: fixed for now */
+    atomic_int refs;      /* atomic: taken and dropped from any task without a lock */
+    atomic_int status_flags; /* O_APPEND, O_NONBLOCK, access mode...: F_SETFL changes them */
+    struct vfs_path path;  /* a reference, or {NULL, NULL} for anonymous files (pipes, stdio) */
+    struct inode *inode;   /* a reference, or NULL */
+    pthread_mutex_t pos_lock; /* protects pos and dir */
+    int64_t pos;
+    struct dir_list dir;   /* directories: the listing read at position 0 */
+    bool dir_loaded;
 };
 
 void file_init(struct file *f, const struct file_ops *ops, int status_flags);
+/* For inode-backed files: takes a reference to inode. */
+void file_init_inode(struct file *f, const struct file_ops *ops, int status_flags,
+                     struct inode *inode);
+/* Frees what file_init*() and the VFS attached (path, inode, listing); each release op calls it
+ * before freeing its own structure. */
+void file_release_common(struct file *f);
 void file_get(struct file *f);
 void file_put(struct file *f);
+
+/* read(2)/write(2)/pread/pwrite/lseek/getdents at the file level. */
+ssize_t file_read(struct file *f, struct task *t, void *buf, size_t len);
+ssize_t file_write(struct file *f, struct task *t, const void *buf, size_t len);
+ssize_t file_pread(struct file *f, void *buf, size_t len, int64_t off);
+ssize_t file_pwrite(struct file *f, const void *buf, size_t len, int64_t off);
+int64_t file_llseek(struct file *f, int64_t offset, int whence);
+int file_stat(struct file *f, struct stat *st);
+/* Emits entries from the file position on; returns the number emitted or -errno. */
+int file_getdents(struct file *f, struct dir_emit *e);
+/* Whether the file can be read / written per its access mode and ops. */
+bool file_readable(const struct file *f);
+bool file_writable(const struct file *f);
 
 #define FDTABLE_MAX 1048576 /* Linux's default fs.nr_open */
 
@@ -76,5 +432,9 @@ int fdtable_set_cloexec(struct fdtable *t, int fd, bool cloexec);
 /* Returns the file at `fd` with a reference the caller must put, or NULL. */
 struct file *fdtable_get(struct fdtable *t, int fd);
 int fdtable_close(struct fdtable *t, int fd);
+/* Closes every fd marked close-on-exec (execve). */
+void fdtable_close_on_exec(struct fdtable *t);
+/* The highest open fd + 1 (for close_range and /proc/self/fd listings). */
+int fdtable_size(struct fdtable *t);
 
 #endif

@@ -1,0 +1,189 @@
+/* Dentries: names bound to inodes, and each directory's cache of its children. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sentry/vfs/vfs.h"
+#include "sentry/vfs/vfs_internal.h"
+
+static struct dentry *dentry_alloc(struct dentry *parent, const char *name, struct inode *inode)
+{
+    struct dentry *d = calloc(1, sizeof(*d));
+    if (!d)
+        return NULL;
+    d->name = strdup(name);
+    if (!d->name) {
+        free(d);
+        return NULL;
+    }
+    atomic_init(&d->refs, 1);
+    atomic_init(&d->mounted, 0);
+    pthread_mutex_init(&d->dir_lock, NULL);
+    d->inode = inode;
+    d->parent = parent;
+    if (parent)
+        dentry_get(parent);
+    return d;
+}
+
+struct dentry *dentry_alloc_root(struct inode *inode)
+{
+    return dentry_alloc(NULL, "/", inode);
+}
+
+void dentry_get(struct dentry *d)
+{
+    /* Relaxed: taking a reference needs no ordering, only the final put does. */
+    atomic_fetch_add_explicit(&d->refs, 1, memory_order_relaxed);
+}
+
+void dentry_put(struct dentry *d)
+{
+    /* Iterative so a long chain of dying ancestors can't exhaust the stack. */
+    while (d) {
+        /* Acq-rel: the last put must see every other holder's writes before freeing. */
+        if (atomic_fetch_sub_explicit(&d->refs, 1, memory_order_acq_rel) != 1)
+            return;
+        struct dentry *parent = d->parent;
+        inode_put(d->inode);
+        free(d->children);
+        free(d->name);
+        pthread_mutex_destroy(&d->dir_lock);
+        free(d);
+        d = parent;
+    }
+}
+
+static size_t name_hash(const char *name)
+{
+    size_t h = 5381;
+    for (; *name; name++)
+        h = h * 33 + (unsigned char)*name;
+    return h;
+}
+
+struct dentry *dcache_find(struct dentry *dir, const char *name)
+{
+    if (!dir->nbuckets)
+        return NULL;
+    for (struct dentry *c = dir->children[name_hash(name) % dir->nbuckets]; c; c = c->hash_next)
+        if (strcmp(c->name, name) == 0)
+            return c;
+    return NULL;
+}
+
+static int dcache_grow(struct dentry *dir)
+{
+    size_t nb = dir->nbuckets ? dir->nbuckets * 2 : 8;
+    struct dentry **b = calloc(nb, sizeof(*b));
+    if (!b)
+        return -ENOMEM;
+    for (size_t i = 0; i < dir->nbuckets; i++) {
+        struct dentry *c = dir->children[i];
+        while (c) {
+            struct dentry *next = c->hash_next;
+            size_t h = name_hash(c->name) % nb;
+            c->hash_next = b[h];
+            b[h] = c;
+            c = next;
+        }
+    }
+    free(dir->children);
+    dir->children = b;
+    dir->nbuckets = nb;
+    return 0;
+}
+
+int dcache_insert(struct dentry *dir, const char *name, struct inode *inode, struct dentry **out)
+{
+    if (dir->nchildren >= dir->nbuckets) {
+        int err = dcache_grow(dir);
+        if (err)
+            return err;
+    }
+    struct dentry *d = dentry_alloc(dir, name, inode);
+    if (!d)
+        return -ENOMEM;
+    size_t h = name_hash(name) % dir->nbuckets;
+    d->hash_next = dir->children[h];
+    dir->children[h] = d;
+    dir->nchildren++;
+    dentry_get(d); /* the caller's; the cache keeps the first */
+    inode_get(inode);
+    *out = d;
+    return 0;
+}
+
+void dcache_remove(struct dentry *dir, struct dentry *d)
+{
+    struct dentry **pp = &dir->children[name_hash(d->name) % dir->nbuckets];
+    for (; *pp; pp = &(*pp)->hash_next) {
+        if (*pp == d) {
+            *pp = d->hash_next;
+            d->hash_next = NULL;
+            dir->nchildren--;
+            d->dead = true;
+            dentry_put(d); /* the cache's reference */
+            return;
+        }
+    }
+}
+
+int dcache_rename(struct dentry *old_dir, struct dentry *d, struct dentry *new_dir,
+                  const char *new_name)
+{
+    char *name = strdup(new_name);
+    if (!name)
+        return -ENOMEM;
+    if (new_dir->nchildren >= new_dir->nbuckets && dcache_grow(new_dir) != 0) {
+        free(name);
+        return -ENOMEM;
+    }
+    /* Unhash from the old directory keeping the cache's reference, then rehash. */
+    struct dentry **pp = &old_dir->children[name_hash(d->name) % old_dir->nbuckets];
+    for (; *pp && *pp != d; pp = &(*pp)->hash_next)
+        ;
+    if (*pp) {
+        *pp = d->hash_next;
+        old_dir->nchildren--;
+    }
+    free(d->name);
+    d->name = name;
+    if (old_dir != new_dir) {
+        dentry_get(new_dir);
+        struct dentry *old_parent = d->parent;
+        d->parent = new_dir;
+        dentry_put(old_parent);
+    }
+    size_t h = name_hash(name) % new_dir->nbuckets;
+    d->hash_next = new_dir->children[h];
+    new_dir->children[h] = d;
+    new_dir->nchildren++;
+    return 0;
+}
+
+int vfs_lookup_child(struct dentry *dir, const char *name, bool locked, struct dentry **out)
+{
+    if (!S_ISDIR(dir->inode->mode))
+        return -ENOTDIR;
+    if (!locked)
+        pthread_mutex_lock(&dir->dir_lock);
+    int err = 0;
+    struct dentry *d = dcache_find(dir, name);
+    if (d) {
+        dentry_get(d);
+        *out = d;
+    } else if (!dir->inode->ops->lookup) {
+        err = -ENOENT;
+    } else {
+        struct inode *inode;
+        err = dir->inode->ops->lookup(dir->inode, name, &inode);
+        if (!err) {
+            err = dcache_insert(dir, name, inode, out);
+            inode_put(inode);
+        }
+    }
+    if (!locked)
+        pthread_mutex_unlock(&dir->dir_lock);
+    return err;
+}

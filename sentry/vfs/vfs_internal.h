@@ -1,0 +1,20 @@
+/* Private to sentry/vfs: the dentry cache under a directory's dir_lock. */
+#ifndef RUNSC_SENTRY_VFS_VFS_INTERNAL_H
+#define RUNSC_SENTRY_VFS_VFS_INTERNAL_H
+
+#include "sentry/vfs/vfs.h"
+
+/* All with dir->dir_lock held. */
+struct dentry *dcache_find(struct dentry *dir, const char *name);
+/* Caches name → inode (taking its own inode reference) and returns the new dentry referenced. */
+int dcache_insert(struct dentry *dir, const char *name, struct inode *inode, struct dentry **out);
+/* Drops d from dir's cache and marks it dead. */
+void dcache_remove(struct dentry *dir, struct dentry *d);
+/* Moves d from old_dir to new_dir under new_name (both locked). */
+int dcache_rename(struct dentry *old_dir, struct dentry *d, struct dentry *new_dir,
+                  const char *new_name);
+
+/* Serialises renames that move between directories, so ancestry can't change under a check. */
+extern pthread_mutex_t vfs_rename_lock;
+
+#endif
