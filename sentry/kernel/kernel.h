@@ -18,6 +18,7 @@
 
 #include "regs.h"
 #include "sentry/kernel/waitqueue.h"
+#include "sentry/vfs/vfs.h"
 
 struct memfile;
 struct mm;
@@ -82,6 +83,7 @@ struct thread_group {
     bool exiting;    /* exit_group or a fatal signal started */
     int exit_status; /* wait(2) status once exiting */
     int live_tasks;
+    struct vfs_path exe; /* the executable (for /proc/PID/exe); a reference; tg->lock */
 };
 
 struct task {
@@ -100,6 +102,7 @@ struct task {
     char comm[16];
     char cwd[4096];
     mode_t umask;
+    struct fs_context *fs; /* root, cwd, umask, mount namespace (shared by CLONE_FS); owned ref */
     uint64_t altstack_sp, altstack_size; /* sigaltstack(2); own thread only */
     int altstack_flags;
     uint64_t clear_child_tid;
