@@ -25,8 +25,10 @@
  *
  * Dead connection: EOF, ECONNRESET, EPIPE or any other socket error, and any protocol violation
  * (a reply p9_decode() refuses, an oversized or truncated packet, a wrong tag or type, a count
- * larger than asked for, an Rlerror errno outside 1..4095) mark the client dead. The call that
- * saw it and every later call return -EIO at once, without touching the socket. */
+ * larger than asked for, an empty Rwalk for a non-empty walk, an Rlerror errno outside 1..4095)
+ * mark the client dead. The call that saw it and every later call return -EIO at once, without
+ * touching the socket. Lock order (inside the client): the rpc lock and the fid lock are never
+ * held together. */
 struct p9_client;
 
 /* Takes ownership of sock_fd (closed on failure too), checks it is a SOCK_SEQPACKET socket
@@ -101,9 +103,13 @@ ssize_t p9_client_read(struct p9_client *c, uint32_t fid, uint64_t offset, void 
 ssize_t p9_client_write(struct p9_client *c, uint32_t fid, uint64_t offset, const void *buf,
                         size_t len);
 
+/* The longest readdir record: qid[13] offset[8] type[1] name[s] with a P9_NAME_MAX name. */
+#define P9_CLIENT_DIRENT_MAX (13u + 8u + 1u + 2u + P9_NAME_MAX)
+
 /* One Treaddir of at most min(len, p9_client_io_size()) bytes from the cookie offset (0 to
  * start, else an entry's offset). Copies the raw Rreaddir records into buf and returns their
- * length; 0 means end of directory. Walk them with p9_client_dirent_next(). */
+ * length; 0 means end of directory, which only holds if len >= P9_CLIENT_DIRENT_MAX (a smaller
+ * count may be too small for the next record). Walk them with p9_client_dirent_next(). */
 ssize_t p9_client_readdir(struct p9_client *c, uint32_t fid, uint64_t offset, void *buf,
                           size_t len);
 

@@ -20,30 +20,32 @@
 /* How the fake gofer answers the next requests (everything but Tversion). */
 enum fake_mode {
     FAKE_NORMAL,
-    FAKE_ERROR,          /* Rlerror(fake.error_code) */
-    FAKE_HANG_UP,        /* read the request, then close the socket */
-    FAKE_GARBAGE,        /* bytes that are not a 9P message */
-    FAKE_WRONG_TAG,      /* the right reply with tag + 1 */
-    FAKE_WRONG_TYPE,     /* Rclunk whatever was asked */
-    FAKE_BAD_ERRNO,      /* Rlerror(0) */
-    FAKE_FD_ON_REPLY,    /* the normal reply, with fake.donate_fd attached */
-    FAKE_OVERSIZE_READ,  /* Rread with one byte more than asked */
-    FAKE_SILENT,         /* never answer */
-    FAKE_TWO_FDS,        /* the normal reply, carrying donate_fd twice */
-    FAKE_ERROR_WITH_FD,  /* Rlerror(fake.error_code) carrying donate_fd */
+    FAKE_ERROR,         /* Rlerror(fake.error_code) */
+    FAKE_HANG_UP,       /* read the request, then close the socket */
+    FAKE_GARBAGE,       /* bytes that are not a 9P message */
+    FAKE_WRONG_TAG,     /* the right reply with tag + 1 */
+    FAKE_WRONG_TYPE,    /* Rclunk whatever was asked */
+    FAKE_BAD_ERRNO,     /* Rlerror(0) */
+    FAKE_FD_ON_REPLY,   /* the normal reply, with fake.donate_fd attached */
+    FAKE_OVERSIZE_READ, /* Rread with one byte more than asked */
+    FAKE_SILENT,        /* never answer */
+    FAKE_TWO_FDS,       /* the normal reply, carrying donate_fd twice */
+    FAKE_ERROR_WITH_FD, /* Rlerror(fake.error_code) carrying donate_fd */
+    FAKE_EMPTY_WALK,    /* Rwalk with no qids, whatever was walked */
+    FAKE_HUGE,          /* an Rread of 8000 bytes, whatever was asked: over a 4096 msize */
 };
 
 struct fake {
-    int fd;                /* the server's end */
+    int fd; /* the server's end */
     pthread_t thread;
-    uint32_t msize;        /* the most it answers in Rversion */
-    const char *version;   /* the version it answers */
+    uint32_t msize;      /* the most it answers in Rversion */
+    const char *version; /* the version it answers */
     enum fake_mode mode;
     uint32_t error_code;
-    int donate_fd;         /* sent with Rlopen/Rlcreate if >= 0 (stays open here) */
-    const uint8_t *file;   /* Tread serves file[0, file_len) */
+    int donate_fd;       /* sent with Rlopen/Rlcreate if >= 0 (stays open here) */
+    const uint8_t *file; /* Tread serves file[0, file_len) */
     size_t file_len;
-    uint32_t write_limit;  /* Rwrite count cap (0: all) */
+    uint32_t write_limit; /* Rwrite count cap (0: all) */
     /* Written by the server thread before it replies, read by the test after the client call
      * returns: the reply orders them. */
     uint8_t last[P9_CLIENT_MSIZE];
@@ -51,7 +53,7 @@ struct fake {
     unsigned int requests; /* T-messages seen, Tversion included */
     unsigned int treads;
     uint32_t tread_max_count;
-    uint16_t tags[4];      /* tags of the last requests, newest first */
+    uint16_t tags[4]; /* tags of the last requests, newest first */
     uint8_t rx[P9_MAX_MSIZE];
     uint8_t tx[P9_MAX_MSIZE];
     uint8_t data[P9_MAX_MSIZE]; /* reply payloads */
@@ -60,7 +62,7 @@ struct fake {
 static const struct p9_qid qid_dir = {.type = P9_QTDIR, .version = 3, .path = 0x1122334455667788};
 static const struct p9_qid qid_file = {.type = P9_QTFILE, .version = 9, .path = 77};
 
-static void fake_send(struct fake *f, const struct p9_msg *m, int fd, int nfds)
+static inline void fake_send(struct fake *f, const struct p9_msg *m, int fd, int nfds)
 {
     union {
         struct cmsghdr align;
@@ -85,7 +87,7 @@ static void fake_send(struct fake *f, const struct p9_msg *m, int fd, int nfds)
 }
 
 /* Three readdir records. */
-static size_t fake_dirents(uint8_t *buf, size_t cap)
+static inline size_t fake_dirents(uint8_t *buf, size_t cap)
 {
     static const char *const names[] = {"alpha", "beta", "a-much-longer-name.txt"};
     size_t len = 0;
@@ -104,7 +106,8 @@ static size_t fake_dirents(uint8_t *buf, size_t cap)
 }
 
 /* The normal answer to req in *r; returns the fd to donate, or -1. */
-static int fake_answer(struct fake *f, const struct p9_msg *req, struct p9_msg *r, uint8_t *data)
+static inline int fake_answer(struct fake *f, const struct p9_msg *req, struct p9_msg *r,
+                              uint8_t *data)
 {
     r->type = (uint8_t)(req->type + 1);
     switch (req->type) {
@@ -162,9 +165,15 @@ static int fake_answer(struct fake *f, const struct p9_msg *req, struct p9_msg *
         r->rreadlink.target = p9_str_from_cstr("../target/of/link");
         break;
     case P9_TSTATFS:
-        r->rstatfs = (struct p9_statfs){.type = 0x01021997, .bsize = 4096, .blocks = 1000,
-                                        .bfree = 500, .bavail = 400, .files = 90, .ffree = 80,
-                                        .fsid = 0xabcdef, .namelen = 255};
+        r->rstatfs = (struct p9_statfs){.type = 0x01021997,
+                                        .bsize = 4096,
+                                        .blocks = 1000,
+                                        .bfree = 500,
+                                        .bavail = 400,
+                                        .files = 90,
+                                        .ffree = 80,
+                                        .fsid = 0xabcdef,
+                                        .namelen = 255};
         break;
     default: /* the bodiless replies */
         break;
@@ -172,7 +181,7 @@ static int fake_answer(struct fake *f, const struct p9_msg *req, struct p9_msg *
     return -1;
 }
 
-static void *fake_main(void *arg)
+static inline void *fake_main(void *arg)
 {
     struct fake *f = arg;
     uint8_t *data = f->data;
@@ -248,6 +257,16 @@ static void *fake_main(void *arg)
         case FAKE_TWO_FDS:
             fake_send(f, &reply, f->donate_fd, 2);
             break;
+        case FAKE_EMPTY_WALK:
+            reply.type = P9_RWALK;
+            reply.rwalk.nwqid = 0;
+            fake_send(f, &reply, -1, 0);
+            break;
+        case FAKE_HUGE:
+            reply.type = P9_RREAD;
+            reply.rread.data = (struct p9_data){.ptr = data, .len = 8000};
+            fake_send(f, &reply, -1, 0);
+            break;
         case FAKE_ERROR_WITH_FD:
             reply.type = P9_RLERROR;
             reply.rlerror.ecode = f->error_code;
@@ -265,7 +284,7 @@ struct fixture {
     int client_fd; /* the client's end, for the tests that create the client themselves */
 };
 
-static struct fake *fake_start(struct fixture *fx, uint32_t msize, const char *version)
+static inline struct fake *fake_start(struct fixture *fx, uint32_t msize, const char *version)
 {
     int sv[2];
     struct fake *f = calloc(1, sizeof(*f));
@@ -282,7 +301,7 @@ static struct fake *fake_start(struct fixture *fx, uint32_t msize, const char *v
     return f;
 }
 
-static int setup_msize(void **state, uint32_t msize)
+static inline int setup_msize(void **state, uint32_t msize)
 {
     struct fixture *fx = calloc(1, sizeof(*fx));
 
@@ -294,18 +313,18 @@ static int setup_msize(void **state, uint32_t msize)
     return 0;
 }
 
-static int setup(void **state)
+static inline int setup(void **state)
 {
     return setup_msize(state, P9_CLIENT_MSIZE);
 }
 
-static int setup_small(void **state)
+static inline int setup_small(void **state)
 {
     return setup_msize(state, 4096);
 }
 
 /* Only the fake: the test makes the client. */
-static int setup_fake_only(void **state)
+static inline int setup_fake_only(void **state)
 {
     struct fixture *fx = calloc(1, sizeof(*fx));
 
@@ -315,7 +334,7 @@ static int setup_fake_only(void **state)
     return 0;
 }
 
-static int teardown(void **state)
+static inline int teardown(void **state)
 {
     struct fixture *fx = *state;
 
@@ -335,7 +354,7 @@ static int teardown(void **state)
 }
 
 /* The last request the fake saw, decoded (views into fake->last). */
-static struct p9_msg last_request(struct fake *f)
+static inline struct p9_msg last_request(struct fake *f)
 {
     struct p9_msg m;
 
@@ -343,13 +362,13 @@ static struct p9_msg last_request(struct fake *f)
     return m;
 }
 
-static void assert_str(struct p9_str s, const char *want)
+static inline void assert_str(struct p9_str s, const char *want)
 {
     assert_int_equal(s.len, strlen(want));
     assert_memory_equal(s.ptr, want, s.len);
 }
 
-static int count_open_fds(void)
+static inline int count_open_fds(void)
 {
     DIR *dir = opendir("/proc/self/fd");
     int n = 0;
@@ -359,6 +378,50 @@ static int count_open_fds(void)
         n++;
     closedir(dir);
     return n;
+}
+
+static inline struct p9_client *client_of(void **state)
+{
+    return ((struct fixture *)*state)->client;
+}
+
+static inline struct fake *fake_of(void **state)
+{
+    return ((struct fixture *)*state)->fake;
+}
+
+/* The client is dead, and a later call fails at once without reaching the fake. */
+static inline void assert_dead_and_silent(void **state)
+{
+    struct p9_client *c = client_of(state);
+    struct fake *f = fake_of(state);
+    struct p9_attr attr;
+
+    assert_true(p9_client_is_dead(c));
+    unsigned int before = f->requests;
+    assert_int_equal(p9_client_getattr(c, 1, P9_GETATTR_ALL, &attr), -EIO);
+    assert_int_equal(p9_client_statfs(c, 1, &(struct p9_statfs){0}), -EIO);
+    assert_int_equal(f->requests, before);
+}
+
+/* A file holding text, for the fake to donate. */
+static inline int make_donor_file(const char *text)
+{
+    int fd = memfd_create("donor", MFD_CLOEXEC);
+
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+    return fd;
+}
+
+static inline uint8_t *make_pattern(size_t len)
+{
+    uint8_t *p = malloc(len);
+
+    assert_non_null(p);
+    for (size_t i = 0; i < len; i++)
+        p[i] = (uint8_t)(i * 31 + i / 251);
+    return p;
 }
 
 #endif
