@@ -69,12 +69,16 @@ static int start_task_thread(struct task_start *start)
 
 /* What a child task takes from its creator: identity and masks, and the registers with which it
  * returns 0 from the clone, on its own stack and TLS if given. */
-static void task_inherit(struct task *t, struct task *c, const struct clone_request *req)
+static int task_inherit(struct task *t, struct task *c, const struct clone_request *req)
 {
+    if (req->flags & CLONE_FS) {
+        fs_context_get(t->fs);
+        c->fs = t->fs;
+    } else if (!(c->fs = fs_context_copy(t->fs))) {
+        return -ENOMEM;
+    }
     c->creds = t->creds;
     memcpy(c->comm, t->comm, sizeof(c->comm));
-    memcpy(c->cwd, t->cwd, sizeof(c->cwd));
-    c->umask = t->umask;
     pthread_mutex_lock(&t->tg->lock);
     c->blocked = t->blocked;
     pthread_mutex_unlock(&t->tg->lock);
@@ -86,6 +90,7 @@ static void task_inherit(struct task *t, struct task *c, const struct clone_requ
         arch_regs_set_tls(&c->regs, req->tls);
     if (req->flags & CLONE_CHILD_CLEARTID)
         c->clear_child_tid = req->child_tid;
+    return 0;
 }
 
 /* CLONE_CHILD_SETTID and CLONE_PARENT_SETTID: the new tid in the child's and the parent's
@@ -174,8 +179,7 @@ static long task_clone_thread(struct task *t, const struct clone_request *req)
         goto out_free;
     }
     /* A thread starts without the alternate signal stack (sigaltstack(2)). */
-    task_inherit(t, c, req);
-    if ((err = write_tids(t, c, req, tid)) != 0 ||
+    if ((err = task_inherit(t, c, req)) != 0 || (err = write_tids(t, c, req, tid)) != 0 ||
         (err = platform_ctx_get_fpstate(t->ctx, fp)) != 0 ||
         (err = platform_ctx_new_thread(t->ctx, &start->handle)) != 0)
         goto out_free;
@@ -204,6 +208,7 @@ out_free:
     if (c) {
         mm_put(c->mm);
         fdtable_put_ref(c->fds);
+        fs_context_put(c->fs);
         pthread_mutex_destroy(&c->wait_lock);
         pthread_cond_destroy(&c->wake);
         free(c);
@@ -253,8 +258,11 @@ long task_fork(struct task *t, const struct clone_request *req)
     pthread_mutex_lock(&t->tg->lock);
     memcpy(tg->actions, t->tg->actions, sizeof(tg->actions));
     memcpy(tg->rlimits, t->tg->rlimits, sizeof(tg->rlimits));
+    tg->exe = t->tg->exe;
+    vfs_path_get(&tg->exe);
     pthread_mutex_unlock(&t->tg->lock);
-    task_inherit(t, c, req);
+    if ((err = task_inherit(t, c, req)) != 0)
+        goto out_free;
     c->altstack_sp = t->altstack_sp;
     c->altstack_size = t->altstack_size;
     c->altstack_flags = t->altstack_flags;

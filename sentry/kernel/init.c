@@ -151,6 +151,24 @@ static int init_fds(struct task *t, const struct init_process *init)
     return 0;
 }
 
+/* Walks the initial working directory as the init task (its credentials, its root). */
+static int init_cwd(struct task *t, const char *cwd)
+{
+    struct vfs_cred cred = {.fsuid = t->creds.fsuid, .fsgid = t->creds.fsgid,
+                            .dac_override = t->creds.fsuid == 0, .fowner = t->creds.fsuid == 0};
+    struct walk_ctx ctx = {.fs = t->fs, .cred = &cred, .start = t->fs->root};
+    struct vfs_path p;
+    int err = vfs_walk(&ctx, cwd && cwd[0] ? cwd : "/", WALK_FOLLOW | WALK_DIRECTORY, &p);
+    if (err)
+        return err;
+    pthread_mutex_lock(&t->fs->lock);
+    struct vfs_path old = t->fs->cwd;
+    t->fs->cwd = p;
+    pthread_mutex_unlock(&t->fs->lock);
+    vfs_path_put(&old);
+    return 0;
+}
+
 int kernel_start_init(struct kernel *k, const struct init_process *init, char *why, size_t whylen)
 {
     struct thread_group *tg = thread_group_alloc(k, 1);
@@ -167,7 +185,15 @@ int kernel_start_init(struct kernel *k, const struct init_process *init, char *w
     tg->live_tasks = 1;
     t->creds = (struct creds){k->cfg.uid, k->cfg.uid, k->cfg.uid, k->cfg.uid,
                               k->cfg.gid, k->cfg.gid, k->cfg.gid, k->cfg.gid};
-    snprintf(t->cwd, sizeof(t->cwd), "%s", init->cwd);
+    t->fs = init->fs;
+    if ((err = init_cwd(t, init->cwd)) != 0) {
+        snprintf(why, whylen, "cannot change to the working directory %s: %s", init->cwd,
+                 strerror(-err));
+        init->executable->ops->put(init->executable);
+        task_release(t);
+        task_free(t);
+        return err;
+    }
     if ((err = init_fds(t, init)) != 0) {
         snprintf(why, whylen, "cannot set up stdio: %s", strerror(-err));
         init->executable->ops->put(init->executable);

@@ -100,8 +100,6 @@ struct task {
     struct arch_regs regs;    /* the guest registers while the task is in the sentry */
     struct creds creds;
     char comm[16];
-    char cwd[4096];
-    mode_t umask;
     struct fs_context *fs; /* root, cwd, umask, mount namespace (shared by CLONE_FS); owned ref */
     uint64_t altstack_sp, altstack_size; /* sigaltstack(2); own thread only */
     int altstack_flags;
@@ -135,7 +133,8 @@ struct init_process {
     const char *path;            /* as the guest sees it: AT_EXECFN */
     char *const *argv;
     char *const *envp;
-    const char *cwd;
+    const char *cwd;             /* walked in fs: the working directory */
+    struct fs_context *fs;       /* root, mounts and umask; a reference the kernel takes over */
     int stdio_fds[3]; /* host fds that become fds 0, 1, 2; the kernel owns them */
 };
 

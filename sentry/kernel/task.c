@@ -28,7 +28,6 @@ struct task *task_alloc(struct kernel *k, struct thread_group *tg, int tid)
     pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
     pthread_cond_init(&t->wake, &attr);
     pthread_condattr_destroy(&attr);
-    t->umask = 022;
     return t;
 }
 
@@ -53,6 +52,7 @@ struct thread_group *thread_group_alloc(struct kernel *k, int tgid)
 /* Frees a task whose thread has finished, and its thread group with its last task. */
 static void task_destroy(struct task *t)
 {
+    fs_context_put(t->fs);
     pthread_mutex_destroy(&t->wait_lock);
     pthread_cond_destroy(&t->wake);
     free(t);
@@ -71,6 +71,7 @@ void task_free(struct task *t)
     if (!listed)
         task_destroy(t);
     waitqueue_destroy(&tg->child_events);
+    vfs_path_put(&tg->exe);
     pthread_mutex_destroy(&tg->lock);
     free(tg);
 }

@@ -41,8 +41,8 @@ static ssize_t elf_read_mappable(void *ctx, void *buf, size_t len, uint64_t off)
     return m->ops->read(m, buf, len, off);
 }
 
-/* Maps one PT_LOAD segment at `bias`. */
-static int map_segment(struct mm *mm, const struct loader_args *a, const struct elf_segment *s,
+/* Maps one PT_LOAD segment of `file` at `bias`. */
+static int map_segment(struct mm *mm, struct mappable *file, const struct elf_segment *s,
                        uint64_t bias)
 {
     uint64_t start = (s->vaddr + bias) & ~(PAGE - 1);
@@ -56,7 +56,7 @@ static int map_segment(struct mm *mm, const struct loader_args *a, const struct 
             .len = align_up(file_end) - start,
             .prot = s->prot,
             .fixed = true,
-            .file = a->file,
+            .file = file,
             .file_off = s->offset & ~(PAGE - 1),
         };
         if ((r = mm_map(mm, &req)) < 0)
@@ -78,6 +78,49 @@ static int map_segment(struct mm *mm, const struct loader_args *a, const struct 
     return 0;
 }
 
+/* Reserves room for an ET_DYN image where mmap would put it; returns the load bias. */
+static int64_t place_dyn(struct mm *mm, const struct elf_image *img)
+{
+    struct mm_map_request probe = {.len = img->max_vaddr - img->min_vaddr, .prot = PROT_NONE};
+    int64_t at = mm_map(mm, &probe);
+    if (at < 0)
+        return at;
+    mm_unmap(mm, (uint64_t)at, probe.len);
+    return at - (int64_t)img->min_vaddr;
+}
+
+/* Maps the interpreter named by PT_INTERP; *entry and *base get its entry point and load bias. */
+static int load_interp(struct mm *mm, const struct loader_args *a, const char *path,
+                       uint64_t *entry, uint64_t *base, const char **why)
+{
+    struct mappable *m;
+    uint64_t size;
+    int err = a->open_interp(a->open_ctx, path, &m, &size);
+    if (err) {
+        *why = "cannot open the program interpreter";
+        return err == -ENOEXEC ? -ELIBBAD : err;
+    }
+    struct elf_image img;
+    err = elf_parse(elf_read_mappable, m, size, &img);
+    if (err == 0 && (img.has_interp || !img.is_dyn))
+        err = -ELIBBAD; /* an interpreter is one ET_DYN image without its own interpreter */
+    if (err) {
+        *why = "bad program interpreter";
+        m->ops->put(m);
+        return err == -ENOEXEC ? -ELIBBAD : err;
+    }
+    int64_t bias = place_dyn(mm, &img);
+    err = bias < 0 ? (int)bias : 0;
+    for (int i = 0; !err && i < img.nsegments; i++)
+        err = map_segment(mm, m, &img.segments[i], (uint64_t)bias);
+    m->ops->put(m);
+    if (err)
+        return err;
+    *entry = img.entry + (uint64_t)bias;
+    *base = (uint64_t)bias;
+    return 0;
+}
+
 int loader_load(struct mm *mm, const struct loader_args *a, struct loader_result *out,
                 const char **why)
 {
@@ -90,8 +133,8 @@ int loader_load(struct mm *mm, const struct loader_args *a, struct loader_result
         *why = "exec format error";
     if (err)
         return err;
-    if (img.has_interp) {
-        *why = "dynamically linked executables need the gofer, which this runsc does not have yet";
+    if (img.has_interp && !a->open_interp) {
+        *why = "dynamically linked executables need a filesystem to find their interpreter";
         return -ENOEXEC;
     }
 
@@ -105,24 +148,31 @@ int loader_load(struct mm *mm, const struct loader_args *a, struct loader_result
     uint64_t mmap_base = stack_top - stack_limit - random_pages(MMAP_RND_PAGES);
 
     uint64_t bias = 0, brk;
-    if (img.is_dyn) {
+    mm_set_layout(mm, 0, mmap_base);
+    if (img.is_dyn && img.has_interp) {
+        /* A PIE with an interpreter loads at ELF_ET_DYN_BASE (binfmt_elf), brk after it. */
+        bias = ((ARCH_ELF_ET_DYN_BASE(max) + random_pages(MMAP_RND_PAGES / 256)) & ~(PAGE - 1)) -
+               img.min_vaddr;
+        brk = align_up(img.max_vaddr + bias) + random_pages(BRK_RND_PAGES);
+    } else if (img.is_dyn) {
         /* A static PIE goes where mmap would put it; its brk moves to ELF_ET_DYN_BASE so it has
          * room to grow (Linux does the same for executables without an interpreter). */
-        mm_set_layout(mm, 0, mmap_base);
-        struct mm_map_request probe = {.len = img.max_vaddr - img.min_vaddr, .prot = PROT_NONE};
-        int64_t at = mm_map(mm, &probe);
+        int64_t at = place_dyn(mm, &img);
         if (at < 0)
             return (int)at;
-        mm_unmap(mm, (uint64_t)at, probe.len);
-        bias = (uint64_t)at - img.min_vaddr;
+        bias = (uint64_t)at;
         brk = ARCH_ELF_ET_DYN_BASE(max) + random_pages(BRK_RND_PAGES);
     } else {
         brk = align_up(img.max_vaddr) + random_pages(BRK_RND_PAGES);
     }
     for (int i = 0; i < img.nsegments; i++) {
-        if ((err = map_segment(mm, a, &img.segments[i], bias)) != 0)
+        if ((err = map_segment(mm, a->file, &img.segments[i], bias)) != 0)
             return err;
     }
+    uint64_t start = img.entry + bias, interp_base = 0;
+    if (img.has_interp &&
+        (err = load_interp(mm, a, img.interp, &start, &interp_base, why)) != 0)
+        return err;
     mm_set_layout(mm, brk, mmap_base);
 
     struct stack_info si = {
@@ -137,6 +187,7 @@ int loader_load(struct mm *mm, const struct loader_args *a, struct loader_result
         .euid = a->euid,
         .gid = a->gid,
         .egid = a->egid,
+        .interp_base = interp_base,
     };
     uint64_t stack_size = a->stack_limit < (8UL << 20) ? a->stack_limit : (8UL << 20);
     if (stack_size < 128UL << 10)
@@ -156,6 +207,6 @@ int loader_load(struct mm *mm, const struct loader_args *a, struct loader_result
         *why = "argument list too long";
     if (err)
         return err;
-    out->entry = img.entry + bias;
+    out->entry = start;
     return 0;
 }

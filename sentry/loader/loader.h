@@ -19,6 +19,11 @@ struct loader_args {
     uid_t uid, euid;
     gid_t gid, egid;
     uint64_t stack_limit;     /* RLIMIT_STACK soft limit */
+    /* Opens the PT_INTERP program (the dynamic linker) by path, for the loader to map; NULL:
+     * dynamically linked executables fail with ENOEXEC. The mappable comes with a reference for
+     * the loader. */
+    int (*open_interp)(void *ctx, const char *path, struct mappable **out, uint64_t *size);
+    void *open_ctx;
 };
 
 struct loader_result {

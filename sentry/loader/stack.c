@@ -87,7 +87,7 @@ int stack_build(struct mm *mm, uint64_t top, uint64_t size, const struct stack_i
     AUX(AT_PHDR, si->phdr);
     AUX(AT_PHENT, si->phent);
     AUX(AT_PHNUM, si->phnum);
-    AUX(AT_BASE, 0);
+    AUX(AT_BASE, si->interp_base);
     AUX(AT_FLAGS, 0);
     AUX(AT_ENTRY, si->entry);
     AUX(AT_UID, si->uid);

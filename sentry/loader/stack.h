@@ -12,6 +12,7 @@ struct stack_info {
     char *const *envp;
     const char *execfn;
     uint64_t entry, phdr, phent, phnum;
+    uint64_t interp_base; /* AT_BASE: where the interpreter is loaded, 0 without one */
     uid_t uid, euid;
     gid_t gid, egid;
 };

@@ -23,9 +23,31 @@ static struct file *get_file(struct task *t, uint64_t fd)
     return fd > INT_MAX ? NULL : fdtable_get(t->fds, (int)fd);
 }
 
+/* One transfer at the file position (off NULL) or at *off, which advances. */
+static ssize_t io_read(struct file *f, struct task *t, void *buf, size_t len, int64_t *off)
+{
+    if (!off)
+        return file_read(f, t, buf, len);
+    ssize_t n = file_pread(f, buf, len, *off);
+    if (n > 0)
+        *off += n;
+    return n;
+}
+
+static ssize_t io_write(struct file *f, struct task *t, const void *buf, size_t len, int64_t *off)
+{
+    if (!off)
+        return file_write(f, t, buf, len);
+    ssize_t n = file_pwrite(f, buf, len, *off);
+    if (n > 0)
+        *off += n;
+    return n;
+}
+
 /* Writes guest memory [addr, addr+len) to f: stops at the first bad page, returning what was
  * written before it (as Linux's partial copies do), or -EFAULT if nothing was. */
-static long write_from_guest(struct task *t, struct file *f, uint64_t addr, size_t len)
+static long write_from_guest(struct task *t, struct file *f, uint64_t addr, size_t len,
+                             int64_t *off)
 {
     size_t total = 0;
     char *buf = malloc(len < IO_CHUNK ? (len ? len : 1) : IO_CHUNK);
@@ -40,7 +62,7 @@ static long write_from_guest(struct task *t, struct file *f, uint64_t addr, size
                 total = (size_t)got;
             break;
         }
-        ssize_t w = f->ops->write(f, t, buf, (size_t)got);
+        ssize_t w = io_write(f, t, buf, (size_t)got, off);
         if (w < 0) {
             if (w == -EPIPE)
                 task_signal_send(t, SIGPIPE, NULL);
@@ -58,26 +80,47 @@ static long write_from_guest(struct task *t, struct file *f, uint64_t addr, size
 
 /* One read into guest memory; the buffer is checked first so no data is consumed that could not
  * be delivered. */
-static long read_to_guest(struct task *t, struct file *f, uint64_t addr, size_t len)
+static long read_chunk_to_guest(struct task *t, struct file *f, uint64_t addr, size_t len,
+                                int64_t *off)
 {
     if (len == 0)
-        return f->ops->read(f, t, NULL, 0);
+        return io_read(f, t, NULL, 0, off);
     ssize_t ok = mm_writable_prefix(t->mm, addr, len < IO_CHUNK ? len : IO_CHUNK);
     if (ok < 0) {
         /* Linux faults only when there is something to copy: at end of file the answer is 0.
          * Probe with one byte, the least a bad buffer can cost the file. */
         char probe;
-        ssize_t n = f->ops->read(f, t, &probe, 1);
+        int64_t probe_off = off ? *off : 0;
+        ssize_t n = io_read(f, t, &probe, 1, off ? &probe_off : NULL);
         return n == 0 ? 0 : (n < 0 ? n : -EFAULT);
     }
     char *buf = malloc((size_t)ok);
     if (!buf)
         return -ENOMEM;
-    ssize_t n = f->ops->read(f, t, buf, (size_t)ok);
+    ssize_t n = io_read(f, t, buf, (size_t)ok, off);
     if (n > 0 && mm_copy_out(t->mm, addr, buf, (size_t)n) != 0)
         n = -EFAULT;
     free(buf);
     return n;
+}
+
+/* Reads into guest memory: streams return after one transfer, as Linux's pipes and terminals
+ * do; positioned files (regular files) fill the buffer until end of file or a bad page. */
+static long read_to_guest(struct task *t, struct file *f, uint64_t addr, size_t len, int64_t *off)
+{
+    if (f->ops->read)
+        return read_chunk_to_guest(t, f, addr, len, off);
+    size_t total = 0;
+    do {
+        size_t want = len - total < IO_CHUNK ? len - total : IO_CHUNK;
+        long n = read_chunk_to_guest(t, f, addr + total, want, off);
+        if (n < 0)
+            return total ? (long)total : n;
+        total += (size_t)n;
+        if ((size_t)n < want)
+            break;
+    } while (total < len);
+    return (long)total;
 }
 
 /* The open file at `fd` if it was opened for the direction asked, as read(2) and write(2) check:
@@ -86,8 +129,7 @@ static struct file *get_file_for_io(struct task *t, uint64_t fd, bool write)
 {
     struct file *f = get_file(t, fd);
 
-    if (f && (write ? (!f->ops->write || (f->status_flags & O_ACCMODE) == O_RDONLY)
-                    : (!f->ops->read || (f->status_flags & O_ACCMODE) == O_WRONLY))) {
+    if (f && !(write ? file_writable(f) : file_readable(f))) {
         file_put(f);
         f = NULL;
     }
@@ -101,7 +143,7 @@ long sys_read(struct task *t, const struct syscall_args *a)
         return -EBADF;
     long ret = -EFAULT;
     if (mm_access_ok(t->mm, a->a[1], a->a[2]))
-        ret = read_to_guest(t, f, a->a[1], a->a[2] > MAX_RW_COUNT ? MAX_RW_COUNT : a->a[2]);
+        ret = read_to_guest(t, f, a->a[1], a->a[2] > MAX_RW_COUNT ? MAX_RW_COUNT : a->a[2], NULL);
     file_put(f);
     return ret;
 }
@@ -114,7 +156,7 @@ long sys_write(struct task *t, const struct syscall_args *a)
     long ret = -EFAULT;
     size_t len = a->a[2] > MAX_RW_COUNT ? MAX_RW_COUNT : a->a[2];
     if (mm_access_ok(t->mm, a->a[1], a->a[2]))
-        ret = len ? write_from_guest(t, f, a->a[1], len) : f->ops->write(f, t, "", 0);
+        ret = len ? write_from_guest(t, f, a->a[1], len, NULL) : file_write(f, t, "", 0);
     file_put(f);
     return ret;
 }
@@ -150,19 +192,20 @@ static long import_iovec(struct task *t, uint64_t addr, uint64_t count, struct i
     return 0;
 }
 
-typedef long (*guest_io_fn)(struct task *t, struct file *f, uint64_t addr, size_t len);
+typedef long (*guest_io_fn)(struct task *t, struct file *f, uint64_t addr, size_t len,
+                            int64_t *off);
 
 /* Transfers each non-empty vector in turn; a short transfer ends the call, as it ends Linux's
  * loop over the vectors of a pipe or terminal. */
 static long io_each_vector(struct task *t, struct file *f, const struct iovec *iov, uint64_t n,
-                           guest_io_fn io)
+                           guest_io_fn io, int64_t *off)
 {
     long ret = 0;
 
     for (uint64_t i = 0; i < n; i++) {
         if (iov[i].iov_len == 0)
             continue;
-        long done = io(t, f, (uint64_t)iov[i].iov_base, iov[i].iov_len);
+        long done = io(t, f, (uint64_t)iov[i].iov_base, iov[i].iov_len, off);
         if (done < 0)
             return ret ? ret : done;
         ret += done;
@@ -175,7 +218,7 @@ static long io_each_vector(struct task *t, struct file *f, const struct iovec *i
 /* Gathers vectors (at most IO_CHUNK in all) into one host write, so a small writev stays one
  * write, as Linux keeps it one operation on pipes and terminals. */
 static long write_gathered(struct task *t, struct file *f, const struct iovec *iov, uint64_t n,
-                           size_t total)
+                           size_t total, int64_t *off)
 {
     char *buf = malloc(total ? total : 1);
     size_t got = 0;
@@ -194,31 +237,37 @@ static long write_gathered(struct task *t, struct file *f, const struct iovec *i
         if ((size_t)c < iov[i].iov_len)
             break;
     }
-    ret = got == 0 && total > 0 ? -EFAULT : f->ops->write(f, t, buf, got);
+    ret = got == 0 && total > 0 ? -EFAULT : io_write(f, t, buf, got, off);
     if (ret == -EPIPE)
         task_signal_send(t, SIGPIPE, NULL);
     free(buf);
     return ret;
 }
 
-static long vectored_io(struct task *t, const struct syscall_args *a, bool write)
+/* readv/writev and their positioned forms: off NULL uses the file position. */
+static long vectored_io(struct task *t, uint64_t fd, uint64_t iov_addr, uint64_t iovcnt,
+                        bool write, int64_t *off)
 {
     struct iovec *iov;
-    struct file *f = get_file_for_io(t, a->a[0], write);
+    struct file *f = get_file_for_io(t, fd, write);
     long ret;
 
     if (!f)
         return -EBADF;
-    if ((ret = import_iovec(t, a->a[1], a->a[2], &iov)) == 0) {
+    if (off && !f->ops->pread) {
+        file_put(f);
+        return -ESPIPE;
+    }
+    if ((ret = import_iovec(t, iov_addr, iovcnt, &iov)) == 0) {
         size_t total = 0;
-        for (uint64_t i = 0; i < a->a[2]; i++)
+        for (uint64_t i = 0; i < iovcnt; i++)
             total += iov[i].iov_len;
         if (!write)
-            ret = io_each_vector(t, f, iov, a->a[2], read_to_guest);
+            ret = io_each_vector(t, f, iov, iovcnt, read_to_guest, off);
         else if (total <= IO_CHUNK)
-            ret = write_gathered(t, f, iov, a->a[2], total);
+            ret = write_gathered(t, f, iov, iovcnt, total, off);
         else
-            ret = io_each_vector(t, f, iov, a->a[2], write_from_guest);
+            ret = io_each_vector(t, f, iov, iovcnt, write_from_guest, off);
         free(iov);
     }
     file_put(f);
@@ -227,12 +276,214 @@ static long vectored_io(struct task *t, const struct syscall_args *a, bool write
 
 long sys_readv(struct task *t, const struct syscall_args *a)
 {
-    return vectored_io(t, a, false);
+    return vectored_io(t, a->a[0], a->a[1], a->a[2], false, NULL);
 }
 
 long sys_writev(struct task *t, const struct syscall_args *a)
 {
-    return vectored_io(t, a, true);
+    return vectored_io(t, a->a[0], a->a[1], a->a[2], true, NULL);
+}
+
+static long positioned(struct task *t, const struct syscall_args *a, bool write)
+{
+    int64_t off = (int64_t)a->a[3];
+    if (off < 0)
+        return -EINVAL;
+    struct file *f = get_file_for_io(t, a->a[0], write);
+    if (!f)
+        return -EBADF;
+    long ret;
+    size_t len = a->a[2] > MAX_RW_COUNT ? MAX_RW_COUNT : a->a[2];
+    if (!f->ops->pread)
+        ret = -ESPIPE;
+    else if (!mm_access_ok(t->mm, a->a[1], a->a[2]))
+        ret = -EFAULT;
+    else if (write)
+        ret = len ? write_from_guest(t, f, a->a[1], len, &off) : 0;
+    else
+        ret = read_to_guest(t, f, a->a[1], len, &off);
+    file_put(f);
+    return ret;
+}
+
+long sys_pread64(struct task *t, const struct syscall_args *a)
+{
+    return positioned(t, a, false);
+}
+
+long sys_pwrite64(struct task *t, const struct syscall_args *a)
+{
+    return positioned(t, a, true);
+}
+
+/* preadv/pwritev split the offset in two registers (pos_l, pos_h); -1 in the v2 forms means
+ * "the file position". */
+static long vectored_at(struct task *t, const struct syscall_args *a, bool write, bool v2)
+{
+    int64_t off = (int64_t)a->a[3];
+    if (v2) {
+        int flags = (int)a->a[5];
+        if (flags & ~(RWF_HIPRI | RWF_DSYNC | RWF_SYNC | RWF_NOWAIT | RWF_APPEND))
+            return -EOPNOTSUPP;
+        if (off == -1)
+            return vectored_io(t, a->a[0], a->a[1], a->a[2], write, NULL);
+    }
+    if (off < 0)
+        return -EINVAL;
+    return vectored_io(t, a->a[0], a->a[1], a->a[2], write, &off);
+}
+
+long sys_preadv(struct task *t, const struct syscall_args *a)
+{
+    return vectored_at(t, a, false, false);
+}
+
+long sys_pwritev(struct task *t, const struct syscall_args *a)
+{
+    return vectored_at(t, a, true, false);
+}
+
+long sys_preadv2(struct task *t, const struct syscall_args *a)
+{
+    return vectored_at(t, a, false, true);
+}
+
+long sys_pwritev2(struct task *t, const struct syscall_args *a)
+{
+    return vectored_at(t, a, true, true);
+}
+
+/* sendfile(2) and copy_file_range(2): through a sentry buffer, in chunks. */
+static long copy_between(struct task *t, struct file *in, int64_t *in_off, struct file *out,
+                         int64_t *out_off, size_t count)
+{
+    char *buf = malloc(IO_CHUNK);
+    if (!buf)
+        return -ENOMEM;
+    size_t total = 0;
+    long ret = 0;
+    while (total < count) {
+        size_t want = count - total < IO_CHUNK ? count - total : IO_CHUNK;
+        int64_t probe = in_off ? *in_off : 0;
+        ssize_t n = io_read(in, t, buf, want, in_off ? &probe : NULL);
+        if (n <= 0) {
+            ret = n;
+            break;
+        }
+        ssize_t w = io_write(out, t, buf, (size_t)n, out_off);
+        if (w < 0) {
+            if (w == -EPIPE)
+                task_signal_send(t, SIGPIPE, NULL);
+            ret = w;
+            break;
+        }
+        if (in_off)
+            *in_off += w;
+        total += (size_t)w;
+        if (w < n || (size_t)n < want)
+            break;
+    }
+    free(buf);
+    return total ? (long)total : ret;
+}
+
+long sys_sendfile(struct task *t, const struct syscall_args *a)
+{
+    struct file *out = get_file_for_io(t, a->a[0], true);
+    struct file *in = get_file_for_io(t, a->a[1], false);
+    long ret = -EBADF;
+    if (!in || !out)
+        goto out;
+    if (atomic_load_explicit(&out->status_flags, memory_order_relaxed) & O_APPEND) {
+        ret = -EINVAL;
+        goto out;
+    }
+    size_t count = a->a[3] > MAX_RW_COUNT ? MAX_RW_COUNT : a->a[3];
+    if (a->a[2]) {
+        int64_t off;
+        if (mm_copy_in(t->mm, a->a[2], &off, sizeof(off))) {
+            ret = -EFAULT;
+            goto out;
+        }
+        if (off < 0 || !in->ops->pread) {
+            ret = off < 0 ? -EINVAL : -ESPIPE;
+            goto out;
+        }
+        ret = copy_between(t, in, &off, out, NULL, count);
+        if (ret >= 0 && mm_copy_out(t->mm, a->a[2], &off, sizeof(off)))
+            ret = -EFAULT;
+    } else {
+        ret = copy_between(t, in, NULL, out, NULL, count);
+    }
+out:
+    if (in)
+        file_put(in);
+    if (out)
+        file_put(out);
+    return ret;
+}
+
+long sys_copy_file_range(struct task *t, const struct syscall_args *a)
+{
+    if (a->a[5])
+        return -EINVAL;
+    struct file *in = get_file_for_io(t, a->a[0], false);
+    struct file *out = get_file_for_io(t, a->a[2], true);
+    long ret = -EBADF;
+    int64_t in_off = 0, out_off = 0;
+    if (!in || !out)
+        goto out;
+    ret = -EINVAL;
+    if (!in->inode || !out->inode || !S_ISREG(in->inode->mode) || !S_ISREG(out->inode->mode)) {
+        ret = (in->inode && S_ISDIR(in->inode->mode)) || (out->inode && S_ISDIR(out->inode->mode))
+                  ? -EISDIR
+                  : -EINVAL;
+        goto out;
+    }
+    if (atomic_load_explicit(&out->status_flags, memory_order_relaxed) & O_APPEND)
+        goto out;
+    if ((a->a[1] && mm_copy_in(t->mm, a->a[1], &in_off, 8)) ||
+        (a->a[3] && mm_copy_in(t->mm, a->a[3], &out_off, 8))) {
+        ret = -EFAULT;
+        goto out;
+    }
+    if (in_off < 0 || out_off < 0)
+        goto out;
+    if (!a->a[1] || !a->a[3]) {
+        /* Without an offset pointer the file position is used and advanced. */
+        pthread_mutex_lock(&in->pos_lock);
+        if (!a->a[1])
+            in_off = in->pos;
+        pthread_mutex_unlock(&in->pos_lock);
+        pthread_mutex_lock(&out->pos_lock);
+        if (!a->a[3])
+            out_off = out->pos;
+        pthread_mutex_unlock(&out->pos_lock);
+    }
+    size_t count = a->a[4] > MAX_RW_COUNT ? MAX_RW_COUNT : a->a[4];
+    ret = copy_between(t, in, &in_off, out, &out_off, count);
+    if (ret < 0)
+        goto out;
+    if (a->a[1] ? mm_copy_out(t->mm, a->a[1], &in_off, 8) != 0 : false)
+        ret = -EFAULT;
+    if (a->a[3] ? mm_copy_out(t->mm, a->a[3], &out_off, 8) != 0 : false)
+        ret = -EFAULT;
+    if (!a->a[1]) {
+        pthread_mutex_lock(&in->pos_lock);
+        in->pos = in_off;
+        pthread_mutex_unlock(&in->pos_lock);
+    }
+    if (!a->a[3]) {
+        pthread_mutex_lock(&out->pos_lock);
+        out->pos = out_off;
+        pthread_mutex_unlock(&out->pos_lock);
+    }
+out:
+    if (in)
+        file_put(in);
+    if (out)
+        file_put(out);
+    return ret;
 }
 
 long sys_lseek(struct task *t, const struct syscall_args *a)
@@ -245,7 +496,7 @@ long sys_lseek(struct task *t, const struct syscall_args *a)
     if (a->a[2] > SEEK_MAX)
         ret = -EINVAL;
     else
-        ret = f->ops->llseek ? f->ops->llseek(f, (int64_t)a->a[1], (int)a->a[2]) : -ESPIPE;
+        ret = file_llseek(f, (int64_t)a->a[1], (int)a->a[2]);
     file_put(f);
     return ret;
 }
@@ -261,48 +512,27 @@ long sys_ioctl(struct task *t, const struct syscall_args *a)
     switch (cmd) {
     case FIOCLEX:
     case FIONCLEX:
-        ret = 0; /* close-on-exec has no effect until execve exists */
+        ret = fdtable_set_cloexec(t->fds, (int)a->a[0], cmd == FIOCLEX);
+        break;
+    case FIONREAD:
+        if (f->inode && S_ISREG(f->inode->mode)) {
+            struct stat st;
+            ret = file_stat(f, &st);
+            if (!ret) {
+                pthread_mutex_lock(&f->pos_lock);
+                int avail = st.st_size > f->pos ? (int)(st.st_size - f->pos) : 0;
+                pthread_mutex_unlock(&f->pos_lock);
+                ret = mm_copy_out(t->mm, a->a[2], &avail, sizeof(avail));
+            }
+            break;
+        }
+        ret = f->ops->ioctl ? f->ops->ioctl(f, t->mm, cmd, a->a[2]) : -ENOTTY;
         break;
     default:
         ret = f->ops->ioctl ? f->ops->ioctl(f, t->mm, cmd, a->a[2]) : -ENOTTY;
     }
     file_put(f);
     return ret;
-}
-
-static long stat_file_to_guest(struct task *t, uint64_t fd, uint64_t addr)
-{
-    struct stat st;
-    struct file *f = get_file(t, fd);
-
-    if (!f)
-        return -EBADF;
-    int err = f->ops->stat ? f->ops->stat(f, &st) : -EINVAL;
-    file_put(f);
-    if (err)
-        return err;
-    /* The host libc's struct stat is the kernel's on the 64-bit arches runsc supports. */
-    return mm_copy_out(t->mm, addr, &st, sizeof(st));
-}
-
-long sys_fstat(struct task *t, const struct syscall_args *a)
-{
-    return stat_file_to_guest(t, a->a[0], a->a[1]);
-}
-
-long sys_newfstatat(struct task *t, const struct syscall_args *a)
-{
-    char path[2];
-    ssize_t len = mm_copy_string_in(t->mm, a->a[1], path, sizeof(path));
-
-    if (len < 0)
-        return len == -ENAMETOOLONG ? -ENOENT : len;
-    if (a->a[3] & ~(uint64_t)(AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT))
-        return -EINVAL;
-    if (len == 0 && (a->a[3] & AT_EMPTY_PATH))
-        return stat_file_to_guest(t, a->a[0], a->a[2]);
-    /* Paths need the VFS, which reaches files only through the gofer. */
-    return -ENOENT;
 }
 
 long sys_close(struct task *t, const struct syscall_args *a)

@@ -1,6 +1,7 @@
 /* Memory syscalls: brk(2), mmap(2), munmap(2), mprotect(2), mremap(2), madvise(2). The argument
  * rules are Linux's; the work is the mm's. */
 #include <errno.h>
+#include <fcntl.h>
 #include <sys/mman.h>
 
 #include "sentry/mm/mm.h"
@@ -44,15 +45,6 @@ long sys_mmap(struct task *t, const struct syscall_args *a)
     }
     if (prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC | PROT_SEM | PROT_GROWSDOWN | PROT_GROWSUP))
         return -EINVAL;
-    if (!(flags & MAP_ANONYMOUS)) {
-        /* File mappings come with the VFS; the only open files now (host stdio) can't be
-         * mapped: Linux says ENODEV for files without mmap. */
-        struct file *f = (int64_t)a->a[4] < 0 ? NULL : fdtable_get(t->fds, (int)a->a[4]);
-        if (!f)
-            return -EBADF;
-        file_put(f);
-        return -ENODEV;
-    }
     struct mm_map_request req = {
         .addr = addr,
         .len = len,
@@ -63,7 +55,38 @@ long sys_mmap(struct task *t, const struct syscall_args *a)
         .noreplace = flags & MAP_FIXED_NOREPLACE,
         .noreserve = flags & MAP_NORESERVE,
     };
-    return mm_map(t->mm, &req);
+    if (flags & MAP_ANONYMOUS)
+        return mm_map(t->mm, &req);
+
+    struct file *f = (int64_t)a->a[4] < 0 ? NULL : fdtable_get(t->fds, (int)a->a[4]);
+    if (!f)
+        return -EBADF;
+    int acc = atomic_load_explicit(&f->status_flags, memory_order_relaxed) & (O_ACCMODE | O_PATH);
+    long ret;
+    struct mappable *m = NULL;
+    /* mmap(2): EACCES for a file not open for reading, or a shared writable mapping of a file
+     * not open read-write. */
+    if ((acc & O_PATH) || (acc & O_ACCMODE) == O_WRONLY)
+        ret = (acc & O_PATH) ? -EBADF : -EACCES;
+    else if ((req.vma_flags & VMA_SHARED) && (prot & PROT_WRITE) && (acc & O_ACCMODE) != O_RDWR)
+        ret = -EACCES;
+    else if (!f->ops->mmap)
+        ret = -ENODEV;
+    else if ((req.vma_flags & VMA_SHARED) && (prot & PROT_WRITE))
+        ret = -ENODEV; /* writable shared file mappings need a page cache: not yet */
+    else
+        ret = f->ops->mmap(f, &m);
+    if (ret == 0) {
+        /* A read-only shared mapping sees the same bytes as a private one while the file
+         * doesn't change under it. */
+        req.vma_flags &= ~(unsigned)VMA_SHARED;
+        req.file = m;
+        req.file_off = off;
+        ret = mm_map(t->mm, &req);
+        m->ops->put(m);
+    }
+    file_put(f);
+    return ret;
 }
 
 long sys_munmap(struct task *t, const struct syscall_args *a)

@@ -4,10 +4,12 @@
  *   s  string in      o  octal           sig  signal name  prot  PROT_* flags
  *   map  MAP_* flags  inN  input buffer whose length is argument N
  *   out  output buffer whose length is the result
+ *   atfd  a dirfd (AT_FDCWD by name)     openflags  O_* flags
  * Strings and buffers show at most 32 bytes, as strace does by default. */
 #include "sentry/syscalls/strace.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -130,6 +132,28 @@ static const struct flag_name map_names[] = {
     {MAP_POPULATE, "MAP_POPULATE"},   {MAP_STACK, "MAP_STACK"},
     {MAP_FIXED_NOREPLACE, "MAP_FIXED_NOREPLACE"}};
 
+static const struct flag_name open_names[] = {
+    {O_CREAT, "O_CREAT"},         {O_EXCL, "O_EXCL"},         {O_NOCTTY, "O_NOCTTY"},
+    {O_TRUNC, "O_TRUNC"},         {O_APPEND, "O_APPEND"},     {O_NONBLOCK, "O_NONBLOCK"},
+    {O_DIRECTORY, "O_DIRECTORY"}, {O_NOFOLLOW, "O_NOFOLLOW"}, {O_CLOEXEC, "O_CLOEXEC"},
+    {O_PATH, "O_PATH"},           {O_NOATIME, "O_NOATIME"},   {O_DIRECT, "O_DIRECT"},
+    {O_LARGEFILE, "O_LARGEFILE"}, {O_SYNC, "O_SYNC"},         {O_DSYNC, "O_DSYNC"}};
+
+static void put_open_flags(struct line *l, unsigned long v)
+{
+    static const char *const modes[] = {"O_RDONLY", "O_WRONLY", "O_RDWR", "O_ACCMODE"};
+    put(l, "%s", modes[v & O_ACCMODE]);
+    v &= ~(unsigned long)O_ACCMODE;
+    if ((v & __O_TMPFILE) == __O_TMPFILE) {
+        put(l, "|O_TMPFILE");
+        v &= ~(unsigned long)__O_TMPFILE;
+    }
+    if (v) {
+        put(l, "|");
+        put_flags(l, v, open_names, sizeof(open_names) / sizeof(open_names[0]), "0");
+    }
+}
+
 static void put_map_flags(struct line *l, unsigned long v)
 {
     static const char *const types[] = {"0", "MAP_SHARED", "MAP_PRIVATE", "MAP_SHARED_VALIDATE"};
@@ -165,6 +189,10 @@ static void put_arg(struct line *l, struct task *t, const char *kind, size_t kin
         put_flags(l, v, prot_names, sizeof(prot_names) / sizeof(prot_names[0]), "PROT_NONE");
     else if (IS("map"))
         put_map_flags(l, v);
+    else if (IS("atfd"))
+        (int)v == AT_FDCWD ? put(l, "AT_FDCWD") : put(l, "%d", (int)v);
+    else if (IS("openflags"))
+        put_open_flags(l, v);
     else if (IS("out"))
         ret >= 0 ? put_buffer(l, t, v, (uint64_t)ret) : put(l, "%#lx", (unsigned long)v);
     else if (kind_len == 3 && memcmp(kind, "in", 2) == 0 && kind[2] >= '0' && kind[2] <= '5')

@@ -27,6 +27,26 @@ extern const unsigned syscall_table_size;
  * (rt_sigreturn); outside the -errno range so it can't be confused with an error. */
 #define SYSCALL_KEEP_REGS (-0x10000L)
 
+/* Path arguments: the walk context of a *at() syscall. `start` is the cwd (AT_FDCWD) or the
+ * directory open at `dirfd`; absolute paths ignore dirfd, as Linux does. */
+struct at_ctx {
+    struct vfs_cred cred;
+    struct walk_ctx walk;
+    struct file *dir_file; /* the dirfd's file, a reference, or NULL */
+    struct vfs_path cwd;   /* a reference, or empty */
+};
+
+/* Copies a guest path (PATH_MAX with its NUL) into buf: its length or -EFAULT/-ENAMETOOLONG. */
+long path_copy_in(struct task *t, uint64_t addr, char *buf);
+/* Sets up *c for resolving `path` relative to dirfd: 0, -EBADF, -ENOTDIR. With AT_EMPTY_PATH
+ * semantics (`empty_ok`), a non-directory dirfd is allowed for the empty path. */
+int at_ctx_begin(struct task *t, int dirfd, const char *path, bool empty_ok, struct at_ctx *c);
+void at_ctx_end(struct at_ctx *c);
+/* The task's credentials as the VFS checks them. */
+void task_vfs_cred(struct task *t, struct vfs_cred *out);
+/* The file open at `fd` (a reference) or NULL. */
+struct file *task_get_file(struct task *t, uint64_t fd);
+
 /* Runs the syscall the task stopped on and writes its result into the task's registers. */
 void syscall_dispatch(struct task *t);
 /* Whether --strace is on, and turning it on. */

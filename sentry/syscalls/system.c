@@ -152,18 +152,3 @@ long sys_sched_yield(struct task *t, const struct syscall_args *a)
     return 0;
 }
 
-long sys_getcwd(struct task *t, const struct syscall_args *a)
-{
-    size_t len = strlen(t->cwd) + 1;
-
-    if (a->a[1] < len)
-        return -ERANGE;
-    return mm_copy_out(t->mm, a->a[0], t->cwd, len) ? -EFAULT : (long)len;
-}
-
-long sys_umask(struct task *t, const struct syscall_args *a)
-{
-    mode_t old = t->umask;
-    t->umask = (mode_t)(a->a[0] & 0777);
-    return old;
-}

@@ -177,8 +177,14 @@ int file_getdents(struct file *f, struct dir_emit *e)
         } else {
             break;
         }
-        if (!ok)
+        if (!ok) {
+            if (emitted == 0) {
+                /* The first entry doesn't fit the buffer: getdents(2) says EINVAL. */
+                pthread_mutex_unlock(&f->pos_lock);
+                return -EINVAL;
+            }
             break;
+        }
         f->pos = pos + 1;
         emitted++;
     }

@@ -396,7 +396,8 @@ ssize_t file_pread(struct file *f, void *buf, size_t len, int64_t off);
 ssize_t file_pwrite(struct file *f, const void *buf, size_t len, int64_t off);
 int64_t file_llseek(struct file *f, int64_t offset, int whence);
 int file_stat(struct file *f, struct stat *st);
-/* Emits entries from the file position on; returns the number emitted or -errno. */
+/* Emits entries from the file position on; returns the number emitted (0 at the end), -EINVAL
+ * if the first entry does not fit, or -errno. */
 int file_getdents(struct file *f, struct dir_emit *e);
 /* Whether the file can be read / written per its access mode and ops. */
 bool file_readable(const struct file *f);

@@ -1,0 +1,65 @@
+/* Shared by the path-taking syscalls: copying a path in, and where a relative path starts. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <string.h>
+
+#include "sentry/mm/mm.h"
+#include "sentry/syscalls/syscalls.h"
+
+long path_copy_in(struct task *t, uint64_t addr, char *buf)
+{
+    return mm_copy_string_in(t->mm, addr, buf, PATH_MAX);
+}
+
+void task_vfs_cred(struct task *t, struct vfs_cred *out)
+{
+    /* The sentry's capability model: uid 0 holds every capability, others none. */
+    out->fsuid = t->creds.fsuid;
+    out->fsgid = t->creds.fsgid;
+    out->dac_override = t->creds.fsuid == 0;
+    out->fowner = t->creds.fsuid == 0;
+}
+
+struct file *task_get_file(struct task *t, uint64_t fd)
+{
+    return fd > INT_MAX ? NULL : fdtable_get(t->fds, (int)fd);
+}
+
+int at_ctx_begin(struct task *t, int dirfd, const char *path, bool empty_ok, struct at_ctx *c)
+{
+    memset(c, 0, sizeof(*c));
+    task_vfs_cred(t, &c->cred);
+    c->walk.fs = t->fs;
+    c->walk.cred = &c->cred;
+    if (path[0] == '/' || dirfd == AT_FDCWD) {
+        pthread_mutex_lock(&t->fs->lock);
+        c->cwd = t->fs->cwd;
+        vfs_path_get(&c->cwd);
+        pthread_mutex_unlock(&t->fs->lock);
+        c->walk.start = c->cwd;
+        return 0;
+    }
+    c->dir_file = fdtable_get(t->fds, dirfd);
+    if (!c->dir_file)
+        return -EBADF;
+    if (!c->dir_file->path.dentry) {
+        /* Pipes and other anonymous files have no place in the tree. */
+        at_ctx_end(c);
+        return -ENOTDIR;
+    }
+    if (!S_ISDIR(c->dir_file->path.dentry->inode->mode) && !(empty_ok && !path[0])) {
+        at_ctx_end(c);
+        return -ENOTDIR;
+    }
+    c->walk.start = c->dir_file->path;
+    return 0;
+}
+
+void at_ctx_end(struct at_ctx *c)
+{
+    if (c->dir_file)
+        file_put(c->dir_file);
+    c->dir_file = NULL;
+    vfs_path_put(&c->cwd);
+}
