@@ -14,6 +14,7 @@ struct boot_config {
     enum log_level log_level;
     int log_fd;              /* owned: where the sandbox logs */
     int exec_fd;             /* owned: the executable, opened read-only by the CLI */
+    int gofer_fd;            /* owned: the 9P socket to the gofer; held open, not used yet */
     const char *exec_path;   /* its path as the guest sees it */
     char *const *argv;
     char *const *envp;

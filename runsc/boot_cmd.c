@@ -1,5 +1,5 @@
-/* `runsc boot`: internal; `runsc do` starts it in new namespaces with the executable at fd 3 and
- * the log at fd 4. Its environment is the guest's. */
+/* `runsc boot`: internal; `runsc do` starts it in new namespaces with the executable, the log and
+ * the gofer's socket at fixed fds (cli.h). Its environment is the guest's. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,8 +21,9 @@ int cmd_boot(int argc, char **argv)
     struct boot_config cfg = {
         .platform = "ptrace",
         .log_level = LOG_WARNING,
-        .log_fd = 4,
-        .exec_fd = 3,
+        .log_fd = BOOT_LOG_FD,
+        .exec_fd = BOOT_EXEC_FD,
+        .gofer_fd = BOOT_GOFER_FD,
         .cwd = "/",
         .hostname = "localhost",
     };

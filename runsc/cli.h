@@ -12,6 +12,12 @@ struct global_flags {
     const char *debug_log;
 };
 
+/* Fixed fd numbers `runsc boot` finds its inputs at (after stdio): the executable, the log, and
+ * the sandbox's end of the gofer's 9P socket. */
+#define BOOT_EXEC_FD 3
+#define BOOT_LOG_FD 4
+#define BOOT_GOFER_FD 5
+
 /* Exit codes for usage errors, as Go's flag package (and so runc and gVisor) use. */
 #define EXIT_USAGE 2
 
@@ -24,5 +30,6 @@ int cli_parse_global_flags(int argc, char **argv, struct global_flags *g, bool *
 void cli_print_usage(int fd);
 int cmd_do(const struct global_flags *g, int argc, char **argv);
 int cmd_boot(int argc, char **argv);
+int cmd_gofer(int argc, char **argv);
 
 #endif

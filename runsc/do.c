@@ -1,7 +1,8 @@
 /* `runsc do CMD [ARGS...]`: runs CMD in a throw-away sandbox with the caller's stdio, environment
  * and working directory, and exits with CMD's status (128+N if signal N killed it). The CLI
- * resolves and opens the executable, then re-executes itself as `runsc boot` in new pid, mount,
- * ipc, uts and network namespaces (and a user namespace when not root). */
+ * resolves and opens the executable, starts `runsc gofer` to serve the host's "/" read-only over
+ * a socketpair, then re-executes itself as `runsc boot` in new pid, mount, ipc, uts and network
+ * namespaces (and a user namespace when not root) with the socket's other end. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -11,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -19,11 +21,12 @@
 #include "lib/errors.h"
 #include "runsc/cli.h"
 
-/* Fixed fd numbers the boot process finds its inputs at (after stdio). */
-#define BOOT_EXEC_FD 3
-#define BOOT_LOG_FD 4
-
 #define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+/* Where `runsc gofer` finds its socket. */
+#define GOFER_SOCK_FD 3
+/* How long the gofer may take to see the sandbox's hang-up and exit, once the sandbox is gone. */
+#define GOFER_EXIT_GRACE_MS 5000
 
 static pid_t sandbox_pid;
 
@@ -116,9 +119,83 @@ static int write_id_maps(pid_t pid, uid_t uid, gid_t gid)
     return write_file(path, map);
 }
 
+/* Starts `runsc gofer` serving "/" read-only on sock (which stays the caller's). Returns its pid
+ * or -errno. */
+static pid_t start_gofer(int sock)
+{
+    pid_t parent = getpid();
+    pid_t pid = fork();
+
+    if (pid != 0)
+        return pid < 0 ? -errno : pid;
+    /* The gofer dies with runsc, and if runsc is already gone, at once. */
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
+        _exit(1);
+    /* Out of the terminal's process group and session: ^C is the guest's, not its file
+     * server's. */
+    setsid();
+    int high = fcntl(sock, F_DUPFD, GOFER_SOCK_FD + 1);
+    if (high < 0 || dup2(high, GOFER_SOCK_FD) < 0)
+        _exit(1);
+    syscall(SYS_close_range, GOFER_SOCK_FD + 1, ~0U, 0);
+    char sock_flag[32];
+    snprintf(sock_flag, sizeof(sock_flag), "--sock-fd=%d", GOFER_SOCK_FD);
+    char *argv[] = {"runsc", "gofer", "--root=/", sock_flag, "--readonly", NULL};
+    execv("/proc/self/exe", argv);
+    dprintf(STDERR_FILENO, "runsc: re-exec as gofer: %s\n", strerror(errno));
+    _exit(1);
+}
+
+/* How a child ended, for a message: "exit status 1", "killed by SIGKILL". */
+static void describe_status(int status, char *buf, size_t size)
+{
+    if (WIFEXITED(status)) {
+        snprintf(buf, size, "exit status %d", WEXITSTATUS(status));
+    } else {
+        const char *name = sigabbrev_np(WTERMSIG(status));
+        if (name)
+            snprintf(buf, size, "killed by SIG%s", name);
+        else
+            snprintf(buf, size, "killed by signal %d", WTERMSIG(status));
+    }
+}
+
+static bool gofer_failed(int status)
+{
+    return !WIFEXITED(status) || WEXITSTATUS(status) != 0;
+}
+
+static void report_gofer_death(int status)
+{
+    char why[64];
+    describe_status(status, why, sizeof(why));
+    fprintf(stderr, "runsc: gofer died: %s\n", why);
+}
+
+/* After the sandbox is gone: the gofer sees its socket hang up and exits. Returns its status, or
+ * 0 when it had to be killed for taking too long (a hang is not a crash to report). */
+static int reap_gofer(pid_t gofer_pid)
+{
+    int status;
+
+    for (int waited = 0; waited < GOFER_EXIT_GRACE_MS; waited += 10) {
+        pid_t w = waitpid(gofer_pid, &status, WNOHANG);
+        if (w == gofer_pid)
+            return status;
+        if (w < 0 && errno != EINTR)
+            return 0;
+        usleep(10 * 1000);
+    }
+    fprintf(stderr, "runsc: the gofer did not exit after the sandbox: killing it\n");
+    kill(gofer_pid, SIGKILL);
+    while (waitpid(gofer_pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    return 0;
+}
+
 /* In the child: put the inputs at their fixed fds and become `runsc boot`. */
-static __attribute__((noreturn)) void exec_boot(int exec_fd, int log_fd, int sync_fd,
-                                                char **boot_argv)
+static __attribute__((noreturn)) void exec_boot(int exec_fd, int log_fd, int gofer_fd,
+                                                int sync_fd, char **boot_argv)
 {
     char c;
     /* The sandbox dies with runsc: nothing else would end it if runsc were killed. */
@@ -130,12 +207,13 @@ static __attribute__((noreturn)) void exec_boot(int exec_fd, int log_fd, int syn
         _exit(1);
     /* Through fds above both targets, so neither move clobbers the other, and dup2 always makes
      * a new fd without FD_CLOEXEC (it keeps the flag when source and target are equal). */
-    int exec_high = fcntl(exec_fd, F_DUPFD, BOOT_LOG_FD + 1);
-    int log_high = fcntl(log_fd, F_DUPFD, BOOT_LOG_FD + 1);
-    if (exec_high < 0 || log_high < 0 || dup2(exec_high, BOOT_EXEC_FD) < 0 ||
-        dup2(log_high, BOOT_LOG_FD) < 0)
+    int exec_high = fcntl(exec_fd, F_DUPFD, BOOT_GOFER_FD + 1);
+    int log_high = fcntl(log_fd, F_DUPFD, BOOT_GOFER_FD + 1);
+    int gofer_high = fcntl(gofer_fd, F_DUPFD, BOOT_GOFER_FD + 1);
+    if (exec_high < 0 || log_high < 0 || gofer_high < 0 || dup2(exec_high, BOOT_EXEC_FD) < 0 ||
+        dup2(log_high, BOOT_LOG_FD) < 0 || dup2(gofer_high, BOOT_GOFER_FD) < 0)
         _exit(1);
-    syscall(SYS_close_range, BOOT_LOG_FD + 1, ~0U, 0);
+    syscall(SYS_close_range, BOOT_GOFER_FD + 1, ~0U, 0);
     execv("/proc/self/exe", boot_argv);
     dprintf(STDERR_FILENO, "runsc: re-exec as boot: %s\n", strerror(errno));
     _exit(1);
@@ -207,7 +285,7 @@ int cmd_do(const struct global_flags *g, int argc, char **argv)
             return 1;
         }
     } else {
-        log_fd = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, BOOT_LOG_FD + 1);
+        log_fd = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, BOOT_GOFER_FD + 1);
         if (log_fd < 0)
             log_fd = STDERR_FILENO;
     }
@@ -216,10 +294,24 @@ int cmd_do(const struct global_flags *g, int argc, char **argv)
     static char bufs[8][PATH_MAX + 32];
     build_boot_argv(boot_argv, sizeof(boot_argv) / sizeof(boot_argv[0]), g, path, argv + i, bufs);
 
+    /* The gofer first: the sandbox starts with its file server already there. */
+    int gofer_sock[2];
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, gofer_sock) != 0) {
+        fprintf(stderr, "runsc: create the gofer's socket: %s\n", strerror(errno));
+        return 1;
+    }
+    pid_t gofer_pid = start_gofer(gofer_sock[0]);
+    close(gofer_sock[0]);
+    if (gofer_pid < 0) {
+        fprintf(stderr, "runsc: start the gofer: %s\n", strerror(-gofer_pid));
+        return 1;
+    }
+
     bool rootless = geteuid() != 0;
     int sync[2] = {-1, -1};
     if (pipe2(sync, O_CLOEXEC) != 0) {
         fprintf(stderr, "runsc: pipe: %s\n", strerror(errno));
+        kill(gofer_pid, SIGKILL);
         return 1;
     }
     long flags = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWNET |
@@ -227,13 +319,16 @@ int cmd_do(const struct global_flags *g, int argc, char **argv)
     pid_t pid = (pid_t)syscall(SYS_clone, flags, 0, 0, 0, 0);
     if (pid < 0) {
         fprintf(stderr, "runsc: create the sandbox's namespaces: %s\n", strerror(errno));
+        kill(gofer_pid, SIGKILL);
         return 1;
     }
     if (pid == 0) {
         close(sync[1]);
-        exec_boot(exec_fd, log_fd, sync[0], boot_argv);
+        exec_boot(exec_fd, log_fd, gofer_sock[1], sync[0], boot_argv);
     }
     sandbox_pid = pid;
+    /* Only the sandbox holds this end now, so its exit is the gofer's end of file. */
+    close(gofer_sock[1]);
     close(exec_fd);
     close(sync[0]);
     if (rootless && (err = write_id_maps(pid, getuid(), getgid())) != 0) {
@@ -251,15 +346,50 @@ int cmd_do(const struct global_flags *g, int argc, char **argv)
     for (size_t s = 0; s < sizeof(forwarded_signals) / sizeof(forwarded_signals[0]); s++)
         sigaction(forwarded_signals[s], &sa, NULL);
 
-    int status;
-    while (waitpid(pid, &status, 0) < 0) {
-        if (errno != EINTR) {
+    /* Both children: a gofer that dies first takes the sandbox's files with it, so the sandbox
+     * is stopped and runsc fails, whatever the guest was doing. */
+    int status, child_status, code;
+    bool gofer_died = false, gofer_reaped = false;
+    for (;;) {
+        pid_t w = waitpid(-1, &child_status, 0);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
             fprintf(stderr, "runsc: wait for the sandbox: %s\n", strerror(errno));
+            kill(pid, SIGKILL);
+            kill(gofer_pid, SIGKILL);
             return 1;
         }
+        if (w == pid) {
+            status = child_status;
+            break;
+        }
+        if (w == gofer_pid) {
+            gofer_reaped = true;
+            if (gofer_failed(child_status)) {
+                report_gofer_death(child_status);
+                gofer_died = true;
+                kill(pid, SIGKILL);
+            }
+        }
     }
-    if (WIFEXITED(status))
-        return WEXITSTATUS(status);
-    fprintf(stderr, "runsc: the sandbox was killed by signal %d\n", WTERMSIG(status));
-    return 128 + WTERMSIG(status);
+    if (WIFEXITED(status)) {
+        code = WEXITSTATUS(status);
+    } else {
+        if (!gofer_died)
+            fprintf(stderr, "runsc: the sandbox was killed by signal %d\n", WTERMSIG(status));
+        code = 128 + WTERMSIG(status);
+    }
+    if (gofer_died)
+        return 1;
+    if (!gofer_reaped) {
+        int gofer_status = reap_gofer(gofer_pid);
+        /* A gofer crashing after the sandbox is still a bug to see; the guest's failure status
+         * wins over it. */
+        if (gofer_failed(gofer_status)) {
+            report_gofer_death(gofer_status);
+            return code != 0 ? code : 1;
+        }
+    }
+    return code;
 }

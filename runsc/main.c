@@ -59,6 +59,10 @@ int main(int argc, char **argv)
         runsc_in_sandbox = 1;
         return cmd_boot(argc - first, argv + first);
     }
+    if (strcmp(cmd, "gofer") == 0) {
+        runsc_in_sandbox = 1; /* confined as the sandbox is: no LeakSanitizer scan at exit */
+        return cmd_gofer(argc - first, argv + first);
+    }
     if (strcmp(cmd, "help") == 0) {
         cli_print_usage(STDOUT_FILENO);
         return 0;
