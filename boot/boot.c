@@ -101,6 +101,8 @@ int boot_run(const struct boot_config *cfg)
     pthread_sigmask(SIG_BLOCK, &fwd, NULL);
     signal(SIGPIPE, SIG_IGN); /* the guest gets EPIPE and its own SIGPIPE */
 
+    /* The CLI checked the executable through this fd; the guest's comes through the gofer. */
+    close(cfg->exec_fd);
     if ((err = memfile_create(memfile_size_for_host(), &mf)) != 0)
         return fail("create the memory file", err);
     if ((err = boot_enter_empty_root()) != 0) {
@@ -118,6 +120,11 @@ int boot_run(const struct boot_config *cfg)
     struct platform_config pcfg = {.memfile_fd = memfile_fd(mf)};
     if ((err = platform_create(cfg->platform, &pcfg, &platform)) != 0) {
         code = fail(err == -ENOENT ? "unknown platform" : "start the platform", err);
+        goto out;
+    }
+    struct fs_context *fs;
+    if ((err = boot_build_rootfs(cfg->gofer_fd, &fs)) != 0) {
+        code = fail("mount the root filesystem from the gofer", err);
         goto out;
     }
     if ((err = boot_install_sentry_seccomp()) != 0) {
@@ -144,13 +151,8 @@ int boot_run(const struct boot_config *cfg)
     }
     pthread_detach(forwarder);
 
-    struct mappable *exe = host_mappable_create(cfg->exec_fd);
-    if (!exe) {
-        code = fail("load the executable", -ENOMEM);
-        goto out;
-    }
     struct init_process init = {
-        .executable = exe,
+        .fs = fs,
         .path = cfg->exec_path,
         .argv = cfg->argv,
         .envp = cfg->envp,

@@ -14,7 +14,7 @@ struct boot_config {
     enum log_level log_level;
     int log_fd;              /* owned: where the sandbox logs */
     int exec_fd;             /* owned: the executable, opened read-only by the CLI */
-    int gofer_fd;            /* owned: the 9P socket to the gofer; held open, not used yet */
+    int gofer_fd;            /* owned: the 9P socket to the gofer */
     const char *exec_path;   /* its path as the guest sees it */
     char *const *argv;
     char *const *envp;
@@ -33,5 +33,9 @@ int boot_enter_empty_root(void);
 int boot_set_hostname(const char *hostname);
 int boot_drop_capabilities(void);
 int boot_install_sentry_seccomp(void);
+
+struct fs_context;
+/* Builds the guest's filesystem tree over the gofer connection (ownership of gofer_fd passes). */
+int boot_build_rootfs(int gofer_fd, struct fs_context **out);
 
 #endif

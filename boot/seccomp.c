@@ -22,7 +22,10 @@ static const int allowed_syscalls[] = {
     /* I/O on fds the sandbox was given (stdio, the executable, the log) */
     SCMP_SYS(read), SCMP_SYS(write), SCMP_SYS(readv), SCMP_SYS(writev), SCMP_SYS(pread64),
     SCMP_SYS(pwrite64), SCMP_SYS(close), SCMP_SYS(fstat), SCMP_SYS(newfstatat), SCMP_SYS(lseek),
-    SCMP_SYS(poll), SCMP_SYS(ppoll),
+    SCMP_SYS(poll), SCMP_SYS(ppoll), SCMP_SYS(fsync), SCMP_SYS(fdatasync),
+    /* the gofer connection: 9P messages, and host fds donated with them */
+    SCMP_SYS(sendmsg), SCMP_SYS(recvmsg), SCMP_SYS(sendto), SCMP_SYS(recvfrom),
+    SCMP_SYS(shutdown),
     /* threads, synchronization, signals */
     SCMP_SYS(futex), SCMP_SYS(set_robust_list), SCMP_SYS(rseq), SCMP_SYS(gettid),
     SCMP_SYS(getpid), SCMP_SYS(tgkill), SCMP_SYS(kill), SCMP_SYS(rt_sigprocmask),

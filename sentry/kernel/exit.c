@@ -155,8 +155,11 @@ void task_release(struct task *t)
     t->released = true;
     k->ntasks--;
     bool last = --tg->live_tasks <= 0;
+    bool exec_waits = tg->exec_task != NULL;
     pthread_mutex_unlock(&tg->lock);
     if (!last) {
+        if (exec_waits)
+            pthread_cond_broadcast(&k->changed); /* execve waits for the others to go */
         pthread_mutex_unlock(&k->lock);
         return;
     }

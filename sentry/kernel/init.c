@@ -57,49 +57,10 @@ struct init_start {
 
 static int init_load(struct task *t, const struct init_process *init, const char **why)
 {
-    struct kernel *k = t->kernel;
-    struct loader_args la;
-    struct loader_result lr;
-    struct arch_fpstate *fp;
-    int err;
-
-    err = mm_create(k->cfg.memfile, platform_max_user_address(k->cfg.platform), &t->mm);
-    if (err)
-        return err;
-    if ((err = task_attach_platform(t, why)) != 0)
-        return err;
-    platform_ctx_initial_regs(t->ctx, &t->regs);
-
-    memset(&la, 0, sizeof(la));
-    la.file = init->executable;
-    la.file_size = host_mappable_size(init->executable);
-    la.execfn = init->path;
-    la.argv = init->argv;
-    la.envp = init->envp;
-    la.uid = t->creds.ruid;
-    la.euid = t->creds.euid;
-    la.gid = t->creds.rgid;
-    la.egid = t->creds.egid;
-    la.stack_limit = t->tg->rlimits[RLIMIT_STACK].rlim_cur;
-    err = loader_load(t->mm, &la, &lr, why);
-    if (err)
-        return err;
-    arch_regs_init_exec(&t->regs, lr.entry, lr.sp);
-    /* Large (the XSAVE area): from the heap, not the stack. */
-    if (!(fp = malloc(sizeof(*fp))))
-        return -ENOMEM;
-    if ((err = platform_ctx_get_fpstate(t->ctx, fp)) == 0) {
-        arch_fpstate_init(fp);
-        err = platform_ctx_set_fpstate(t->ctx, fp);
-    }
-    free(fp);
-    if (err) {
-        *why = "cannot set the guest FPU state";
-        return err;
-    }
-    const char *base = strrchr(init->path, '/');
-    snprintf(t->comm, sizeof(t->comm), "%s", base ? base + 1 : init->path);
-    return 0;
+    int err = task_execve(t, init->path, init->argv, init->envp, why);
+    if (err == -ENOENT && !*why)
+        *why = "no such file or directory";
+    return err;
 }
 
 static void *init_task_main(void *arg)
@@ -109,8 +70,6 @@ static void *init_task_main(void *arg)
     const char *why = NULL;
 
     int err = init_load(t, start->init, &why);
-    /* The loaded mappings hold their own references to the executable. */
-    start->init->executable->ops->put(start->init->executable);
     pthread_mutex_lock(&start->lock);
     start->err = err;
     if (err)
@@ -189,14 +148,12 @@ int kernel_start_init(struct kernel *k, const struct init_process *init, char *w
     if ((err = init_cwd(t, init->cwd)) != 0) {
         snprintf(why, whylen, "cannot change to the working directory %s: %s", init->cwd,
                  strerror(-err));
-        init->executable->ops->put(init->executable);
         task_release(t);
         task_free(t);
         return err;
     }
     if ((err = init_fds(t, init)) != 0) {
         snprintf(why, whylen, "cannot set up stdio: %s", strerror(-err));
-        init->executable->ops->put(init->executable);
         task_release(t);
         task_free(t);
         return err;
@@ -219,7 +176,6 @@ int kernel_start_init(struct kernel *k, const struct init_process *init, char *w
     err = pthread_create(&t->thread, NULL, init_task_main, &start);
     if (err) {
         snprintf(why, whylen, "cannot start the task thread: %s", strerror(err));
-        init->executable->ops->put(init->executable);
         task_release(t);
         pthread_mutex_lock(&k->lock);
         k->groups = NULL;

@@ -84,6 +84,7 @@ struct thread_group {
     int exit_status; /* wait(2) status once exiting */
     int live_tasks;
     struct vfs_path exe; /* the executable (for /proc/PID/exe); a reference; tg->lock */
+    struct task *exec_task; /* a thread in execve killing the others (tg->lock) */
 };
 
 struct task {
@@ -129,8 +130,7 @@ struct task {
 
 /* What the boot process hands the kernel for the first process. */
 struct init_process {
-    struct mappable *executable; /* a reference the kernel takes over */
-    const char *path;            /* as the guest sees it: AT_EXECFN */
+    const char *path;            /* the executable, walked in fs; also AT_EXECFN */
     char *const *argv;
     char *const *envp;
     const char *cwd;             /* walked in fs: the working directory */
@@ -254,6 +254,10 @@ struct thread_group *thread_group_alloc(struct kernel *k, int tgid);
 void task_run(struct task *t);
 int task_attach_platform(struct task *t, const char **why);
 /* vfork: the parent sleeps until the child is gone (there is no execve yet to release it). */
+/* execve(2) for the calling task: 0 with the task's registers set for the new image, or -errno
+ * with the old image intact; *why may get a short reason. */
+int task_execve(struct task *t, const char *path, char *const *argv, char *const *envp,
+                const char **why);
 void task_wait_vfork(struct task *t, struct thread_group *child);
 /* Sleeps until `deadline` (CLOCK_MONOTONIC) or a signal; 0 or -EINTR. */
 int task_sleep_until(struct task *t, const struct timespec *deadline);

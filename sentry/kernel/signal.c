@@ -162,7 +162,8 @@ bool task_signal_pending(struct task *t)
     pthread_mutex_lock(&t->tg->lock);
     /* A dying thread group counts too (Linux's fatal_signal_pending): every blocked call must
      * return so its thread can see tg->exiting and leave. */
-    bool pending = (t->pending & ~t->blocked) != 0 || t->tg->exiting;
+    bool pending = (t->pending & ~t->blocked) != 0 || t->tg->exiting ||
+                   (t->tg->exec_task && t->tg->exec_task != t);
     pthread_mutex_unlock(&t->tg->lock);
     return pending;
 }
@@ -225,7 +226,8 @@ void task_signal_deliver(struct task *t)
 
     for (;;) {
         pthread_mutex_lock(&t->tg->lock);
-        if (t->tg->exiting) {
+        if (t->tg->exiting || (t->tg->exec_task && t->tg->exec_task != t)) {
+            /* Group exit, or another thread's execve (de_thread) ends this one. */
             pthread_mutex_unlock(&t->tg->lock);
             t->exiting = true;
             return;

@@ -286,13 +286,20 @@ _ms() { # _ms SECONDS: "2" or "0.5" in milliseconds
 }
 
 # find_sandbox CLI_PID: waits (up to 10 s) until the sandbox of the `runsc do` at CLI_PID runs
-# guest code, and sets BOOT_PID (the CLI's child), FACTORY_PID (boot's child named runsc-stubs)
-# and STUB_PIDS (the factory's children that have a tracer). Returns 1 if they never show up.
+# guest code, and sets BOOT_PID and GOFER_PID (the CLI's children running `runsc boot` and
+# `runsc gofer`), FACTORY_PID (boot's child named runsc-stubs) and STUB_PIDS (the factory's
+# children that have a tracer). Returns 1 if they never show up.
 find_sandbox() {
     local cli=$1 deadline=$((SECONDS + 10)) c s
-    BOOT_PID="" FACTORY_PID="" STUB_PIDS=()
+    BOOT_PID="" GOFER_PID="" FACTORY_PID="" STUB_PIDS=()
     while ((SECONDS < deadline)); do
-        BOOT_PID=$(children_of "$cli" | head -n1)
+        BOOT_PID="" GOFER_PID=""
+        for c in $(children_of "$cli"); do
+            case $(tr '\0' ' ' <"/proc/$c/cmdline" 2>/dev/null | cut -d' ' -f2) in
+            boot) BOOT_PID=$c ;;
+            gofer) GOFER_PID=$c ;;
+            esac
+        done
         FACTORY_PID=""
         STUB_PIDS=()
         if [[ -n $BOOT_PID ]]; then
