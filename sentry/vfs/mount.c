@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "sentry/vfs/vfs.h"
+#include "sentry/vfs/vfs_internal.h"
 
 void vfs_path_get(const struct vfs_path *p)
 {
@@ -149,6 +150,8 @@ int vfs_path_string(struct mount_ns *ns, const struct vfs_path *root, const stru
     buf[pos] = '\0';
     struct mount *mnt = p->mnt;
     struct dentry *d = p->dentry;
+    /* Names and parents change only under the rename lock. */
+    pthread_mutex_lock(&vfs_rename_lock);
     pthread_mutex_lock(&ns->lock);
     while (!(mnt == root->mnt && d == root->dentry)) {
         if (d == mnt->root) {
@@ -161,6 +164,7 @@ int vfs_path_string(struct mount_ns *ns, const struct vfs_path *root, const stru
         size_t len = strlen(d->name);
         if (pos < len + 1) {
             pthread_mutex_unlock(&ns->lock);
+            pthread_mutex_unlock(&vfs_rename_lock);
             return -ENAMETOOLONG;
         }
         pos -= len;
@@ -169,6 +173,7 @@ int vfs_path_string(struct mount_ns *ns, const struct vfs_path *root, const stru
         d = d->parent;
     }
     pthread_mutex_unlock(&ns->lock);
+    pthread_mutex_unlock(&vfs_rename_lock);
     if (pos == size - 1)
         buf[--pos] = '/';
     size_t n = size - 1 - pos;
