@@ -21,8 +21,7 @@ static _Atomic(tmpfs_special_open_fn) special_open_hook = special_open_enxio;
 
 void tmpfs_set_special_open(tmpfs_special_open_fn fn)
 {
-    atomic_store_explicit(&special_open_hook, fn ? fn : special_open_enxio,
-                          memory_order_release);
+    atomic_store_explicit(&special_open_hook, fn ? fn : special_open_enxio, memory_order_release);
 }
 
 int tmpfs_special_open(struct inode *inode, int flags, struct file **out)

@@ -70,8 +70,7 @@ static void test_create_write_read(void **state)
     assert_int_equal(st.st_blocks, 8);
 
     struct file *f;
-    assert_int_equal(vfs_open(&fx->ctx, "/hello", O_CREAT | O_EXCL | O_WRONLY, 0600, &f),
-                     -EEXIST);
+    assert_int_equal(vfs_open(&fx->ctx, "/hello", O_CREAT | O_EXCL | O_WRONLY, 0600, &f), -EEXIST);
     assert_int_equal(vfs_open(&fx->ctx, "/nothing", O_RDONLY, 0, &f), -ENOENT);
     assert_int_equal(vfs_open(&fx->ctx, "/hello/x", O_RDONLY, 0, &f), -ENOTDIR);
     assert_int_equal(vfs_open(&fx->ctx, "/hello/", O_RDONLY, 0, &f), -ENOTDIR);
@@ -390,8 +389,7 @@ static void test_rename_exchange(void **state)
     fx_write(fx, "/p/d/inner", "in");
     assert_int_equal(vfs_rename(&fx->ctx, "/f", &fx->ctx, "/nope", RENAME_EXCHANGE), -ENOENT);
     assert_int_equal(
-        vfs_rename(&fx->ctx, "/f", &fx->ctx, "/p/d", RENAME_EXCHANGE | RENAME_NOREPLACE),
-        -EINVAL);
+        vfs_rename(&fx->ctx, "/f", &fx->ctx, "/p/d", RENAME_EXCHANGE | RENAME_NOREPLACE), -EINVAL);
     assert_int_equal(fx_nlink(fx, "/"), 3);
     assert_int_equal(fx_nlink(fx, "/p"), 3);
     assert_int_equal(vfs_rename(&fx->ctx, "/f", &fx->ctx, "/p/d", RENAME_EXCHANGE), 0);

@@ -261,9 +261,8 @@ static void test_times(void **state)
 {
     struct fx *fx = *state;
     struct file *f = open_rw(fx, "/times");
-    struct vfs_setattr attr = {.mask = VFS_ATTR_ATIME | VFS_ATTR_MTIME,
-                               .atime = {1, 0},
-                               .mtime = {2, 0}};
+    struct vfs_setattr attr = {
+        .mask = VFS_ATTR_ATIME | VFS_ATTR_MTIME, .atime = {1, 0}, .mtime = {2, 0}};
     assert_int_equal(vfs_setattr(f->inode, &fx->root_cred, &attr), 0);
     struct stat st;
     assert_int_equal(file_stat(f, &st), 0);
