@@ -9,6 +9,7 @@
 
 #include "platform/platform.h"
 #include "sentry/kernel/futex.h"
+#include "sentry/kernel/filelock.h"
 #include "sentry/kernel/kernel.h"
 #include "sentry/mm/mm.h"
 #include "sentry/vfs/vfs.h"
@@ -164,6 +165,7 @@ void task_release(struct task *t)
         return;
     }
     reparent_children(k, tg);
+    filelock_release_process(tg);
     if (tg->is_init) {
         /* The init of a pid namespace takes the namespace with it: runsc exits. */
         k->init_exited = true;

@@ -389,6 +389,9 @@ void file_init_inode(struct file *f, const struct file_ops *ops, int status_flag
 void file_release_common(struct file *f);
 void file_get(struct file *f);
 void file_put(struct file *f);
+/* Called with every open file description as its last reference goes, before its release op
+ * (the kernel drops the file's locks there). Set once at start-up. */
+void vfs_set_file_release_hook(void (*fn)(struct file *f));
 
 /* read(2)/write(2)/pread/pwrite/lseek/getdents at the file level. */
 ssize_t file_read(struct file *f, struct task *t, void *buf, size_t len);
