@@ -184,6 +184,9 @@ struct inode {
 struct inode *inode_alloc(struct super_block *sb, const struct inode_ops *ops, mode_t mode,
                           uint64_t ino);
 void inode_get(struct inode *inode);
+/* A reference unless the last one is already being dropped (its evict may be waiting for a
+ * filesystem lock): for filesystems that keep their own weak lists of inodes. */
+bool inode_tryget(struct inode *inode);
 void inode_put(struct inode *inode);
 /* Fills *st from the inode (after ops->getattr when the fs has one). */
 int inode_stat(struct inode *inode, struct stat *st);
