@@ -72,6 +72,7 @@ static int init_load(struct task *t, const struct init_process *init, const char
 
     memset(&la, 0, sizeof(la));
     la.file = init->executable;
+    host_mappable_set_name(init->executable, init->path);
     la.file_size = host_mappable_size(init->executable);
     la.execfn = init->path;
     la.argv = init->argv;
@@ -108,6 +109,7 @@ static void *init_task_main(void *arg)
     struct task *t = start->task;
     const char *why = NULL;
 
+    task_set_current(t);
     int err = init_load(t, start->init, &why);
     /* The loaded mappings hold their own references to the executable. */
     start->init->executable->ops->put(start->init->executable);
