@@ -71,6 +71,7 @@ static void *init_task_main(void *arg)
     struct task *t = start->task;
     const char *why = NULL;
 
+    task_set_current(t);
     int err = init_load(t, start->init, &why);
     pthread_mutex_lock(&start->lock);
     start->err = err;

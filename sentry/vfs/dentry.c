@@ -219,6 +219,11 @@ int vfs_lookup_child(struct dentry *dir, const char *name, bool locked, struct d
         pthread_mutex_lock(&dir->dir_lock);
     int err = 0;
     struct dentry *d = dcache_find(dir, name);
+    if (d && d->inode->ops->revalidate && !d->inode->ops->revalidate(d->inode)) {
+        /* Gone (a process exited, an fd closed): forget it and ask the filesystem again. */
+        dcache_remove(dir, d);
+        d = NULL;
+    }
     if (d) {
         dentry_get(d);
         *out = d;

@@ -40,6 +40,7 @@ struct inode;
 struct dentry;
 struct mount;
 struct super_block;
+struct vfs_path;
 
 /* ---- credentials, as the VFS checks them ---- */
 
@@ -125,6 +126,15 @@ struct inode_ops {
                   const char *new_name, unsigned flags);
     /* Copies the link target (not NUL-terminated) into buf; its length or -errno. */
     ssize_t (*readlink)(struct inode *inode, char *buf, size_t size);
+    /* "Magic" links (/proc/PID/fd/N, exe, cwd, root): the very object the link stands for, as a
+     * referenced path. A walk following the link jumps there instead of resolving readlink's
+     * text (Linux's nd_jump_link). NULL: an ordinary symlink. */
+    int (*get_link_path)(struct inode *inode, struct vfs_path *out);
+    /* Whether a cached dentry for this inode still names something (Linux's d_revalidate):
+     * synthetic filesystems whose entries come and go (/proc/PID) answer false once gone, and
+     * the walk drops the dentry and looks the name up afresh. NULL: always valid. Called with
+     * the parent's dir_lock held. */
+    bool (*revalidate)(struct inode *inode);
     /* Refreshes inode's attributes (gofer revalidation, /proc's live values); NULL: the
      * fields in struct inode are always current. Called with inode.lock NOT held. */
     int (*getattr)(struct inode *inode);
@@ -367,6 +377,10 @@ struct file_ops {
     int (*mmap)(struct file *f, struct mappable **out);
     int (*fsync)(struct file *f, bool datasync);
     int (*fallocate)(struct file *f, int mode, int64_t off, int64_t len);
+    /* The name of a file without a path, as /proc/PID/fd shows it ("pipe:[ino]",
+     * "anon_inode:[eventfd]", "/dev/pts/0"): NUL-terminated into buf; its length or -errno.
+     * NULL: "anon_inode:[unknown]"-like names are made up by the caller. */
+    int (*name)(struct file *f, char *buf, size_t size);
     void (*release)(struct file *f);
 };
 
