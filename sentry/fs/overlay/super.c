@@ -57,10 +57,16 @@ void ovl_attr_sync(struct inode *inode)
     struct timespec atime = real->atime, mtime = real->mtime, ctime = real->ctime;
     pthread_mutex_unlock(&real->lock);
 
-    /* A merged directory's link count can't be known without listing both layers: overlayfs
-     * reports 1, which tells find(1) not to count subdirectories by it. */
-    if (S_ISDIR(mode) && upper && o->lower)
-        nlink = 1;
+    /* A merged directory shows the lower directory's link count and size: the container's
+     * image as the host has it, so listings read as they do outside (Linux's overlayfs says 1,
+     * which would tell every `ls -la` apart from the host's). */
+    if (S_ISDIR(mode) && upper && o->lower) {
+        pthread_mutex_lock(&o->lower->lock);
+        nlink = o->lower->nlink;
+        size = o->lower->size;
+        blocks = o->lower->blocks;
+        pthread_mutex_unlock(&o->lower->lock);
+    }
     pthread_mutex_lock(&inode->lock);
     inode->mode = (inode->mode & S_IFMT) | (mode & 07777);
     inode->nlink = nlink;

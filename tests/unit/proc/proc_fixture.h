@@ -164,6 +164,7 @@ static inline int fx_teardown(void **state)
             mm_put(t->mm);
             fdtable_put_ref(t->fds);
             fs_context_put(t->fs);
+            t->fs = NULL; /* task_free would put it again */
         }
         vfs_path_put(&groups[i]->exe);
     }
