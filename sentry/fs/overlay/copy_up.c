@@ -244,11 +244,19 @@ static int copy_up_one(struct inode *inode, int64_t max_len)
             goto out;
     }
 
+    /* A copy-up is no change to the parent: its times are put back afterwards (overlayfs). */
+    pthread_mutex_lock(&upper_dir->lock);
+    struct vfs_setattr parent_times = {.mask = VFS_ATTR_ATIME | VFS_ATTR_MTIME,
+                                       .atime = upper_dir->atime,
+                                       .mtime = upper_dir->mtime};
+    pthread_mutex_unlock(&upper_dir->lock);
     pthread_mutex_lock(&ofs->lock);
     err = make_upper(o, upper_dir, &a, link_target, &upper);
     pthread_mutex_unlock(&ofs->lock);
     if (err)
         goto out;
+    if (upper_dir->ops->setattr && upper_dir->ops->setattr(upper_dir, &parent_times) == 0)
+        ovl_attr_sync(o->parent);
     if (lower_file)
         err = copy_data(lower_file, upper, size);
     if (!err)

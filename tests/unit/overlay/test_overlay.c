@@ -145,6 +145,10 @@ static void test_unlink_upper_only_file_leaves_no_whiteout(void **state)
     assert_null(u);
     struct stat st;
     assert_int_equal(stat_path(&fx->ovl.ctx, "/fresh", &st), -ENOENT);
+    /* A lower-only empty directory goes with a whiteout alone. */
+    assert_int_equal(vfs_rmdir(&fx->ovl.ctx, "/empty"), 0);
+    assert_true(upper_is_whiteout(fx, "empty"));
+    assert_int_equal(stat_path(&fx->ovl.ctx, "/empty", &st), -ENOENT);
 }
 
 static void test_rmdir_merged_dir(void **state)

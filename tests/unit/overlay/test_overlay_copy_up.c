@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include <linux/magic.h>
+#include <pthread.h>
 
 #include "overlay_fixture.h"
 
@@ -72,6 +73,8 @@ static void test_write_copies_up_keeping_number(void **state)
 static void test_copy_up_keeps_times_until_written(void **state)
 {
     struct fx *fx = *state;
+    struct stat dir_before, dir_after;
+    assert_int_equal(stat_path(&fx->ovl.ctx, "/dir", &dir_before), 0);
     /* chown copies up without touching data: mtime stays the lower one. */
     struct vfs_setattr own = {.mask = VFS_ATTR_UID, .uid = 2000};
     set_attr(&fx->ovl.ctx, "/dir/a", &own);
@@ -91,6 +94,10 @@ static void test_copy_up_keeps_times_until_written(void **state)
     assert_int_equal(u->uid, 1000);
     assert_int_equal(u->mode & 07777, 0755);
     inode_put(u);
+    /* Copying a child up is no change to its directory. */
+    assert_int_equal(stat_path(&fx->ovl.ctx, "/dir", &dir_after), 0);
+    assert_int_equal(dir_after.st_mtim.tv_sec, dir_before.st_mtim.tv_sec);
+    assert_int_equal(dir_after.st_mtim.tv_nsec, dir_before.st_mtim.tv_nsec);
 }
 
 static void test_open_trunc_and_truncate(void **state)
@@ -105,11 +112,29 @@ static void test_open_trunc_and_truncate(void **state)
     file_put(f);
     expect_content(fx, "/file", "short");
 
+    /* An O_TRUNC open copies no data; an open for writing that never writes copies nothing. */
+    assert_int_equal(vfs_open(&fx->ovl.ctx, "/big", O_RDWR | O_TRUNC, 0, &f), 0);
+    struct inode *u = upper_at(fx, "big");
+    assert_non_null(u);
+    assert_int_equal(u->size, 0);
+    assert_int_equal(u->blocks, 0);
+    inode_put(u);
+    assert_int_equal(file_pwrite(f, "xy", 2, 0), 2);
+    char two[8];
+    assert_int_equal(file_pread(f, two, sizeof(two), 0), 2);
+    assert_memory_equal(two, "xy", 2);
+    file_put(f);
+    assert_int_equal(vfs_open(&fx->ovl.ctx, "/hard2", O_RDWR, 0, &f), 0);
+    assert_int_equal(file_pread(f, two, 6, 0), 6);
+    assert_memory_equal(two, "linked", 6);
+    file_put(f);
+    assert_null(upper_at(fx, "hard2"));
+
     /* A truncation copies no more than it keeps. */
     struct vfs_setattr cut = {.mask = VFS_ATTR_SIZE, .size = 4};
     set_attr(&fx->ovl.ctx, "/dir/b", &cut);
     expect_content(fx, "/dir/b", "b in");
-    struct inode *u = upper_at(fx, "dir/b");
+    u = upper_at(fx, "dir/b");
     assert_non_null(u);
     assert_int_equal(u->size, 4);
     inode_put(u);
@@ -282,6 +307,49 @@ static void test_statfs_and_new_file_numbers(void **state)
     }
 }
 
+/* Writers racing on one lower file: one copy-up, every write lands in it. */
+struct racer {
+    struct file *f;
+    int index;
+};
+
+#define RACERS 4
+
+static void *race_write(void *arg)
+{
+    struct racer *r = arg;
+    char c = (char)('A' + r->index);
+    for (int i = 0; i < 50; i++)
+        assert_int_equal(file_pwrite(r->f, &c, 1, BIG_OFFSET + r->index * 100 + i), 1);
+    return NULL;
+}
+
+static void test_concurrent_writers_copy_up_once(void **state)
+{
+    struct fx *fx = *state;
+    struct racer r[RACERS];
+    pthread_t threads[RACERS];
+    for (int i = 0; i < RACERS; i++) {
+        r[i].index = i;
+        assert_int_equal(vfs_open(&fx->ovl.ctx, "/big", O_WRONLY, 0, &r[i].f), 0);
+    }
+    for (int i = 0; i < RACERS; i++)
+        assert_int_equal(pthread_create(&threads[i], NULL, race_write, &r[i]), 0);
+    for (int i = 0; i < RACERS; i++) {
+        pthread_join(threads[i], NULL);
+        file_put(r[i].f);
+    }
+    static char want[BIG_OFFSET + BIG_LEN], got[BIG_OFFSET + BIG_LEN];
+    big_pattern(want + BIG_OFFSET);
+    for (int i = 0; i < RACERS; i++)
+        memset(want + BIG_OFFSET + i * 100, 'A' + i, 50);
+    struct file *f;
+    assert_int_equal(vfs_open(&fx->ovl.ctx, "/big", O_RDONLY, 0, &f), 0);
+    assert_int_equal(file_pread(f, got, sizeof(got), 0), (ssize_t)sizeof(got));
+    file_put(f);
+    assert_memory_equal(got, want, sizeof(want));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -300,6 +368,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_permissions_checked_before_copy_up, fx_setup,
                                         fx_teardown),
         cmocka_unit_test_setup_teardown(test_statfs_and_new_file_numbers, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_concurrent_writers_copy_up_once, fx_setup,
+                                        fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
