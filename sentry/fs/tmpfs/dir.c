@@ -227,8 +227,8 @@ out_put:
     return err;
 }
 
-int tmpfs_create_file(struct inode *dir, const char *name, mode_t mode,
-                      const struct vfs_cred *cred, struct inode **out)
+int tmpfs_create_file(struct inode *dir, const char *name, mode_t mode, const struct vfs_cred *cred,
+                      struct inode **out)
 {
     return make_child(dir, name, S_IFREG | (mode & 07777), 0, NULL, cred, out);
 }
@@ -429,8 +429,7 @@ int tmpfs_readdir(struct inode *dir, struct dir_list *out)
     int err = 0;
     pthread_mutex_lock(&tsb->tree_lock);
     for (struct tmpfs_dirent *e = dir_of(dir)->first; e && !err; e = e->next)
-        err = dir_list_add(out, e->name, strlen(e->name), e->inode->ino,
-                           vfs_dtype(e->inode->mode));
+        err = dir_list_add(out, e->name, strlen(e->name), e->inode->ino, vfs_dtype(e->inode->mode));
     pthread_mutex_unlock(&tsb->tree_lock);
     return err;
 }

@@ -258,7 +258,7 @@ out_unlock:
 
 struct tmpfs_mappable {
     struct mappable base;
-    atomic_int refs; /* atomic: VMAs of any address space take and drop references */
+    atomic_int refs;     /* atomic: VMAs of any address space take and drop references */
     struct inode *inode; /* a reference */
 };
 

@@ -21,8 +21,7 @@ static _Atomic(tmpfs_special_open_fn) special_open_hook = special_open_enxio;
 
 void tmpfs_set_special_open(tmpfs_special_open_fn fn)
 {
-    atomic_store_explicit(&special_open_hook, fn ? fn : special_open_enxio,
-                          memory_order_release);
+    atomic_store_explicit(&special_open_hook, fn ? fn : special_open_enxio, memory_order_release);
 }
 
 int tmpfs_special_open(struct inode *inode, int flags, struct file **out)
@@ -138,7 +137,7 @@ static void tmpfs_evict(struct inode *inode)
     tmpfs_xattrs_free(ti->xattrs);
     if (S_ISREG(inode->mode)) {
         tmpfs_regular_destroy(tsb, &ti->reg);
-    } else if (S_ISLNK(inode->mode)) {
+    } else if (S_ISLNK(inode->mode) && ti->symlink) { /* NULL when creation failed */
         if (strlen(ti->symlink) >= TMPFS_SHORT_SYMLINK)
             tmpfs_pages_unreserve(tsb, 1);
         free(ti->symlink);

@@ -23,8 +23,8 @@
 typedef int (*tmpfs_special_open_fn)(struct inode *inode, int flags, struct file **out);
 
 struct tmpfs_options {
-    mode_t root_mode;    /* permission bits of the root directory, taken as given */
-    uid_t uid;           /* owner of the root directory */
+    mode_t root_mode; /* permission bits of the root directory, taken as given */
+    uid_t uid;        /* owner of the root directory */
     gid_t gid;
     uint64_t size_limit; /* bytes of file data (rounded up to pages); 0: no limit */
     uint64_t nr_inodes;  /* inodes that may exist at once (the root counts); 0: no limit */

@@ -17,12 +17,12 @@
 
 struct tmpfs_sb {
     struct super_block *sb;
-    pthread_mutex_t tree_lock; /* protects every directory's entries (struct tmpfs_dir) */
+    pthread_mutex_t tree_lock;  /* protects every directory's entries (struct tmpfs_dir) */
     pthread_mutex_t usage_lock; /* protects the counts below */
     uint64_t max_pages;         /* 0: no limit */
     uint64_t used_pages;
-    uint64_t max_inodes;        /* 0: no limit */
-    uint64_t live_inodes;       /* the last inode to go frees the super block */
+    uint64_t max_inodes;                /* 0: no limit */
+    uint64_t live_inodes;               /* the last inode to go frees the super block */
     tmpfs_special_open_fn special_open; /* immutable */
 };
 
@@ -43,7 +43,7 @@ uint64_t page_tree_free_range(struct page_tree *t, uint64_t first, uint64_t last
 
 struct tmpfs_dirent {
     char *name;
-    struct inode *inode; /* the directory's reference */
+    struct inode *inode;              /* the directory's reference */
     struct tmpfs_dirent *prev, *next; /* creation order */
     struct tmpfs_dirent *hash_next;
 };
@@ -97,8 +97,8 @@ void tmpfs_pages_unreserve(struct tmpfs_sb *tsb, uint64_t n);
 
 /* dir.c */
 int tmpfs_lookup(struct inode *dir, const char *name, struct inode **out);
-int tmpfs_create_file(struct inode *dir, const char *name, mode_t mode,
-                      const struct vfs_cred *cred, struct inode **out);
+int tmpfs_create_file(struct inode *dir, const char *name, mode_t mode, const struct vfs_cred *cred,
+                      struct inode **out);
 int tmpfs_mkdir(struct inode *dir, const char *name, mode_t mode, const struct vfs_cred *cred,
                 struct inode **out);
 int tmpfs_mknod(struct inode *dir, const char *name, mode_t mode, dev_t rdev,

@@ -68,8 +68,7 @@ static void touch_ctime(struct inode *inode)
     clock_gettime(CLOCK_REALTIME, &inode->ctime);
 }
 
-int tmpfs_setxattr(struct inode *inode, const char *name, const void *value, size_t size,
-                   int flags)
+int tmpfs_setxattr(struct inode *inode, const char *name, const void *value, size_t size, int flags)
 {
     if (flags & ~(XATTR_CREATE | XATTR_REPLACE))
         return -EINVAL;

@@ -186,6 +186,12 @@ static void test_size_limit(void **state)
     struct file *g = open_rw(fx, "/b");
     assert_int_equal(file_pwrite(g, data, 2 * PAGE, 0), PAGE);
     assert_int_equal(file_pwrite(g, data, 1, PAGE), -ENOSPC);
+    /* A long symlink target takes a page too; a short one lives in the inode. */
+    char target[200];
+    memset(target, 't', sizeof(target) - 1);
+    target[sizeof(target) - 1] = '\0';
+    assert_int_equal(vfs_symlink(&fx->ctx, target, "/long"), -ENOSPC);
+    assert_int_equal(vfs_symlink(&fx->ctx, "short", "/short"), 0);
     /* Rewriting an allocated page needs no space. */
     assert_int_equal(file_pwrite(g, data, 10, 0), 10);
     assert_int_equal(g->ops->fallocate(g, 0, 0, 2 * PAGE), -ENOSPC);
@@ -261,9 +267,8 @@ static void test_times(void **state)
 {
     struct fx *fx = *state;
     struct file *f = open_rw(fx, "/times");
-    struct vfs_setattr attr = {.mask = VFS_ATTR_ATIME | VFS_ATTR_MTIME,
-                               .atime = {1, 0},
-                               .mtime = {2, 0}};
+    struct vfs_setattr attr = {
+        .mask = VFS_ATTR_ATIME | VFS_ATTR_MTIME, .atime = {1, 0}, .mtime = {2, 0}};
     assert_int_equal(vfs_setattr(f->inode, &fx->root_cred, &attr), 0);
     struct stat st;
     assert_int_equal(file_stat(f, &st), 0);
