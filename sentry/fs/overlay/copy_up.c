@@ -231,8 +231,8 @@ static int copy_up_one(struct inode *inode, int64_t max_len)
         link_target = malloc(PATH_MAX);
         if (!link_target)
             return -ENOMEM;
-        ssize_t n = lower->ops->readlink ? lower->ops->readlink(lower, link_target, PATH_MAX - 1)
-                                         : -EINVAL;
+        ssize_t n =
+            lower->ops->readlink ? lower->ops->readlink(lower, link_target, PATH_MAX - 1) : -EINVAL;
         if (n < 0) {
             err = (int)n;
             goto out;

@@ -254,8 +254,7 @@ ssize_t ovl_listxattr(struct inode *inode, char *buf, size_t size)
     return ret;
 }
 
-int ovl_setxattr(struct inode *inode, const char *name, const void *value, size_t size,
-                 int flags)
+int ovl_setxattr(struct inode *inode, const char *name, const void *value, size_t size, int flags)
 {
     if (is_overlay_xattr(name))
         return -EPERM;
@@ -263,8 +262,8 @@ int ovl_setxattr(struct inode *inode, const char *name, const void *value, size_
     if (err)
         return err;
     struct inode *upper = ovl_upper(ovl_i(inode));
-    err = upper->ops->setxattr ? upper->ops->setxattr(upper, name, value, size, flags)
-                               : -EOPNOTSUPP;
+    err =
+        upper->ops->setxattr ? upper->ops->setxattr(upper, name, value, size, flags) : -EOPNOTSUPP;
     if (!err)
         ovl_attr_sync(inode);
     return err;

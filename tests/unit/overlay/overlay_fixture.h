@@ -64,8 +64,7 @@ static inline void put_file(const struct walk_ctx *ctx, const char *path, const 
 }
 
 /* The whole file (up to size - 1 bytes) NUL-terminated in buf; its length or -errno. */
-static inline ssize_t get_file(const struct walk_ctx *ctx, const char *path, char *buf,
-                               size_t size)
+static inline ssize_t get_file(const struct walk_ctx *ctx, const char *path, char *buf, size_t size)
 {
     struct file *f;
     int err = vfs_open(ctx, path, O_RDONLY, 0, &f);
@@ -173,8 +172,9 @@ static inline void snapshot_tree(const struct walk_ctx *ctx, const char *path, F
         snprintf(child, sizeof(child), "%s/%s", strcmp(path, "/") ? path : "", l.entries[i].name);
         struct stat st;
         assert_int_equal(stat_path(ctx, child, &st), 0);
-        fprintf(out, "%s ino=%llu dt=%u mode=%o nlink=%lu uid=%u gid=%u rdev=%lx size=%lld "
-                     "mtime=%lld.%ld ctime=%lld.%ld",
+        fprintf(out,
+                "%s ino=%llu dt=%u mode=%o nlink=%lu uid=%u gid=%u rdev=%lx size=%lld "
+                "mtime=%lld.%ld ctime=%lld.%ld",
                 child, (unsigned long long)st.st_ino, l.entries[i].type, st.st_mode,
                 (unsigned long)st.st_nlink, st.st_uid, st.st_gid, (unsigned long)st.st_rdev,
                 (long long)st.st_size, (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec,

@@ -306,8 +306,7 @@ static void test_rename_exchange_and_noreplace(void **state)
     struct fx *fx = *state;
     assert_int_equal(vfs_rename(&fx->ovl.ctx, "/file", &fx->ovl.ctx, "/dir/a", RENAME_NOREPLACE),
                      -EEXIST);
-    assert_int_equal(
-        vfs_rename(&fx->ovl.ctx, "/file", &fx->ovl.ctx, "/dir/a", RENAME_EXCHANGE), 0);
+    assert_int_equal(vfs_rename(&fx->ovl.ctx, "/file", &fx->ovl.ctx, "/dir/a", RENAME_EXCHANGE), 0);
     expect_content(fx, "/file", "a in lower");
     expect_content(fx, "/dir/a", "lower file");
     /* NOREPLACE onto a whited-out name works: the name is free in the merged view. */
@@ -346,8 +345,7 @@ static void test_hard_link_lower_file(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_lower_visible_through_overlay, fx_setup,
-                                        fx_teardown),
+        cmocka_unit_test_setup_teardown(test_lower_visible_through_overlay, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_readdir_merges_without_duplicates, fx_setup,
                                         fx_teardown),
         cmocka_unit_test_setup_teardown(test_unlink_lower_file_leaves_whiteout, fx_setup,
@@ -356,14 +354,12 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_unlink_upper_only_file_leaves_no_whiteout, fx_setup,
                                         fx_teardown),
         cmocka_unit_test_setup_teardown(test_rmdir_merged_dir, fx_setup, fx_teardown),
-        cmocka_unit_test_setup_teardown(test_mkdir_over_whiteout_is_opaque, fx_setup,
-                                        fx_teardown),
+        cmocka_unit_test_setup_teardown(test_mkdir_over_whiteout_is_opaque, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_lookup_rules, fx_setup_prepared, fx_teardown),
         cmocka_unit_test_setup_teardown(test_rename_lower_file, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_rename_lower_dir_is_exdev, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_rename_upper_dir, fx_setup, fx_teardown),
-        cmocka_unit_test_setup_teardown(test_rename_exchange_and_noreplace, fx_setup,
-                                        fx_teardown),
+        cmocka_unit_test_setup_teardown(test_rename_exchange_and_noreplace, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_hard_link_lower_file, fx_setup, fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -353,13 +353,11 @@ static void test_concurrent_writers_copy_up_once(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_write_copies_up_keeping_number, fx_setup,
-                                        fx_teardown),
+        cmocka_unit_test_setup_teardown(test_write_copies_up_keeping_number, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_copy_up_keeps_times_until_written, fx_setup,
                                         fx_teardown),
         cmocka_unit_test_setup_teardown(test_open_trunc_and_truncate, fx_setup, fx_teardown),
-        cmocka_unit_test_setup_teardown(test_read_only_open_follows_copy_up, fx_setup,
-                                        fx_teardown),
+        cmocka_unit_test_setup_teardown(test_read_only_open_follows_copy_up, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_copy_up_large_sparse_file, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_symlink_and_device_copy_up, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_copy_up_breaks_lower_hard_links, fx_setup,
