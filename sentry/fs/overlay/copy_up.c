@@ -140,6 +140,51 @@ static int make_upper(struct ovl_inode *o, struct inode *upper_dir, const struct
     return err;
 }
 
+/* The lower object's xattrs (but the overlay's own) onto its copy. */
+static int copy_xattrs(struct inode *lower, struct inode *upper)
+{
+    if (!lower->ops->listxattr || !lower->ops->getxattr)
+        return 0;
+    ssize_t n = lower->ops->listxattr(lower, NULL, 0);
+    if (n <= 0)
+        return n == -EOPNOTSUPP ? 0 : (int)n;
+    if (!upper->ops->setxattr)
+        return -EOPNOTSUPP;
+    char *names = malloc((size_t)n);
+    if (!names)
+        return -ENOMEM;
+    n = lower->ops->listxattr(lower, names, (size_t)n);
+    int err = n < 0 ? (int)n : 0;
+    void *value = NULL;
+    for (ssize_t i = 0; !err && i < n; i += (ssize_t)strlen(names + i) + 1) {
+        const char *name = names + i;
+        if (strncmp(name, OVERLAY_XATTR_PREFIX, strlen(OVERLAY_XATTR_PREFIX)) == 0)
+            continue;
+        ssize_t size = lower->ops->getxattr(lower, name, NULL, 0);
+        if (size == -ENODATA)
+            continue; /* removed meanwhile */
+        if (size < 0) {
+            err = (int)size;
+            break;
+        }
+        void *grown = realloc(value, size ? (size_t)size : 1);
+        if (!grown) {
+            err = -ENOMEM;
+            break;
+        }
+        value = grown;
+        size = lower->ops->getxattr(lower, name, value, (size_t)size);
+        if (size < 0) {
+            err = (int)size;
+            break;
+        }
+        err = upper->ops->setxattr(upper, name, value, (size_t)size, 0);
+    }
+    free(value);
+    free(names);
+    return err;
+}
+
 /* Ownership first (a chown may clear set-id bits), then the mode, size and times. */
 static int copy_attrs(struct inode *upper, const struct lower_attr *a, int64_t size)
 {
@@ -186,8 +231,8 @@ static int copy_up_one(struct inode *inode, int64_t max_len)
         link_target = malloc(PATH_MAX);
         if (!link_target)
             return -ENOMEM;
-        ssize_t n = lower->ops->readlink ? lower->ops->readlink(lower, link_target, PATH_MAX - 1)
-                                         : -EINVAL;
+        ssize_t n =
+            lower->ops->readlink ? lower->ops->readlink(lower, link_target, PATH_MAX - 1) : -EINVAL;
         if (n < 0) {
             err = (int)n;
             goto out;
@@ -199,13 +244,23 @@ static int copy_up_one(struct inode *inode, int64_t max_len)
             goto out;
     }
 
+    /* A copy-up is no change to the parent: its times are put back afterwards (overlayfs). */
+    pthread_mutex_lock(&upper_dir->lock);
+    struct vfs_setattr parent_times = {.mask = VFS_ATTR_ATIME | VFS_ATTR_MTIME,
+                                       .atime = upper_dir->atime,
+                                       .mtime = upper_dir->mtime};
+    pthread_mutex_unlock(&upper_dir->lock);
     pthread_mutex_lock(&ofs->lock);
     err = make_upper(o, upper_dir, &a, link_target, &upper);
     pthread_mutex_unlock(&ofs->lock);
     if (err)
         goto out;
+    if (upper_dir->ops->setattr && upper_dir->ops->setattr(upper_dir, &parent_times) == 0)
+        ovl_attr_sync(o->parent);
     if (lower_file)
         err = copy_data(lower_file, upper, size);
+    if (!err)
+        err = copy_xattrs(lower, upper);
     if (!err)
         err = copy_attrs(upper, &a, size);
     if (err) {

@@ -17,8 +17,8 @@ struct ovl_make {
     enum ovl_make_kind kind;
     mode_t mode;
     dev_t rdev;
-    const char *target;        /* symlinks */
-    struct inode *link_upper;  /* hard links: the upper object to link */
+    const char *target;       /* symlinks */
+    struct inode *link_upper; /* hard links: the upper object to link */
     const struct vfs_cred *cred;
 };
 
@@ -129,8 +129,8 @@ static int ovl_make_new(struct inode *dir, const char *name, const struct ovl_ma
     return err;
 }
 
-static int ovl_create(struct inode *dir, const char *name, mode_t mode,
-                      const struct vfs_cred *cred, struct inode **out)
+static int ovl_create(struct inode *dir, const char *name, mode_t mode, const struct vfs_cred *cred,
+                      struct inode **out)
 {
     struct ovl_make m = {.kind = MAKE_CREATE, .mode = mode, .cred = cred};
     return ovl_make_new(dir, name, &m, out);
@@ -164,8 +164,8 @@ static int ovl_link(struct inode *dir, const char *name, struct inode *target)
     int err = ovl_copy_up(target, -1);
     if (err)
         return err;
-    struct ovl_make m = {.kind = MAKE_LINK, .link_upper = ovl_upper(ovl_i(target)),
-                         .cred = &ovl_cred};
+    struct ovl_make m = {
+        .kind = MAKE_LINK, .link_upper = ovl_upper(ovl_i(target)), .cred = &ovl_cred};
     struct inode *upper;
     err = make_in_upper(dir, name, &m, &upper);
     if (err)
@@ -354,8 +354,7 @@ static int ovl_rename(struct inode *old_dir, const char *old_name, struct inode 
         goto out_unlock;
     if (S_ISDIR(src->mode) && new_lower && ovl_set_opaque(ovl_upper(s)) != 0)
         log_warning("overlay: could not make %s opaque", new_name);
-    if (exchange && S_ISDIR(dst->mode) && old_has_lower &&
-        ovl_set_opaque(ovl_upper(t)) != 0)
+    if (exchange && S_ISDIR(dst->mode) && old_has_lower && ovl_set_opaque(ovl_upper(t)) != 0)
         log_warning("overlay: could not make %s opaque", old_name);
     if (t && !exchange) {
         ovl_child_unlist(t);

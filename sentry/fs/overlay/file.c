@@ -1,7 +1,8 @@
 /* Open files on the overlay, and the per-object operations that may copy up: setattr and
- * xattrs; link targets. A regular file opened for reading reads the lower file directly until
- * the object is copied up, then its upper copy (as Linux since 4.19 does); a file opened for
- * writing is copied up first. Directories list the merged view; other files are the real
+ * xattrs; link targets. A regular file reads the lower file directly until the object is copied
+ * up, then its upper copy (as Linux since 4.19 does). Opening for writing copies up lazily, at
+ * the first write: an O_TRUNC open truncates first, so it copies no data, and an open that
+ * never writes copies nothing. Directories list the merged view; other files are the real
  * layer's own. */
 #include <errno.h>
 #include <fcntl.h>
@@ -55,6 +56,9 @@ static ssize_t ovl_file_pread(struct file *f, void *buf, size_t len, int64_t off
 
 static ssize_t ovl_file_pwrite(struct file *f, const void *buf, size_t len, int64_t off)
 {
+    int err = ovl_copy_up(f->inode, -1);
+    if (err)
+        return err;
     struct file *real = real_file_get(f);
     ssize_t n = real->ops->pwrite ? real->ops->pwrite(real, buf, len, off) : -EINVAL;
     file_put(real);
@@ -89,8 +93,11 @@ static int ovl_file_fsync(struct file *f, bool datasync)
 
 static int ovl_file_fallocate(struct file *f, int mode, int64_t off, int64_t len)
 {
+    int err = ovl_copy_up(f->inode, -1);
+    if (err)
+        return err;
     struct file *real = real_file_get(f);
-    int err = real->ops->fallocate ? real->ops->fallocate(real, mode, off, len) : -EOPNOTSUPP;
+    err = real->ops->fallocate ? real->ops->fallocate(real, mode, off, len) : -EOPNOTSUPP;
     file_put(real);
     if (!err)
         ovl_attr_sync(f->inode);
@@ -134,11 +141,6 @@ static const struct file_ops ovl_dir_ops = {
 static int open_regular(struct inode *inode, int flags, struct file **out)
 {
     struct ovl_inode *o = ovl_i(inode);
-    if ((flags & O_ACCMODE) != O_RDONLY) {
-        int err = ovl_copy_up(inode, -1);
-        if (err)
-            return err;
-    }
     struct inode *upper = ovl_upper(o);
     struct inode *real = upper ? upper : o->lower;
     if (!real->ops->open)
@@ -146,7 +148,9 @@ static int open_regular(struct inode *inode, int flags, struct file **out)
     struct ovl_file *of = calloc(1, sizeof(*of));
     if (!of)
         return -ENOMEM;
-    int err = real->ops->open(real, flags, &of->real);
+    /* The lower layer is only ever read: a writer reads it until its first write. */
+    int real_flags = upper ? flags : (flags & ~(O_ACCMODE | O_APPEND)) | O_RDONLY;
+    int err = real->ops->open(real, real_flags, &of->real);
     if (err) {
         free(of);
         return err;
@@ -250,8 +254,7 @@ ssize_t ovl_listxattr(struct inode *inode, char *buf, size_t size)
     return ret;
 }
 
-int ovl_setxattr(struct inode *inode, const char *name, const void *value, size_t size,
-                 int flags)
+int ovl_setxattr(struct inode *inode, const char *name, const void *value, size_t size, int flags)
 {
     if (is_overlay_xattr(name))
         return -EPERM;
@@ -259,8 +262,8 @@ int ovl_setxattr(struct inode *inode, const char *name, const void *value, size_
     if (err)
         return err;
     struct inode *upper = ovl_upper(ovl_i(inode));
-    err = upper->ops->setxattr ? upper->ops->setxattr(upper, name, value, size, flags)
-                               : -EOPNOTSUPP;
+    err =
+        upper->ops->setxattr ? upper->ops->setxattr(upper, name, value, size, flags) : -EOPNOTSUPP;
     if (!err)
         ovl_attr_sync(inode);
     return err;

@@ -80,8 +80,8 @@ extern const struct inode_ops ovl_inode_ops;
 
 /* super.c: overlay inodes. A new overlay inode for the given layer objects (taking its own
  * references) found as `name` in `parent`. */
-int ovl_inode_new(struct ovl_fs *ofs, struct inode *parent, const char *name,
-                  struct inode *upper, struct inode *lower, uint64_t ino, struct inode **out);
+int ovl_inode_new(struct ovl_fs *ofs, struct inode *parent, const char *name, struct inode *upper,
+                  struct inode *lower, uint64_t ino, struct inode **out);
 /* Copies the real object's attributes into the overlay inode (type and number kept). */
 void ovl_attr_sync(struct inode *inode);
 int ovl_getattr(struct inode *inode);
@@ -122,8 +122,7 @@ int ovl_open(struct inode *inode, int flags, struct file **out);
 int ovl_setattr(struct inode *inode, const struct vfs_setattr *attr);
 ssize_t ovl_readlink(struct inode *inode, char *buf, size_t size);
 ssize_t ovl_getxattr(struct inode *inode, const char *name, void *buf, size_t size);
-int ovl_setxattr(struct inode *inode, const char *name, const void *value, size_t size,
-                 int flags);
+int ovl_setxattr(struct inode *inode, const char *name, const void *value, size_t size, int flags);
 ssize_t ovl_listxattr(struct inode *inode, char *buf, size_t size);
 int ovl_removexattr(struct inode *inode, const char *name);
 

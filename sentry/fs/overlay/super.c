@@ -133,8 +133,8 @@ struct inode *ovl_child_find(struct ovl_fs *ofs, struct inode *dir, const char *
     return found;
 }
 
-int ovl_inode_new(struct ovl_fs *ofs, struct inode *parent, const char *name,
-                  struct inode *upper, struct inode *lower, uint64_t ino, struct inode **out)
+int ovl_inode_new(struct ovl_fs *ofs, struct inode *parent, const char *name, struct inode *upper,
+                  struct inode *lower, uint64_t ino, struct inode **out)
 {
     struct inode *real = upper ? upper : lower;
     struct ovl_inode *o = calloc(1, sizeof(*o));
