@@ -229,8 +229,8 @@ done
 # pure-Python one (_pyio, Py*); both make the same system calls, and the Py* half holds most of
 # test_io's run time (signal-interruption tests that sleep 1-3 s each). The quick run keeps the
 # C half, so EINTR/SA_RESTART behaviour (CSignalsTest), buffered and text I/O, and every other
-# module in full: os, stat, fileio, glob, shutil, tempfile, pathlib, posixpath, file. About 20 s
-# natively and a minute in gVisor on a 2-CPU machine.
+# module in full: os, stat, fileio, glob, shutil, tempfile, pathlib, posixpath, file. About 25 s
+# natively and 55 s in gVisor on a 2-CPU machine.
 declare -A QUICK_ARGS=([test_io]="-i test.test_io.Py*")
 
 # --- runtimes ------------------------------------------------------------------------------
