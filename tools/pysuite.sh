@@ -220,6 +220,10 @@ fi
 if [[ ${#MODULES[@]} -eq 0 ]]; then
     MODULES=("${DEFAULT_MODULES[@]}")
 fi
+# The runs start in a scratch directory: relative paths are the caller's.
+[[ $OURS_BIN == /* ]] || OURS_BIN=$PWD/$OURS_BIN
+[[ $GVISOR_BIN == /* ]] || GVISOR_BIN=$PWD/$GVISOR_BIN
+[[ $PYTHON == /* ]] || PYTHON=$PWD/$PYTHON
 for module in "${MODULES[@]}"; do
     [[ $module =~ ^[A-Za-z_][A-Za-z0-9_.]*$ ]] || die "not a test module name: $module"
 done
@@ -282,7 +286,7 @@ LOG_DIR=$(mkdir -p "$LOG_DIR" && cd "$LOG_DIR" && pwd)
 # host regular file at its own offset from 0, not the host fd's (see tools/bench/README.md).
 # The cwd is a scratch directory on the host, so it exists in the sandboxes too.
 run_module() {
-    local runtime=$1 module=$2 rc=0 out_dir=$LOG_DIR/$1
+    local runtime=$1 module=$2 rc=0 out_dir=$LOG_DIR/$1 start=$SECONDS
     local -a cmd extra=()
 
     mkdir -p "$out_dir"
@@ -301,6 +305,11 @@ run_module() {
     fi
     (cd "$WORK_DIR" && "${CALLER_LOCALE[@]}" timeout -k 10 "$TIMEOUT" "${cmd[@]}" </dev/null \
         2>&1 | cat >"$out_dir/$module.log"; exit "${PIPESTATUS[0]}") || rc=$?
+    # timeout(1) exits 124, or 137 if it had to KILL; a guest killed by SIGKILL also makes
+    # 'runsc do' exit 137, so the clock decides.
+    if [[ $rc -eq 124 || ($rc -eq 137 && $((SECONDS - start)) -ge $TIMEOUT) ]]; then
+        rc=timeout
+    fi
     echo "$rc" >"$out_dir/$module.rc"
 }
 
@@ -308,7 +317,7 @@ describe_exit() {
     case $1 in
     0) echo "ok" ;;
     2) echo "tests failed" ;;
-    124 | 137) echo "timed out after ${TIMEOUT}s" ;;
+    timeout) echo "timed out" ;;
     "") echo "no exit status" ;;
     *)
         if [[ $1 =~ ^[0-9]+$ && $1 -gt 128 ]]; then
@@ -375,8 +384,12 @@ for module in "${MODULES[@]}"; do
     total_native=$((total_native + native))
     declare -A PASSED=([runsc]=- [gvisor]=-)
     reasons=()
+    # regrtest exits 0, or 2 if a test failed; anything else (a crash, a timeout) means the
+    # native figures are incomplete, and the module fails: raise --timeout or look at the log.
     native_rc=$(cat "$LOG_DIR/native/$module.rc" 2>/dev/null || true)
+    native_complete=1
     if [[ $native_rc != 0 && $native_rc != 2 ]]; then
+        native_complete=0
         reasons+=("native: $(describe_exit "$native_rc")")
     fi
     for runtime in runsc gvisor; do
@@ -410,6 +423,8 @@ for module in "${MODULES[@]}"; do
     if [[ $native -eq 0 ]]; then
         result=FAIL
         reasons=("no case passes natively" "${reasons[@]+"${reasons[@]}"}")
+    elif [[ $native_complete -eq 0 ]]; then
+        result=FAIL
     elif [[ ${PASSED[runsc]} == - ]] ||
         ! awk -v p="${PASSED[runsc]}" -v n="$native" -v t="$THRESHOLD" \
             'BEGIN { exit !(100 * p >= t * n) }'; then

@@ -133,6 +133,18 @@ check "report: no native pass fails the run" "$?" 1
 check "report: no native pass row" "$(row_of "$report" test_nothing)" \
     "test_nothing 0 0 - - - FAIL (no case passes natively; native: exit 1; runsc: exit 1)"
 
+# A native run that did not finish makes the module's figures incomplete: it fails, even though
+# runsc passed every case that had passed natively before the timeout.
+mkdir -p "$TMP/timeout/native" "$TMP/timeout/runsc"
+cp "$LOGS/native/test_stat.log" "$TMP/timeout/native/"
+echo timeout >"$TMP/timeout/native/test_stat.rc"
+cp "$LOGS/native/test_stat.log" "$TMP/timeout/runsc/"
+echo timeout >"$TMP/timeout/runsc/test_stat.rc"
+report=$("$TOOL" --from-logs "$TMP/timeout" test_stat)
+check "report: a native timeout fails the run" "$?" 1
+check "report: timeout row" "$(row_of "$report" test_stat)" \
+    "test_stat 14 14 100.0% - - FAIL (native: timed out; runsc: timed out)"
+
 "$TOOL" --bogus >/dev/null 2>&1
 check "usage error exits 2" "$?" 2
 "$TOOL" --threshold 101 --from-logs "$LOGS" >/dev/null 2>&1
