@@ -54,6 +54,29 @@ void dentry_put(struct dentry *d)
     }
 }
 
+void dentry_prune(struct dentry *d)
+{
+    pthread_mutex_lock(&d->dir_lock);
+    struct dentry **buckets = d->children;
+    size_t nbuckets = d->nbuckets;
+    d->children = NULL;
+    d->nbuckets = d->nchildren = 0;
+    pthread_mutex_unlock(&d->dir_lock);
+    /* Recursion as deep as the tree; each child's cache reference is dropped after its own
+     * subtree is. */
+    for (size_t i = 0; i < nbuckets; i++) {
+        struct dentry *c = buckets[i];
+        while (c) {
+            struct dentry *next = c->hash_next;
+            c->hash_next = NULL;
+            dentry_prune(c);
+            dentry_put(c);
+            c = next;
+        }
+    }
+    free(buckets);
+}
+
 static size_t name_hash(const char *name)
 {
     size_t h = 5381;
@@ -268,7 +291,9 @@ int vfs_lookup_child(struct dentry *dir, const char *name, bool locked, struct d
     int err = 0;
     struct dentry *d = dcache_find(dir, name);
     if (d && d->inode->ops->revalidate && !d->inode->ops->revalidate(d->inode)) {
-        /* Gone (a process exited, an fd closed): forget it and ask the filesystem again. */
+        /* Gone (a process exited, an fd closed): forget it and what is cached below it (its
+         * children would keep it alive), and ask the filesystem again. */
+        dentry_prune(d);
         dcache_remove(dir, d);
         d = NULL;
     }

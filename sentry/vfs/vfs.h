@@ -224,6 +224,10 @@ struct dentry {
 struct dentry *dentry_alloc_root(struct inode *inode);
 void dentry_get(struct dentry *d);
 void dentry_put(struct dentry *d);
+/* Empties the dentry cache below `d` (children hold their parent, so a cached tree is never
+ * freed by its root's last put): for a filesystem going away. Dentries still referenced
+ * elsewhere stay alive, uncached. */
+void dentry_prune(struct dentry *d);
 
 #define MNT_READONLY 1
 #define MNT_NOSUID 2

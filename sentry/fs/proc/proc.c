@@ -369,6 +369,7 @@ void procfs_destroy(struct super_block *sb, struct dentry *root)
 {
     const struct kernfs_node *n = kernfs_node_of(root->inode);
     void *p = n->fs;
+    dentry_prune(root);
     dentry_put(root);
     kernfs_destroy(sb);
     free(p);

@@ -400,12 +400,11 @@ static int task_dir_readdir(const struct kernfs_node *dir, struct dir_list *out)
     return 0;
 }
 
-static const struct kernfs_entry task_dir = {
-    .name = "task",
-    .mode = S_IFDIR | 0555,
-    .lookup = task_dir_lookup,
-    .readdir = task_dir_readdir,
-};
+#define TASK_DIR                                                                                   \
+    {                                                                                              \
+        .name = "task", .mode = S_IFDIR | 0555, .lookup = task_dir_lookup,                         \
+        .readdir = task_dir_readdir                                                                \
+    }
 
 /* ---- the directories ---- */
 
@@ -441,7 +440,7 @@ static const struct kernfs_entry task_dir = {
 
 static const struct kernfs_entry pid_entries[] = {
     PID_COMMON_ENTRIES,
-    task_dir,
+    TASK_DIR,
     {.name = NULL},
 };
 

@@ -148,6 +148,7 @@ int sysfs_create(unsigned ncpus, struct super_block **sb, struct dentry **root)
 void sysfs_destroy(struct super_block *sb, struct dentry *root)
 {
     void *s = kernfs_node_of(root->inode)->fs;
+    dentry_prune(root);
     dentry_put(root);
     kernfs_destroy(sb);
     free(s);
