@@ -54,29 +54,6 @@ void dentry_put(struct dentry *d)
     }
 }
 
-void dentry_prune(struct dentry *d)
-{
-    pthread_mutex_lock(&d->dir_lock);
-    struct dentry **buckets = d->children;
-    size_t nbuckets = d->nbuckets;
-    d->children = NULL;
-    d->nbuckets = d->nchildren = 0;
-    pthread_mutex_unlock(&d->dir_lock);
-    /* Recursion as deep as the tree; each child's cache reference is dropped after its own
-     * subtree is. */
-    for (size_t i = 0; i < nbuckets; i++) {
-        struct dentry *c = buckets[i];
-        while (c) {
-            struct dentry *next = c->hash_next;
-            c->hash_next = NULL;
-            dentry_prune(c);
-            dentry_put(c);
-            c = next;
-        }
-    }
-    free(buckets);
-}
-
 static size_t name_hash(const char *name)
 {
     size_t h = 5381;
@@ -141,7 +118,7 @@ int dcache_insert(struct dentry *dir, const char *name, struct inode *inode, str
  * the cache lets go of them, all the way down (each child holds its parent, so a cache that
  * kept them would keep the whole subtree alive forever). Children someone holds stay alive on
  * their holders' references. Locks each directory after its parent, as the walk does. */
-static void dcache_forget_subtree(struct dentry *d)
+void dentry_prune(struct dentry *d)
 {
     struct dentry **stack = NULL;
     size_t n = 0, cap = 0;
@@ -193,7 +170,7 @@ void dcache_remove(struct dentry *dir, struct dentry *d)
             dir->nchildren--;
             d->dead = true;
             if (d->nchildren)
-                dcache_forget_subtree(d);
+                dentry_prune(d);
             dentry_put(d); /* the cache's reference */
             return;
         }
@@ -292,8 +269,7 @@ int vfs_lookup_child(struct dentry *dir, const char *name, bool locked, struct d
     struct dentry *d = dcache_find(dir, name);
     if (d && d->inode->ops->revalidate && !d->inode->ops->revalidate(d->inode)) {
         /* Gone (a process exited, an fd closed): forget it and what is cached below it (its
-         * children would keep it alive), and ask the filesystem again. */
-        dentry_prune(d);
+         * children would keep it alive; dcache_remove lets go of them), and ask again. */
         dcache_remove(dir, d);
         d = NULL;
     }

@@ -414,6 +414,10 @@ void file_put(struct file *f);
  * (the kernel drops the file's locks there). Set once at start-up. */
 void vfs_set_file_release_hook(void (*fn)(struct file *f));
 
+/* The mappable for mmap(2) of f (a new reference), named for /proc/PID/maps by the path f was
+ * opened by (from the root of `ns`). -ENODEV for files that can't be mapped. */
+int vfs_mappable_for_file(struct file *f, struct mount_ns *ns, struct mappable **out);
+
 /* read(2)/write(2)/pread/pwrite/lseek/getdents at the file level. */
 ssize_t file_read(struct file *f, struct task *t, void *buf, size_t len);
 ssize_t file_write(struct file *f, struct task *t, const void *buf, size_t len);
