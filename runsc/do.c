@@ -346,8 +346,9 @@ int cmd_do(const struct global_flags *g, int argc, char **argv)
     for (size_t s = 0; s < sizeof(forwarded_signals) / sizeof(forwarded_signals[0]); s++)
         sigaction(forwarded_signals[s], &sa, NULL);
 
-    /* Both children: a gofer that dies first takes the sandbox's files with it, so the sandbox
-     * is stopped and runsc fails, whatever the guest was doing. */
+    /* Both children. A gofer that dies first takes the sandbox's files with it: the guest's file
+     * operations fail with EIO from then on (the sentry's 9P client sees the hang-up), the guest
+     * goes on to its end, and runsc reports the death and fails. */
     int status, child_status, code;
     bool gofer_died = false, gofer_reaped = false;
     for (;;) {
@@ -369,19 +370,17 @@ int cmd_do(const struct global_flags *g, int argc, char **argv)
             if (gofer_failed(child_status)) {
                 report_gofer_death(child_status);
                 gofer_died = true;
-                kill(pid, SIGKILL);
             }
         }
     }
     if (WIFEXITED(status)) {
         code = WEXITSTATUS(status);
     } else {
-        if (!gofer_died)
-            fprintf(stderr, "runsc: the sandbox was killed by signal %d\n", WTERMSIG(status));
+        fprintf(stderr, "runsc: the sandbox was killed by signal %d\n", WTERMSIG(status));
         code = 128 + WTERMSIG(status);
     }
     if (gofer_died)
-        return 1;
+        return code != 0 ? code : 1;
     if (!gofer_reaped) {
         int gofer_status = reap_gofer(gofer_pid);
         /* A gofer crashing after the sandbox is still a bug to see; the guest's failure status
