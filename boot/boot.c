@@ -101,6 +101,12 @@ int boot_run(const struct boot_config *cfg)
     pthread_sigmask(SIG_BLOCK, &fwd, NULL);
     signal(SIGPIPE, SIG_IGN); /* the guest gets EPIPE and its own SIGPIPE */
 
+    /* The guest starts with the caller's supplementary groups, as a process it ran would (read
+     * before the seccomp filter, which doesn't allow getgroups). */
+    gid_t groups[CREDS_MAX_GROUPS];
+    int ngroups = getgroups(CREDS_MAX_GROUPS, groups);
+    if (ngroups < 0)
+        ngroups = 0;
     /* The CLI checked the executable through this fd; the guest's comes through the gofer. */
     close(cfg->exec_fd);
     if ((err = memfile_create(memfile_size_for_host(), &mf)) != 0)
@@ -133,6 +139,8 @@ int boot_run(const struct boot_config *cfg)
     }
     syscall_set_strace(cfg->strace);
     struct kernel_config kcfg = {
+        .groups = groups,
+        .ngroups = ngroups,
         .platform = platform,
         .memfile = mf,
         .syscall_dispatch = syscall_dispatch,

@@ -80,6 +80,7 @@ static int task_inherit(struct task *t, struct task *c, const struct clone_reque
     }
     c->creds = t->creds;
     memcpy(c->comm, t->comm, sizeof(c->comm));
+    c->nice = t->nice;
     pthread_mutex_lock(&t->tg->lock);
     c->blocked = t->blocked;
     pthread_mutex_unlock(&t->tg->lock);

@@ -145,8 +145,11 @@ int kernel_start_init(struct kernel *k, const struct init_process *init, char *w
     tg->is_init = true;
     tg->unkillable = true;
     tg->live_tasks = 1;
-    t->creds = (struct creds){k->cfg.uid, k->cfg.uid, k->cfg.uid, k->cfg.uid,
-                              k->cfg.gid, k->cfg.gid, k->cfg.gid, k->cfg.gid};
+    t->creds = (struct creds){.ruid = k->cfg.uid, .euid = k->cfg.uid, .suid = k->cfg.uid,
+                              .fsuid = k->cfg.uid, .rgid = k->cfg.gid, .egid = k->cfg.gid,
+                              .sgid = k->cfg.gid, .fsgid = k->cfg.gid};
+    for (int i = 0; i < k->cfg.ngroups && i < CREDS_MAX_GROUPS; i++)
+        t->creds.groups[t->creds.ngroups++] = k->cfg.groups[i];
     t->fs = init->fs;
     if ((err = init_cwd(t, init->cwd)) != 0) {
         snprintf(why, whylen, "cannot change to the working directory %s: %s", init->cwd,

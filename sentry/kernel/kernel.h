@@ -51,9 +51,15 @@ struct k_sigaction {
     uint64_t mask;
 };
 
+/* Supplementary groups kept inline so credentials copy by value; Linux allows NGROUPS_MAX
+ * (65536), the sentry this many (setgroups beyond it is EINVAL). */
+#define CREDS_MAX_GROUPS 64
+
 struct creds {
     uid_t ruid, euid, suid, fsuid;
     gid_t rgid, egid, sgid, fsgid;
+    int ngroups;
+    gid_t groups[CREDS_MAX_GROUPS];
 };
 
 struct thread_group {
@@ -102,6 +108,7 @@ struct task {
     struct arch_regs regs;    /* the guest registers while the task is in the sentry */
     struct creds creds;
     char comm[16];
+    int nice; /* setpriority(2): -20..19; stored, not yet used by any scheduler */
     struct fs_context *fs; /* root, cwd, umask, mount namespace (shared by CLONE_FS); owned ref,
                               set to NULL under tg->lock at release */
     uint64_t altstack_sp, altstack_size; /* sigaltstack(2); own thread only */
@@ -148,6 +155,8 @@ struct kernel_config {
     const char *hostname;
     uid_t uid;
     gid_t gid;
+    const gid_t *groups; /* the first process's supplementary groups */
+    int ngroups;
 };
 
 struct kernel {

@@ -515,6 +515,29 @@ long sys_ioctl(struct task *t, const struct syscall_args *a)
     case FIONCLEX:
         ret = fdtable_set_cloexec(t->fds, (int)a->a[0], cmd == FIOCLEX);
         break;
+    case FIONBIO: {
+        /* The same flag F_SETFL's O_NONBLOCK sets (ioctl_fionbio). */
+        int on;
+        ret = mm_copy_in(t->mm, a->a[2], &on, sizeof(on));
+        if (!ret) {
+            if (on)
+                atomic_fetch_or_explicit(&f->status_flags, O_NONBLOCK, memory_order_relaxed);
+            else
+                atomic_fetch_and_explicit(&f->status_flags, ~O_NONBLOCK, memory_order_relaxed);
+        }
+        break;
+    }
+    case FIOASYNC: {
+        int on;
+        ret = mm_copy_in(t->mm, a->a[2], &on, sizeof(on));
+        if (!ret) {
+            if (on)
+                atomic_fetch_or_explicit(&f->status_flags, O_ASYNC, memory_order_relaxed);
+            else
+                atomic_fetch_and_explicit(&f->status_flags, ~O_ASYNC, memory_order_relaxed);
+        }
+        break;
+    }
     case FIONREAD:
         if (f->inode && S_ISREG(f->inode->mode)) {
             struct stat st;

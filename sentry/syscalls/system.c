@@ -148,3 +148,45 @@ long sys_sched_yield(struct task *t, const struct syscall_args *a)
     return 0;
 }
 
+
+/* getpriority(2)/setpriority(2) for PRIO_PROCESS (0: the caller), and PRIO_PGRP/PRIO_USER as
+ * they apply to the caller. The raw syscall returns 20 - nice so the value is never negative. */
+static struct task *priority_target(struct task *t, int which, int who)
+{
+    switch (which) {
+    case PRIO_PROCESS:
+        return who == 0 || who == t->tid ? t : NULL;
+    case PRIO_PGRP:
+        return who == 0 || who == t->tg->pgid ? t : NULL;
+    case PRIO_USER:
+        return who == 0 || (uid_t)who == t->creds.euid ? t : NULL;
+    default:
+        return NULL;
+    }
+}
+
+long sys_getpriority(struct task *t, const struct syscall_args *a)
+{
+    int which = (int)a->a[0];
+    if (which != PRIO_PROCESS && which != PRIO_PGRP && which != PRIO_USER)
+        return -EINVAL;
+    struct task *target = priority_target(t, which, (int)a->a[1]);
+    return target ? 20 - target->nice : -ESRCH;
+}
+
+long sys_setpriority(struct task *t, const struct syscall_args *a)
+{
+    int which = (int)a->a[0];
+    if (which != PRIO_PROCESS && which != PRIO_PGRP && which != PRIO_USER)
+        return -EINVAL;
+    struct task *target = priority_target(t, which, (int)a->a[1]);
+    if (!target)
+        return -ESRCH;
+    int nice = (int)a->a[2];
+    nice = nice < -20 ? -20 : nice > 19 ? 19 : nice;
+    /* Raising priority (a lower nice) needs CAP_SYS_NICE (RLIMIT_NICE aside). */
+    if (nice < target->nice && t->creds.euid != 0)
+        return -EACCES;
+    target->nice = nice;
+    return 0;
+}

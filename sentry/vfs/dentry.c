@@ -290,3 +290,20 @@ int vfs_lookup_child(struct dentry *dir, const char *name, bool locked, struct d
         pthread_mutex_unlock(&dir->dir_lock);
     return err;
 }
+
+int dentry_rename_unlinked(struct dentry *d, const char *name)
+{
+    char *copy = strdup(name);
+    if (!copy)
+        return -ENOMEM;
+    pthread_mutex_lock(&vfs_rename_lock); /* names are read under it */
+    if (!d->dead) {
+        pthread_mutex_unlock(&vfs_rename_lock);
+        free(copy);
+        return -EINVAL;
+    }
+    free(d->name);
+    d->name = copy;
+    pthread_mutex_unlock(&vfs_rename_lock);
+    return 0;
+}

@@ -220,6 +220,9 @@ struct dentry {
     bool dead;          /* unlinked or renamed over: no longer reachable by name */
 };
 
+/* Renames an unlinked (dead) dentry: what /proc shows for an anonymous file made by creating and
+ * unlinking one (memfd_create's "memfd:NAME"). -EINVAL if the dentry is still linked. */
+int dentry_rename_unlinked(struct dentry *d, const char *name);
 /* A root dentry for `inode` (taking over the caller's reference). */
 struct dentry *dentry_alloc_root(struct inode *inode);
 void dentry_get(struct dentry *d);

@@ -25,10 +25,18 @@ static int ovl_statfs(struct super_block *sb, struct statfs *out)
 {
     struct ovl_fs *ofs = sb->priv;
     struct super_block *upper_sb = ofs->upper_root->inode->sb;
-    int err = 0;
-    if (upper_sb->ops && upper_sb->ops->statfs) {
+    struct super_block *lower_sb = ofs->lower_root->inode->sb;
+    int err = -ENOSYS;
+    /* The sizes of the container's image (the lower layer: for `runsc do`, the host's disk), as
+     * df shows them for a root outside; an in-memory upper has none to give. Linux's overlayfs
+     * reports the upper layer, whose size here would be no disk at all. */
+    if (lower_sb->ops && lower_sb->ops->statfs)
+        err = lower_sb->ops->statfs(lower_sb, out);
+    if (err && upper_sb->ops && upper_sb->ops->statfs) {
+        memset(out, 0, sizeof(*out));
         err = upper_sb->ops->statfs(upper_sb, out);
-    } else {
+    } else if (err) {
+        err = 0;
         out->f_bsize = 4096;
         out->f_frsize = 4096;
         out->f_namelen = 255;

@@ -50,8 +50,11 @@ static void status_task(struct kernfs_buf *b, const struct proc_task *pt, int fd
     const struct creds *c = &pt->creds;
     kernfs_printf(b, "Uid:\t%u\t%u\t%u\t%u\n", c->ruid, c->euid, c->suid, c->fsuid);
     kernfs_printf(b, "Gid:\t%u\t%u\t%u\t%u\n", c->rgid, c->egid, c->sgid, c->fsgid);
-    /* No supplementary groups; Linux leaves a trailing space after the list regardless. */
-    kernfs_printf(b, "FDSize:\t%d\nGroups:\t \n", fdsize);
+    /* Each group is followed by a space; an empty list still has one (Linux's format). */
+    kernfs_printf(b, "FDSize:\t%d\nGroups:\t", fdsize);
+    for (int i = 0; i < c->ngroups; i++)
+        kernfs_printf(b, "%u ", c->groups[i]);
+    kernfs_printf(b, "%s\n", c->ngroups ? "" : " ");
     kernfs_printf(b, "NStgid:\t%d\nNSpid:\t%d\nNSpgid:\t%d\nNSsid:\t%d\n", pt->tgid, pt->tid,
                   pt->pgid, pt->sid);
 }

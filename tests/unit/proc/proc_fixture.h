@@ -46,7 +46,8 @@ static inline struct task *fx_task(struct kernel *k, struct thread_group *g, int
     t->group_next = g->tasks;
     g->tasks = t;
     g->live_tasks++;
-    t->creds = (struct creds){1000, 1000, 1000, 1000, 100, 100, 100, 100};
+    t->creds = (struct creds){.ruid = 1000, .euid = 1000, .suid = 1000, .fsuid = 1000,
+                              .rgid = 100, .egid = 100, .sgid = 100, .fsgid = 100};
     return t;
 }
 
