@@ -33,6 +33,8 @@ static inline const char *guest_errno_name(int err)
         [ESPIPE] = "ESPIPE", [EROFS] = "EROFS",         [EPIPE] = "EPIPE",
         [EDOM] = "EDOM",     [ERANGE] = "ERANGE",       [ENAMETOOLONG] = "ENAMETOOLONG",
         [ENOSYS] = "ENOSYS", [EOVERFLOW] = "EOVERFLOW", [EOPNOTSUPP] = "EOPNOTSUPP",
+        [ELOOP] = "ELOOP",   [ENOTEMPTY] = "ENOTEMPTY", [ENODATA] = "ENODATA",
+        [EMLINK] = "EMLINK", [ETXTBSY] = "ETXTBSY",     [ENOTBLK] = "ENOTBLK",
     };
     static char unknown[32];
 
