@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <sys/mman.h>
 
+#include "sentry/fs/dev/dev.h"
 #include "sentry/mm/mm.h"
 #include "sentry/syscalls/syscalls.h"
 #include "sentry/vfs/vfs.h"
@@ -61,6 +62,11 @@ long sys_mmap(struct task *t, const struct syscall_args *a)
     struct file *f = (int64_t)a->a[4] < 0 ? NULL : fdtable_get(t->fds, (int)a->a[4]);
     if (!f)
         return -EBADF;
+    if (dev_is_zero(f)) {
+        /* /dev/zero maps anonymous memory, private or shared (shmem) as asked. */
+        file_put(f);
+        return mm_map(t->mm, &req);
+    }
     int acc = atomic_load_explicit(&f->status_flags, memory_order_relaxed) & (O_ACCMODE | O_PATH);
     long ret;
     struct mappable *m = NULL;

@@ -162,6 +162,55 @@ int dcache_rename(struct dentry *old_dir, struct dentry *d, struct dentry *new_d
     return 0;
 }
 
+void dcache_prune(struct dentry *root)
+{
+    /* Every cached dentry below root in preorder, each with a reference of ours, so parents come
+     * before their children; then removed in reverse, children first. */
+    struct dentry **all = NULL;
+    size_t n = 0, cap = 0;
+    pthread_mutex_lock(&vfs_rename_lock); /* parents can't change under us */
+    dentry_get(root);
+    all = malloc(sizeof(*all));
+    if (!all) {
+        pthread_mutex_unlock(&vfs_rename_lock);
+        dentry_put(root);
+        return;
+    }
+    all[n++] = root;
+    cap = 1;
+    for (size_t i = 0; i < n; i++) {
+        struct dentry *d = all[i];
+        pthread_mutex_lock(&d->dir_lock);
+        for (size_t b = 0; b < d->nbuckets; b++) {
+            for (struct dentry *c = d->children[b]; c; c = c->hash_next) {
+                if (n == cap) {
+                    struct dentry **grown = realloc(all, cap * 2 * sizeof(*all));
+                    if (!grown)
+                        break; /* prune what we have: the rest stays cached */
+                    all = grown;
+                    cap *= 2;
+                }
+                dentry_get(c);
+                all[n++] = c;
+            }
+        }
+        pthread_mutex_unlock(&d->dir_lock);
+    }
+    while (n > 1) {
+        struct dentry *d = all[--n];
+        struct dentry *parent = d->parent;
+        pthread_mutex_lock(&parent->dir_lock);
+        /* Held only by the cache and us: no holder and no cached child (each would hold one). */
+        if (!d->dead && atomic_load_explicit(&d->refs, memory_order_acquire) == 2)
+            dcache_remove(parent, d);
+        pthread_mutex_unlock(&parent->dir_lock);
+        dentry_put(d);
+    }
+    pthread_mutex_unlock(&vfs_rename_lock);
+    dentry_put(root);
+    free(all);
+}
+
 int vfs_lookup_child(struct dentry *dir, const char *name, bool locked, struct dentry **out)
 {
     if (!S_ISDIR(dir->inode->mode))

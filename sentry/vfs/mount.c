@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "sentry/vfs/vfs.h"
+#include "sentry/vfs/vfs_internal.h"
 
 void vfs_path_get(const struct vfs_path *p)
 {
@@ -70,12 +71,25 @@ void mount_ns_put(struct mount_ns *ns)
 {
     if (!ns || atomic_fetch_sub_explicit(&ns->refs, 1, memory_order_acq_rel) != 1)
         return;
+    /* Mountpoints first, so no mount pins another's tree; then each tree is pruned from its
+     * filesystem's root (a bind mount's root may sit inside another mount's tree). */
+    for (struct mount *m = ns->mounts; m; m = m->ns_next) {
+        if (m->mountpoint)
+            dentry_put(m->mountpoint);
+        m->mountpoint = NULL;
+    }
     struct mount *m = ns->mounts;
     while (m) {
         struct mount *next = m->ns_next;
-        if (m->mountpoint)
-            dentry_put(m->mountpoint);
+        pthread_mutex_lock(&vfs_rename_lock);
+        struct dentry *top = m->root;
+        while (top->parent)
+            top = top->parent;
+        dentry_get(top);
+        pthread_mutex_unlock(&vfs_rename_lock);
         dentry_put(m->root);
+        dcache_prune(top);
+        dentry_put(top);
         free(m->source);
         free(m->options);
         free(m);
@@ -149,6 +163,8 @@ int vfs_path_string(struct mount_ns *ns, const struct vfs_path *root, const stru
     buf[pos] = '\0';
     struct mount *mnt = p->mnt;
     struct dentry *d = p->dentry;
+    /* Names and parents change only under the rename lock. */
+    pthread_mutex_lock(&vfs_rename_lock);
     pthread_mutex_lock(&ns->lock);
     while (!(mnt == root->mnt && d == root->dentry)) {
         if (d == mnt->root) {
@@ -161,6 +177,7 @@ int vfs_path_string(struct mount_ns *ns, const struct vfs_path *root, const stru
         size_t len = strlen(d->name);
         if (pos < len + 1) {
             pthread_mutex_unlock(&ns->lock);
+            pthread_mutex_unlock(&vfs_rename_lock);
             return -ENAMETOOLONG;
         }
         pos -= len;
@@ -169,6 +186,7 @@ int vfs_path_string(struct mount_ns *ns, const struct vfs_path *root, const stru
         d = d->parent;
     }
     pthread_mutex_unlock(&ns->lock);
+    pthread_mutex_unlock(&vfs_rename_lock);
     if (pos == size - 1)
         buf[--pos] = '/';
     size_t n = size - 1 - pos;

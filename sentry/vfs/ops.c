@@ -177,7 +177,36 @@ int vfs_symlink(const struct walk_ctx *ctx, const char *target, const char *path
 }
 
 static int open_created(const struct walk_ctx *ctx, const char *path, int flags, mode_t mode,
-                        struct file **out)
+                        struct file **out, int links);
+
+/* O_CREAT on a dangling symlink creates its target (open(2)), resolved from the link's
+ * directory; `links` counts the links followed so far, as the walk does. */
+static int open_link_target(const struct walk_ctx *ctx, const struct vfs_path *dir,
+                            struct inode *link, int flags, mode_t mode, struct file **out,
+                            int links)
+{
+    if (links >= VFS_MAX_SYMLINKS)
+        return -ELOOP;
+    if (!link->ops->readlink)
+        return -ENOENT;
+    char *target = malloc(PATH_MAX);
+    if (!target)
+        return -ENOMEM;
+    ssize_t n = link->ops->readlink(link, target, PATH_MAX - 1);
+    int err = (int)n;
+    if (n > 0) {
+        target[n] = '\0';
+        struct walk_ctx sub = {ctx->fs, ctx->cred, *dir};
+        err = open_created(&sub, target, flags, mode, out, links + 1);
+    } else if (n == 0) {
+        err = -ENOENT;
+    }
+    free(target);
+    return err;
+}
+
+static int open_created(const struct walk_ctx *ctx, const char *path, int flags, mode_t mode,
+                        struct file **out, int links)
 {
     struct vfs_path parent;
     char last[NAME_MAX + 1];
@@ -203,15 +232,24 @@ static int open_created(const struct walk_ctx *ctx, const char *path, int flags,
         struct vfs_path p = {parent.mnt, child};
         mount_ns_cross(ctx->fs->ns, &p);
         if (S_ISLNK(p.dentry->inode->mode)) {
+            struct inode *link = p.dentry->inode;
+            inode_get(link);
             vfs_path_put(&p);
             if (flags & O_NOFOLLOW) {
+                inode_put(link);
                 err = -ELOOP;
                 goto out_parent;
             }
-            /* Follow it with a fresh walk (a dangling link is not created through). */
+            /* Follow it with a fresh walk; a dangling link creates its target. */
             err = vfs_walk(ctx, path, WALK_FOLLOW, &p);
-            if (err)
-                goto out_parent;
+            if (!err) {
+                err = vfs_open_path(&p, ctx->cred, flags, out);
+                vfs_path_put(&p);
+            } else if (err == -ENOENT) {
+                err = open_link_target(ctx, &parent, link, flags, mode, out, links);
+            }
+            inode_put(link);
+            goto out_parent;
         }
         err = vfs_open_path(&p, ctx->cred, flags, out);
         vfs_path_put(&p);
@@ -253,7 +291,7 @@ int vfs_open(const struct walk_ctx *ctx, const char *path, int flags, mode_t mod
     if ((flags & __O_TMPFILE) == __O_TMPFILE)
         return -EOPNOTSUPP;
     if ((flags & O_CREAT) && !(flags & O_PATH))
-        return open_created(ctx, path, flags, mode, out);
+        return open_created(ctx, path, flags, mode, out, 0);
     int wflags = 0;
     if (!(flags & O_NOFOLLOW))
         wflags |= WALK_FOLLOW;

@@ -124,8 +124,8 @@ int vfs_rename(const struct walk_ctx *old_ctx, const char *old_path,
         err = -ENOENT;
         goto out_unlock;
     }
-    if (victim == source)
-        goto out_unlock; /* the same file: rename does nothing */
+    if (victim && victim->inode == source->inode)
+        goto out_unlock; /* the same file (or two links to it): rename does nothing */
     if ((flags & RENAME_NOREPLACE) && victim) {
         err = -EEXIST;
         goto out_unlock;

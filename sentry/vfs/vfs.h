@@ -13,8 +13,9 @@
  *   - struct vfs_path: (mount, dentry), the thing a walk yields and a file, cwd or root holds.
  *   - struct file: an open file description; struct fdtable maps fds to files.
  *
- * Lock order: a directory dentry's dir_lock (parent before child; two unrelated directories
- * for rename in address order, under vfs_rename_lock) → inode.lock → mount_ns.lock. dir_lock
+ * Lock order: vfs_rename_lock (renames, and reading names up the tree) → a directory dentry's
+ * dir_lock (parent before child; two unrelated directories in address order) → inode.lock →
+ * mount_ns.lock. dir_lock
  * is held across a filesystem's directory operation (it may block on the gofer, never on the
  * guest), which serialises lookups and changes in one directory as Linux's i_rwsem does. */
 #ifndef RUNSC_SENTRY_VFS_VFS_H

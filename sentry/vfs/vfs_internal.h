@@ -14,6 +14,12 @@ void dcache_remove(struct dentry *dir, struct dentry *d);
 int dcache_rename(struct dentry *old_dir, struct dentry *d, struct dentry *new_dir,
                   const char *new_name);
 
+/* Drops the cached dentries below root that nothing else holds. A cached child and its parent
+ * hold each other (the cache's reference and the child's parent reference), so an unmounted
+ * tree is freed only by pruning it: shrink_dcache_for_umount's job in Linux. Takes
+ * vfs_rename_lock and dir_locks: call with neither held. */
+void dcache_prune(struct dentry *root);
+
 /* Serialises renames that move between directories, so ancestry can't change under a check. */
 extern pthread_mutex_t vfs_rename_lock;
 

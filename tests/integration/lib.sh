@@ -285,21 +285,38 @@ _ms() { # _ms SECONDS: "2" or "0.5" in milliseconds
     echo $((10#$whole * 1000 + 10#${frac:0:3}))
 }
 
+# child_named CLI_PID COMM: the first child of CLI_PID whose comm is COMM ("" if none).
+child_named() {
+    local c
+    for c in $(children_of "$1"); do
+        if [[ $(cat /proc/"$c"/comm 2>/dev/null) == "$2" ]]; then
+            echo "$c"
+            return
+        fi
+    done
+}
+
+# boot_child CLI_PID: the CLI's child that is not its gofer (named runsc-gofer), "" if none.
+boot_child() {
+    local c
+    for c in $(children_of "$1"); do
+        if [[ $(cat /proc/"$c"/comm 2>/dev/null) != runsc-gofer ]]; then
+            echo "$c"
+            return
+        fi
+    done
+}
+
 # find_sandbox CLI_PID: waits (up to 10 s) until the sandbox of the `runsc do` at CLI_PID runs
-# guest code, and sets BOOT_PID and GOFER_PID (the CLI's children running `runsc boot` and
-# `runsc gofer`), FACTORY_PID (boot's child named runsc-stubs) and STUB_PIDS (the factory's
-# children that have a tracer). Returns 1 if they never show up.
+# guest code, and sets BOOT_PID (the CLI's child that is not the gofer), GOFER_PID (the CLI's
+# child named runsc-gofer), FACTORY_PID (boot's child named runsc-stubs) and STUB_PIDS (the
+# factory's children that have a tracer). Returns 1 if they never show up.
 find_sandbox() {
     local cli=$1 deadline=$((SECONDS + 10)) c s
     BOOT_PID="" GOFER_PID="" FACTORY_PID="" STUB_PIDS=()
     while ((SECONDS < deadline)); do
-        BOOT_PID="" GOFER_PID=""
-        for c in $(children_of "$cli"); do
-            case $(tr '\0' ' ' <"/proc/$c/cmdline" 2>/dev/null | cut -d' ' -f2) in
-            boot) BOOT_PID=$c ;;
-            gofer) GOFER_PID=$c ;;
-            esac
-        done
+        BOOT_PID=$(boot_child "$cli")
+        GOFER_PID=$(child_named "$cli" runsc-gofer)
         FACTORY_PID=""
         STUB_PIDS=()
         if [[ -n $BOOT_PID ]]; then
