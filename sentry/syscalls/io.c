@@ -136,11 +136,28 @@ static struct file *get_file_for_io(struct task *t, uint64_t fd, bool write)
     return f;
 }
 
+/* Why get_file_for_io refused `fd`: a directory open for reading passes Linux's FMODE_READ
+ * check and fails in its read op (generic_read_dir: EISDIR); anything else is EBADF. */
+static long io_refusal(struct task *t, uint64_t fd, bool write)
+{
+    struct file *f = get_file(t, fd);
+    long err = -EBADF;
+
+    if (f) {
+        int flags = atomic_load_explicit(&f->status_flags, memory_order_relaxed);
+        if (!write && f->inode && S_ISDIR(f->inode->mode) && !(flags & O_PATH) &&
+            (flags & O_ACCMODE) != O_WRONLY)
+            err = -EISDIR;
+        file_put(f);
+    }
+    return err;
+}
+
 long sys_read(struct task *t, const struct syscall_args *a)
 {
     struct file *f = get_file_for_io(t, a->a[0], false);
     if (!f)
-        return -EBADF;
+        return io_refusal(t, a->a[0], false);
     long ret = -EFAULT;
     if (mm_access_ok(t->mm, a->a[1], a->a[2]))
         ret = read_to_guest(t, f, a->a[1], a->a[2] > MAX_RW_COUNT ? MAX_RW_COUNT : a->a[2], NULL);
@@ -253,7 +270,7 @@ static long vectored_io(struct task *t, uint64_t fd, uint64_t iov_addr, uint64_t
     long ret;
 
     if (!f)
-        return -EBADF;
+        return io_refusal(t, fd, write);
     if (off && !f->ops->pread) {
         file_put(f);
         return -ESPIPE;
@@ -291,7 +308,7 @@ static long positioned(struct task *t, const struct syscall_args *a, bool write)
         return -EINVAL;
     struct file *f = get_file_for_io(t, a->a[0], write);
     if (!f)
-        return -EBADF;
+        return io_refusal(t, a->a[0], write);
     long ret;
     size_t len = a->a[2] > MAX_RW_COUNT ? MAX_RW_COUNT : a->a[2];
     if (!f->ops->pread)

@@ -336,12 +336,12 @@ static void check_umask(void)
     EXPECT_OCTAL("umask 01777 reads back 0777", umask(022), 0777);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
     char dir[GUEST_TMPDIR_SIZE];
 
     setvbuf(stdout, NULL, _IOLBF, 0);
-    guest_tmpdir_make(dir, "/tmp");
+    guest_tmpdir_make(dir, argc > 1 ? argv[1] : "/tmp");
     check_creation_flags();
     check_dir_and_link_flags();
     check_name_lengths();
