@@ -306,7 +306,8 @@ static long truncate_inode(struct task *t, struct inode *inode, struct mount *mn
         return -EISDIR;
     if (!S_ISREG(inode->mode))
         return -EINVAL;
-    if (len > (int64_t)t->tg->rlimits[RLIMIT_FSIZE].rlim_cur) {
+    /* Unsigned: RLIM_INFINITY is all ones. */
+    if ((uint64_t)len > t->tg->rlimits[RLIMIT_FSIZE].rlim_cur) {
         task_signal_send(t, SIGXFSZ, NULL);
         return -EFBIG;
     }
