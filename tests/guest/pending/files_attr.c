@@ -103,8 +103,8 @@ static void check_times(void)
     clock_gettime(CLOCK_REALTIME, &after);
     stat("f", &st);
     EXPECT_FACT("atime kept", st.st_atim.tv_sec == 1000000000 && st.st_atim.tv_nsec == 123456789);
-    EXPECT_FACT("mtime is now", st.st_mtim.tv_sec >= before.tv_sec - 1 &&
-                                    st.st_mtim.tv_sec <= after.tv_sec + 1);
+    EXPECT_FACT("mtime is now",
+                st.st_mtim.tv_sec >= before.tv_sec - 1 && st.st_mtim.tv_sec <= after.tv_sec + 1);
     EXPECT_RET("utimensat NULL", utimensat(AT_FDCWD, "f", NULL, 0), 0);
     stat("f", &st);
     EXPECT_FACT("atime is now", st.st_atim.tv_sec >= before.tv_sec - 1);
@@ -213,8 +213,8 @@ static void check_xattrs(void)
 
     char list[256];
     ssize_t need = listxattr("x", NULL, 0);
-    EXPECT_FACT("listxattr size query covers both names", need >= (ssize_t)sizeof("user.one") +
-                                                                      (ssize_t)sizeof("user.empty"));
+    EXPECT_FACT("listxattr size query covers both names",
+                need >= (ssize_t)sizeof("user.one") + (ssize_t)sizeof("user.empty"));
     EXPECT_ERRNO("listxattr small buffer", listxattr("x", list, 3), ERANGE);
 
     int fd = open("x", O_RDONLY);

@@ -357,8 +357,7 @@ static void check_mknod(void)
     EXPECT_FACT("it is a FIFO", S_ISFIFO(st.st_mode));
     EXPECT_OCTAL("its mode", st.st_mode & 07777, 0640);
     EXPECT_ERRNO("mknod over it", mknod("fifo", S_IFIFO | 0640, 0), EEXIST);
-    EXPECT_ERRNO("open its write end with no reader",
-                 open("fifo", O_WRONLY | O_NONBLOCK), ENXIO);
+    EXPECT_ERRNO("open its write end with no reader", open("fifo", O_WRONLY | O_NONBLOCK), ENXIO);
     int r = open("fifo", O_RDONLY | O_NONBLOCK);
     EXPECT_FACT("non-blocking read open", r >= 0);
     int w = open("fifo", O_WRONLY | O_NONBLOCK);

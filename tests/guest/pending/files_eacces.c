@@ -54,8 +54,8 @@ static void check_as_nobody(void)
     int fd = open("noexec", O_RDONLY | O_DIRECTORY);
     EXPECT_FACT("a 0644 dir can be listed", fd >= 0);
     close(fd);
-    EXPECT_ERRNO("create in a 0755 root dir",
-                 open("readonly-dir/new", O_WRONLY | O_CREAT, 0644), EACCES);
+    EXPECT_ERRNO("create in a 0755 root dir", open("readonly-dir/new", O_WRONLY | O_CREAT, 0644),
+                 EACCES);
     EXPECT_ERRNO("mkdir in a 0755 root dir", mkdir("readonly-dir/new", 0755), EACCES);
     EXPECT_ERRNO("unlink in a 0755 root dir", unlink("readonly-dir/victim"), EACCES);
     EXPECT_ERRNO("rename within a 0755 root dir",
@@ -106,9 +106,8 @@ static void check_as_nobody(void)
     EXPECT_ERRNO("unlink another's file in a sticky dir", unlink("sticky/others"), EPERM);
     EXPECT_ERRNO("rename another's file in a sticky dir", rename("sticky/others", "sticky/x"),
                  EPERM);
-    EXPECT_ERRNO("rename over another's file in a sticky dir", rename("sticky/mine",
-                                                                      "sticky/others"),
-                 EPERM);
+    EXPECT_ERRNO("rename over another's file in a sticky dir",
+                 rename("sticky/mine", "sticky/others"), EPERM);
     EXPECT_RET("rename my own file in a sticky dir", rename("sticky/mine", "sticky/mine2"), 0);
     EXPECT_RET("unlink my own file in a sticky dir", unlink("sticky/mine2"), 0);
     fd = open("sticky/others", O_WRONLY);

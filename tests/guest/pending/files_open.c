@@ -240,10 +240,12 @@ static void check_close_range(void)
 static void check_dup_and_fcntl(void)
 {
     int fd = open("a", O_RDWR | O_APPEND);
-    EXPECT_OCTAL("F_GETFL of O_RDWR|O_APPEND", fcntl(fd, F_GETFL), O_RDWR | O_APPEND | KERNEL_O_LARGEFILE);
+    EXPECT_OCTAL("F_GETFL of O_RDWR|O_APPEND", fcntl(fd, F_GETFL),
+                 O_RDWR | O_APPEND | KERNEL_O_LARGEFILE);
     EXPECT_RET("F_SETFL O_NONBLOCK, dropping O_APPEND, trying O_WRONLY",
                fcntl(fd, F_SETFL, O_NONBLOCK | O_WRONLY), 0);
-    EXPECT_OCTAL("F_GETFL after F_SETFL", fcntl(fd, F_GETFL), O_RDWR | O_NONBLOCK | KERNEL_O_LARGEFILE);
+    EXPECT_OCTAL("F_GETFL after F_SETFL", fcntl(fd, F_GETFL),
+                 O_RDWR | O_NONBLOCK | KERNEL_O_LARGEFILE);
     EXPECT_RET("F_GETFD of a new fd", fcntl(fd, F_GETFD), 0);
     EXPECT_RET("F_SETFD FD_CLOEXEC", fcntl(fd, F_SETFD, FD_CLOEXEC), 0);
     EXPECT_RET("F_GETFD after", fcntl(fd, F_GETFD), FD_CLOEXEC);
@@ -251,7 +253,8 @@ static void check_dup_and_fcntl(void)
     int d1 = dup(fd);
     EXPECT_FACT("dup returns the lowest free fd", d1 == fd + 1);
     EXPECT_RET("dup drops FD_CLOEXEC", fcntl(d1, F_GETFD), 0);
-    EXPECT_OCTAL("dup shares status flags", fcntl(d1, F_GETFL), O_RDWR | O_NONBLOCK | KERNEL_O_LARGEFILE);
+    EXPECT_OCTAL("dup shares status flags", fcntl(d1, F_GETFL),
+                 O_RDWR | O_NONBLOCK | KERNEL_O_LARGEFILE);
     lseek(fd, 3, SEEK_SET);
     EXPECT_RET("dup shares the offset", lseek(d1, 0, SEEK_CUR), 3);
     fcntl(d1, F_SETFL, 0);

@@ -210,8 +210,8 @@ static void check_sendfile_and_copy(void)
     close(fds[1]);
 
     loff_t in_off = 2, out_off = 20;
-    EXPECT_RET("copy_file_range with offsets",
-               copy_file_range(in, &in_off, out, &out_off, 5, 0), 5);
+    EXPECT_RET("copy_file_range with offsets", copy_file_range(in, &in_off, out, &out_off, 5, 0),
+               5);
     EXPECT_RET("input offset advanced", in_off, 7);
     EXPECT_RET("output offset advanced", out_off, 25);
     EXPECT_RET("size after copy_file_range past the end", size_of(out), 25);
@@ -233,8 +233,7 @@ static void check_sendfile_and_copy(void)
     EXPECT_ERRNO("copy_file_range to an O_RDONLY fd", copy_file_range(in, NULL, in, NULL, 1, 0),
                  EBADF);
     int dfd = open(".", O_RDONLY | O_DIRECTORY);
-    EXPECT_ERRNO("copy_file_range from a dir", copy_file_range(dfd, NULL, out, NULL, 1, 0),
-                 EISDIR);
+    EXPECT_ERRNO("copy_file_range from a dir", copy_file_range(dfd, NULL, out, NULL, 1, 0), EISDIR);
     close(dfd);
     int app = open("dst", O_WRONLY | O_APPEND);
     EXPECT_ERRNO("copy_file_range to O_APPEND", copy_file_range(in, NULL, app, NULL, 1, 0), EBADF);

@@ -97,8 +97,8 @@ static void check_stat_family(void)
     EXPECT_RET("newfstatat ..", fstatat(dfd, "..", &st, 0), 0);
     EXPECT_FACT("dir/.. is the scratch dir", S_ISDIR(st.st_mode) && (st.st_mode & 07777) == 0700);
     close(dfd);
-    EXPECT_RET("newfstatat AT_SYMLINK_NOFOLLOW", fstatat(AT_FDCWD, "link", &st, AT_SYMLINK_NOFOLLOW),
-               0);
+    EXPECT_RET("newfstatat AT_SYMLINK_NOFOLLOW",
+               fstatat(AT_FDCWD, "link", &st, AT_SYMLINK_NOFOLLOW), 0);
     print_stat("newfstatat link nofollow", &st);
     EXPECT_RET("newfstatat following", fstatat(AT_FDCWD, "link", &st, 0), 0);
     print_stat("newfstatat link follow", &st);
@@ -176,9 +176,11 @@ static void check_statx(void)
            sx.stx_mode & 07777, sx.stx_nlink, (unsigned long long)sx.stx_size);
     stat("file", &st);
     EXPECT_FACT("statx ino equals stat ino", sx.stx_ino == st.st_ino);
-    EXPECT_FACT("statx mtime equals stat mtime", sx.stx_mtime.tv_sec == st.st_mtim.tv_sec &&
-                                                     sx.stx_mtime.tv_nsec == (uint32_t)st.st_mtim.tv_nsec);
-    EXPECT_FACT("statx dev equals stat dev", makedev(sx.stx_dev_major, sx.stx_dev_minor) == st.st_dev);
+    EXPECT_FACT("statx mtime equals stat mtime",
+                sx.stx_mtime.tv_sec == st.st_mtim.tv_sec &&
+                    sx.stx_mtime.tv_nsec == (uint32_t)st.st_mtim.tv_nsec);
+    EXPECT_FACT("statx dev equals stat dev",
+                makedev(sx.stx_dev_major, sx.stx_dev_minor) == st.st_dev);
     EXPECT_RET("statx link nofollow", statx(AT_FDCWD, "link", AT_SYMLINK_NOFOLLOW, STATX_TYPE, &sx),
                0);
     printf("statx link: %s size %llu\n", type_name(sx.stx_mode), (unsigned long long)sx.stx_size);
@@ -214,10 +216,10 @@ static void check_access(void)
     EXPECT_ERRNO("access bad mode", access("rw", 8), EINVAL);
     EXPECT_ERRNO("access through a file", access("rw/x", F_OK), ENOTDIR);
     EXPECT_RET("faccessat relative", faccessat(AT_FDCWD, "rw", R_OK, 0), 0);
-    EXPECT_RET("faccessat AT_EACCESS",
-               syscall(SYS_faccessat2, AT_FDCWD, "rw", W_OK, AT_EACCESS), 0);
-    EXPECT_ERRNO("faccessat2 AT_EACCESS x", syscall(SYS_faccessat2, AT_FDCWD, "rw", X_OK, AT_EACCESS),
-                 EACCES);
+    EXPECT_RET("faccessat AT_EACCESS", syscall(SYS_faccessat2, AT_FDCWD, "rw", W_OK, AT_EACCESS),
+               0);
+    EXPECT_ERRNO("faccessat2 AT_EACCESS x",
+                 syscall(SYS_faccessat2, AT_FDCWD, "rw", X_OK, AT_EACCESS), EACCES);
     EXPECT_RET("faccessat2 nofollow on a dangling symlink",
                syscall(SYS_faccessat2, AT_FDCWD, "dangling", F_OK, AT_SYMLINK_NOFOLLOW), 0);
     EXPECT_ERRNO("faccessat2 following a dangling symlink",
