@@ -144,6 +144,10 @@ int boot_run(const struct boot_config *cfg)
         code = fail("create the kernel", err);
         goto out;
     }
+    if ((err = boot_mount_kernel_fs(fs, k, (unsigned)get_nprocs())) != 0) {
+        code = fail("mount /proc and /sys", err);
+        goto out;
+    }
     pthread_t forwarder;
     if ((err = pthread_create(&forwarder, NULL, signal_forwarder, k)) != 0) {
         code = fail("start the signal forwarder", -err);

@@ -1,5 +1,6 @@
-/* The container's filesystem tree as the sentry sees it: the gofer's tree as the root (read-only
- * as `runsc do` serves it), /dev and /dev/shm over it. */
+/* The container's filesystem tree as the sentry sees it: an overlay of an in-memory upper layer
+ * over the gofer's read-only tree as the root (writes stay in the sandbox and vanish with it),
+ * /dev and /dev/shm over it, then /proc and /sys once the kernel exists. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -8,6 +9,9 @@
 #include "lib/p9/p9_client.h"
 #include "sentry/fs/dev/dev.h"
 #include "sentry/fs/gofer/gofer.h"
+#include "sentry/fs/overlay/overlay.h"
+#include "sentry/fs/proc/proc.h"
+#include "sentry/fs/sys/sys.h"
 #include "sentry/fs/tmpfs/tmpfs.h"
 #include "sentry/vfs/vfs.h"
 
@@ -46,12 +50,28 @@ int boot_build_rootfs(int gofer_fd, struct fs_context **out)
         return err;
     goferfs_set_device_open(dev_open_char);
     tmpfs_set_special_open(open_special);
-    struct super_block *sb;
-    struct dentry *root;
-    if ((err = goferfs_create(client, true, &sb, &root)) != 0)
+    struct super_block *sb, *upper_sb;
+    struct dentry *lower, *upper, *root;
+    if ((err = goferfs_create(client, true, &sb, &lower)) != 0)
+        return err;
+    struct inode *li = lower->inode;
+    struct tmpfs_options upper_opts = {
+        .root_mode = li->mode & 07777, .uid = li->uid, .gid = li->gid};
+    if ((err = tmpfs_create(&upper_opts, &upper_sb, &upper)) != 0) {
+        dentry_put(lower);
+        return err;
+    }
+    /* The upper root stands for the lower one: same times, as a copy-up would give it. */
+    upper->inode->atime = li->atime;
+    upper->inode->mtime = li->mtime;
+    upper->inode->ctime = li->ctime;
+    err = overlay_create(lower, upper, &sb, &root);
+    dentry_put(lower);
+    dentry_put(upper);
+    if (err)
         return err;
     struct mount_ns *ns;
-    if ((err = mount_ns_create(sb, root, "none", MNT_READONLY, &ns)) != 0)
+    if ((err = mount_ns_create(sb, root, "overlay", 0, &ns)) != 0)
         return err;
     struct vfs_path rp = {ns->root, ns->root->root};
     struct fs_context *fs = fs_context_create(ns, &rp);
@@ -72,4 +92,19 @@ int boot_build_rootfs(int gofer_fd, struct fs_context **out)
 fail:
     fs_context_put(fs);
     return err;
+}
+
+int boot_mount_kernel_fs(struct fs_context *fs, struct kernel *k, unsigned ncpus)
+{
+    struct super_block *sb;
+    struct dentry *root;
+    int err;
+    if ((err = procfs_create(k, &sb, &root)) != 0 ||
+        (err = mount_at(fs, "/proc", sb, root, "proc", "", MNT_NOSUID | MNT_NODEV | MNT_NOEXEC)) != 0)
+        return err;
+    if ((err = sysfs_create(ncpus, &sb, &root)) != 0 ||
+        (err = mount_at(fs, "/sys", sb, root, "sysfs", "",
+                        MNT_READONLY | MNT_NOSUID | MNT_NODEV | MNT_NOEXEC)) != 0)
+        return err;
+    return 0;
 }

@@ -3,7 +3,8 @@
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 packages=(build-essential clang libclang-rt-14-dev cmake pkg-config libseccomp-dev libcap-dev
-          libjson-c-dev libcmocka-dev libcapstone-dev busybox-static util-linux)
+          libjson-c-dev libcmocka-dev libcapstone-dev busybox-static util-linux
+          libpython3.11-testsuite)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -66,7 +66,9 @@ static int exec_file_open(struct task *t, const struct vfs_path *start, const ch
     struct stat st;
     err = file_stat(ef->file, &st);
     if (!err)
-        err = ef->file->ops->mmap ? ef->file->ops->mmap(ef->file, &ef->m) : -EACCES;
+        err = vfs_mappable_for_file(ef->file, t->fs->ns, &ef->m);
+    if (err == -ENODEV)
+        err = -EACCES;
     if (err) {
         file_put(ef->file);
         return err;

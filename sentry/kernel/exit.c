@@ -9,6 +9,7 @@
 
 #include "platform/platform.h"
 #include "sentry/kernel/futex.h"
+#include "sentry/kernel/filelock.h"
 #include "sentry/kernel/kernel.h"
 #include "sentry/mm/mm.h"
 #include "sentry/vfs/vfs.h"
@@ -145,10 +146,19 @@ void task_release(struct task *t)
         if (mm_copy_out(t->mm, t->clear_child_tid, &zero, sizeof(zero)) == 0)
             futex_wake(t, t->clear_child_tid, false, 1, FUTEX_BITSET_MATCH_ANY);
     }
-    mm_put(t->mm); /* the last user releases the address space: the stub dies with it */
+    /* Detached under tg->lock so /proc (task_get_mm...) never takes a reference to a dying
+     * one. */
+    pthread_mutex_lock(&tg->lock);
+    struct mm *mm = t->mm;
+    struct fdtable *fds = t->fds;
+    struct fs_context *fs = t->fs;
     t->mm = NULL;
-    fdtable_put_ref(t->fds);
     t->fds = NULL;
+    t->fs = NULL;
+    pthread_mutex_unlock(&tg->lock);
+    mm_put(mm); /* the last user releases the address space: the stub dies with it */
+    fdtable_put_ref(fds);
+    fs_context_put(fs);
 
     pthread_mutex_lock(&k->lock);
     pthread_mutex_lock(&tg->lock);
@@ -164,6 +174,7 @@ void task_release(struct task *t)
         return;
     }
     reparent_children(k, tg);
+    filelock_release_process(tg);
     if (tg->is_init) {
         /* The init of a pid namespace takes the namespace with it: runsc exits. */
         k->init_exited = true;

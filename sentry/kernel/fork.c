@@ -28,6 +28,7 @@ static void *task_start_main(void *arg)
     struct platform_ctx *ctx;
     int err;
 
+    task_set_current(t);
     if (start->thread) {
         why = "cannot take over the stub thread";
         err = platform_ctx_create_for_thread(mm_platform_as(t->mm), start->handle, &ctx);
@@ -140,8 +141,10 @@ static int reserve_task(struct task *t, bool new_process)
                    (new_process && k->nprocs >= KERNEL_MAX_TASKS) ||
                    ((rlim_t)k->ntasks >= nproc && t->creds.ruid != 0);
     int pid = limited ? -EAGAIN : alloc_pid(k);
-    if (pid > 0)
+    if (pid > 0) {
         k->ntasks++;
+        k->total_forks++;
+    }
     pthread_mutex_unlock(&k->lock);
     return pid;
 }

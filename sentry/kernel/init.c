@@ -9,6 +9,7 @@
 
 #include "lib/log.h"
 #include "platform/platform.h"
+#include "sentry/kernel/filelock.h"
 #include "sentry/kernel/kernel.h"
 #include "sentry/fs/host/host.h"
 #include "sentry/loader/loader.h"
@@ -26,6 +27,7 @@ int kernel_create(const struct kernel_config *cfg, struct kernel **out)
     pthread_cond_init(&k->changed, NULL);
     clock_gettime(CLOCK_MONOTONIC, &k->boot_time);
     k->next_pid = 1;
+    vfs_set_file_release_hook(filelock_file_released);
     int err = kernel_start_itimers(k);
     if (err) {
         free(k);
@@ -69,6 +71,7 @@ static void *init_task_main(void *arg)
     struct task *t = start->task;
     const char *why = NULL;
 
+    task_set_current(t);
     int err = init_load(t, start->init, &why);
     pthread_mutex_lock(&start->lock);
     start->err = err;

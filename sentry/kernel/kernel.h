@@ -85,6 +85,7 @@ struct thread_group {
     int live_tasks;
     struct vfs_path exe; /* the executable (for /proc/PID/exe); a reference; tg->lock */
     struct task *exec_task; /* a thread in execve killing the others (tg->lock) */
+    int oom_score_adj;   /* /proc/PID/oom_score_adj, -1000..1000; only stored */
 };
 
 struct task {
@@ -93,15 +94,16 @@ struct task {
     struct task *group_next; /* in tg->tasks, guarded by tg->lock */
     bool released;           /* its thread is done (tg->lock) */
     int tid;
-    struct mm *mm;            /* owned */
-    struct fdtable *fds;      /* owned */
+    struct mm *mm;            /* owned; set to NULL under tg->lock at release */
+    struct fdtable *fds;      /* owned; set to NULL under tg->lock at release */
     struct platform_ctx *ctx; /* owned; switched only by the task's own thread; other threads
                                  may interrupt it under wait_lock, and it is released (and
                                  set NULL) under wait_lock */
     struct arch_regs regs;    /* the guest registers while the task is in the sentry */
     struct creds creds;
     char comm[16];
-    struct fs_context *fs; /* root, cwd, umask, mount namespace (shared by CLONE_FS); owned ref */
+    struct fs_context *fs; /* root, cwd, umask, mount namespace (shared by CLONE_FS); owned ref,
+                              set to NULL under tg->lock at release */
     uint64_t altstack_sp, altstack_size; /* sigaltstack(2); own thread only */
     int altstack_flags;
     uint64_t clear_child_tid;
@@ -126,6 +128,7 @@ struct task {
     bool restore_mask;
     uint64_t saved_mask;
     pthread_t thread;
+    struct timespec start_time; /* CLOCK_MONOTONIC at creation, for /proc/PID/stat; fixed */
 };
 
 /* What the boot process hands the kernel for the first process. */
@@ -159,8 +162,14 @@ struct kernel {
     int nprocs;
     int ntasks;                    /* live tasks (threads) in the sandbox */
     struct thread_group *groups;   /* every process, live or zombie */
+    uint64_t total_forks;          /* tasks created since boot (/proc/stat's "processes") */
     pthread_cond_t itimer_changed; /* wakes the ITIMER_REAL thread (with lock) */
 };
+
+/* The Linux release the sentry presents (uname(2), /proc/version): the ABI it implements
+ * follows this release. */
+#define KERNEL_UTS_RELEASE "6.1.0"
+#define KERNEL_UTS_VERSION "#1 SMP PREEMPT_DYNAMIC runsc"
 
 /* pid_max: pids wrap below this, as Linux's default. */
 #define KERNEL_PID_MAX 32768
@@ -214,6 +223,16 @@ void task_report_crash(struct task *t, int sig, const siginfo_t *info);
 int kernel_start_itimers(struct kernel *k);
 void itimer_real_set(struct task *t, const struct timespec *value, const struct timespec *interval,
                      struct timespec *old_value, struct timespec *old_interval);
+
+/* The task whose sentry thread is calling (NULL on other threads): what /proc/self names. Each
+ * task thread sets it when it starts (task.c). */
+struct task *task_current(void);
+void task_set_current(struct task *t);
+/* New references to a task's address space, fd table and fs context, or NULL once its thread
+ * released them (tg->lock taken inside): for /proc, which reads other tasks' state. */
+struct mm *task_get_mm(struct task *t);
+struct fdtable *task_get_fds(struct task *t);
+struct fs_context *task_get_fs(struct task *t);
 
 /* RLIMIT_NOFILE as a bound on fd numbers, capped at what an fd table can hold (task.c). */
 int task_nofile_limit(struct task *t);

@@ -28,7 +28,51 @@ struct task *task_alloc(struct kernel *k, struct thread_group *tg, int tid)
     pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
     pthread_cond_init(&t->wake, &attr);
     pthread_condattr_destroy(&attr);
+    clock_gettime(CLOCK_MONOTONIC, &t->start_time);
     return t;
+}
+
+/* The calling thread's task: set once by the task's own thread, read only by it. */
+static _Thread_local struct task *current_task;
+
+struct task *task_current(void)
+{
+    return current_task;
+}
+
+void task_set_current(struct task *t)
+{
+    current_task = t;
+}
+
+struct mm *task_get_mm(struct task *t)
+{
+    pthread_mutex_lock(&t->tg->lock);
+    struct mm *mm = t->mm;
+    if (mm)
+        mm_get(mm);
+    pthread_mutex_unlock(&t->tg->lock);
+    return mm;
+}
+
+struct fdtable *task_get_fds(struct task *t)
+{
+    pthread_mutex_lock(&t->tg->lock);
+    struct fdtable *fds = t->fds;
+    if (fds)
+        fdtable_get_ref(fds);
+    pthread_mutex_unlock(&t->tg->lock);
+    return fds;
+}
+
+struct fs_context *task_get_fs(struct task *t)
+{
+    pthread_mutex_lock(&t->tg->lock);
+    struct fs_context *fs = t->fs;
+    if (fs)
+        fs_context_get(fs);
+    pthread_mutex_unlock(&t->tg->lock);
+    return fs;
 }
 
 struct thread_group *thread_group_alloc(struct kernel *k, int tgid)

@@ -165,10 +165,25 @@ int loader_load(struct mm *mm, const struct loader_args *a, struct loader_result
     } else {
         brk = align_up(img.max_vaddr) + random_pages(BRK_RND_PAGES);
     }
+    /* Linux's load_elf_binary: code is the executable segments' file part, data reaches from
+     * the last segment's start to the end of the file parts. */
+    struct mm_proc_ranges ranges = {.start_code = UINT64_MAX};
     for (int i = 0; i < img.nsegments; i++) {
-        if ((err = map_segment(mm, a->file, &img.segments[i], bias)) != 0)
+        const struct elf_segment *s = &img.segments[i];
+        if ((err = map_segment(mm, a->file, s, bias)) != 0)
             return err;
+        uint64_t file_end = s->vaddr + bias + s->filesz;
+        if ((s->prot & PROT_EXEC) && s->vaddr + bias < ranges.start_code)
+            ranges.start_code = s->vaddr + bias;
+        if ((s->prot & PROT_EXEC) && file_end > ranges.end_code)
+            ranges.end_code = file_end;
+        if (s->vaddr + bias > ranges.start_data)
+            ranges.start_data = s->vaddr + bias;
+        if (file_end > ranges.end_data)
+            ranges.end_data = file_end;
     }
+    if (ranges.start_code == UINT64_MAX)
+        ranges.start_code = 0;
     uint64_t start = img.entry + bias, interp_base = 0;
     if (img.has_interp &&
         (err = load_interp(mm, a, img.interp, &start, &interp_base, why)) != 0)
@@ -202,11 +217,12 @@ int loader_load(struct mm *mm, const struct loader_args *a, struct loader_result
     int64_t r = mm_map(mm, &stack);
     if (r < 0)
         return (int)r;
-    err = stack_build(mm, stack_top, stack_size, &si, &out->sp);
+    err = stack_build(mm, stack_top, stack_size, &si, &out->sp, &ranges);
     if (err == -E2BIG)
         *why = "argument list too long";
     if (err)
         return err;
+    mm_set_proc_ranges(mm, &ranges);
     out->entry = start;
     return 0;
 }

@@ -38,7 +38,7 @@ static int push_string(struct mm *mm, uint64_t *p, uint64_t floor, const char *s
 }
 
 int stack_build(struct mm *mm, uint64_t top, uint64_t size, const struct stack_info *si,
-                uint64_t *sp_out)
+                uint64_t *sp_out, struct mm_proc_ranges *ranges)
 {
     size_t argc = count(si->argv), envc = count(si->envp);
     /* Linux limits the strings to a quarter of the stack limit; we keep a quarter of the stack
@@ -54,14 +54,17 @@ int stack_build(struct mm *mm, uint64_t top, uint64_t size, const struct stack_i
         return -ENOMEM;
     if ((err = push_string(mm, &p, floor, si->execfn, &execfn)) != 0)
         goto out;
+    ranges->env_end = p;
     for (size_t i = envc; i-- > 0;) {
         if ((err = push_string(mm, &p, floor, si->envp[i], &envp_addrs[i])) != 0)
             goto out;
     }
+    ranges->env_start = ranges->arg_end = p;
     for (size_t i = argc; i-- > 0;) {
         if ((err = push_string(mm, &p, floor, si->argv[i], &argv_addrs[i])) != 0)
             goto out;
     }
+    ranges->arg_start = p;
     if ((err = push_string(mm, &p, floor, ARCH_PLATFORM_STRING, &platform)) != 0)
         goto out;
     unsigned char rnd[16];
@@ -124,8 +127,12 @@ int stack_build(struct mm *mm, uint64_t top, uint64_t size, const struct stack_i
     table[w++] = 0;
     memcpy(&table[w], auxv, na * 8);
     err = mm_copy_out(mm, sp, table, words * 8);
-    if (!err)
+    if (!err) {
         *sp_out = sp;
+        ranges->start_stack = sp;
+        ranges->auxv_start = sp + (words - na) * 8;
+        ranges->auxv_end = sp + words * 8;
+    }
 out:
     free(table);
     free(argv_addrs);

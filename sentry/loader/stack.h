@@ -17,9 +17,12 @@ struct stack_info {
     gid_t gid, egid;
 };
 
+struct mm_proc_ranges;
+
 /* Writes the initial stack below `top` (within `size` bytes) and returns the stack pointer,
- * which points at argc and is 16-byte aligned. Returns 0, -E2BIG or -EFAULT. */
+ * which points at argc and is 16-byte aligned. Records where argv, envp and auxv went (and the
+ * stack start) in *ranges, leaving its other fields alone. Returns 0, -E2BIG or -EFAULT. */
 int stack_build(struct mm *mm, uint64_t top, uint64_t size, const struct stack_info *si,
-                uint64_t *sp_out);
+                uint64_t *sp_out, struct mm_proc_ranges *ranges);
 
 #endif

@@ -58,6 +58,9 @@ int mm_fork(struct mm *parent, struct mm **out)
     child->brk_start = parent->brk_start;
     child->brk = parent->brk;
     child->commit_limit = parent->commit_limit;
+    child->proc = parent->proc;
+    child->vm_peak = parent->vm_peak;
+    child->rss_peak = parent->rss_peak;
     if (rangevec_reserve(&child->vmas, parent->vmas.len + 8) != 0 ||
         rangevec_reserve(&child->pmas, parent->pmas.len + 8) != 0) {
         pthread_mutex_unlock(&parent->lock);

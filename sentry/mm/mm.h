@@ -25,6 +25,10 @@ struct mappable_ops {
     ssize_t (*read)(struct mappable *m, void *buf, size_t len, uint64_t off);
     void (*get)(struct mappable *m);
     void (*put)(struct mappable *m);
+    /* Optional: how /proc/PID/maps names the mapping: its path (or "[vdso]") NUL-terminated into
+     * buf, returning the length or -errno, and the file's device and inode numbers (0 for
+     * special mappings). Called with the mm locked: it must not block or touch an mm. */
+    int (*name)(struct mappable *m, char *buf, size_t size, dev_t *dev, uint64_t *ino);
 };
 struct mappable {
     const struct mappable_ops *ops;
@@ -115,6 +119,39 @@ long mm_word_op(struct mm *mm, uint64_t addr, bool write, uint64_t *mf_off,
                 long (*fn)(uint32_t *word, void *arg), void *arg);
 /* Zeroes guest memory regardless of protection: for the loader (bss in a file page). */
 int mm_zero_force(struct mm *mm, uint64_t addr, size_t len);
+
+/* What /proc/PID/{stat,cmdline,environ,auxv} report about the layout the loader made (Linux's
+ * mm->start_code, arg_start...): guest addresses, 0 when unknown. */
+struct mm_proc_ranges {
+    uint64_t start_code, end_code, start_data, end_data;
+    uint64_t start_stack;          /* where argc sits at entry */
+    uint64_t arg_start, arg_end;   /* the argv strings, NUL-separated */
+    uint64_t env_start, env_end;   /* the envp strings */
+    uint64_t auxv_start, auxv_end; /* the auxv pairs including AT_NULL */
+    uint64_t start_brk, brk;       /* filled by mm_get_proc_ranges from the heap's state */
+};
+/* Set by the loader at exec; copied by fork. start_brk/brk are ignored here. */
+void mm_set_proc_ranges(struct mm *mm, const struct mm_proc_ranges *r);
+void mm_get_proc_ranges(struct mm *mm, struct mm_proc_ranges *out);
+
+/* Memory accounting for /proc/PID/status, statm and smaps_rollup, in bytes. Peaks are the
+ * largest values seen by any call so far (Linux tracks them at every change). */
+struct mm_stats {
+    uint64_t vm_size, vm_peak;  /* all VMAs */
+    uint64_t rss, rss_peak;     /* memory-file pages mapped */
+    uint64_t rss_anon, rss_file; /* of rss: in anonymous / file VMAs */
+    uint64_t rss_shared;        /* of rss: pages also mapped by another address space */
+    uint64_t vm_data;           /* private writable non-stack VMAs (Linux's data_vm) */
+    uint64_t vm_stack;          /* growsdown VMAs */
+    uint64_t vm_exe;            /* executable file VMAs of the main executable's code range */
+    uint64_t vm_lib;            /* other executable file VMAs */
+    uint64_t start, end;        /* first VMA start and last VMA end (0 without VMAs) */
+};
+void mm_get_stats(struct mm *mm, struct mm_stats *out);
+
+/* Calls fn for each VMA in address order with the mm locked (for /proc/PID/maps): fn must not
+ * block or touch any mm. Stops early when fn returns non-zero, and returns that. */
+int mm_for_each_vma(struct mm *mm, int (*fn)(const struct vma *v, void *arg), void *arg);
 
 /* Statistics for tests and /proc: number of VMAs and bytes of memory-file pages in use. */
 size_t mm_vma_count(struct mm *mm);

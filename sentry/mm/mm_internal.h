@@ -41,6 +41,8 @@ struct mm {
     uint64_t brk_start, brk;
     struct rangevec vmas;   /* struct vma, sorted */
     struct rangevec pmas;   /* struct pma, sorted */
+    struct mm_proc_ranges proc; /* the loader's layout, for /proc */
+    uint64_t vm_peak, rss_peak; /* high-water marks seen by mm_get_stats */
 };
 
 static inline uint64_t page_align_down(uint64_t a)

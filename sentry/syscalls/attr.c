@@ -306,8 +306,10 @@ static long truncate_inode(struct task *t, struct inode *inode, struct mount *mn
         return -EISDIR;
     if (!S_ISREG(inode->mode))
         return -EINVAL;
-    /* Unsigned: RLIM_INFINITY is all ones. */
-    if ((uint64_t)len > t->tg->rlimits[RLIMIT_FSIZE].rlim_cur) {
+    pthread_mutex_lock(&t->tg->lock);
+    rlim_t fsize = t->tg->rlimits[RLIMIT_FSIZE].rlim_cur;
+    pthread_mutex_unlock(&t->tg->lock);
+    if ((uint64_t)len > fsize) {
         task_signal_send(t, SIGXFSZ, NULL);
         return -EFBIG;
     }

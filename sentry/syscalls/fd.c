@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <limits.h>
 
+#include "sentry/kernel/filelock.h"
 #include "sentry/syscalls/syscalls.h"
 #include "sentry/fs/pipe/pipe.h"
 #include "sentry/mm/mm.h"
@@ -99,9 +100,31 @@ long sys_fcntl(struct task *t, const struct syscall_args *a)
         f->status_flags = (f->status_flags & ~SETFL_MASK) | ((int)a->a[2] & SETFL_MASK);
         file_put(f);
         return 0;
+    case F_GETLK:
+    case F_SETLK:
+    case F_SETLKW:
+    case F_OFD_GETLK:
+    case F_OFD_SETLK:
+    case F_OFD_SETLKW:
+        if (!(f = get_file(t, a->a[0])))
+            return -EBADF;
+        ret = (f->status_flags & O_PATH) ? -EBADF
+                                         : filelock_fcntl(t, f, (int)a->a[1], a->a[2]);
+        file_put(f);
+        return ret;
     default:
         return -EINVAL;
     }
+}
+
+long sys_flock(struct task *t, const struct syscall_args *a)
+{
+    struct file *f = get_file(t, a->a[0]);
+    if (!f)
+        return -EBADF;
+    long ret = (f->status_flags & O_PATH) ? -EBADF : filelock_flock(t, f, (int)a->a[1]);
+    file_put(f);
+    return ret;
 }
 
 long sys_pipe2(struct task *t, const struct syscall_args *a)

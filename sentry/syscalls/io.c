@@ -11,6 +11,7 @@
 #include <sys/uio.h>
 
 #include "sentry/mm/mm.h"
+#include "sentry/kernel/filelock.h"
 #include "sentry/syscalls/syscalls.h"
 #include "sentry/vfs/vfs.h"
 
@@ -611,5 +612,11 @@ long sys_ioctl(struct task *t, const struct syscall_args *a)
 
 long sys_close(struct task *t, const struct syscall_args *a)
 {
-    return a->a[0] > INT_MAX ? -EBADF : fdtable_close(t->fds, (int)a->a[0]);
+    struct file *f = get_file(t, a->a[0]);
+    if (!f)
+        return -EBADF;
+    /* Closing any fd of a file drops the process's record locks on it (fcntl(2)). */
+    filelock_close(t->tg, f);
+    file_put(f);
+    return fdtable_close(t->fds, (int)a->a[0]);
 }

@@ -81,7 +81,7 @@ long sys_mmap(struct task *t, const struct syscall_args *a)
     else if ((req.vma_flags & VMA_SHARED) && (prot & PROT_WRITE))
         ret = -ENODEV; /* writable shared file mappings need a page cache: not yet */
     else
-        ret = f->ops->mmap(f, &m);
+        ret = vfs_mappable_for_file(f, t->fs->ns, &m);
     if (ret == 0) {
         /* A read-only shared mapping sees the same bytes as a private one while the file
          * doesn't change under it. */

@@ -17,10 +17,6 @@
 #include "sentry/syscalls/syscalls.h"
 #include "sentry/vfs/vfs.h"
 
-/* The Linux version the sentry presents: the ABI it implements follows this release. */
-#define SENTRY_RELEASE "6.1.0"
-#define SENTRY_VERSION "#1 SMP PREEMPT_DYNAMIC runsc"
-
 long sys_uname(struct task *t, const struct syscall_args *a)
 {
     struct utsname u;
@@ -28,8 +24,8 @@ long sys_uname(struct task *t, const struct syscall_args *a)
     memset(&u, 0, sizeof(u));
     snprintf(u.sysname, sizeof(u.sysname), "Linux");
     snprintf(u.nodename, sizeof(u.nodename), "%s", t->kernel->cfg.hostname);
-    snprintf(u.release, sizeof(u.release), SENTRY_RELEASE);
-    snprintf(u.version, sizeof(u.version), SENTRY_VERSION);
+    snprintf(u.release, sizeof(u.release), KERNEL_UTS_RELEASE);
+    snprintf(u.version, sizeof(u.version), KERNEL_UTS_VERSION);
     snprintf(u.machine, sizeof(u.machine), ARCH_NAME);
     snprintf(u.domainname, sizeof(u.domainname), "(none)");
     return mm_copy_out(t->mm, a->a[0], &u, sizeof(u));

@@ -114,6 +114,52 @@ int dcache_insert(struct dentry *dir, const char *name, struct inode *inode, str
     return 0;
 }
 
+/* A directory dentry left the cache: its cached children can't be reached by name any more, so
+ * the cache lets go of them, all the way down (each child holds its parent, so a cache that
+ * kept them would keep the whole subtree alive forever). Children someone holds stay alive on
+ * their holders' references. Locks each directory after its parent, as the walk does. */
+void dentry_prune(struct dentry *d)
+{
+    struct dentry **stack = NULL;
+    size_t n = 0, cap = 0;
+    dentry_get(d);
+    struct dentry *x = d;
+    for (;;) {
+        pthread_mutex_lock(&x->dir_lock);
+        for (size_t b = 0; b < x->nbuckets; b++) {
+            struct dentry *c = x->children[b];
+            x->children[b] = NULL;
+            while (c) {
+                struct dentry *next = c->hash_next;
+                c->hash_next = NULL;
+                c->dead = true;
+                if (n == cap) {
+                    size_t ncap = cap ? cap * 2 : 16;
+                    struct dentry **grown = realloc(stack, ncap * sizeof(*stack));
+                    if (!grown) {
+                        /* Out of memory: this child's subtree stays cached (a leak, never a
+                         * dangling pointer). */
+                        dentry_put(c);
+                        c = next;
+                        continue;
+                    }
+                    stack = grown;
+                    cap = ncap;
+                }
+                stack[n++] = c; /* the cache's reference is now ours */
+                c = next;
+            }
+        }
+        x->nchildren = 0;
+        pthread_mutex_unlock(&x->dir_lock);
+        dentry_put(x);
+        if (n == 0)
+            break;
+        x = stack[--n];
+    }
+    free(stack);
+}
+
 void dcache_remove(struct dentry *dir, struct dentry *d)
 {
     struct dentry **pp = &dir->children[name_hash(d->name) % dir->nbuckets];
@@ -123,6 +169,8 @@ void dcache_remove(struct dentry *dir, struct dentry *d)
             d->hash_next = NULL;
             dir->nchildren--;
             d->dead = true;
+            if (d->nchildren)
+                dentry_prune(d);
             dentry_put(d); /* the cache's reference */
             return;
         }
@@ -219,6 +267,12 @@ int vfs_lookup_child(struct dentry *dir, const char *name, bool locked, struct d
         pthread_mutex_lock(&dir->dir_lock);
     int err = 0;
     struct dentry *d = dcache_find(dir, name);
+    if (d && d->inode->ops->revalidate && !d->inode->ops->revalidate(d->inode)) {
+        /* Gone (a process exited, an fd closed): forget it and what is cached below it (its
+         * children would keep it alive; dcache_remove lets go of them), and ask again. */
+        dcache_remove(dir, d);
+        d = NULL;
+    }
     if (d) {
         dentry_get(d);
         *out = d;

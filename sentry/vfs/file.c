@@ -37,11 +37,22 @@ void file_get(struct file *f)
     atomic_fetch_add_explicit(&f->refs, 1, memory_order_relaxed);
 }
 
+static void (*_Atomic release_hook)(struct file *f);
+
+void vfs_set_file_release_hook(void (*fn)(struct file *f))
+{
+    atomic_store_explicit(&release_hook, fn, memory_order_release);
+}
+
 void file_put(struct file *f)
 {
     /* Acq-rel: the last put must see every other holder's writes before release. */
-    if (atomic_fetch_sub_explicit(&f->refs, 1, memory_order_acq_rel) == 1)
+    if (atomic_fetch_sub_explicit(&f->refs, 1, memory_order_acq_rel) == 1) {
+        void (*hook)(struct file *) = atomic_load_explicit(&release_hook, memory_order_acquire);
+        if (hook)
+            hook(f);
         f->ops->release(f);
+    }
 }
 
 int fdtable_init(struct fdtable *t)

@@ -49,6 +49,18 @@ void inode_get(struct inode *inode)
     atomic_fetch_add_explicit(&inode->refs, 1, memory_order_relaxed);
 }
 
+bool inode_tryget(struct inode *inode)
+{
+    /* Relaxed, as inode_get: a count seen above zero can't drop to zero while we add ours. */
+    int refs = atomic_load_explicit(&inode->refs, memory_order_relaxed);
+    while (refs > 0) {
+        if (atomic_compare_exchange_weak_explicit(&inode->refs, &refs, refs + 1,
+                                                  memory_order_relaxed, memory_order_relaxed))
+            return true;
+    }
+    return false;
+}
+
 void inode_put(struct inode *inode)
 {
     if (!inode)

@@ -74,8 +74,12 @@ void mount_ns_put(struct mount_ns *ns)
     /* Mountpoints first, so no mount pins another's tree; then each tree is pruned from its
      * filesystem's root (a bind mount's root may sit inside another mount's tree). */
     for (struct mount *m = ns->mounts; m; m = m->ns_next) {
-        if (m->mountpoint)
-            dentry_put(m->mountpoint);
+        if (!m->mountpoint)
+            continue;
+        /* Release: pairs with mount_ns_cross's acquire, as in mount_ns_add. The dentry may
+         * live on in another namespace's tree, no longer a mountpoint. */
+        atomic_fetch_sub_explicit(&m->mountpoint->mounted, 1, memory_order_release);
+        dentry_put(m->mountpoint);
         m->mountpoint = NULL;
     }
     struct mount *m = ns->mounts;

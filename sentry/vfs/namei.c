@@ -46,6 +46,16 @@ static int walk_symlink(struct walk_state *s, struct vfs_path *dir, struct vfs_p
     if (++s->links > VFS_MAX_SYMLINKS)
         return -ELOOP;
     struct inode *inode = cur->dentry->inode;
+    if (inode->ops->get_link_path) {
+        /* A magic link: jump to the object itself, whatever its name reads as now. */
+        struct vfs_path target;
+        int err = inode->ops->get_link_path(inode, &target);
+        if (err)
+            return err;
+        vfs_path_put(cur);
+        *cur = target;
+        return 0;
+    }
     if (!inode->ops->readlink)
         return -EINVAL;
     char *target = malloc(PATH_MAX);

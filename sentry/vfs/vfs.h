@@ -40,6 +40,7 @@ struct inode;
 struct dentry;
 struct mount;
 struct super_block;
+struct vfs_path;
 
 /* ---- credentials, as the VFS checks them ---- */
 
@@ -125,6 +126,15 @@ struct inode_ops {
                   const char *new_name, unsigned flags);
     /* Copies the link target (not NUL-terminated) into buf; its length or -errno. */
     ssize_t (*readlink)(struct inode *inode, char *buf, size_t size);
+    /* "Magic" links (/proc/PID/fd/N, exe, cwd, root): the very object the link stands for, as a
+     * referenced path. A walk following the link jumps there instead of resolving readlink's
+     * text (Linux's nd_jump_link). NULL: an ordinary symlink. */
+    int (*get_link_path)(struct inode *inode, struct vfs_path *out);
+    /* Whether a cached dentry for this inode still names something (Linux's d_revalidate):
+     * synthetic filesystems whose entries come and go (/proc/PID) answer false once gone, and
+     * the walk drops the dentry and looks the name up afresh. NULL: always valid. Called with
+     * the parent's dir_lock held. */
+    bool (*revalidate)(struct inode *inode);
     /* Refreshes inode's attributes (gofer revalidation, /proc's live values); NULL: the
      * fields in struct inode are always current. Called with inode.lock NOT held. */
     int (*getattr)(struct inode *inode);
@@ -184,6 +194,9 @@ struct inode {
 struct inode *inode_alloc(struct super_block *sb, const struct inode_ops *ops, mode_t mode,
                           uint64_t ino);
 void inode_get(struct inode *inode);
+/* A reference unless the last one is already being dropped (its evict may be waiting for a
+ * filesystem lock): for filesystems that keep their own weak lists of inodes. */
+bool inode_tryget(struct inode *inode);
 void inode_put(struct inode *inode);
 /* Fills *st from the inode (after ops->getattr when the fs has one). */
 int inode_stat(struct inode *inode, struct stat *st);
@@ -211,6 +224,10 @@ struct dentry {
 struct dentry *dentry_alloc_root(struct inode *inode);
 void dentry_get(struct dentry *d);
 void dentry_put(struct dentry *d);
+/* Empties the dentry cache below `d` (children hold their parent, so a cached tree is never
+ * freed by its root's last put): for a filesystem going away. Dentries still referenced
+ * elsewhere stay alive, uncached. */
+void dentry_prune(struct dentry *d);
 
 #define MNT_READONLY 1
 #define MNT_NOSUID 2
@@ -364,6 +381,10 @@ struct file_ops {
     int (*mmap)(struct file *f, struct mappable **out);
     int (*fsync)(struct file *f, bool datasync);
     int (*fallocate)(struct file *f, int mode, int64_t off, int64_t len);
+    /* The name of a file without a path, as /proc/PID/fd shows it ("pipe:[ino]",
+     * "anon_inode:[eventfd]", "/dev/pts/0"): NUL-terminated into buf; its length or -errno.
+     * NULL: "anon_inode:[unknown]"-like names are made up by the caller. */
+    int (*name)(struct file *f, char *buf, size_t size);
     void (*release)(struct file *f);
 };
 
@@ -389,6 +410,13 @@ void file_init_inode(struct file *f, const struct file_ops *ops, int status_flag
 void file_release_common(struct file *f);
 void file_get(struct file *f);
 void file_put(struct file *f);
+/* Called with every open file description as its last reference goes, before its release op
+ * (the kernel drops the file's locks there). Set once at start-up. */
+void vfs_set_file_release_hook(void (*fn)(struct file *f));
+
+/* The mappable for mmap(2) of f (a new reference), named for /proc/PID/maps by the path f was
+ * opened by (from the root of `ns`). -ENODEV for files that can't be mapped. */
+int vfs_mappable_for_file(struct file *f, struct mount_ns *ns, struct mappable **out);
 
 /* read(2)/write(2)/pread/pwrite/lseek/getdents at the file level. */
 ssize_t file_read(struct file *f, struct task *t, void *buf, size_t len);

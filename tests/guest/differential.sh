@@ -16,6 +16,7 @@
 # `env -i PATH=/usr/bin:/bin HOME=/root LANG=C RUNSC_TEST=1`, in the caller's working directory,
 # and both as pid 1 of a new pid namespace (natively through `unshare --pid --fork`), since that
 # is what `runsc do` makes the guest: init's signal rules (pid_namespaces(7)) apply on both sides,
+# and /proc shows that pid namespace (natively a fresh proc mounted by unshare --mount-proc),
 # with stdin from /dev/null, stdout and stderr captured to separate files, no other open fds (the
 # guest of `runsc do` gets exactly 0, 1 and 2; a CI runner may leak more) and core dumps off. The
 # status of a run killed by signal N is 128+N on both sides (bash reports it that way natively;
@@ -34,9 +35,9 @@ set -euo pipefail
 # process group (setsid(1) execs in place: pid 1 is not a group leader before it). unshare(1)
 # passes on the child's status, and re-raises the signal that killed it, so the status reads as
 # the guest's own.
-native_prefix=(unshare --pid --fork --kill-child -- setsid)
+native_prefix=(unshare --pid --fork --kill-child --mount-proc -- setsid)
 if [[ $(id -u) -ne 0 ]]; then
-    native_prefix=(unshare --user --map-current-user --pid --fork --kill-child -- setsid)
+    native_prefix=(unshare --user --map-current-user --pid --fork --kill-child --mount-proc -- setsid)
 fi
 
 # Runs "$@" with every inherited fd above 2 closed, as the guest of `runsc do` starts.

@@ -20,7 +20,8 @@ GETPID_ITERS_SANDBOX=20000
 GETPID_ITERS_NATIVE=2000000
 MMAP_ITERS=20
 RUN_TIMEOUT=120
-BENCHMARKS=(getpid-pinned getpid-unpinned mmap start fork pipe-pingpong futex-pingpong thread)
+BENCHMARKS=(getpid-pinned getpid-unpinned mmap start fork pipe-pingpong futex-pingpong thread
+    file-open file-stat file-open-host file-stat-host file-getdents file-read file-write)
 
 usage() {
     cat <<EOF
@@ -81,12 +82,23 @@ CC=${CC:-gcc}
 CFLAGS=(-std=gnu17 -O2 -static -Wall -Wextra -Werror -Wshadow -Wvla -Wformat=2
     -Wstrict-prototypes)
 mkdir -p "$BUILD_DIR"
-for prog in getpid_loop mmap_touch walltime proc_ops; do
+for prog in getpid_loop mmap_touch walltime proc_ops file_ops; do
     "$CC" "${CFLAGS[@]}" -o "$BUILD_DIR/$prog" "$SCRIPT_DIR/$prog.c" -lpthread ||
         die "build $prog: $CC failed"
 done
 # Iterations of the process and thread workloads in a sandbox (about half a second each here).
 declare -A PROC_OPS_ITERS=([fork]=300 [pipe-pingpong]=5000 [futex-pingpong]=5000 [thread]=1000)
+# File workloads: iterations in a sandbox (native runs do ten times as many), and the size of
+# the read and write files. file-*-host use an existing host file (the workload's own binary),
+# which a sandbox serves from the host (gVisor: its gofer); the others use files the workload
+# creates in its /tmp (a sandbox's in-memory overlay).
+declare -A FILE_OPS_ITERS=([file-open]=5000 [file-stat]=5000 [file-open-host]=5000
+    [file-stat-host]=5000 [file-getdents]=100)
+FILE_MIB=256
+# A workload that cannot set up its files in a runtime (ours, before it serves files) prints
+# "n/a <why>" and exits with this status: the cell shows n/a instead of FAIL.
+NOT_AVAILABLE=77
+declare -A NA_REASON # benchmark/runtime -> why, set by run_once
 
 # --- runtimes ------------------------------------------------------------------------------
 first_line() {
@@ -147,7 +159,8 @@ runtime_command() {
 # regular file at its own offset starting at 0 (not the host fd's offset), so redirected
 # output of consecutive runs would overwrite itself.
 run_once() {
-    local bench=$1 runtime=$2 key scale iters rc=0 out value
+    local bench=$1 runtime=$2 key scale iters mode rc=0 out value
+    local -a extra
     local err_file=$WORK_DIR/stderr
 
     case $bench in
@@ -180,6 +193,24 @@ run_once() {
         runtime_command "$runtime" "$BUILD_DIR/proc_ops" "${bench%-pingpong}" "$iters"
         key=ns_per_op scale=1e3
         ;;
+    file-open | file-stat | file-getdents | file-open-host | file-stat-host)
+        iters=${FILE_OPS_ITERS[$bench]}
+        if [[ $runtime == native ]]; then
+            iters=$((iters * 10))
+        fi
+        mode=${bench#file-}
+        mode=${mode%-host}
+        extra=()
+        if [[ $bench == *-host ]]; then
+            extra=("$BUILD_DIR/file_ops")
+        fi
+        runtime_command "$runtime" "$BUILD_DIR/file_ops" "$mode" "$iters" "${extra[@]}"
+        key=ns_per_op scale=1e3
+        ;;
+    file-read | file-write)
+        runtime_command "$runtime" "$BUILD_DIR/file_ops" "${bench#file-}" "$FILE_MIB"
+        key=ns_per_op scale=1e6
+        ;;
     esac
 
     out=$({ timeout -k 5 "$RUN_TIMEOUT" "${CMD[@]}" </dev/null 2>&1 1>&3 3>&- |
@@ -189,6 +220,13 @@ run_once() {
         <<<"$out")
     if [[ $rc -eq 0 && -n $value ]]; then
         RESULT=$value
+        return
+    fi
+    # Only a sandbox may lack what a workload needs; natively that is a failure.
+    if [[ $rc -eq $NOT_AVAILABLE && $runtime != native && $out == "n/a "* ]]; then
+        RESULT=n/a
+        NA_REASON[$bench/$runtime]=${out#n/a }
+        NA_REASON[$bench/$runtime]=${NA_REASON[$bench/$runtime]%%$'\n'*}
         return
     fi
 
@@ -223,12 +261,15 @@ unit_of() {
     mmap) echo "ms/iter" ;;
     start) echo "ms" ;;
     fork | pipe-pingpong | futex-pingpong | thread) echo "us/op" ;;
+    file-getdents) echo "us/list" ;;
+    file-read | file-write) echo "ms/${FILE_MIB}M" ;;
+    file-*) echo "us/op" ;;
     esac
 }
 
 format_value() {
     case $1 in
-    FAIL | - | skip) echo "$1" ;;
+    FAIL | - | skip | n/a) echo "$1" ;;
     *) awk -v v="$1" 'BEGIN { if (v >= 1000) printf "%.0f", v; else if (v >= 10) printf "%.1f", v;
                               else printf "%.2f", v }' ;;
     esac
@@ -236,7 +277,7 @@ format_value() {
 
 ratio() {
     case $1/$2 in
-    FAIL/* | */FAIL | -/* | */- | skip/* | */skip) echo "-" ;;
+    FAIL/* | */FAIL | -/* | */- | skip/* | */skip | n/a/* | */n/a) echo "-" ;;
     *) awk -v a="$1" -v b="$2" 'BEGIN { if (b <= 0) { print "-"; exit } r = a / b
             if (r >= 100) printf "%.0fx", r; else if (r >= 10) printf "%.1fx", r;
             else printf "%.2fx", r }' ;;
@@ -255,6 +296,10 @@ echo "getpid            $GETPID_ITERS_SANDBOX calls sandboxed, $GETPID_ITERS_NAT
     "pinned = whole command under taskset -c $PIN_CPU"
 echo "mmap              $MMAP_ITERS x (mmap 64 MiB anon private, write each 4 KiB page, munmap)"
 echo "start             fork to exit of 'RUNTIME do /bin/busybox true' (native: busybox true)"
+echo "file              on files the workload makes in its /tmp (a sandbox's own /tmp):"
+echo "                  open+close, stat, getdents64 (1000 entries), ${FILE_MIB} MiB read" \
+    "(2nd, cached), ${FILE_MIB} MiB write;"
+echo "                  file-*-host: open+close and stat of an existing host file"
 for note in "${NOTES[@]+"${NOTES[@]}"}"; do
     echo "note: $note"
 done
@@ -270,11 +315,12 @@ for runtime in "${RUNTIMES[@]}"; do
 done
 
 # --- measure, interleaved ------------------------------------------------------------------
-declare -A SAMPLES FAILS
+declare -A SAMPLES FAILS NA_COUNT
 for bench in "${SELECTED[@]}"; do
     for runtime in "${RUNTIMES[@]}"; do
         SAMPLES[$bench/$runtime]=""
         FAILS[$bench/$runtime]=0
+        NA_COUNT[$bench/$runtime]=0
     done
     for ((rep = 0; rep < REPS; rep++)); do
         progress="$bench rep $((rep + 1))/$REPS:"
@@ -284,6 +330,8 @@ for bench in "${SELECTED[@]}"; do
             run_once "$bench" "$runtime"
             if [[ $RESULT == FAIL ]]; then
                 FAILS[$bench/$runtime]=$((FAILS[$bench/$runtime] + 1))
+            elif [[ $RESULT == n/a ]]; then
+                NA_COUNT[$bench/$runtime]=$((NA_COUNT[$bench/$runtime] + 1))
             else
                 SAMPLES[$bench/$runtime]+=" $RESULT"
             fi
@@ -295,16 +343,24 @@ done
 
 # --- report --------------------------------------------------------------------------------
 # A cell is FAIL if any of its runs failed; the median of the runs that passed is noted below.
+# It is n/a if every run said the runtime lacks what the workload needs (why is noted below);
+# some n/a runs among measured ones count as failed runs.
 declare -A MEDIAN
 FAIL_NOTES=()
+NA_NOTES=()
 for bench in "${SELECTED[@]}"; do
     for runtime in native ours gvisor; do
         if ! has_runtime "$runtime"; then
             MEDIAN[$bench/$runtime]=skip
             continue
         fi
+        if [[ ${NA_COUNT[$bench/$runtime]} -eq $REPS ]]; then
+            MEDIAN[$bench/$runtime]=n/a
+            NA_NOTES+=("$bench/$runtime: ${NA_REASON[$bench/$runtime]}")
+            continue
+        fi
         read -r -a samples <<<"${SAMPLES[$bench/$runtime]}"
-        failed=${FAILS[$bench/$runtime]}
+        failed=$((FAILS[$bench/$runtime] + NA_COUNT[$bench/$runtime]))
         if [[ $failed -eq 0 ]]; then
             MEDIAN[$bench/$runtime]=$(median "${samples[@]}")
             continue
@@ -333,6 +389,9 @@ for bench in "${SELECTED[@]}"; do
 done
 for note in "${FAIL_NOTES[@]+"${FAIL_NOTES[@]}"}"; do
     echo "FAIL $note"
+done
+for note in "${NA_NOTES[@]+"${NA_NOTES[@]}"}"; do
+    echo "n/a  $note"
 done
 
 echo

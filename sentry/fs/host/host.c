@@ -4,7 +4,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/ioctl.h>
 #include <termios.h>
 #include <unistd.h>
@@ -124,6 +126,31 @@ static int64_t host_llseek(struct file *f, int64_t offset, int whence)
     return r < 0 ? -errno : (int64_t)r;
 }
 
+/* /proc/PID/fd's name for a donated fd: what Linux shows for the same kind of object; a
+ * terminal by its host path when the host's /proc can tell (a /dev/pts/N), else by inode. */
+static int host_name(struct file *f, char *buf, size_t size)
+{
+    struct stat st;
+    if (fstat(host_fd(f), &st) != 0)
+        return -errno;
+    int n;
+    if (S_ISFIFO(st.st_mode)) {
+        n = snprintf(buf, size, "pipe:[%llu]", (unsigned long long)st.st_ino);
+    } else if (S_ISSOCK(st.st_mode)) {
+        n = snprintf(buf, size, "socket:[%llu]", (unsigned long long)st.st_ino);
+    } else {
+        char link[64];
+        snprintf(link, sizeof(link), "/proc/self/fd/%d", host_fd(f));
+        ssize_t len = readlink(link, buf, size - 1);
+        if (len > 0 && (size_t)len < size - 1 && strncmp(buf, "/dev/", 5) == 0) {
+            buf[len] = '\0';
+            return (int)len;
+        }
+        n = snprintf(buf, size, "host:[%llu]", (unsigned long long)st.st_ino);
+    }
+    return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : n;
+}
+
 static void host_release(struct file *f)
 {
     close(host_fd(f));
@@ -137,6 +164,7 @@ static const struct file_ops host_file_ops = {
     .stat = host_stat,
     .poll = host_poll,
     .llseek = host_llseek,
+    .name = host_name,
     .release = host_release,
 };
 
@@ -155,6 +183,7 @@ struct host_mappable {
     struct mappable base;
     atomic_int refs; /* atomic: VMAs in any mm hold references */
     int fd;
+    char *name; /* the guest's path of the file, or NULL; set before the mappable is shared */
 };
 
 ssize_t host_mappable_pread(struct mappable *m, void *buf, size_t len, uint64_t off)
@@ -183,15 +212,40 @@ static void host_mappable_put(struct mappable *m)
 
     if (atomic_fetch_sub_explicit(&hm->refs, 1, memory_order_acq_rel) == 1) {
         close(hm->fd);
+        free(hm->name);
         free(hm);
     }
+}
+
+static int host_mappable_name(struct mappable *m, char *buf, size_t size, dev_t *dev,
+                              uint64_t *ino)
+{
+    struct host_mappable *hm = (struct host_mappable *)m;
+    struct stat st;
+
+    if (!hm->name)
+        return -ENOENT;
+    if (fstat(hm->fd, &st) == 0) {
+        *dev = st.st_dev;
+        *ino = st.st_ino;
+    }
+    int n = snprintf(buf, size, "%s", hm->name);
+    return (size_t)n >= size ? -ENAMETOOLONG : n;
 }
 
 static const struct mappable_ops host_mappable_ops = {
     .read = host_mappable_pread,
     .get = host_mappable_get,
     .put = host_mappable_put,
+    .name = host_mappable_name,
 };
+
+void host_mappable_set_name(struct mappable *m, const char *path)
+{
+    struct host_mappable *hm = (struct host_mappable *)m;
+    free(hm->name);
+    hm->name = path ? strdup(path) : NULL;
+}
 
 struct mappable *host_mappable_create(int fd)
 {

@@ -16,5 +16,7 @@ struct mappable *host_mappable_create(int fd);
 /* Reads from a host mappable, for the ELF parser. */
 ssize_t host_mappable_pread(struct mappable *m, void *buf, size_t len, uint64_t off);
 uint64_t host_mappable_size(struct mappable *m);
+/* Names the file as /proc/PID/maps shows it (the guest's path); call before mapping it. */
+void host_mappable_set_name(struct mappable *m, const char *path);
 
 #endif

@@ -7,6 +7,7 @@
 #include <limits.h>
 #include <poll.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -186,6 +187,12 @@ static int pipe_stat(struct file *f, struct stat *st)
     return 0;
 }
 
+static int pipe_name(struct file *f, char *buf, size_t size)
+{
+    int n = snprintf(buf, size, "pipe:[%llu]", (unsigned long long)pipe_of(f)->ino);
+    return (size_t)n >= size ? -ENAMETOOLONG : n;
+}
+
 static void pipe_release(struct file *f)
 {
     struct pipe_file *pf = (struct pipe_file *)f;
@@ -229,6 +236,7 @@ static const struct file_ops pipe_read_ops = {
     .poll = pipe_poll,
     .poll_unregister = pipe_poll_unregister,
     .ioctl = pipe_ioctl,
+    .name = pipe_name,
     .release = pipe_release,
 };
 
@@ -238,6 +246,7 @@ static const struct file_ops pipe_write_ops = {
     .poll = pipe_poll,
     .poll_unregister = pipe_poll_unregister,
     .ioctl = pipe_ioctl,
+    .name = pipe_name,
     .release = pipe_release,
 };
 

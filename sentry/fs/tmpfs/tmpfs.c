@@ -137,7 +137,7 @@ static void tmpfs_evict(struct inode *inode)
     tmpfs_xattrs_free(ti->xattrs);
     if (S_ISREG(inode->mode)) {
         tmpfs_regular_destroy(tsb, &ti->reg);
-    } else if (S_ISLNK(inode->mode)) {
+    } else if (S_ISLNK(inode->mode) && ti->symlink) { /* NULL when creation failed */
         if (strlen(ti->symlink) >= TMPFS_SHORT_SYMLINK)
             tmpfs_pages_unreserve(tsb, 1);
         free(ti->symlink);

@@ -438,6 +438,42 @@ static void test_exdev_across_mounts(void **state)
     assert_string_equal(list_dir(fx, "/mnt", &n), ". .. g ");
 }
 
+/* A tree shared by two namespaces: when one goes, its mount no longer pins the other's
+ * directory, and the tree stays whole for the survivor. */
+static void test_namespace_teardown_shared_tree(void **state)
+{
+    struct fx *fx = *state;
+    assert_int_equal(vfs_mkdir(&fx->ctx, "/mnt", 0755), 0);
+    assert_int_equal(vfs_mkdir(&fx->ctx, "/keep", 0755), 0);
+    fx_write(fx, "/keep/file", "kept");
+    struct dentry *shared = fx->ns->root->root;
+    dentry_get(shared);
+    struct mount_ns *ns2;
+    assert_int_equal(mount_ns_create(fx->ns->root->sb, shared, "tmpfs", 0, &ns2), 0);
+    struct vfs_path root2 = {ns2->root, shared};
+    struct fs_context *fs2 = fs_context_create(ns2, &root2);
+    assert_non_null(fs2);
+    struct walk_ctx ctx2 = {fs2, &fx->root_cred, fs2->root};
+
+    struct super_block *sb;
+    struct dentry *root;
+    assert_int_equal(tmpfs_create(NULL, &sb, &root), 0);
+    struct vfs_path at;
+    assert_int_equal(vfs_walk(&ctx2, "/mnt", 0, &at), 0);
+    assert_int_equal(mount_ns_add(ns2, &at, sb, root, "tmpfs", "", 0), 0);
+    vfs_path_put(&at);
+    assert_int_equal(vfs_rmdir(&fx->ctx, "/mnt"), -EBUSY);
+    struct file *held; /* keeps the /mnt dentry from being pruned with ns2 */
+    assert_int_equal(vfs_open(&fx->ctx, "/mnt", O_PATH, 0, &held), 0);
+    fs_context_put(fs2);
+    mount_ns_put(ns2);
+    assert_false(held->path.dentry->dead);
+    file_put(held);
+    char buf[8];
+    assert_int_equal(fx_read(fx, "/keep/file", buf, sizeof(buf)), 4);
+    assert_int_equal(vfs_rmdir(&fx->ctx, "/mnt"), 0);
+}
+
 /* ---- special files ---- */
 
 static int hook_calls;
@@ -515,6 +551,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_rename_hard_link_noop, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_rename_exchange, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_exdev_across_mounts, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_namespace_teardown_shared_tree, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_special_files, fx_setup, fx_teardown),
         cmocka_unit_test(test_deep_tree_teardown),
     };

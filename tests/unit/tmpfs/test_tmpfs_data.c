@@ -186,6 +186,12 @@ static void test_size_limit(void **state)
     struct file *g = open_rw(fx, "/b");
     assert_int_equal(file_pwrite(g, data, 2 * PAGE, 0), PAGE);
     assert_int_equal(file_pwrite(g, data, 1, PAGE), -ENOSPC);
+    /* A long symlink target takes a page too; a short one lives in the inode. */
+    char target[200];
+    memset(target, 't', sizeof(target) - 1);
+    target[sizeof(target) - 1] = '\0';
+    assert_int_equal(vfs_symlink(&fx->ctx, target, "/long"), -ENOSPC);
+    assert_int_equal(vfs_symlink(&fx->ctx, "short", "/short"), 0);
     /* Rewriting an allocated page needs no space. */
     assert_int_equal(file_pwrite(g, data, 10, 0), 10);
     assert_int_equal(g->ops->fallocate(g, 0, 0, 2 * PAGE), -ENOSPC);
