@@ -23,7 +23,8 @@ static const cap_value_t kept_caps[] = {CAP_CHOWN,  CAP_DAC_OVERRIDE, CAP_DAC_RE
                                         CAP_FOWNER, CAP_FSETID,       CAP_MKNOD};
 
 /* Formats the failed step into why and returns err. */
-static int failed(char *why, size_t size, int err, const char *fmt, ...)
+__attribute__((format(printf, 4, 5))) static int failed(char *why, size_t size, int err,
+                                                        const char *fmt, ...)
 {
     va_list ap;
 

@@ -15,5 +15,8 @@
 #define ARCH_ELF_ET_DYN_BASE(max_addr) (((max_addr) / 3 * 2) & ~(ARCH_PAGE_SIZE - 1))
 /* AT_PLATFORM. */
 #define ARCH_PLATFORM_STRING "x86_64"
+/* The kernel's O_LARGEFILE, which open(2) sets on every file of a 64-bit process (F_GETFL shows
+ * it); glibc defines O_LARGEFILE as 0 on 64-bit hosts. */
+#define ARCH_O_LARGEFILE 0100000
 
 #endif

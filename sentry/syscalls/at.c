@@ -29,6 +29,9 @@ struct file *task_get_file(struct task *t, uint64_t fd)
 int at_ctx_begin(struct task *t, int dirfd, const char *path, bool empty_ok, struct at_ctx *c)
 {
     memset(c, 0, sizeof(*c));
+    /* An empty path is refused where it is copied in (getname), before dirfd is looked at. */
+    if (!path[0] && !empty_ok)
+        return -ENOENT;
     task_vfs_cred(t, &c->cred);
     c->walk.fs = t->fs;
     c->walk.cred = &c->cred;

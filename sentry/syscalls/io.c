@@ -91,7 +91,17 @@ static long read_chunk_to_guest(struct task *t, struct file *f, uint64_t addr, s
         /* Linux faults only when there is something to copy: at end of file the answer is 0.
          * Probe with one byte, the least a bad buffer can cost the file. */
         char probe;
-        int64_t probe_off = off ? *off : 0;
+        int64_t probe_off;
+        if (off) {
+            probe_off = *off;
+        } else if (!f->ops->read && f->ops->pread) {
+            /* A positioned file probes at its position without moving it: Linux's read
+             * faults before it advances f_pos. */
+            pthread_mutex_lock(&f->pos_lock);
+            probe_off = f->pos;
+            pthread_mutex_unlock(&f->pos_lock);
+            off = &probe_off;
+        }
         ssize_t n = io_read(f, t, &probe, 1, off ? &probe_off : NULL);
         return n == 0 ? 0 : (n < 0 ? n : -EFAULT);
     }
@@ -137,11 +147,28 @@ static struct file *get_file_for_io(struct task *t, uint64_t fd, bool write)
     return f;
 }
 
+/* Why get_file_for_io refused `fd`: a directory open for reading passes Linux's FMODE_READ
+ * check and fails in its read op (generic_read_dir: EISDIR); anything else is EBADF. */
+static long io_refusal(struct task *t, uint64_t fd, bool write)
+{
+    struct file *f = get_file(t, fd);
+    long err = -EBADF;
+
+    if (f) {
+        int flags = atomic_load_explicit(&f->status_flags, memory_order_relaxed);
+        if (!write && f->inode && S_ISDIR(f->inode->mode) && !(flags & O_PATH) &&
+            (flags & O_ACCMODE) != O_WRONLY)
+            err = -EISDIR;
+        file_put(f);
+    }
+    return err;
+}
+
 long sys_read(struct task *t, const struct syscall_args *a)
 {
     struct file *f = get_file_for_io(t, a->a[0], false);
     if (!f)
-        return -EBADF;
+        return io_refusal(t, a->a[0], false);
     long ret = -EFAULT;
     if (mm_access_ok(t->mm, a->a[1], a->a[2]))
         ret = read_to_guest(t, f, a->a[1], a->a[2] > MAX_RW_COUNT ? MAX_RW_COUNT : a->a[2], NULL);
@@ -254,7 +281,7 @@ static long vectored_io(struct task *t, uint64_t fd, uint64_t iov_addr, uint64_t
     long ret;
 
     if (!f)
-        return -EBADF;
+        return io_refusal(t, fd, write);
     if (off && !f->ops->pread) {
         file_put(f);
         return -ESPIPE;
@@ -292,7 +319,7 @@ static long positioned(struct task *t, const struct syscall_args *a, bool write)
         return -EINVAL;
     struct file *f = get_file_for_io(t, a->a[0], write);
     if (!f)
-        return -EBADF;
+        return io_refusal(t, a->a[0], write);
     long ret;
     size_t len = a->a[2] > MAX_RW_COUNT ? MAX_RW_COUNT : a->a[2];
     if (!f->ops->pread)
@@ -317,6 +344,30 @@ long sys_pwrite64(struct task *t, const struct syscall_args *a)
     return positioned(t, a, true);
 }
 
+/* pwritev2's RWF_APPEND on a regular file: the write goes to the end, like O_APPEND for this
+ * call; at offset -1 the file position moves there too, otherwise it stays (Linux's
+ * IOCB_APPEND). */
+static long append_position(struct task *t, uint64_t fd, int64_t *off)
+{
+    struct file *f = get_file(t, fd);
+    if (!f)
+        return -EBADF;
+    long err = 0;
+    if (f->inode && S_ISREG(f->inode->mode)) {
+        struct stat st;
+        err = file_stat(f, &st);
+        if (!err && *off == -1) {
+            pthread_mutex_lock(&f->pos_lock);
+            f->pos = st.st_size;
+            pthread_mutex_unlock(&f->pos_lock);
+        } else if (!err) {
+            *off = st.st_size;
+        }
+    }
+    file_put(f);
+    return err;
+}
+
 /* preadv/pwritev split the offset in two registers (pos_l, pos_h); -1 in the v2 forms means
  * "the file position". */
 static long vectored_at(struct task *t, const struct syscall_args *a, bool write, bool v2)
@@ -326,6 +377,11 @@ static long vectored_at(struct task *t, const struct syscall_args *a, bool write
         int flags = (int)a->a[5];
         if (flags & ~(RWF_HIPRI | RWF_DSYNC | RWF_SYNC | RWF_NOWAIT | RWF_APPEND))
             return -EOPNOTSUPP;
+        if (write && (flags & RWF_APPEND)) {
+            long err = append_position(t, a->a[0], &off);
+            if (err)
+                return err;
+        }
         if (off == -1)
             return vectored_io(t, a->a[0], a->a[1], a->a[2], write, NULL);
     }
@@ -428,12 +484,13 @@ long sys_copy_file_range(struct task *t, const struct syscall_args *a)
 {
     if (a->a[5])
         return -EINVAL;
-    struct file *in = get_file_for_io(t, a->a[0], false);
-    struct file *out = get_file_for_io(t, a->a[2], true);
+    struct file *in = get_file(t, a->a[0]);
+    struct file *out = get_file(t, a->a[2]);
     long ret = -EBADF;
     int64_t in_off = 0, out_off = 0;
     if (!in || !out)
         goto out;
+    /* generic_file_rw_checks' order: file types first, then access modes and O_APPEND. */
     ret = -EINVAL;
     if (!in->inode || !out->inode || !S_ISREG(in->inode->mode) || !S_ISREG(out->inode->mode)) {
         ret = (in->inode && S_ISDIR(in->inode->mode)) || (out->inode && S_ISDIR(out->inode->mode))
@@ -441,8 +498,11 @@ long sys_copy_file_range(struct task *t, const struct syscall_args *a)
                   : -EINVAL;
         goto out;
     }
-    if (atomic_load_explicit(&out->status_flags, memory_order_relaxed) & O_APPEND)
+    ret = -EBADF;
+    if (!file_readable(in) || !file_writable(out) ||
+        (atomic_load_explicit(&out->status_flags, memory_order_relaxed) & O_APPEND))
         goto out;
+    ret = -EINVAL;
     if ((a->a[1] && mm_copy_in(t->mm, a->a[1], &in_off, 8)) ||
         (a->a[3] && mm_copy_in(t->mm, a->a[3], &out_off, 8))) {
         ret = -EFAULT;
@@ -462,6 +522,19 @@ long sys_copy_file_range(struct task *t, const struct syscall_args *a)
         pthread_mutex_unlock(&out->pos_lock);
     }
     size_t count = a->a[4] > MAX_RW_COUNT ? MAX_RW_COUNT : a->a[4];
+    if (in->inode == out->inode) {
+        /* generic_copy_file_checks: the copy, cut at the end of the input, must not overlap. */
+        struct stat st;
+        ret = file_stat(in, &st);
+        if (ret)
+            goto out;
+        uint64_t len = in_off >= st.st_size ? 0 : (uint64_t)(st.st_size - in_off);
+        if (len > count)
+            len = count;
+        ret = -EINVAL;
+        if ((uint64_t)out_off + len > (uint64_t)in_off && (uint64_t)out_off < in_off + len)
+            goto out;
+    }
     ret = copy_between(t, in, &in_off, out, &out_off, count);
     if (ret < 0)
         goto out;
@@ -544,7 +617,8 @@ long sys_ioctl(struct task *t, const struct syscall_args *a)
             ret = file_stat(f, &st);
             if (!ret) {
                 pthread_mutex_lock(&f->pos_lock);
-                int avail = st.st_size > f->pos ? (int)(st.st_size - f->pos) : 0;
+                /* Linux's do_vfs_ioctl: i_size - f_pos as an int, negative past the end. */
+                int avail = (int)(st.st_size - f->pos);
                 pthread_mutex_unlock(&f->pos_lock);
                 ret = mm_copy_out(t->mm, a->a[2], &avail, sizeof(avail));
             }

@@ -6,6 +6,7 @@
 #include <linux/close_range.h>
 #include <linux/openat2.h>
 
+#include "arch.h"
 #include "sentry/mm/mm.h"
 #include "sentry/syscalls/syscalls.h"
 
@@ -23,7 +24,9 @@ static long do_openat(struct task *t, int dirfd, uint64_t path_addr, int flags, 
     long ret = path_copy_in(t, path_addr, path);
     if (ret < 0)
         goto out;
-    flags &= OPEN_FLAGS_KNOWN;
+    /* Linux forces O_LARGEFILE for a 64-bit caller (force_o_largefile), then drops it with the
+     * other flags an O_PATH open ignores. */
+    flags = (flags & OPEN_FLAGS_KNOWN) | ARCH_O_LARGEFILE;
     if (flags & O_PATH)
         flags &= O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
     struct at_ctx c;
@@ -75,7 +78,7 @@ long sys_openat2(struct task *t, const struct syscall_args *a)
         if (byte)
             return -E2BIG;
     }
-    if (how.flags & ~(uint64_t)OPEN_FLAGS_KNOWN)
+    if (how.flags & ~(uint64_t)(OPEN_FLAGS_KNOWN | ARCH_O_LARGEFILE))
         return -EINVAL;
     if (how.mode & ~(uint64_t)07777 || (how.mode && !(how.flags & (O_CREAT | __O_TMPFILE))))
         return -EINVAL;

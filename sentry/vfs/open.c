@@ -48,7 +48,8 @@ int vfs_open_path(const struct vfs_path *p, const struct vfs_cred *cred, int fla
     if ((flags & O_DIRECTORY) && !S_ISDIR(inode->mode))
         return -ENOTDIR;
     bool writing = acc != O_RDONLY || (flags & O_TRUNC);
-    if (S_ISDIR(inode->mode) && (acc != O_RDONLY || (flags & O_CREAT)))
+    /* O_TRUNC asks for write access too (build_open_flags adds MAY_WRITE): EISDIR as well. */
+    if (S_ISDIR(inode->mode) && (acc != O_RDONLY || (flags & (O_CREAT | O_TRUNC))))
         return -EISDIR;
     int mask = (acc != O_WRONLY ? MAY_READ : 0) | (acc != O_RDONLY ? MAY_WRITE : 0);
     if (flags & O_TRUNC)

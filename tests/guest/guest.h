@@ -33,6 +33,8 @@ static inline const char *guest_errno_name(int err)
         [ESPIPE] = "ESPIPE", [EROFS] = "EROFS",         [EPIPE] = "EPIPE",
         [EDOM] = "EDOM",     [ERANGE] = "ERANGE",       [ENAMETOOLONG] = "ENAMETOOLONG",
         [ENOSYS] = "ENOSYS", [EOVERFLOW] = "EOVERFLOW", [EOPNOTSUPP] = "EOPNOTSUPP",
+        [ELOOP] = "ELOOP",   [ENOTEMPTY] = "ENOTEMPTY", [ENODATA] = "ENODATA",
+        [EMLINK] = "EMLINK", [ETXTBSY] = "ETXTBSY",     [ENOTBLK] = "ENOTBLK",
     };
     static char unknown[32];
 
@@ -42,7 +44,13 @@ static inline const char *guest_errno_name(int err)
     return unknown;
 }
 
-__attribute__((noreturn, format(printf, 4, 5))) static inline void
+#ifdef GUEST_KEEP_GOING
+#define GUEST_FAIL_NORETURN
+#else
+#define GUEST_FAIL_NORETURN __attribute__((noreturn))
+#endif
+
+GUEST_FAIL_NORETURN __attribute__((format(printf, 4, 5))) static inline void
 guest_fail(const char *file, int line, const char *cond, const char *fmt, ...)
 {
     va_list ap;
@@ -56,7 +64,12 @@ guest_fail(const char *file, int line, const char *cond, const char *fmt, ...)
     printf("\n");
     fflush(stdout);
     fprintf(stderr, "FAIL %s:%d: %s\n", file, line, cond);
+#ifdef GUEST_KEEP_GOING
+    /* A developer's build (-DGUEST_KEEP_GOING) lists every failed check instead of the first. */
+    return;
+#else
     exit(1);
+#endif
 }
 
 /* CHECK(cond, fmt, ...): on failure print where and why, then exit 1 (no "guest: ok" line). */

@@ -10,9 +10,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 
 #include "sentry/kernel/kernel.h"
+#include "sentry/mm/mm.h"
 
 /* Linux's default pipe capacity (pipe(7)) and the atomic-write size. */
 #define PIPE_CAPACITY 65536
@@ -215,11 +217,25 @@ static void pipe_release(struct file *f)
     }
 }
 
+/* FIONREAD on either end: the bytes waiting in the pipe (Linux's pipe_ioctl). */
+static long pipe_ioctl(struct file *f, struct mm *mm, unsigned int cmd, uint64_t arg)
+{
+    struct pipe *p = pipe_of(f);
+
+    if (cmd != FIONREAD)
+        return -ENOTTY;
+    pthread_mutex_lock(&p->lock);
+    int count = (int)p->len;
+    pthread_mutex_unlock(&p->lock);
+    return mm_copy_out(mm, arg, &count, sizeof(count));
+}
+
 static const struct file_ops pipe_read_ops = {
     .read = pipe_read,
     .stat = pipe_stat,
     .poll = pipe_poll,
     .poll_unregister = pipe_poll_unregister,
+    .ioctl = pipe_ioctl,
     .name = pipe_name,
     .release = pipe_release,
 };
@@ -229,6 +245,7 @@ static const struct file_ops pipe_write_ops = {
     .stat = pipe_stat,
     .poll = pipe_poll,
     .poll_unregister = pipe_poll_unregister,
+    .ioctl = pipe_ioctl,
     .name = pipe_name,
     .release = pipe_release,
 };

@@ -80,7 +80,8 @@ int tmpfs_setxattr(struct inode *inode, const char *name, const void *value, siz
     void *copy = malloc(size ? size : 1);
     if (!copy)
         return -ENOMEM;
-    memcpy(copy, value, size);
+    if (size) /* an empty value may come with a NULL pointer */
+        memcpy(copy, value, size);
     struct tmpfs_inode *ti = tmpfs_inode_of(inode);
     pthread_mutex_lock(&inode->lock);
     struct tmpfs_xattr **pp = find(ti, name);
