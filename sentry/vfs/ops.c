@@ -27,7 +27,7 @@ static int may_change_dir(const struct vfs_path *dir, const struct vfs_cred *cre
 
 /* The sticky-bit rule (may_delete): in a sticky directory only the owner of the entry or of the
  * directory may remove or replace it. */
-static int may_delete(struct inode *dir, struct inode *victim, const struct vfs_cred *cred)
+int vfs_may_delete(struct inode *dir, struct inode *victim, const struct vfs_cred *cred)
 {
     if (!(dir->mode & S_ISVTX) || cred->fowner)
         return 0;
@@ -411,7 +411,7 @@ static int remove_at(const struct walk_ctx *ctx, const char *path, bool dir_want
     if (!err)
         err = may_change_dir(&parent, ctx->cred);
     if (!err)
-        err = may_delete(dir->inode, inode, ctx->cred);
+        err = vfs_may_delete(dir->inode, inode, ctx->cred);
     if (!err) {
         if (dir_wanted)
             err = dir->inode->ops->rmdir ? dir->inode->ops->rmdir(dir->inode, last, inode)

@@ -151,6 +151,16 @@ int vfs_rename(const struct walk_ctx *old_ctx, const char *old_path,
     err = inode_permission(odir->inode, old_ctx->cred, MAY_WRITE | MAY_EXEC);
     if (!err)
         err = inode_permission(ndir->inode, new_ctx->cred, MAY_WRITE | MAY_EXEC);
+    /* The sticky-bit rule for both names, and a directory changing parents must be writable
+     * itself (its ".." changes): vfs_rename's may_delete and permission checks. */
+    if (!err)
+        err = vfs_may_delete(odir->inode, sinode, old_ctx->cred);
+    if (!err && victim)
+        err = vfs_may_delete(ndir->inode, victim->inode, new_ctx->cred);
+    if (!err && odir != ndir && S_ISDIR(sinode->mode))
+        err = inode_permission(sinode, old_ctx->cred, MAY_WRITE);
+    if (!err && (flags & RENAME_EXCHANGE) && odir != ndir && S_ISDIR(victim->inode->mode))
+        err = inode_permission(victim->inode, new_ctx->cred, MAY_WRITE);
     if (err)
         goto out_unlock;
     if (!odir->inode->ops->rename) {

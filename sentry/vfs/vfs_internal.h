@@ -20,6 +20,10 @@ int dcache_rename(struct dentry *old_dir, struct dentry *d, struct dentry *new_d
  * vfs_rename_lock and dir_locks: call with neither held. */
 void dcache_prune(struct dentry *root);
 
+/* The sticky-bit rule (may_delete): in a sticky directory only the owner of the entry or of the
+ * directory (or CAP_FOWNER) may remove or replace it; -EPERM otherwise. */
+int vfs_may_delete(struct inode *dir, struct inode *victim, const struct vfs_cred *cred);
+
 /* Serialises renames that move between directories, so ancestry can't change under a check. */
 extern pthread_mutex_t vfs_rename_lock;
 
