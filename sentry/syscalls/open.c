@@ -16,7 +16,8 @@
      O_ASYNC | O_DIRECT | O_LARGEFILE | O_DIRECTORY | O_NOFOLLOW | O_NOATIME | O_CLOEXEC |        \
      O_SYNC | O_PATH | __O_TMPFILE)
 
-static long do_openat(struct task *t, int dirfd, uint64_t path_addr, int flags, mode_t mode)
+static long do_openat(struct task *t, int dirfd, uint64_t path_addr, int flags, mode_t mode,
+                      unsigned resolve)
 {
     char *path = malloc(PATH_MAX);
     if (!path)
@@ -33,6 +34,7 @@ static long do_openat(struct task *t, int dirfd, uint64_t path_addr, int flags, 
     ret = at_ctx_begin(t, dirfd, path, false, &c);
     if (ret)
         goto out;
+    c.walk.resolve = resolve;
     struct file *f;
     ret = vfs_open(&c.walk, path, flags, mode, &f);
     at_ctx_end(&c);
@@ -47,17 +49,17 @@ out:
 
 long sys_open(struct task *t, const struct syscall_args *a)
 {
-    return do_openat(t, AT_FDCWD, a->a[0], (int)a->a[1], (mode_t)a->a[2]);
+    return do_openat(t, AT_FDCWD, a->a[0], (int)a->a[1], (mode_t)a->a[2], 0);
 }
 
 long sys_openat(struct task *t, const struct syscall_args *a)
 {
-    return do_openat(t, (int)a->a[0], a->a[1], (int)a->a[2], (mode_t)a->a[3]);
+    return do_openat(t, (int)a->a[0], a->a[1], (int)a->a[2], (mode_t)a->a[3], 0);
 }
 
 long sys_creat(struct task *t, const struct syscall_args *a)
 {
-    return do_openat(t, AT_FDCWD, a->a[0], O_CREAT | O_WRONLY | O_TRUNC, (mode_t)a->a[1]);
+    return do_openat(t, AT_FDCWD, a->a[0], O_CREAT | O_WRONLY | O_TRUNC, (mode_t)a->a[1], 0);
 }
 
 long sys_openat2(struct task *t, const struct syscall_args *a)
@@ -85,9 +87,17 @@ long sys_openat2(struct task *t, const struct syscall_args *a)
     if (how.resolve & ~(uint64_t)(RESOLVE_NO_XDEV | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_SYMLINKS |
                                   RESOLVE_BENEATH | RESOLVE_IN_ROOT | RESOLVE_CACHED))
         return -EINVAL;
-    if (how.resolve)
-        return -EOPNOTSUPP; /* the resolve restrictions aren't enforced yet: refuse, don't lie */
-    return do_openat(t, (int)a->a[0], a->a[1], (int)how.flags, (mode_t)how.mode);
+    if ((how.resolve & RESOLVE_BENEATH) && (how.resolve & RESOLVE_IN_ROOT))
+        return -EINVAL;
+    if (how.resolve & RESOLVE_CACHED)
+        return -EAGAIN; /* "only the dentry cache": the sentry can't promise no gofer round
+                           trip, so it answers what Linux does when it can't: retry without */
+    unsigned resolve = (how.resolve & RESOLVE_NO_XDEV ? WALK_NO_XDEV : 0) |
+                       (how.resolve & RESOLVE_NO_MAGICLINKS ? WALK_NO_MAGICLINKS : 0) |
+                       (how.resolve & RESOLVE_NO_SYMLINKS ? WALK_NO_SYMLINKS : 0) |
+                       (how.resolve & RESOLVE_BENEATH ? WALK_BENEATH : 0) |
+                       (how.resolve & RESOLVE_IN_ROOT ? WALK_IN_ROOT : 0);
+    return do_openat(t, (int)a->a[0], a->a[1], (int)how.flags, (mode_t)how.mode, resolve);
 }
 
 long sys_close_range(struct task *t, const struct syscall_args *a)

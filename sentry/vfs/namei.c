@@ -9,9 +9,14 @@
 
 struct walk_state {
     const struct walk_ctx *ctx;
-    struct vfs_path root; /* referenced */
+    struct vfs_path root; /* referenced: "/" and the limit of ".." (the start with IN_ROOT) */
     int links;            /* symlinks followed so far */
 };
+
+static bool scoped(const struct walk_state *s)
+{
+    return s->ctx->resolve & (WALK_BENEATH | WALK_IN_ROOT);
+}
 
 static void path_set(struct vfs_path *dst, struct mount *mnt, struct dentry *d)
 {
@@ -21,20 +26,29 @@ static void path_set(struct vfs_path *dst, struct mount *mnt, struct dentry *d)
     dst->dentry = d;
 }
 
-/* Moves *cur to its parent, never above the walker's root, climbing out of mounts. */
-static void walk_dotdot(struct walk_state *s, struct vfs_path *cur)
+/* Moves *cur to its parent, never above the walker's root, climbing out of mounts. With
+ * RESOLVE_BENEATH, ".." at the start is an escape (EXDEV); with RESOLVE_NO_XDEV, so is climbing
+ * out of a mount. */
+static int walk_dotdot(struct walk_state *s, struct vfs_path *cur)
 {
+    const struct vfs_path *start = &s->ctx->start;
     for (;;) {
+        if ((s->ctx->resolve & WALK_BENEATH) && cur->mnt == start->mnt &&
+            cur->dentry == start->dentry)
+            return -EXDEV;
         if (cur->mnt == s->root.mnt && cur->dentry == s->root.dentry)
-            return;
+            return 0;
         if (cur->dentry != cur->mnt->root)
             break;
         if (!cur->mnt->parent)
-            return; /* the namespace's root: ".." stays */
+            return 0; /* the namespace's root: ".." stays */
+        if (s->ctx->resolve & WALK_NO_XDEV)
+            return -EXDEV;
         path_set(cur, cur->mnt->parent, cur->mnt->mountpoint);
     }
     if (cur->dentry->parent)
         path_set(cur, cur->mnt, cur->dentry->parent);
+    return 0;
 }
 
 static int walk_path(struct walk_state *s, struct vfs_path *cur, const char *path, bool follow_last,
@@ -43,15 +57,25 @@ static int walk_path(struct walk_state *s, struct vfs_path *cur, const char *pat
 /* Replaces *cur (the symlink's path) with what `link` resolves to, relative to `dir`. */
 static int walk_symlink(struct walk_state *s, struct vfs_path *dir, struct vfs_path *cur)
 {
+    if (s->ctx->resolve & WALK_NO_SYMLINKS)
+        return -ELOOP;
     if (++s->links > VFS_MAX_SYMLINKS)
         return -ELOOP;
     struct inode *inode = cur->dentry->inode;
     if (inode->ops->get_link_path) {
         /* A magic link: jump to the object itself, whatever its name reads as now. */
+        if (s->ctx->resolve & WALK_NO_MAGICLINKS)
+            return -ELOOP;
+        if (scoped(s))
+            return -EXDEV; /* not safe for scoped lookups (Linux's nd_jump_link) */
         struct vfs_path target;
         int err = inode->ops->get_link_path(inode, &target);
         if (err)
             return err;
+        if ((s->ctx->resolve & WALK_NO_XDEV) && target.mnt != cur->mnt) {
+            vfs_path_put(&target);
+            return -EXDEV;
+        }
         vfs_path_put(cur);
         *cur = target;
         return 0;
@@ -90,8 +114,13 @@ static int walk_path(struct walk_state *s, struct vfs_path *cur, const char *pat
                      char *last, bool *trailing_slash)
 {
     const struct walk_ctx *ctx = s->ctx;
-    if (path[0] == '/')
+    if (path[0] == '/') {
+        if (ctx->resolve & WALK_BENEATH)
+            return -EXDEV;
+        if ((ctx->resolve & WALK_NO_XDEV) && cur->mnt != s->root.mnt)
+            return -EXDEV;
         path_set(cur, s->root.mnt, s->root.dentry);
+    }
     if (last) {
         last[0] = '\0';
         *trailing_slash = false;
@@ -130,7 +159,8 @@ static int walk_path(struct walk_state *s, struct vfs_path *cur, const char *pat
         if (strcmp(name, ".") == 0)
             continue;
         if (strcmp(name, "..") == 0) {
-            walk_dotdot(s, cur);
+            if ((err = walk_dotdot(s, cur)) != 0)
+                return err;
             continue;
         }
         struct dentry *child;
@@ -138,7 +168,10 @@ static int walk_path(struct walk_state *s, struct vfs_path *cur, const char *pat
         if (err)
             return err;
         struct vfs_path next = {cur->mnt, child};
-        mount_ns_cross(ctx->fs->ns, &next);
+        if (mount_ns_cross(ctx->fs->ns, &next) && (ctx->resolve & WALK_NO_XDEV)) {
+            vfs_path_put(&next);
+            return -EXDEV;
+        }
         if (S_ISLNK(next.dentry->inode->mode) && (!is_last || follow_last || slash_after)) {
             err = walk_symlink(s, cur, &next);
             if (err) {
@@ -158,7 +191,7 @@ static void walk_begin(struct walk_state *s, const struct walk_ctx *ctx, struct 
     s->ctx = ctx;
     s->links = 0;
     pthread_mutex_lock(&ctx->fs->lock);
-    s->root = ctx->fs->root;
+    s->root = (ctx->resolve & WALK_IN_ROOT) ? ctx->start : ctx->fs->root;
     vfs_path_get(&s->root);
     pthread_mutex_unlock(&ctx->fs->lock);
     *cur = ctx->start;

@@ -196,7 +196,7 @@ static int open_link_target(const struct walk_ctx *ctx, const struct vfs_path *d
     int err = (int)n;
     if (n > 0) {
         target[n] = '\0';
-        struct walk_ctx sub = {ctx->fs, ctx->cred, *dir};
+        struct walk_ctx sub = {ctx->fs, ctx->cred, *dir, ctx->resolve};
         err = open_created(&sub, target, flags, mode, out, links + 1);
     } else if (n == 0) {
         err = -ENOENT;

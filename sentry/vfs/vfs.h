@@ -314,6 +314,16 @@ struct walk_ctx {
     struct fs_context *fs;
     const struct vfs_cred *cred;
     struct vfs_path start; /* borrowed */
+    unsigned resolve;      /* openat2's RESOLVE_* restrictions (enum walk_resolve) */
+};
+
+/* openat2(2)'s resolve flags, as the walk enforces them. */
+enum walk_resolve {
+    WALK_NO_XDEV = 1 << 0,       /* no mount crossing: EXDEV */
+    WALK_NO_MAGICLINKS = 1 << 1, /* no /proc magic links: ELOOP */
+    WALK_NO_SYMLINKS = 1 << 2,   /* no symlinks at all: ELOOP */
+    WALK_BENEATH = 1 << 3,       /* never above the start: EXDEV */
+    WALK_IN_ROOT = 1 << 4,       /* the start acts as the root */
 };
 
 /* Resolves `path` to a referenced vfs_path in *out. */

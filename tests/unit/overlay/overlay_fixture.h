@@ -43,7 +43,7 @@ static inline void ns_ctx_init(struct ns_ctx *n, struct super_block *sb, struct 
     struct vfs_path rp = {n->ns->root, n->ns->root->root};
     n->fs = fs_context_create(n->ns, &rp);
     assert_non_null(n->fs);
-    n->ctx = (struct walk_ctx){n->fs, cred, n->fs->root};
+    n->ctx = (struct walk_ctx){n->fs, cred, n->fs->root, 0};
 }
 
 static inline void ns_ctx_fini(struct ns_ctx *n)
@@ -352,7 +352,7 @@ static inline struct fx *fx_create(void (*prepare_upper)(struct fx *fx))
     assert_int_equal(overlay_create(fx->lower.ns->root->root, fx->upper_root, &fx->ovl_sb, &root),
                      0);
     ns_ctx_init(&fx->ovl, fx->ovl_sb, root, "overlay", &fx->root_cred);
-    fx->user = (struct walk_ctx){fx->ovl.fs, &fx->user_cred, fx->ovl.fs->root};
+    fx->user = (struct walk_ctx){fx->ovl.fs, &fx->user_cred, fx->ovl.fs->root, 0};
     return fx;
 }
 

@@ -453,7 +453,7 @@ static void test_namespace_teardown_shared_tree(void **state)
     struct vfs_path root2 = {ns2->root, shared};
     struct fs_context *fs2 = fs_context_create(ns2, &root2);
     assert_non_null(fs2);
-    struct walk_ctx ctx2 = {fs2, &fx->root_cred, fs2->root};
+    struct walk_ctx ctx2 = {fs2, &fx->root_cred, fs2->root, 0};
 
     struct super_block *sb;
     struct dentry *root;
