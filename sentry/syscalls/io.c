@@ -11,6 +11,7 @@
 #include <sys/uio.h>
 
 #include "sentry/mm/mm.h"
+#include "sentry/fs/pipe/pipe.h"
 #include "sentry/kernel/filelock.h"
 #include "sentry/syscalls/syscalls.h"
 #include "sentry/vfs/vfs.h"
@@ -442,6 +443,83 @@ static long copy_between(struct task *t, struct file *in, int64_t *in_off, struc
     }
     free(buf);
     return total ? (long)total : ret;
+}
+
+/* splice(2): one end must be a pipe; the other moves at *off (which must be NULL for a pipe) or
+ * at its file position. A read from a pipe takes what is there (waiting only while it is
+ * empty), as Linux's splice does. */
+long sys_splice(struct task *t, const struct syscall_args *a)
+{
+    struct file *in = get_file_for_io(t, a->a[0], false);
+    struct file *out = get_file_for_io(t, a->a[2], true);
+    unsigned flags = (unsigned)a->a[5];
+    long ret = -EBADF;
+    if (!in || !out)
+        goto out;
+    ret = -EINVAL;
+    if (flags & ~(unsigned)(SPLICE_F_MOVE | SPLICE_F_NONBLOCK | SPLICE_F_MORE | SPLICE_F_GIFT))
+        goto out;
+    bool in_pipe = pipe_is_pipe(in), out_pipe = pipe_is_pipe(out);
+    if (!in_pipe && !out_pipe)
+        goto out;
+    if ((in_pipe && a->a[1]) || (out_pipe && a->a[3])) {
+        ret = -ESPIPE;
+        goto out;
+    }
+    if (atomic_load_explicit(&out->status_flags, memory_order_relaxed) & O_APPEND)
+        goto out;
+    int64_t in_off = 0, out_off = 0;
+    if ((a->a[1] && mm_copy_in(t->mm, a->a[1], &in_off, 8)) ||
+        (a->a[3] && mm_copy_in(t->mm, a->a[3], &out_off, 8))) {
+        ret = -EFAULT;
+        goto out;
+    }
+    if (in_off < 0 || out_off < 0)
+        goto out;
+    size_t count = a->a[4] > MAX_RW_COUNT ? MAX_RW_COUNT : a->a[4];
+    if (in_pipe && count > IO_CHUNK)
+        count = IO_CHUNK; /* one pipe's worth at most, like one pipe_read */
+    if (count == 0) {
+        ret = 0;
+        goto out;
+    }
+    if (!a->a[1] && !in_pipe) {
+        pthread_mutex_lock(&in->pos_lock);
+        in_off = in->pos;
+        pthread_mutex_unlock(&in->pos_lock);
+    }
+    if (!a->a[3] && !out_pipe) {
+        pthread_mutex_lock(&out->pos_lock);
+        out_off = out->pos;
+        pthread_mutex_unlock(&out->pos_lock);
+    }
+    ret = copy_between(t, in, in_pipe ? NULL : &in_off, out, out_pipe ? NULL : &out_off, count);
+    if (ret < 0)
+        goto out;
+    if (!in_pipe) {
+        if (a->a[1] ? mm_copy_out(t->mm, a->a[1], &in_off, 8) != 0 : false)
+            ret = -EFAULT;
+        if (!a->a[1]) {
+            pthread_mutex_lock(&in->pos_lock);
+            in->pos = in_off;
+            pthread_mutex_unlock(&in->pos_lock);
+        }
+    }
+    if (!out_pipe) {
+        if (a->a[3] ? mm_copy_out(t->mm, a->a[3], &out_off, 8) != 0 : false)
+            ret = -EFAULT;
+        if (!a->a[3]) {
+            pthread_mutex_lock(&out->pos_lock);
+            out->pos = out_off;
+            pthread_mutex_unlock(&out->pos_lock);
+        }
+    }
+out:
+    if (in)
+        file_put(in);
+    if (out)
+        file_put(out);
+    return ret;
 }
 
 long sys_sendfile(struct task *t, const struct syscall_args *a)

@@ -276,3 +276,8 @@ int pipe_create(int extra_flags, struct file **read_end, struct file **write_end
     *write_end = &w->base;
     return 0;
 }
+
+bool pipe_is_pipe(const struct file *f)
+{
+    return f->ops == &pipe_read_ops || f->ops == &pipe_write_ops;
+}

@@ -10,4 +10,7 @@
  * owns one reference to each. Returns 0 or -ENOMEM. */
 int pipe_create(int extra_flags, struct file **read_end, struct file **write_end);
 
+/* Whether f is either end of a pipe (splice(2) needs one). */
+bool pipe_is_pipe(const struct file *f);
+
 #endif
