@@ -37,6 +37,54 @@ void dentry_get(struct dentry *d)
     atomic_fetch_add_explicit(&d->refs, 1, memory_order_relaxed);
 }
 
+/* The cache's list, oldest first; the lock is a leaf (taken under dir_locks). */
+static pthread_mutex_t lru_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct dentry *lru_head, *lru_tail;
+static atomic_long lru_count;
+
+/* Past DCACHE_HIGH cached dentries a walk shrinks the cache to DCACHE_LOW. The gofer holds a fid
+ * and an O_PATH fd for each cached file of its tree, and serves at most 65536 fids. */
+#define DCACHE_HIGH 16384
+#define DCACHE_LOW 8192
+
+static void lru_add(struct dentry *d)
+{
+    pthread_mutex_lock(&lru_lock);
+    d->lru_prev = lru_tail;
+    d->lru_next = NULL;
+    if (lru_tail)
+        lru_tail->lru_next = d;
+    else
+        lru_head = d;
+    lru_tail = d;
+    d->on_lru = true;
+    atomic_fetch_add_explicit(&lru_count, 1, memory_order_relaxed);
+    pthread_mutex_unlock(&lru_lock);
+}
+
+static void lru_del(struct dentry *d)
+{
+    pthread_mutex_lock(&lru_lock);
+    if (d->on_lru) {
+        if (d->lru_prev)
+            d->lru_prev->lru_next = d->lru_next;
+        else
+            lru_head = d->lru_next;
+        if (d->lru_next)
+            d->lru_next->lru_prev = d->lru_prev;
+        else
+            lru_tail = d->lru_prev;
+        d->on_lru = false;
+        atomic_fetch_sub_explicit(&lru_count, 1, memory_order_relaxed);
+    }
+    pthread_mutex_unlock(&lru_lock);
+}
+
+long dcache_cached_count(void)
+{
+    return atomic_load_explicit(&lru_count, memory_order_relaxed);
+}
+
 void dentry_put(struct dentry *d)
 {
     /* Iterative so a long chain of dying ancestors can't exhaust the stack. */
@@ -45,6 +93,7 @@ void dentry_put(struct dentry *d)
         if (atomic_fetch_sub_explicit(&d->refs, 1, memory_order_acq_rel) != 1)
             return;
         struct dentry *parent = d->parent;
+        lru_del(d);
         inode_put(d->inode);
         free(d->children);
         free(d->name);
@@ -108,6 +157,7 @@ int dcache_insert(struct dentry *dir, const char *name, struct inode *inode, str
     d->hash_next = dir->children[h];
     dir->children[h] = d;
     dir->nchildren++;
+    lru_add(d);
     dentry_get(d); /* the caller's; the cache keeps the first */
     inode_get(inode);
     *out = d;
@@ -133,6 +183,7 @@ void dentry_prune(struct dentry *d)
                 struct dentry *next = c->hash_next;
                 c->hash_next = NULL;
                 c->dead = true;
+                lru_del(c);
                 if (n == cap) {
                     size_t ncap = cap ? cap * 2 : 16;
                     struct dentry **grown = realloc(stack, ncap * sizeof(*stack));
@@ -169,6 +220,7 @@ void dcache_remove(struct dentry *dir, struct dentry *d)
             d->hash_next = NULL;
             dir->nchildren--;
             d->dead = true;
+            lru_del(d);
             if (d->nchildren)
                 dentry_prune(d);
             dentry_put(d); /* the cache's reference */
@@ -306,4 +358,53 @@ int dentry_rename_unlinked(struct dentry *d, const char *name)
     d->name = copy;
     pthread_mutex_unlock(&vfs_rename_lock);
     return 0;
+}
+
+void dcache_shrink(void)
+{
+    static pthread_mutex_t shrink_lock = PTHREAD_MUTEX_INITIALIZER;
+    if (atomic_load_explicit(&lru_count, memory_order_relaxed) <= DCACHE_HIGH)
+        return;
+    if (pthread_mutex_trylock(&shrink_lock) != 0)
+        return; /* someone is already at it */
+    for (int pass = 0; pass < 8; pass++) {
+        long excess = atomic_load_explicit(&lru_count, memory_order_relaxed) - DCACHE_LOW;
+        if (excess <= 0)
+            break;
+        /* Candidates, oldest first: leaves (no cached child) no one else holds. Each gets a
+         * reference of ours so it can't go away between the list's lock and its parent's. */
+        struct dentry **cand = malloc((size_t)excess * sizeof(*cand));
+        if (!cand)
+            break;
+        long n = 0;
+        pthread_mutex_lock(&lru_lock);
+        for (struct dentry *d = lru_head; d && n < excess; d = d->lru_next) {
+            if (atomic_load_explicit(&d->refs, memory_order_relaxed) == 1 && d->nchildren == 0 &&
+                !atomic_load_explicit(&d->mounted, memory_order_relaxed)) {
+                dentry_get(d);
+                cand[n++] = d;
+            }
+        }
+        pthread_mutex_unlock(&lru_lock);
+        long evicted = 0;
+        for (long i = 0; i < n; i++) {
+            struct dentry *d = cand[i];
+            struct dentry *parent = d->parent;
+            pthread_mutex_lock(&parent->dir_lock);
+            /* Re-checked under the parent's lock, which every lookup in it takes: held only by
+             * the cache and us means no holder and no cached child (each would hold one). */
+            if (d->on_lru && !d->dead &&
+                atomic_load_explicit(&d->refs, memory_order_acquire) == 2 &&
+                !atomic_load_explicit(&d->mounted, memory_order_acquire)) {
+                dcache_remove(parent, d);
+                evicted++;
+            }
+            pthread_mutex_unlock(&parent->dir_lock);
+            dentry_put(d);
+        }
+        free(cand);
+        if (evicted == 0)
+            break;
+    }
+    pthread_mutex_unlock(&shrink_lock);
 }

@@ -209,6 +209,7 @@ int vfs_walk(const struct walk_ctx *ctx, const char *path, int flags, struct vfs
     if (!err && (flags & WALK_DIRECTORY) && !S_ISDIR(cur.dentry->inode->mode))
         err = -ENOTDIR;
     vfs_path_put(&s.root);
+    dcache_shrink();
     if (err) {
         vfs_path_put(&cur);
         return err;
@@ -231,6 +232,7 @@ int vfs_walk_parent(const struct walk_ctx *ctx, const char *path, struct vfs_pat
     if (!err)
         err = inode_permission(cur.dentry->inode, ctx->cred, MAY_EXEC);
     vfs_path_put(&s.root);
+    dcache_shrink();
     if (err) {
         vfs_path_put(&cur);
         return err;

@@ -218,7 +218,17 @@ struct dentry {
     struct dentry *hash_next;
     atomic_int mounted; /* mounts whose mountpoint this is: walks look them up when non-zero */
     bool dead;          /* unlinked or renamed over: no longer reachable by name */
+    /* Every cached dentry is on one list, oldest first, so the cache can be shrunk (each cached
+     * gofer file holds a fid and a host fd in the gofer). Guarded by the list's lock. */
+    struct dentry *lru_prev, *lru_next;
+    bool on_lru;
 };
+
+/* Drops cached dentries no one holds until the cache is back under its limit: called where no
+ * dentry lock is held (after walks). Cheap when the cache is small. */
+void dcache_shrink(void);
+/* How many dentries are cached (for tests and /proc). */
+long dcache_cached_count(void);
 
 /* Renames an unlinked (dead) dentry: what /proc shows for an anonymous file made by creating and
  * unlinking one (memfd_create's "memfd:NAME"). -EINVAL if the dentry is still linked. */
