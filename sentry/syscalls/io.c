@@ -117,10 +117,10 @@ static long read_chunk_to_guest(struct task *t, struct file *f, uint64_t addr, s
 }
 
 /* Reads into guest memory: streams return after one transfer, as Linux's pipes and terminals
- * do; positioned files (regular files) fill the buffer until end of file or a bad page. */
+ * do; regular files and devices fill the buffer until end of file or a bad page. */
 static long read_to_guest(struct task *t, struct file *f, uint64_t addr, size_t len, int64_t *off)
 {
-    if (f->ops->read)
+    if (!f->ops->pread && !(f->ops->read_fills && f->ops->read_fills(f)))
         return read_chunk_to_guest(t, f, addr, len, off);
     size_t total = 0;
     do {

@@ -409,6 +409,10 @@ struct file_ops {
      * NULL: "anon_inode:[unknown]"-like names are made up by the caller. */
     int (*name)(struct file *f, char *buf, size_t size);
     void (*release)(struct file *f);
+    /* Whether a read(2) fills the buffer as far as the data goes (a regular file behind a
+     * stream op, such as a donated host file), rather than returning what one transfer gives
+     * (pipes, terminals). Files with pread always fill. NULL: they don't. */
+    bool (*read_fills)(struct file *f);
 };
 
 /* An open file description. */

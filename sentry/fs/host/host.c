@@ -19,11 +19,17 @@
 struct host_file {
     struct file base;
     int fd;
+    bool regular; /* a regular file: reads fill the buffer, as Linux's do */
 };
 
 static int host_fd(struct file *f)
 {
     return ((struct host_file *)f)->fd;
+}
+
+static bool host_read_fills(struct file *f)
+{
+    return ((struct host_file *)f)->regular;
 }
 
 /* How long the sentry waits on a host fd before looking at the guest's signals again: host fds
@@ -165,6 +171,7 @@ static const struct file_ops host_file_ops = {
     .poll = host_poll,
     .llseek = host_llseek,
     .name = host_name,
+    .read_fills = host_read_fills,
     .release = host_release,
 };
 
@@ -176,6 +183,8 @@ struct file *host_file_create(int fd, int status_flags)
         return NULL;
     file_init(&hf->base, &host_file_ops, status_flags);
     hf->fd = fd;
+    struct stat st;
+    hf->regular = fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
     return &hf->base;
 }
 
