@@ -1,0 +1,6 @@
+#include <stdlib.h>
+#include "common.h"
+long parse_long(const char *s)
+{
+    return strtol(s, NULL, 10);
+}
