@@ -129,7 +129,7 @@ int boot_run(const struct boot_config *cfg)
         goto out;
     }
     struct fs_context *fs;
-    if ((err = boot_build_rootfs(cfg->gofer_fd, &fs)) != 0) {
+    if ((err = boot_build_rootfs(cfg->gofer_fd, mf, &fs)) != 0) {
         code = fail("mount the root filesystem from the gofer", err);
         goto out;
     }

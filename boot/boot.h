@@ -35,8 +35,10 @@ int boot_drop_capabilities(void);
 int boot_install_sentry_seccomp(void);
 
 struct fs_context;
-/* Builds the guest's filesystem tree over the gofer connection (ownership of gofer_fd passes). */
-int boot_build_rootfs(int gofer_fd, struct fs_context **out);
+struct memfile;
+/* Builds the guest's filesystem tree over the gofer connection (ownership of gofer_fd passes);
+ * in-memory files keep their data in `mf`. */
+int boot_build_rootfs(int gofer_fd, struct memfile *mf, struct fs_context **out);
 struct kernel;
 /* Mounts the filesystems that show the kernel's state: /proc and /sys. */
 int boot_mount_kernel_fs(struct fs_context *fs, struct kernel *k, unsigned ncpus);

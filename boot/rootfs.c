@@ -42,8 +42,11 @@ static int open_special(struct inode *inode, int flags, struct file **out)
     return -ENXIO;
 }
 
-int boot_build_rootfs(int gofer_fd, struct fs_context **out)
+int boot_build_rootfs(int gofer_fd, struct memfile *mf, struct fs_context **out)
 {
+    /* In-memory files keep their data in the guest's memory file, so shared mappings of them
+     * (/dev/shm, the overlay's upper layer) map the very pages read and write use. */
+    tmpfs_set_memfile(mf);
     struct p9_client *client;
     int err = p9_client_create(gofer_fd, &client);
     if (err)

@@ -49,6 +49,21 @@ int mm_populate(struct mm *mm, struct vma *v, uint64_t addr, struct pma **out)
     if (rangevec_reserve(&mm->pmas, 1) != 0)
         return -ENOMEM;
     struct pma p = {.mapped = false};
+    if ((v->flags & VMA_SHARED) && v->file) {
+        /* A shared file mapping maps the file's own page, one page at a time: the file's pages
+         * need not be contiguous in the memory file. */
+        if (!v->file->ops->translate)
+            return -EACCES; /* sys_mmap refuses these; never a copy that would lose writes */
+        p.start = page_align_down(addr);
+        p.end = p.start + PAGE_SIZE_MM;
+        int err = v->file->ops->translate(v->file, v->file_off + (p.start - v->start),
+                                          &p.mf_off);
+        if (err)
+            return err == -ENOMEM ? -ENOMEM : -EFAULT;
+        rangevec_insert(&mm->pmas, i, &p);
+        *out = pma_at(mm, i);
+        return 0;
+    }
     if (memfile_alloc(mm->mf, hi - lo, &p.mf_off) != 0) {
         /* Fragmented or nearly full: settle for the one page. */
         lo = page_align_down(addr);

@@ -29,6 +29,11 @@ struct mappable_ops {
      * buf, returning the length or -errno, and the file's device and inode numbers (0 for
      * special mappings). Called with the mm locked: it must not block or touch an mm. */
     int (*name)(struct mappable *m, char *buf, size_t size, dev_t *dev, uint64_t *ino);
+    /* Optional: for shared mappings, the memory-file offset of the file's page at `off` (page
+     * aligned), with a new reference for the mapping; the page is the file's data itself, so a
+     * shared mapping sees read(2)/write(2) and other mappings. NULL: no shared writable
+     * mappings of this file. */
+    int (*translate)(struct mappable *m, uint64_t off, uint64_t *mf_off);
 };
 struct mappable {
     const struct mappable_ops *ops;

@@ -78,14 +78,20 @@ long sys_mmap(struct task *t, const struct syscall_args *a)
         ret = -EACCES;
     else if (!f->ops->mmap)
         ret = -ENODEV;
-    else if ((req.vma_flags & VMA_SHARED) && (prot & PROT_WRITE))
-        ret = -ENODEV; /* writable shared file mappings need a page cache: not yet */
     else
         ret = vfs_mappable_for_file(f, t->fs->ns, &m);
+    if (ret == 0 && (req.vma_flags & VMA_SHARED) && !m->ops->translate) {
+        /* The file has no pages of its own in the memory file (a gofer file): a read-only
+         * shared mapping sees the same bytes as a private one while the file doesn't change,
+         * but a writable one would lose its writes, so it is refused. */
+        if (prot & PROT_WRITE) {
+            m->ops->put(m);
+            ret = -ENODEV;
+        } else {
+            req.vma_flags &= ~(unsigned)VMA_SHARED;
+        }
+    }
     if (ret == 0) {
-        /* A read-only shared mapping sees the same bytes as a private one while the file
-         * doesn't change under it. */
-        req.vma_flags &= ~(unsigned)VMA_SHARED;
         req.file = m;
         req.file_off = off;
         ret = mm_map(t->mm, &req);
@@ -113,4 +119,28 @@ long sys_mremap(struct task *t, const struct syscall_args *a)
 long sys_madvise(struct task *t, const struct syscall_args *a)
 {
     return mm_advise(t->mm, a->a[0], a->a[1], (int)a->a[2]);
+}
+
+/* msync(2): shared file mappings are the file's own pages (tmpfs) and private ones are copies,
+ * so there is nothing to write back; the argument and mapping checks are Linux's. */
+long sys_msync(struct task *t, const struct syscall_args *a)
+{
+    uint64_t addr = a->a[0], len = a->a[1];
+    int flags = (int)a->a[2];
+    if (addr & ~PAGE_MASK_SYS)
+        return -EINVAL;
+    if (flags & ~(MS_ASYNC | MS_SYNC | MS_INVALIDATE))
+        return -EINVAL;
+    if ((flags & MS_ASYNC) && (flags & MS_SYNC))
+        return -EINVAL;
+    uint64_t end = (addr + len + 4095) & PAGE_MASK_SYS;
+    if (end < addr)
+        return -ENOMEM;
+    for (uint64_t at = addr; at < end;) {
+        struct vma v;
+        if (!mm_find_vma(t->mm, at, &v) || v.start > at)
+            return -ENOMEM; /* a hole in the range */
+        at = v.end;
+    }
+    return 0;
 }

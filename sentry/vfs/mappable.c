@@ -55,11 +55,26 @@ static int named_name(struct mappable *m, char *buf, size_t size, dev_t *dev, ui
     return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : n;
 }
 
+static int named_translate(struct mappable *m, uint64_t off, uint64_t *mf_off)
+{
+    struct mappable *inner = named_of(m)->inner;
+    return inner->ops->translate(inner, off, mf_off);
+}
+
 static const struct mappable_ops named_ops = {
     .read = named_read,
     .get = named_get,
     .put = named_put,
     .name = named_name,
+};
+
+/* For files whose pages are in the memory file: shared mappings map them. */
+static const struct mappable_ops named_shared_ops = {
+    .read = named_read,
+    .get = named_get,
+    .put = named_put,
+    .name = named_name,
+    .translate = named_translate,
 };
 
 int vfs_mappable_for_file(struct file *f, struct mount_ns *ns, struct mappable **out)
@@ -84,7 +99,7 @@ int vfs_mappable_for_file(struct file *f, struct mount_ns *ns, struct mappable *
         inner->ops->put(inner);
         return n < 0 ? n : -ENOMEM;
     }
-    nm->base.ops = &named_ops;
+    nm->base.ops = inner->ops->translate ? &named_shared_ops : &named_ops;
     atomic_init(&nm->refs, 1);
     nm->inner = inner;
     nm->name = path;

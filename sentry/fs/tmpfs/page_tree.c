@@ -91,7 +91,7 @@ static uint64_t pt_free(struct pt_node *node, unsigned level, uint64_t base, uin
         if (hi < first || lo > last || !node->slots[slot])
             continue;
         if (level == 0) {
-            free(node->slots[slot]);
+            tmpfs_page_free(node->slots[slot]);
             freed++;
         } else {
             struct pt_node *child = node->slots[slot];

@@ -8,6 +8,7 @@
 #include <linux/falloc.h>
 
 #include "sentry/fs/tmpfs/tmpfs_internal.h"
+#include "sentry/memfile/memfile.h"
 #include "sentry/mm/mm.h"
 
 #define PAGE TMPFS_PAGE_SIZE
@@ -95,10 +96,11 @@ static int page_get(struct inode *inode, uint64_t index, char **out)
     int err = tmpfs_pages_reserve(tsb, 1);
     if (err)
         return err;
-    page = calloc(1, PAGE);
+    page = tmpfs_page_alloc();
     err = page ? page_tree_insert(&reg->pages, index, page) : -ENOMEM;
     if (err) {
-        free(page);
+        if (page)
+            tmpfs_page_free(page);
         tmpfs_pages_unreserve(tsb, 1);
         return err;
     }
@@ -237,10 +239,11 @@ static int tmpfs_fallocate(struct file *f, int mode, int64_t off, int64_t len)
     for (uint64_t i = first; i <= last && !err; i++) {
         if (page_tree_lookup(&reg->pages, i))
             continue;
-        char *page = calloc(1, PAGE);
+        char *page = tmpfs_page_alloc();
         err = page ? page_tree_insert(&reg->pages, i, page) : -ENOMEM;
         if (err) {
-            free(page);
+            if (page)
+                tmpfs_page_free(page);
             break;
         }
         reg->npages++;
@@ -285,10 +288,35 @@ static void tmpfs_mappable_put(struct mappable *m)
     free(tm);
 }
 
+/* Shared mappings map the file's own page (allocated if it was a hole) with a reference of the
+ * mapping's: writes through it are the file's data, as read(2) and write(2) see it. */
+static int tmpfs_mappable_translate(struct mappable *m, uint64_t off, uint64_t *mf_off)
+{
+    struct inode *inode = ((struct tmpfs_mappable *)m)->inode;
+    struct tmpfs_regular *reg = reg_of(inode);
+    if (!tmpfs_memfile() || off >= (uint64_t)TMPFS_MAX_FILE_SIZE)
+        return -ENODEV;
+    pthread_rwlock_wrlock(&reg->data_lock);
+    char *page;
+    int err = page_get(inode, off / PAGE, &page);
+    if (!err) {
+        int64_t o = tmpfs_page_mf_off(page);
+        if (o < 0) {
+            err = -ENODEV;
+        } else {
+            memfile_incref(tmpfs_memfile(), (uint64_t)o, PAGE);
+            *mf_off = (uint64_t)o;
+        }
+    }
+    pthread_rwlock_unlock(&reg->data_lock);
+    return err;
+}
+
 static const struct mappable_ops tmpfs_mappable_ops = {
     .read = tmpfs_mappable_read,
     .get = tmpfs_mappable_get,
     .put = tmpfs_mappable_put,
+    .translate = tmpfs_mappable_translate,
 };
 
 static int tmpfs_mmap(struct file *f, struct mappable **out)
@@ -327,4 +355,50 @@ int tmpfs_regular_open(struct inode *inode, int flags, struct file **out)
     file_init_inode(&tf->base, &tmpfs_file_ops, flags, inode);
     *out = &tf->base;
     return 0;
+}
+
+/* ---- data pages ---- */
+
+static struct memfile *_Atomic page_memfile;
+
+void tmpfs_set_memfile(struct memfile *mf)
+{
+    atomic_store_explicit(&page_memfile, mf, memory_order_release);
+}
+
+struct memfile *tmpfs_memfile(void)
+{
+    return atomic_load_explicit(&page_memfile, memory_order_acquire);
+}
+
+void *tmpfs_page_alloc(void)
+{
+    struct memfile *mf = tmpfs_memfile();
+    if (!mf)
+        return calloc(1, PAGE);
+    uint64_t off;
+    if (memfile_alloc(mf, PAGE, &off) != 0)
+        return NULL;
+    return (char *)memfile_base(mf) + off; /* zero-filled: free memory-file pages are holes */
+}
+
+int64_t tmpfs_page_mf_off(const void *page)
+{
+    struct memfile *mf = tmpfs_memfile();
+    if (!mf)
+        return -1;
+    const char *base = memfile_base(mf);
+    const char *p = page;
+    if (p < base || p >= base + memfile_size(mf))
+        return -1;
+    return p - base;
+}
+
+void tmpfs_page_free(void *page)
+{
+    int64_t off = tmpfs_page_mf_off(page);
+    if (off < 0)
+        free(page);
+    else
+        memfile_decref(tmpfs_memfile(), (uint64_t)off, PAGE);
 }

@@ -38,6 +38,13 @@ struct tmpfs_options {
  * everything in the filesystem are freed when its last inode goes. Returns 0 or -ENOMEM. */
 int tmpfs_create(const struct tmpfs_options *opts, struct super_block **sb, struct dentry **root);
 
+struct memfile;
+/* From now on file data lives in the sentry's memory file (the guest's memory): shared
+ * mappings of tmpfs files then map the file's own pages, coherent with read and write. Set once
+ * at start-up, before any tmpfs file has data; without it pages come from the heap and shared
+ * writable mappings of tmpfs files are refused. */
+void tmpfs_set_memfile(struct memfile *mf);
+
 /* Sets the global hook that opens FIFOs, sockets and device nodes (default: -ENXIO). Set once
  * by the kernel at start-up, before any guest runs. */
 void tmpfs_set_special_open(tmpfs_special_open_fn fn);

@@ -26,6 +26,14 @@ struct tmpfs_sb {
     tmpfs_special_open_fn special_open; /* immutable */
 };
 
+/* ---- data pages: zeroed 4 KiB pages from the memory file (or the heap, without one) ---- */
+
+void *tmpfs_page_alloc(void);
+void tmpfs_page_free(void *page);
+/* The memory-file offset of a page from tmpfs_page_alloc, or -1 for a heap page. */
+int64_t tmpfs_page_mf_off(const void *page);
+struct memfile *tmpfs_memfile(void);
+
 /* ---- sparse pages: a radix tree of 64-way nodes indexed by page number ---- */
 
 struct page_tree {
