@@ -133,6 +133,17 @@ void task_release(struct task *t)
     struct kernel *k = t->kernel;
     struct thread_group *tg = t->tg;
 
+    /* While the stub thread still exists: its CPU time is the thread's user time. */
+    task_account_exit(t);
+    if (t->mm) {
+        /* The high-water mark of a process's memory, for its parent's ru_maxrss. */
+        long kb = (long)(mm_resident_bytes(t->mm) / 1024);
+        pthread_mutex_lock(&tg->lock);
+        if (kb > tg->children_maxrss_kb)
+            tg->children_maxrss_kb = kb;
+        pthread_mutex_unlock(&tg->lock);
+    }
+
     pthread_mutex_lock(&t->wait_lock);
     struct platform_ctx *ctx = t->ctx;
     t->ctx = NULL; /* task_interrupt from other threads sees it gone */
@@ -209,7 +220,7 @@ static bool wait_matches(const struct task *t, const struct thread_group *child,
     return child->pgid == -pid;
 }
 
-long task_wait(struct task *t, int pid, int options, int *status)
+long task_wait(struct task *t, int pid, int options, int *status, struct rusage *ru)
 {
     struct kernel *k = t->kernel;
     struct waiter w;
@@ -227,6 +238,7 @@ long task_wait(struct task *t, int pid, int options, int *status)
                 continue;
             int reaped = c->tgid;
             *status = c->exit_status;
+            thread_group_account_reaped(t->tg, c, ru);
             unlink_child(c);
             unlink_group(k, c);
             pthread_mutex_unlock(&k->lock);

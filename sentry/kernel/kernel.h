@@ -91,6 +91,12 @@ struct thread_group {
     int live_tasks;
     struct vfs_path exe; /* the executable (for /proc/PID/exe); a reference; tg->lock */
     struct task *exec_task; /* a thread in execve killing the others (tg->lock) */
+    /* CPU time (ns) of threads that have ended, and of reaped children with their own reaped
+     * children (getrusage's RUSAGE_CHILDREN); tg->lock. children_maxrss_kb: the largest
+     * resident size, in KiB, of this process at its end and of its reaped descendants. */
+    uint64_t ended_utime, ended_stime;
+    uint64_t children_utime, children_stime;
+    long children_maxrss_kb;
     int oom_score_adj;   /* /proc/PID/oom_score_adj, -1000..1000; only stored */
 };
 
@@ -109,6 +115,9 @@ struct task {
     struct creds creds;
     char comm[16];
     int nice; /* setpriority(2): -20..19; stored, not yet used by any scheduler */
+    pid_t host_tid; /* the sentry thread running the task: its CPU time is the system time */
+    _Atomic uint64_t guest_ns; /* time spent running guest code (in platform_ctx_switch); its
+                                  own thread adds, others read (relaxed: a statistic) */
     struct fs_context *fs; /* root, cwd, umask, mount namespace (shared by CLONE_FS); owned ref,
                               set to NULL under tg->lock at release */
     uint64_t altstack_sp, altstack_size; /* sigaltstack(2); own thread only */
@@ -262,7 +271,7 @@ void task_exit_group(struct task *t, int status);
 /* exit(2): ends only this thread; the last one's status is the process's. */
 void task_exit_thread(struct task *t, int status);
 /* wait4(2): returns the reaped pid, 0 (WNOHANG), or -errno; *status gets the wait status. */
-long task_wait(struct task *t, int pid, int options, int *status);
+long task_wait(struct task *t, int pid, int options, int *status, struct rusage *ru);
 /* The thread group with this tgid (kernel.lock held), or NULL. */
 struct thread_group *kernel_find_group(struct kernel *k, int tgid);
 /* After a task's thread stops: frees what it owned, and for a process's last task makes it a
@@ -282,6 +291,19 @@ struct thread_group *thread_group_alloc(struct kernel *k, int tgid);
 void task_run(struct task *t);
 int task_attach_platform(struct task *t, const char **why);
 /* vfork: the parent sleeps until the child is gone (there is no execve yet to release it). */
+/* CPU time as getrusage(2) and times(2) report it: user time is the time the task spent in guest
+ * code (measured around each switch into it: the host doesn't let the sentry read another
+ * process's per-thread CPU clock, so descheduled time counts too), system time the CPU time of
+ * its sentry thread (syscalls and faults). ns. */
+void task_cputime(struct task *t, uint64_t *utime, uint64_t *stime);
+/* The process's: live threads plus ended ones. tg->lock must not be held. */
+void thread_group_cputime(struct thread_group *tg, uint64_t *utime, uint64_t *stime);
+/* A thread ends: its CPU time joins the process's ended_* totals (before its stub goes). */
+void task_account_exit(struct task *t);
+/* The parent reaps `child`: the child's times (its own and its reaped children's) become the
+ * parent's children_* totals, and *ru (if not NULL) gets what wait4(2) reports for it. */
+void thread_group_account_reaped(struct thread_group *parent, struct thread_group *child,
+                                 struct rusage *ru);
 /* execve(2) for the calling task: 0 with the task's registers set for the new image, or -errno
  * with the old image intact; *why may get a short reason. */
 int task_execve(struct task *t, const char *path, char *const *argv, char *const *envp,

@@ -43,6 +43,8 @@ struct task *task_current(void)
 void task_set_current(struct task *t)
 {
     current_task = t;
+    if (t)
+        t->host_tid = gettid(); /* whose CPU clock is the task's system time */
 }
 
 struct mm *task_get_mm(struct task *t)
@@ -197,7 +199,14 @@ void task_run(struct task *t)
         task_signal_deliver(t);
         if (t->exiting)
             break;
+        struct timespec in, out;
+        clock_gettime(CLOCK_MONOTONIC, &in);
         int err = platform_ctx_switch(t->ctx, &t->regs, &ev);
+        clock_gettime(CLOCK_MONOTONIC, &out);
+        atomic_fetch_add_explicit(&t->guest_ns,
+                                  (uint64_t)((out.tv_sec - in.tv_sec) * 1000000000LL +
+                                             (out.tv_nsec - in.tv_nsec)),
+                                  memory_order_relaxed);
         if (err) {
             log_warning("task %d: guest context lost: %s", t->tid, strerror(-err));
             task_exit_group(t, SIGKILL);

@@ -130,17 +130,14 @@ long sys_vfork(struct task *t, const struct syscall_args *a)
 long sys_wait4(struct task *t, const struct syscall_args *a)
 {
     int status = 0;
-    long pid = task_wait(t, (int32_t)a->a[0], (int)a->a[2], &status);
+    struct rusage ru;
+    memset(&ru, 0, sizeof(ru));
+    long pid = task_wait(t, (int32_t)a->a[0], (int)a->a[2], &status, &ru);
 
     if (pid > 0 && a->a[1] && mm_copy_out(t->mm, a->a[1], &status, sizeof(status)) != 0)
         return -EFAULT;
-    if (pid > 0 && a->a[3]) {
-        /* Resource usage isn't accounted per child yet: report none rather than garbage. */
-        struct rusage ru;
-        memset(&ru, 0, sizeof(ru));
-        if (mm_copy_out(t->mm, a->a[3], &ru, sizeof(ru)) != 0)
-            return -EFAULT;
-    }
+    if (pid >= 0 && a->a[3] && mm_copy_out(t->mm, a->a[3], &ru, sizeof(ru)) != 0)
+        return -EFAULT;
     return pid;
 }
 

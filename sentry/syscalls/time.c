@@ -1,6 +1,9 @@
 /* Clocks and sleeping: clock_gettime(2), clock_getres(2), gettimeofday(2), time(2),
  * nanosleep(2), clock_nanosleep(2). */
 #include <errno.h>
+#include <string.h>
+#include <sys/times.h>
+#include <sys/resource.h>
 #include <sys/time.h>
 #include <time.h>
 
@@ -44,6 +47,14 @@ long sys_clock_gettime(struct task *t, const struct syscall_args *a)
 {
     clockid_t clk;
     struct timespec ts;
+    if (a->a[0] == CLOCK_THREAD_CPUTIME_ID) {
+        /* The stub thread's clock is another process's: the task's accounted time instead. */
+        uint64_t u, s;
+        task_cputime(t, &u, &s);
+        uint64_t ns = u + s;
+        ts = (struct timespec){(time_t)(ns / 1000000000ULL), (long)(ns % 1000000000ULL)};
+        return mm_copy_out(t->mm, a->a[1], &ts, sizeof(ts));
+    }
     int err = host_clock(t, a->a[0], &clk);
 
     if (err)
@@ -57,7 +68,9 @@ long sys_clock_getres(struct task *t, const struct syscall_args *a)
 {
     clockid_t clk;
     struct timespec ts;
-    int err = host_clock(t, a->a[0], &clk);
+    int err = host_clock(t, a->a[0] == CLOCK_THREAD_CPUTIME_ID ? CLOCK_PROCESS_CPUTIME_ID
+                                                                : a->a[0],
+                         &clk);
 
     if (err)
         return err;
@@ -166,4 +179,64 @@ long sys_clock_nanosleep(struct task *t, const struct syscall_args *a)
      * the remaining time is not reported for absolute sleeps. */
     clock_gettime(clk, &now);
     return sleep_relative(t, timespec_sub(req, now), 0);
+}
+
+static void ns_to_timeval(uint64_t ns, struct timeval *tv)
+{
+    tv->tv_sec = (time_t)(ns / 1000000000ULL);
+    tv->tv_usec = (suseconds_t)(ns % 1000000000ULL / 1000);
+}
+
+/* getrusage(2): CPU times (user: guest code in the stub; system: the sentry serving it) and the
+ * resident set; the counters the sentry doesn't keep (faults, context switches) read 0. */
+long sys_getrusage(struct task *t, const struct syscall_args *a)
+{
+    int who = (int)a->a[0];
+    struct rusage ru;
+    memset(&ru, 0, sizeof(ru));
+    uint64_t u = 0, s = 0;
+    switch (who) {
+    case RUSAGE_SELF:
+        thread_group_cputime(t->tg, &u, &s);
+        /* The resident set now; Linux's is a high-water mark (not tracked on every fault). */
+        ru.ru_maxrss = (long)(mm_resident_bytes(t->mm) / 1024);
+        break;
+    case RUSAGE_THREAD:
+        task_cputime(t, &u, &s);
+        ru.ru_maxrss = (long)(mm_resident_bytes(t->mm) / 1024);
+        break;
+    case RUSAGE_CHILDREN:
+        pthread_mutex_lock(&t->tg->lock);
+        u = t->tg->children_utime;
+        s = t->tg->children_stime;
+        ru.ru_maxrss = t->tg->children_maxrss_kb;
+        pthread_mutex_unlock(&t->tg->lock);
+        break;
+    default:
+        return -EINVAL;
+    }
+    ns_to_timeval(u, &ru.ru_utime);
+    ns_to_timeval(s, &ru.ru_stime);
+    return mm_copy_out(t->mm, a->a[1], &ru, sizeof(ru));
+}
+
+/* times(2): the process's and its reaped children's CPU times in clock ticks (USER_HZ 100), and
+ * the ticks since boot as the result. */
+long sys_times(struct task *t, const struct syscall_args *a)
+{
+    uint64_t u, s;
+    thread_group_cputime(t->tg, &u, &s);
+    pthread_mutex_lock(&t->tg->lock);
+    uint64_t cu = t->tg->children_utime, cs = t->tg->children_stime;
+    pthread_mutex_unlock(&t->tg->lock);
+    const uint64_t tick = 1000000000ULL / 100;
+    struct tms tms = {.tms_utime = (clock_t)(u / tick), .tms_stime = (clock_t)(s / tick),
+                      .tms_cutime = (clock_t)(cu / tick), .tms_cstime = (clock_t)(cs / tick)};
+    if (a->a[0] && mm_copy_out(t->mm, a->a[0], &tms, sizeof(tms)))
+        return -EFAULT;
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    int64_t ns = (now.tv_sec - t->kernel->boot_time.tv_sec) * 1000000000LL +
+                 (now.tv_nsec - t->kernel->boot_time.tv_nsec);
+    return (long)(ns / (int64_t)tick);
 }
