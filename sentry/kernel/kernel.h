@@ -116,6 +116,7 @@ struct task {
     char comm[16];
     int nice; /* setpriority(2): -20..19; stored, not yet used by any scheduler */
     pid_t host_tid; /* the sentry thread running the task: its CPU time is the system time */
+    uint64_t map_gen_at_entry; /* mm_map_generation() when it last entered the guest */
     _Atomic uint64_t guest_ns; /* time spent running guest code (in platform_ctx_switch); its
                                   own thread adds, others read (relaxed: a statistic) */
     struct fs_context *fs; /* root, cwd, umask, mount namespace (shared by CLONE_FS); owned ref,

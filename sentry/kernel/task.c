@@ -180,7 +180,7 @@ int task_attach_platform(struct task *t, const char **why)
 
 static void task_handle_fault(struct task *t, const struct platform_event *ev)
 {
-    int err = mm_handle_fault(t->mm, ev->fault_addr);
+    int err = mm_handle_fault_since(t->mm, ev->fault_addr, t->map_gen_at_entry);
     if (err == 0)
         return;
     siginfo_t info;
@@ -200,6 +200,7 @@ void task_run(struct task *t)
         if (t->exiting)
             break;
         struct timespec in, out;
+        t->map_gen_at_entry = mm_map_generation(t->mm);
         clock_gettime(CLOCK_MONOTONIC, &in);
         int err = platform_ctx_switch(t->ctx, &t->regs, &ev);
         clock_gettime(CLOCK_MONOTONIC, &out);

@@ -96,10 +96,21 @@ int mm_pma_map(struct mm *mm, struct pma *p, int prot)
     if (err)
         return err;
     p->mapped = true;
+    atomic_fetch_add_explicit(&mm->map_gen, 1, memory_order_release);
     return 0;
 }
 
+uint64_t mm_map_generation(struct mm *mm)
+{
+    return atomic_load_explicit(&mm->map_gen, memory_order_acquire);
+}
+
 int mm_handle_fault(struct mm *mm, uint64_t addr)
+{
+    return mm_handle_fault_since(mm, addr, mm_map_generation(mm));
+}
+
+int mm_handle_fault_since(struct mm *mm, uint64_t addr, uint64_t gen)
 {
     struct pma *p;
     int err;
@@ -123,7 +134,11 @@ int mm_handle_fault(struct mm *mm, uint64_t addr)
          * or a real violation. An exec fault on a writable non-exec COW page is taken for a
          * write once; after the copy it faults again and is a violation. */
         if (!p->cow || !(v->prot & PROT_WRITE)) {
-            err = -EACCES;
+            /* Another thread changed the mappings since this one entered the guest (a COW
+             * break mapped the page writable): the access saw the old protection. Retry; a
+             * real violation faults again with nothing changed in between. */
+            err = atomic_load_explicit(&mm->map_gen, memory_order_acquire) != gen ? 0
+                                                                                  : -EACCES;
             goto out;
         }
         if ((err = mm_cow_break(mm, addr, &p)) != 0)

@@ -99,6 +99,11 @@ int mm_advise(struct mm *mm, uint64_t addr, uint64_t len, int advice);
  * -EFAULT when nothing is mapped there (SEGV_MAPERR), -EACCES when the mapping forbids the access
  * (SEGV_ACCERR), -ENOMEM when no memory is left. */
 int mm_handle_fault(struct mm *mm, uint64_t addr);
+/* The same for a thread that entered the guest when mm_map_generation() was `gen`: a fault on a
+ * page whose mapping changed since then (another thread resolved it) is retried, not a
+ * violation. */
+int mm_handle_fault_since(struct mm *mm, uint64_t addr, uint64_t gen);
+uint64_t mm_map_generation(struct mm *mm);
 
 /* Copies between guest memory and the sentry, honouring the guest's protections as the host's
  * copy_{from,to}_user would. The _partial forms return how many bytes were copied before the

@@ -43,6 +43,10 @@ struct mm {
     struct rangevec pmas;   /* struct pma, sorted */
     struct mm_proc_ranges proc; /* the loader's layout, for /proc */
     uint64_t vm_peak, rss_peak; /* high-water marks seen by mm_get_stats */
+    /* Bumped (under the lock) after every change of the platform's mappings; read without it by
+     * threads entering the guest, to tell a fault another thread already resolved (their view
+     * of a page predates the change) from a real violation. */
+    _Atomic uint64_t map_gen;
 };
 
 static inline uint64_t page_align_down(uint64_t a)
