@@ -87,8 +87,7 @@ static bool notify_parent(struct thread_group *tg)
     if (tg->exit_signal == SIGCHLD &&
         (act.handler == (uint64_t)SIG_IGN || (act.flags & SA_NOCLDWAIT)))
         autoreap = true;
-    struct task *target = thread_group_signal_target(parent, tg->exit_signal ? tg->exit_signal : 1);
-    if (tg->exit_signal && target && !(autoreap && act.handler == (uint64_t)SIG_IGN)) {
+    if (tg->exit_signal && !(autoreap && act.handler == (uint64_t)SIG_IGN)) {
         siginfo_t info;
         memset(&info, 0, sizeof(info));
         info.si_signo = tg->exit_signal;
@@ -101,7 +100,7 @@ static bool notify_parent(struct thread_group *tg)
             info.si_code = WCOREDUMP(tg->exit_status) ? CLD_DUMPED : CLD_KILLED;
             info.si_status = WTERMSIG(tg->exit_status);
         }
-        task_signal_send(target, tg->exit_signal, &info);
+        thread_group_signal_send(parent, tg->exit_signal, &info, false);
     }
     waitqueue_wake_all(&parent->child_events);
     return autoreap;
@@ -275,7 +274,8 @@ void task_wait_vfork(struct task *t, struct thread_group *child)
         task_block(t, NULL);
         waitqueue_remove(&t->tg->child_events, &w);
         pthread_mutex_lock(&t->tg->lock);
-        bool dying = t->tg->exiting || (t->pending & SIGBIT(SIGKILL));
+        bool dying = t->tg->exiting ||
+                     ((t->pending | t->tg->shared_pending) & SIGBIT(SIGKILL));
         pthread_mutex_unlock(&t->tg->lock);
         if (dying)
             return;

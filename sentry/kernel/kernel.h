@@ -85,6 +85,10 @@ struct thread_group {
     bool unkillable;      /* Linux's SIGNAL_UNKILLABLE: init until a fault is forced */
     pthread_mutex_t lock; /* protects everything below and tasks' signal state */
     struct k_sigaction actions[KERNEL_NSIG + 1];
+    /* Signals sent to the process as a whole (kill, SIGCHLD...): any thread that doesn't block
+     * one takes it, as Linux's shared pending queue. */
+    uint64_t shared_pending;
+    siginfo_t shared_info[KERNEL_NSIG + 1];
     struct rlimit rlimits[RLIM_NLIMITS];
     bool exiting;    /* exit_group or a fatal signal started */
     int exit_status; /* wait(2) status once exiting */
@@ -212,6 +216,13 @@ int task_signal_send(struct task *t, int sig, const siginfo_t *info);
  * `from_outside` as from outside the pid namespace (when init dies its namespace is killed, and
  * SIGKILL/SIGSTOP then reach even init), else as from inside (a timer's SIGALRM, which an init
  * without a handler ignores). */
+/* Sends sig to the process as a whole (shared pending; a thread not blocking it is woken).
+ * from_host: sent from outside the sandbox's pid namespace (init's rules). */
+int thread_group_signal_send(struct thread_group *g, int sig, const siginfo_t *info,
+                             bool from_host);
+/* Takes a pending signal in `set` (the task's own first, then the process's), for sigwait and
+ * signalfd: its number with *info filled, or 0 if none. */
+int task_signal_dequeue_set(struct task *t, uint64_t set, siginfo_t *info);
 void thread_group_signal_from_kernel(struct thread_group *g, int sig, bool from_outside);
 /* A synchronous signal from a fault: it can be neither blocked nor ignored. */
 void task_signal_force(struct task *t, int sig, const siginfo_t *info);

@@ -110,31 +110,61 @@ int task_signal_send(struct task *t, int sig, const siginfo_t *info)
     return err;
 }
 
+int thread_group_signal_send(struct thread_group *g, int sig, const siginfo_t *info,
+                             bool from_host)
+{
+    if (sig < 1 || sig > KERNEL_NSIG)
+        return -EINVAL;
+    pthread_mutex_lock(&g->lock);
+    struct task *any = NULL, *ready = NULL;
+    for (struct task *it = g->tasks; it && !ready; it = it->group_next) {
+        if (it->released)
+            continue;
+        if (!any)
+            any = it;
+        if (!(it->blocked & SIGBIT(sig)))
+            ready = it;
+    }
+    /* Ignored is judged as for the thread that would take it; blocked everywhere, it waits. */
+    if (!any || signal_ignored(ready ? ready : any, sig, from_host)) {
+        pthread_mutex_unlock(&g->lock);
+        return 0;
+    }
+    if (!(g->shared_pending & SIGBIT(sig))) {
+        g->shared_pending |= SIGBIT(sig);
+        if (info) {
+            g->shared_info[sig] = *info;
+        } else {
+            memset(&g->shared_info[sig], 0, sizeof(siginfo_t));
+            g->shared_info[sig].si_code = SI_USER;
+        }
+        g->shared_info[sig].si_signo = sig;
+    }
+    pthread_mutex_unlock(&g->lock);
+    /* Tasks are freed only with their group, which the caller holds. */
+    if (ready)
+        task_interrupt(ready);
+    return 0;
+}
+
 void thread_group_signal_from_kernel(struct thread_group *g, int sig, bool from_outside)
 {
     siginfo_t info;
-    struct task *t = thread_group_signal_target(g, sig);
-
-    if (!t)
-        return;
     memset(&info, 0, sizeof(info));
     info.si_signo = sig;
     info.si_code = SI_KERNEL;
-    if (signal_queue(t, sig, &info, from_outside) == 0)
-        task_interrupt(t);
+    thread_group_signal_send(g, sig, &info, from_outside);
 }
 
 void kernel_signal_init_from_host(struct kernel *k, int sig)
 {
     pthread_mutex_lock(&k->lock);
-    struct task *t = k->init_task ? thread_group_signal_target(k->init_task->tg, sig) : NULL;
-    if (t) {
+    if (k->init_task) {
         siginfo_t info;
         memset(&info, 0, sizeof(info));
         info.si_signo = sig;
         info.si_code = SI_USER; /* from pid 0: outside the namespace */
-        if (signal_queue(t, sig, &info, true) == 0)
-            task_interrupt(t);
+        thread_group_signal_send(k->init_task->tg, sig, &info, true);
     }
     pthread_mutex_unlock(&k->lock);
 }
@@ -162,23 +192,47 @@ bool task_signal_pending(struct task *t)
     pthread_mutex_lock(&t->tg->lock);
     /* A dying thread group counts too (Linux's fatal_signal_pending): every blocked call must
      * return so its thread can see tg->exiting and leave. */
-    bool pending = (t->pending & ~t->blocked) != 0 || t->tg->exiting ||
+    bool pending = ((t->pending | t->tg->shared_pending) & ~t->blocked) != 0 || t->tg->exiting ||
                    (t->tg->exec_task && t->tg->exec_task != t);
     pthread_mutex_unlock(&t->tg->lock);
     return pending;
 }
 
 /* Takes the next deliverable signal: SIGKILL first, then the lowest number. */
+/* Takes signal `sig` from the task's own pending set, else the process's (tg->lock held). */
+static void take_pending(struct task *t, int sig, siginfo_t *info)
+{
+    if (t->pending & SIGBIT(sig)) {
+        t->pending &= ~SIGBIT(sig);
+        *info = t->pending_info[sig];
+    } else {
+        t->tg->shared_pending &= ~SIGBIT(sig);
+        *info = t->tg->shared_info[sig];
+    }
+}
+
 static int signal_dequeue(struct task *t, siginfo_t *info, struct k_sigaction *act)
 {
-    uint64_t ready = t->pending & (~t->blocked | UNBLOCKABLE);
+    uint64_t ready = (t->pending | t->tg->shared_pending) & (~t->blocked | UNBLOCKABLE);
 
     if (!ready)
         return 0;
     int sig = (ready & SIGBIT(SIGKILL)) ? SIGKILL : __builtin_ctzll(ready) + 1;
-    t->pending &= ~SIGBIT(sig);
-    *info = t->pending_info[sig];
+    take_pending(t, sig, info);
     *act = t->tg->actions[sig];
+    return sig;
+}
+
+int task_signal_dequeue_set(struct task *t, uint64_t set, siginfo_t *info)
+{
+    pthread_mutex_lock(&t->tg->lock);
+    uint64_t ready = (t->pending | t->tg->shared_pending) & set;
+    int sig = 0;
+    if (ready) {
+        sig = __builtin_ctzll(ready) + 1;
+        take_pending(t, sig, info);
+    }
+    pthread_mutex_unlock(&t->tg->lock);
     return sig;
 }
 

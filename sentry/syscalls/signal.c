@@ -1,6 +1,7 @@
 /* Signal syscalls: rt_sigaction(2), rt_sigprocmask(2), rt_sigpending(2), rt_sigreturn(2),
  * sigaltstack(2), kill(2), tkill(2), tgkill(2). */
 #include <errno.h>
+#include <time.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -37,8 +38,11 @@ long sys_rt_sigaction(struct task *t, const struct syscall_args *a)
         /* POSIX: setting a pending signal to be ignored discards it. */
         if (act.handler == (uint64_t)SIG_IGN ||
             (act.handler == (uint64_t)SIG_DFL &&
-             (sig == SIGCHLD || sig == SIGURG || sig == SIGWINCH)))
-            t->pending &= ~SIGBIT(sig);
+             (sig == SIGCHLD || sig == SIGURG || sig == SIGWINCH))) {
+            t->tg->shared_pending &= ~SIGBIT(sig);
+            for (struct task *it = t->tg->tasks; it; it = it->group_next)
+                it->pending &= ~SIGBIT(sig);
+        }
     }
     pthread_mutex_unlock(&t->tg->lock);
     if (a->a[2] && mm_copy_out(t->mm, a->a[2], &old, sizeof(old)) != 0)
@@ -84,7 +88,7 @@ long sys_rt_sigpending(struct task *t, const struct syscall_args *a)
     if (a->a[1] > KERNEL_SIGSET_SIZE)
         return -EINVAL;
     pthread_mutex_lock(&t->tg->lock);
-    uint64_t pending = t->pending & t->blocked;
+    uint64_t pending = (t->pending | t->tg->shared_pending) & t->blocked;
     pthread_mutex_unlock(&t->tg->lock);
     return mm_copy_out(t->mm, a->a[0], &pending, a->a[1]);
 }
@@ -179,9 +183,8 @@ static long signal_process(struct task *t, int32_t pid, int sig, int code)
         if (!kill_target(t, g, pid))
             continue;
         found = true;
-        struct task *target = thread_group_signal_target(g, sig ? sig : 1);
-        if (sig && target)
-            task_signal_send(target, sig, &info);
+        if (sig)
+            thread_group_signal_send(g, sig, &info, false);
     }
     pthread_mutex_unlock(&k->lock);
     return found ? 0 : -ESRCH;
@@ -256,4 +259,65 @@ long sys_rt_sigsuspend(struct task *t, const struct syscall_args *a)
     /* A handler ran: EINTR, never a restart (sigsuspend(2)). A signal with nothing to do
      * would restart it instead, as ERESTARTNOHAND does. */
     return -ERESTARTNOHAND;
+}
+
+/* rt_sigtimedwait(2): takes a pending signal of `set` (own or process-wide) without running its
+ * handler; waits for one while the set is let through the mask (so a signal of it wakes the
+ * task and is routed to it), up to the timeout (EAGAIN). Another signal interrupts with EINTR,
+ * which is not restarted (signal(7)). */
+long sys_rt_sigtimedwait(struct task *t, const struct syscall_args *a)
+{
+    if (a->a[3] != KERNEL_SIGSET_SIZE)
+        return -EINVAL;
+    uint64_t set;
+    if (mm_copy_in(t->mm, a->a[0], &set, sizeof(set)))
+        return -EFAULT;
+    set &= ~UNBLOCKABLE;
+    struct timespec deadline, *dl = NULL;
+    bool poll_only = false; /* a zero timeout: take one if pending, never wait */
+    if (a->a[2]) {
+        struct timespec rel;
+        if (mm_copy_in(t->mm, a->a[2], &rel, sizeof(rel)))
+            return -EFAULT;
+        if (rel.tv_sec < 0 || rel.tv_nsec < 0 || rel.tv_nsec >= 1000000000L)
+            return -EINVAL;
+        poll_only = rel.tv_sec == 0 && rel.tv_nsec == 0;
+        clock_gettime(CLOCK_MONOTONIC, &deadline);
+        deadline.tv_sec += rel.tv_sec;
+        deadline.tv_nsec += rel.tv_nsec;
+        if (deadline.tv_nsec >= 1000000000L) {
+            deadline.tv_sec++;
+            deadline.tv_nsec -= 1000000000L;
+        }
+        dl = &deadline;
+    }
+    siginfo_t info;
+    int sig = task_signal_dequeue_set(t, set, &info);
+    if (!sig && !poll_only) {
+        /* Let the set in while waiting, as Linux's real_blocked dance does. */
+        pthread_mutex_lock(&t->tg->lock);
+        uint64_t saved = t->blocked;
+        t->blocked &= ~set;
+        pthread_mutex_unlock(&t->tg->lock);
+        for (;;) {
+            sig = task_signal_dequeue_set(t, set, &info);
+            if (sig)
+                break;
+            int err = task_block(t, dl);
+            sig = task_signal_dequeue_set(t, set, &info);
+            if (sig || err == -ETIMEDOUT || err == -EINTR) {
+                if (!sig)
+                    sig = err == -ETIMEDOUT ? -EAGAIN : -EINTR;
+                break;
+            }
+        }
+        pthread_mutex_lock(&t->tg->lock);
+        t->blocked = saved;
+        pthread_mutex_unlock(&t->tg->lock);
+    } else if (!sig) {
+        sig = -EAGAIN;
+    }
+    if (sig > 0 && a->a[1] && mm_copy_out(t->mm, a->a[1], &info, sizeof(info)))
+        return -EFAULT;
+    return sig;
 }

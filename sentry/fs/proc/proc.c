@@ -45,6 +45,7 @@ static void task_fill(struct kernel *k, struct thread_group *g, struct task *t, 
     for (struct task *it = g->tasks; it; it = it->group_next)
         out->threads += !it->released;
     out->pending = t->pending;
+    out->shared_pending = g->shared_pending;
     out->blocked = t->blocked;
     for (int sig = 1; sig <= KERNEL_NSIG; sig++) {
         uint64_t h = g->actions[sig].handler;

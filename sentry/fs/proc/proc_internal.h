@@ -44,6 +44,7 @@ struct proc_task {
     struct creds creds;
     mode_t umask;
     int threads;
+    uint64_t shared_pending; /* the process's (ShdPnd) */
     uint64_t pending, blocked, ignored, caught;
     struct rlimit rlimits[RLIM_NLIMITS];
     int exit_signal; /* -1 for threads other than the leader */

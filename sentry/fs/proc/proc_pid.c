@@ -87,7 +87,7 @@ void proc_format_status(struct kernfs_buf *b, const struct proc_task *pt,
     unsigned long long qlim = (unsigned long long)pt->rlimits[RLIMIT_SIGPENDING].rlim_cur;
     kernfs_printf(b, "Threads:\t%d\nSigQ:\t0/%llu\n", pt->threads, qlim);
     kernfs_printf(b, "SigPnd:\t%016llx\nShdPnd:\t%016llx\n", (unsigned long long)pt->pending,
-                  0ULL);
+                  (unsigned long long)pt->shared_pending);
     kernfs_printf(b, "SigBlk:\t%016llx\nSigIgn:\t%016llx\nSigCgt:\t%016llx\n",
                   (unsigned long long)pt->blocked, (unsigned long long)pt->ignored,
                   (unsigned long long)pt->caught);
