@@ -3,6 +3,7 @@
 #define RUNSC_ARCH_X86_64_ARCH_H
 
 #include <elf.h>
+#include <stdint.h>
 
 #define ARCH_NAME "x86_64"
 #define ARCH_ELF_MACHINE EM_X86_64
@@ -15,5 +16,12 @@
 #define ARCH_ELF_ET_DYN_BASE(max_addr) (((max_addr) / 3 * 2) & ~(ARCH_PAGE_SIZE - 1))
 /* AT_PLATFORM. */
 #define ARCH_PLATFORM_STRING "x86_64"
+
+/* struct epoll_event as epoll_ctl(2) and epoll_wait(2) pass it: packed to 12 bytes on x86_64
+ * (the kernel's EPOLL_PACKED), so the 64-bit data is unaligned. */
+struct arch_epoll_event {
+    uint32_t events;
+    uint64_t data;
+} __attribute__((packed));
 
 #endif

@@ -164,6 +164,9 @@ struct kernel {
     struct thread_group *groups;   /* every process, live or zombie */
     uint64_t total_forks;          /* tasks created since boot (/proc/stat's "processes") */
     pthread_cond_t itimer_changed; /* wakes the ITIMER_REAL thread (with lock) */
+    /* Woken after a signal is queued for any task: signalfd readers and watchers sleep here
+     * (Linux's sighand->signalfd_wqh, one for the sandbox: its waiters re-check). */
+    struct waitqueue signal_queued;
 };
 
 /* The Linux release the sentry presents (uname(2), /proc/version): the ABI it implements
@@ -206,6 +209,10 @@ void task_signal_deliver(struct task *t);
 /* True if an unblocked signal is pending, or the thread group is exiting: blocking calls return
  * EINTR (or restart codes) so the task can act on it. */
 bool task_signal_pending(struct task *t);
+/* For signalfd(2): the signals pending for `t`, and taking the first one in `mask` (synchronous
+ * signals first, then the lowest number, as Linux's next_signal): its number and *info, or 0. */
+uint64_t task_signal_pending_set(struct task *t);
+int task_signal_dequeue_mask(struct task *t, uint64_t mask, siginfo_t *info);
 /* Wakes a task sleeping in the sentry or running guest code so it looks at its signals. */
 void task_interrupt(struct task *t);
 /* Wakes a task blocked in task_block (wait queues call this). */

@@ -99,6 +99,8 @@ static int signal_queue(struct task *t, int sig, const siginfo_t *info, bool fro
         }
     }
     pthread_mutex_unlock(&t->tg->lock);
+    /* signalfd readers and watchers of any task look again. */
+    waitqueue_wake_all(&t->kernel->signal_queued);
     return 0;
 }
 
@@ -166,6 +168,34 @@ bool task_signal_pending(struct task *t)
                    (t->tg->exec_task && t->tg->exec_task != t);
     pthread_mutex_unlock(&t->tg->lock);
     return pending;
+}
+
+uint64_t task_signal_pending_set(struct task *t)
+{
+    pthread_mutex_lock(&t->tg->lock);
+    uint64_t pending = t->pending;
+    pthread_mutex_unlock(&t->tg->lock);
+    return pending;
+}
+
+/* Linux's SYNCHRONOUS_MASK: faults are taken before other signals. */
+#define SYNCHRONOUS_SIGNALS                                                                        \
+    (SIGBIT(SIGSEGV) | SIGBIT(SIGBUS) | SIGBIT(SIGILL) | SIGBIT(SIGTRAP) | SIGBIT(SIGFPE) |       \
+     SIGBIT(SIGSYS))
+
+int task_signal_dequeue_mask(struct task *t, uint64_t mask, siginfo_t *info)
+{
+    pthread_mutex_lock(&t->tg->lock);
+    uint64_t ready = t->pending & mask;
+    if (ready & SYNCHRONOUS_SIGNALS)
+        ready &= SYNCHRONOUS_SIGNALS;
+    int sig = ready ? __builtin_ctzll(ready) + 1 : 0;
+    if (sig) {
+        t->pending &= ~SIGBIT(sig);
+        *info = t->pending_info[sig];
+    }
+    pthread_mutex_unlock(&t->tg->lock);
+    return sig;
 }
 
 /* Takes the next deliverable signal: SIGKILL first, then the lowest number. */
