@@ -230,6 +230,36 @@ long sys_tkill(struct task *t, const struct syscall_args *a)
     return signal_thread(t, 0, tid, (int)a->a[1]);
 }
 
+/* rt_sigqueueinfo(2) (sigqueue(3)): the sender's own siginfo, to one process. */
+long sys_rt_sigqueueinfo(struct task *t, const struct syscall_args *a)
+{
+    int32_t pid = (int32_t)a->a[0];
+    int sig = (int)a->a[1];
+    siginfo_t info;
+    long ret = 0;
+
+    if (mm_copy_in(t->mm, a->a[2], &info, sizeof(info)) != 0)
+        return -EFAULT;
+    /* Nobody may pretend to be the kernel, kill(2) or tgkill(2) toward another process
+     * (do_rt_sigqueueinfo() in Linux). */
+    if ((info.si_code >= 0 || info.si_code == SI_TKILL) && pid != t->tg->tgid)
+        return -EPERM;
+    info.si_signo = sig;
+    pthread_mutex_lock(&t->kernel->lock);
+    struct thread_group *g = pid > 0 ? kernel_find_group(t->kernel, pid) : NULL;
+    if (!g || g->zombie) {
+        ret = -ESRCH;
+    } else if (sig < 0 || sig > KERNEL_NSIG) {
+        ret = -EINVAL;
+    } else if (sig) {
+        struct task *target = thread_group_signal_target(g, sig);
+        if (target)
+            ret = task_signal_send(target, sig, &info);
+    }
+    pthread_mutex_unlock(&t->kernel->lock);
+    return ret;
+}
+
 /* Waits until a signal is delivered: the call never succeeds. */
 static long wait_for_signal(struct task *t)
 {
