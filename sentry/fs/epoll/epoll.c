@@ -174,20 +174,45 @@ static void epoll_item_remove(struct epoll_item *item)
     free(item);
 }
 
-/* Whether adding `target` (an epoll) to `into` would close a loop or nest too deep
- * (ep_loop_check() in Linux). The global lock is held: item lists stand still. */
-static bool epoll_loop_check(struct epoll *into, struct epoll *target, int depth)
+/* How many levels of epolls hang below `ep` (0: it watches no epoll), or more than
+ * EPOLL_MAX_NESTS when `into` is among them. The global lock is held: item lists stand still. */
+static int epoll_depth_below(struct epoll *ep, struct epoll *into)
 {
-    for (struct epoll_item *item = target->items; item; item = item->next) {
+    int depth = 0;
+
+    for (struct epoll_item *item = ep->items; item && depth <= EPOLL_MAX_NESTS;
+         item = item->next) {
         if (!epoll_file_is(item->file))
             continue;
         struct epoll *inner = epoll_of(item->file);
-        if (inner == into || depth >= EPOLL_MAX_NESTS)
-            return true;
-        if (epoll_loop_check(into, inner, depth + 1))
-            return true;
+        int d = inner == into ? EPOLL_MAX_NESTS + 1 : epoll_depth_below(inner, into) + 1;
+        if (d > depth)
+            depth = d;
     }
-    return false;
+    return depth;
+}
+
+/* How many levels of epolls watch `ep` from above (global lock held). */
+static int epoll_depth_above(struct epoll *ep)
+{
+    int depth = 0;
+
+    for (struct epoll_item *item = ep->base.epoll_watches; item && depth <= EPOLL_MAX_NESTS;
+         item = item->file_next) {
+        int d = epoll_depth_above(item->ep) + 1;
+        if (d > depth)
+            depth = d;
+    }
+    return depth;
+}
+
+/* Whether watching the epoll `target` from `into` would close a loop or make a chain of more
+ * than EPOLL_MAX_NESTS + 1 epolls (ep_loop_check() in Linux, which counts both the levels
+ * below the target and those above the epoll it joins). */
+static bool epoll_loop_check(struct epoll *into, struct epoll *target)
+{
+    int below = epoll_depth_below(target, into);
+    return below > EPOLL_MAX_NESTS || below + 1 + epoll_depth_above(into) > EPOLL_MAX_NESTS;
 }
 
 static int epoll_add(struct epoll *ep, int fd, struct file *target, const struct epoll_record *ev)
@@ -196,7 +221,7 @@ static int epoll_add(struct epoll *ep, int fd, struct file *target, const struct
     bool slice = false;
 
     pthread_mutex_lock(&epoll_global_lock);
-    if (epoll_file_is(target) && epoll_loop_check(ep, epoll_of(target), 0)) {
+    if (epoll_file_is(target) && epoll_loop_check(ep, epoll_of(target))) {
         pthread_mutex_unlock(&epoll_global_lock);
         return -ELOOP;
     }
