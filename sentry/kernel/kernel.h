@@ -111,6 +111,8 @@ struct task {
 
     /* Signal state, protected by tg->lock. */
     uint64_t blocked;
+    uint64_t real_blocked; /* rt_sigtimedwait's mask from before it unblocked the awaited
+                              signals: they are still kept, not ignored (Linux's real_blocked) */
     uint64_t pending;
     siginfo_t pending_info[KERNEL_NSIG + 1];
 
@@ -213,6 +215,11 @@ bool task_signal_pending(struct task *t);
  * signals first, then the lowest number, as Linux's next_signal): its number and *info, or 0. */
 uint64_t task_signal_pending_set(struct task *t);
 int task_signal_dequeue_mask(struct task *t, uint64_t mask, siginfo_t *info);
+/* rt_sigtimedwait(2): takes a pending signal of `mask`, waiting (with those signals unblocked
+ * meanwhile) until one comes or `deadline` (CLOCK_MONOTONIC, NULL: none) passes. The signal,
+ * -EAGAIN on timeout, or -EINTR when another signal interrupts. */
+int task_signal_timedwait(struct task *t, uint64_t mask, const struct timespec *deadline,
+                          siginfo_t *info);
 /* Wakes a task sleeping in the sentry or running guest code so it looks at its signals. */
 void task_interrupt(struct task *t);
 /* Wakes a task blocked in task_block (wait queues call this). */

@@ -46,7 +46,7 @@ static bool signal_ignored(struct task *t, int sig, bool from_host)
 {
     uint64_t handler = t->tg->actions[sig].handler;
 
-    if (t->blocked & SIGBIT(sig))
+    if ((t->blocked | t->real_blocked) & SIGBIT(sig))
         return false;
     if (handler == (uint64_t)SIG_IGN)
         return sig != SIGKILL && sig != SIGSTOP;
@@ -196,6 +196,38 @@ int task_signal_dequeue_mask(struct task *t, uint64_t mask, siginfo_t *info)
     }
     pthread_mutex_unlock(&t->tg->lock);
     return sig;
+}
+
+int task_signal_timedwait(struct task *t, uint64_t mask, const struct timespec *deadline,
+                          siginfo_t *info)
+{
+    mask &= ~UNBLOCKABLE;
+    int sig = task_signal_dequeue_mask(t, mask, info);
+    if (sig)
+        return sig;
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    if (deadline && (now.tv_sec > deadline->tv_sec ||
+                     (now.tv_sec == deadline->tv_sec && now.tv_nsec >= deadline->tv_nsec)))
+        return -EAGAIN;
+    /* As do_sigtimedwait(): the awaited signals are unblocked while the task sleeps, so their
+     * arrival interrupts the sleep; the old mask is back before they are taken. */
+    pthread_mutex_lock(&t->tg->lock);
+    uint64_t old_blocked = t->blocked;
+    t->real_blocked = old_blocked;
+    t->blocked &= ~mask;
+    pthread_mutex_unlock(&t->tg->lock);
+    int err;
+    while ((err = task_block(t, deadline)) == 0)
+        ;
+    pthread_mutex_lock(&t->tg->lock);
+    t->blocked = old_blocked;
+    t->real_blocked = 0;
+    pthread_mutex_unlock(&t->tg->lock);
+    sig = task_signal_dequeue_mask(t, mask, info);
+    if (sig)
+        return sig;
+    return err == -ETIMEDOUT ? -EAGAIN : -EINTR;
 }
 
 /* Takes the next deliverable signal: SIGKILL first, then the lowest number. */

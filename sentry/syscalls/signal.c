@@ -230,6 +230,36 @@ long sys_tkill(struct task *t, const struct syscall_args *a)
     return signal_thread(t, 0, tid, (int)a->a[1]);
 }
 
+/* rt_sigtimedwait(2) (sigwait(3), sigwaitinfo(2), sigtimedwait(2)). */
+long sys_rt_sigtimedwait(struct task *t, const struct syscall_args *a)
+{
+    uint64_t mask;
+    struct timespec rel, deadline;
+    siginfo_t info;
+
+    if (a->a[3] != KERNEL_SIGSET_SIZE)
+        return -EINVAL;
+    if (mm_copy_in(t->mm, a->a[0], &mask, sizeof(mask)) != 0)
+        return -EFAULT;
+    if (a->a[2]) {
+        if (mm_copy_in(t->mm, a->a[2], &rel, sizeof(rel)) != 0)
+            return -EFAULT;
+        if (rel.tv_sec < 0 || rel.tv_nsec < 0 || rel.tv_nsec >= 1000000000L)
+            return -EINVAL;
+        clock_gettime(CLOCK_MONOTONIC, &deadline);
+        deadline.tv_sec += rel.tv_sec;
+        deadline.tv_nsec += rel.tv_nsec;
+        if (deadline.tv_nsec >= 1000000000L) {
+            deadline.tv_sec++;
+            deadline.tv_nsec -= 1000000000L;
+        }
+    }
+    int sig = task_signal_timedwait(t, mask, a->a[2] ? &deadline : NULL, &info);
+    if (sig > 0 && a->a[1] && mm_copy_out(t->mm, a->a[1], &info, sizeof(info)) != 0)
+        return -EFAULT;
+    return sig;
+}
+
 /* rt_sigqueueinfo(2) (sigqueue(3)): the sender's own siginfo, to one process. */
 long sys_rt_sigqueueinfo(struct task *t, const struct syscall_args *a)
 {

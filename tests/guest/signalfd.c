@@ -1,7 +1,8 @@
 /* signalfd: reading dequeues pending signals of the mask (struct signalfd_siginfo's fields for
  * kill, tgkill, sigqueue and a child's exit), several per read, EAGAIN and EINVAL rules, a
  * blocking read woken by another process's signal, poll and epoll readiness, a new mask set by
- * a second signalfd call on the same fd, and SIGKILL/SIGSTOP silently left out. */
+ * a second signalfd call on the same fd, SIGKILL/SIGSTOP silently left out, and sigtimedwait
+ * and sigwaitinfo, which take signals the same way. */
 #include "guest.h"
 
 #include <fcntl.h>
@@ -112,5 +113,22 @@ int main(void)
     sigset_t pending;
     sigpending(&pending);
     EXPECT_FACT("SIGUSR1 still pending", sigismember(&pending, SIGUSR1));
+
+    /* sigtimedwait shares the dequeueing: it takes SIGUSR1, then times out. */
+    siginfo_t info;
+    struct timespec ts = {0, 20 * 1000 * 1000};
+    EXPECT_RET("sigtimedwait takes the pending SIGUSR1", sigtimedwait(&mask, &info, &ts), SIGUSR1);
+    printf("si_code %d pid %s\n", info.si_code, info.si_pid == getpid() ? "ok" : "wrong");
+    EXPECT_ERRNO("then times out", sigtimedwait(&mask, &info, &ts), EAGAIN);
+    pid = fork();
+    CHECK(pid >= 0, "fork");
+    if (pid == 0) {
+        struct timespec nap = {0, 50 * 1000 * 1000};
+        nanosleep(&nap, NULL);
+        kill(getppid(), SIGUSR2);
+        _exit(0);
+    }
+    EXPECT_RET("sigwaitinfo woken by the child's SIGUSR2", sigwaitinfo(&only2, &info), SIGUSR2);
+    waitpid(pid, NULL, 0);
     return guest_ok();
 }
