@@ -10,7 +10,7 @@
 #include <time.h>
 
 static struct {
-    pthread_mutex_t lock; /* protects everything below and each ktimer's deadline/heap_slot */
+    pthread_mutex_t lock;   /* protects everything below and each ktimer's deadline/heap_slot */
     pthread_cond_t changed; /* the heap's top changed (CLOCK_MONOTONIC for timed waits) */
     pthread_cond_t fired;   /* a `fire` call ended (cancel waits on it) */
     struct ktimer **heap;

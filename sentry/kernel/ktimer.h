@@ -15,9 +15,9 @@ struct ktimer;
 typedef void (*ktimer_fire_fn)(struct ktimer *kt);
 
 struct ktimer {
-    ktimer_fire_fn fire;  /* immutable after ktimer_init */
-    int64_t deadline_ns;  /* the service's lock */
-    size_t heap_slot;     /* index + 1 in the service's heap, 0 when not armed; service lock */
+    ktimer_fire_fn fire; /* immutable after ktimer_init */
+    int64_t deadline_ns; /* the service's lock */
+    size_t heap_slot;    /* index + 1 in the service's heap, 0 when not armed; service lock */
 };
 
 void ktimer_init(struct ktimer *kt, ktimer_fire_fn fire);

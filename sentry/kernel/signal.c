@@ -180,7 +180,7 @@ uint64_t task_signal_pending_set(struct task *t)
 
 /* Linux's SYNCHRONOUS_MASK: faults are taken before other signals. */
 #define SYNCHRONOUS_SIGNALS                                                                        \
-    (SIGBIT(SIGSEGV) | SIGBIT(SIGBUS) | SIGBIT(SIGILL) | SIGBIT(SIGTRAP) | SIGBIT(SIGFPE) |       \
+    (SIGBIT(SIGSEGV) | SIGBIT(SIGBUS) | SIGBIT(SIGILL) | SIGBIT(SIGTRAP) | SIGBIT(SIGFPE) |        \
      SIGBIT(SIGSYS))
 
 int task_signal_dequeue_mask(struct task *t, uint64_t mask, siginfo_t *info)

@@ -18,8 +18,8 @@ struct waiter;
 typedef void (*waiter_notify_fn)(struct waiter *w);
 
 struct waiter {
-    struct task *task;         /* woken by a wake, or NULL for a callback waiter */
-    waiter_notify_fn notify;   /* a callback waiter's function; set before registering */
+    struct task *task;          /* woken by a wake, or NULL for a callback waiter */
+    waiter_notify_fn notify;    /* a callback waiter's function; set before registering */
     struct waiter *prev, *next; /* in waitqueue.head, guarded by waitqueue.lock */
 };
 

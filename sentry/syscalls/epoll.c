@@ -114,8 +114,7 @@ static long epoll_wait_common(struct task *t, int epfd, uint64_t events_addr, in
         guest[i].events = records[i].events;
         guest[i].data = records[i].data;
     }
-    if (ret > 0 &&
-        mm_copy_out(t->mm, events_addr, guest, (size_t)ret * sizeof(*guest)) != 0)
+    if (ret > 0 && mm_copy_out(t->mm, events_addr, guest, (size_t)ret * sizeof(*guest)) != 0)
         ret = -EFAULT;
 out_free:
     free(records);

@@ -228,7 +228,7 @@ int main(void)
     EXPECT_ERRNO("epoll_pwait2 bad timeout", syscall(SYS_epoll_pwait2, ep, evs, 2, &ts, NULL, 8),
                  EINVAL);
     CHECK(write(q[1], "a", 1) == 1, "write");
-    EXPECT_RET("epoll_pwait2 without timeout, ready", syscall(SYS_epoll_pwait2, outer, evs, 2,
-                                                              NULL, NULL, 8), 1);
+    EXPECT_RET("epoll_pwait2 without timeout, ready",
+               syscall(SYS_epoll_pwait2, outer, evs, 2, NULL, NULL, 8), 1);
     return guest_ok();
 }

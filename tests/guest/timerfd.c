@@ -58,9 +58,9 @@ int main(void)
     its = ms_timer(50, 0);
     EXPECT_RET("settime 50 ms", timerfd_settime(fd, 0, &its, &old), 0);
     CHECK(timerfd_gettime(fd, &its) == 0, "gettime");
-    EXPECT_FACT("gettime: some time left, at most 50 ms",
-                its.it_value.tv_sec == 0 && its.it_value.tv_nsec > 0 &&
-                    its.it_value.tv_nsec <= 50000000L);
+    EXPECT_FACT("gettime: some time left, at most 50 ms", its.it_value.tv_sec == 0 &&
+                                                              its.it_value.tv_nsec > 0 &&
+                                                              its.it_value.tv_nsec <= 50000000L);
     struct pollfd pfd = {.fd = fd, .events = POLLIN};
     EXPECT_RET("poll: not yet", poll(&pfd, 1, 0), 0);
     EXPECT_RET("poll: ready within 5 s", poll(&pfd, 1, 5000), 1);
@@ -68,8 +68,8 @@ int main(void)
     EXPECT_RET("one expiration", ticks(fd), 1);
     EXPECT_ERRNO("then nothing", read(fd, &v, sizeof(v)), EAGAIN);
     CHECK(timerfd_gettime(fd, &its) == 0, "gettime");
-    EXPECT_FACT("expired one-shot reads as zero", its.it_value.tv_sec == 0 &&
-                                                      its.it_value.tv_nsec == 0);
+    EXPECT_FACT("expired one-shot reads as zero",
+                its.it_value.tv_sec == 0 && its.it_value.tv_nsec == 0);
 
     /* Periodic: expirations accumulate while nobody reads. */
     clock_gettime(CLOCK_MONOTONIC, &start);
@@ -81,8 +81,8 @@ int main(void)
     printf("periodic: at least 5 expirations after 110 ms: %s\n", v >= 5 ? "yes" : "no");
     CHECK(v >= 5, "got %llu", (unsigned long long)v);
     CHECK(timerfd_gettime(fd, &its) == 0, "gettime");
-    EXPECT_FACT("gettime: interval 20 ms", its.it_interval.tv_sec == 0 &&
-                                               its.it_interval.tv_nsec == 20000000L);
+    EXPECT_FACT("gettime: interval 20 ms",
+                its.it_interval.tv_sec == 0 && its.it_interval.tv_nsec == 20000000L);
     EXPECT_FACT("gettime: next within 20 ms",
                 its.it_value.tv_sec == 0 && its.it_value.tv_nsec <= 20000000L);
     its = ms_timer(0, 0);

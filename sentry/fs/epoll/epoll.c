@@ -25,13 +25,13 @@
 struct epoll;
 
 struct epoll_item {
-    struct epoll *ep;   /* immutable */
-    struct file *file;  /* immutable; not a reference: the item goes when the file is released */
-    int fd;             /* immutable */
-    uint32_t events;    /* ep->lock; always with EPOLLERR | EPOLLHUP, as Linux adds them */
-    uint64_t data;      /* ep->lock */
-    bool registered;    /* waiter is on the file's queue (immutable after the add) */
-    bool slice;         /* the file can't wake us: it stays on the ready list (immutable) */
+    struct epoll *ep;  /* immutable */
+    struct file *file; /* immutable; not a reference: the item goes when the file is released */
+    int fd;            /* immutable */
+    uint32_t events;   /* ep->lock; always with EPOLLERR | EPOLLHUP, as Linux adds them */
+    uint64_t data;     /* ep->lock */
+    bool registered;   /* waiter is on the file's queue (immutable after the add) */
+    bool slice;        /* the file can't wake us: it stays on the ready list (immutable) */
     struct waiter waiter;
     bool ready;                     /* on ep's ready list: ep->ready_lock */
     struct epoll_item *ready_next;  /* ep->ready_lock */
@@ -41,13 +41,13 @@ struct epoll_item {
 
 struct epoll {
     struct file base;
-    pthread_mutex_t lock;          /* protects items' settings and the item list */
+    pthread_mutex_t lock; /* protects items' settings and the item list */
     struct epoll_item *items;
-    int nslice;                    /* items that can't wake us (lock) */
-    pthread_mutex_t ready_lock;    /* a leaf lock: protects the ready list */
+    int nslice;                 /* items that can't wake us (lock) */
+    pthread_mutex_t ready_lock; /* a leaf lock: protects the ready list */
     struct epoll_item *ready_head, *ready_tail;
     size_t nready;
-    struct waitqueue wq;           /* epoll_wait callers and watchers of this epoll */
+    struct waitqueue wq; /* epoll_wait callers and watchers of this epoll */
 };
 
 /* Serialises adding and removing items (so loop checks see a still structure) and guards every
@@ -180,8 +180,7 @@ static int epoll_depth_below(struct epoll *ep, struct epoll *into)
 {
     int depth = 0;
 
-    for (struct epoll_item *item = ep->items; item && depth <= EPOLL_MAX_NESTS;
-         item = item->next) {
+    for (struct epoll_item *item = ep->items; item && depth <= EPOLL_MAX_NESTS; item = item->next) {
         if (!epoll_file_is(item->file))
             continue;
         struct epoll *inner = epoll_of(item->file);

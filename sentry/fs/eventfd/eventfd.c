@@ -16,8 +16,8 @@ struct eventfd_file {
     struct file base;
     pthread_mutex_t lock; /* protects count */
     uint64_t count;
-    bool semaphore;       /* immutable */
-    struct waitqueue wq;  /* woken when count changes */
+    bool semaphore;      /* immutable */
+    struct waitqueue wq; /* woken when count changes */
 };
 
 static struct eventfd_file *eventfd_of(struct file *f)

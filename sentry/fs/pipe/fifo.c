@@ -94,7 +94,7 @@ int pipe_fifo_open(struct inode *inode, int flags, struct file **out)
 {
     struct task *t = task_current();
     int acc = flags & O_ACCMODE;
-    enum pipe_end end = acc == O_RDONLY ? PIPE_READ_END
+    enum pipe_end end = acc == O_RDONLY   ? PIPE_READ_END
                         : acc == O_WRONLY ? PIPE_WRITE_END
                                           : PIPE_BOTH_ENDS;
     /* A caller that is no task (none in practice) can't wait: it opens as with O_NONBLOCK. */

@@ -225,31 +225,34 @@ static void pipe_release(struct file *f)
 }
 
 static const struct file_ops pipe_ops[] = {
-    [PIPE_READ_END] = {
-        .read = pipe_read,
-        .stat = pipe_stat,
-        .poll = pipe_poll,
-        .poll_unregister = pipe_poll_unregister,
-        .name = pipe_name,
-        .release = pipe_release,
-    },
-    [PIPE_WRITE_END] = {
-        .write = pipe_write,
-        .stat = pipe_stat,
-        .poll = pipe_poll,
-        .poll_unregister = pipe_poll_unregister,
-        .name = pipe_name,
-        .release = pipe_release,
-    },
-    [PIPE_BOTH_ENDS] = {
-        .read = pipe_read,
-        .write = pipe_write,
-        .stat = pipe_stat,
-        .poll = pipe_poll,
-        .poll_unregister = pipe_poll_unregister,
-        .name = pipe_name,
-        .release = pipe_release,
-    },
+    [PIPE_READ_END] =
+        {
+            .read = pipe_read,
+            .stat = pipe_stat,
+            .poll = pipe_poll,
+            .poll_unregister = pipe_poll_unregister,
+            .name = pipe_name,
+            .release = pipe_release,
+        },
+    [PIPE_WRITE_END] =
+        {
+            .write = pipe_write,
+            .stat = pipe_stat,
+            .poll = pipe_poll,
+            .poll_unregister = pipe_poll_unregister,
+            .name = pipe_name,
+            .release = pipe_release,
+        },
+    [PIPE_BOTH_ENDS] =
+        {
+            .read = pipe_read,
+            .write = pipe_write,
+            .stat = pipe_stat,
+            .poll = pipe_poll,
+            .poll_unregister = pipe_poll_unregister,
+            .name = pipe_name,
+            .release = pipe_release,
+        },
 };
 
 const struct file_ops *pipe_file_ops(enum pipe_end end)

@@ -17,10 +17,10 @@ struct pipe {
      * partner waits for these to move, so a partner that came and went still counts. */
     unsigned r_counter, w_counter;
     struct waitqueue readable, writable; /* readers / writers wait for a change here */
-    struct waitqueue both;                /* O_RDWR files' watchers: woken with either */
-    uint64_t ino;                         /* immutable; anonymous pipes' number */
-    struct inode *fifo_inode;  /* immutable: the FIFO's inode (not a reference), NULL if anonymous */
-    struct pipe *fifo_next;    /* in the FIFO registry (its lock) */
+    struct waitqueue both;               /* O_RDWR files' watchers: woken with either */
+    uint64_t ino;                        /* immutable; anonymous pipes' number */
+    struct inode *fifo_inode; /* immutable: the FIFO's inode (not a reference), NULL if anonymous */
+    struct pipe *fifo_next;   /* in the FIFO registry (its lock) */
 };
 
 enum pipe_end { PIPE_READ_END, PIPE_WRITE_END, PIPE_BOTH_ENDS };

@@ -15,8 +15,8 @@
 
 struct signalfd_file {
     struct file base;
-    struct kernel *kernel;    /* immutable: whose signal_queued to wait on */
-    _Atomic uint64_t mask;    /* relaxed: a new mask needs no ordering with other memory */
+    struct kernel *kernel; /* immutable: whose signal_queued to wait on */
+    _Atomic uint64_t mask; /* relaxed: a new mask needs no ordering with other memory */
 };
 
 static const struct file_ops signalfd_ops;
@@ -45,8 +45,16 @@ void signalfd_file_set_mask(struct file *f, uint64_t mask)
 }
 
 /* Linux's siginfo_layout(): which union member of siginfo a (signal, code) pair carries. */
-enum siginfo_layout { SIL_KILL, SIL_TIMER, SIL_POLL, SIL_FAULT, SIL_FAULT_MCEERR, SIL_CHLD,
-                      SIL_RT, SIL_SYS };
+enum siginfo_layout {
+    SIL_KILL,
+    SIL_TIMER,
+    SIL_POLL,
+    SIL_FAULT,
+    SIL_FAULT_MCEERR,
+    SIL_CHLD,
+    SIL_RT,
+    SIL_SYS
+};
 
 static enum siginfo_layout siginfo_layout(int sig, int code)
 {

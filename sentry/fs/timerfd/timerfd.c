@@ -71,7 +71,8 @@ static uint64_t timerfd_expirations(struct timerfd_file *tf, int64_t now)
 
 static void timerfd_fire(struct ktimer *kt)
 {
-    struct timerfd_file *tf = (struct timerfd_file *)((char *)kt - offsetof(struct timerfd_file, timer));
+    struct timerfd_file *tf =
+        (struct timerfd_file *)((char *)kt - offsetof(struct timerfd_file, timer));
     waitqueue_wake_all(&tf->wq);
 }
 
@@ -204,8 +205,8 @@ int timerfd_file_settime(struct file *f, bool abstime, const struct itimerspec *
         tf->next_ns = 0;
         tf->interval_ns = 0;
     } else {
-        tf->next_ns = abstime ? timerfd_abs_to_mono(tf->clockid, value_ns, now)
-                              : sat_add(now, value_ns);
+        tf->next_ns =
+            abstime ? timerfd_abs_to_mono(tf->clockid, value_ns, now) : sat_add(now, value_ns);
         if (!tf->next_ns)
             tf->next_ns = 1;
         tf->interval_ns = ts_to_ns(&value->it_interval);
