@@ -54,16 +54,15 @@ static void fifo_drop_end(struct pipe *p, enum pipe_end end)
     if (end != PIPE_READ_END)
         p->writers--;
     bool unused = fifo_unlink_if_unused(p);
+    /* Woken under the locks: once they are dropped, another end's release may free p. */
+    if (!unused && end != PIPE_WRITE_END)
+        pipe_wake_writers(p);
+    if (!unused && end != PIPE_READ_END)
+        pipe_wake_readers(p);
     pthread_mutex_unlock(&p->lock);
     pthread_mutex_unlock(&fifo_lock);
-    if (unused) {
+    if (unused)
         pipe_free(p);
-        return;
-    }
-    if (end != PIPE_WRITE_END)
-        pipe_wake_writers(p);
-    if (end != PIPE_READ_END)
-        pipe_wake_readers(p);
 }
 
 void fifo_release_end(struct pipe *p, enum pipe_end end)

@@ -214,12 +214,13 @@ static void pipe_release(struct file *f)
     else
         p->readers--;
     bool last = p->readers == 0 && p->writers == 0;
-    pthread_mutex_unlock(&p->lock);
-    /* The other end learns of end of file or of EPIPE. */
+    /* The other end learns of end of file or of EPIPE. Woken under the lock: once it is
+     * dropped, the other end's release may free the pipe. */
     if (end == PIPE_WRITE_END)
         pipe_wake_readers(p);
     else
         pipe_wake_writers(p);
+    pthread_mutex_unlock(&p->lock);
     if (last)
         pipe_free(p);
 }

@@ -19,7 +19,7 @@
 #include "sentry/fs/epoll/epoll.h"
 #include "sentry/fs/eventfd/eventfd.h"
 #include "sentry/fs/pipe/pipe.h"
-#include "task_fixture.h"
+#include "../kernel/task_fixture.h"
 
 static struct task *task;
 
