@@ -10,6 +10,7 @@
 #include "sentry/fs/dev/dev.h"
 #include "sentry/fs/gofer/gofer.h"
 #include "sentry/fs/overlay/overlay.h"
+#include "sentry/fs/pipe/pipe.h"
 #include "sentry/fs/proc/proc.h"
 #include "sentry/fs/sys/sys.h"
 #include "sentry/fs/tmpfs/tmpfs.h"
@@ -34,11 +35,14 @@ static int mount_at(struct fs_context *fs, const char *path, struct super_block 
     return err;
 }
 
-/* FIFOs, sockets and devices found on in-memory filesystems: devices open by number. */
+/* FIFOs, sockets and devices found on in-memory filesystems: devices open by number, FIFOs as
+ * the pipe their inode stands for. */
 static int open_special(struct inode *inode, int flags, struct file **out)
 {
     if (S_ISCHR(inode->mode))
         return dev_open_inode(inode, flags, out);
+    if (S_ISFIFO(inode->mode))
+        return pipe_fifo_open(inode, flags, out);
     return -ENXIO;
 }
 

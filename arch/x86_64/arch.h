@@ -3,6 +3,7 @@
 #define RUNSC_ARCH_X86_64_ARCH_H
 
 #include <elf.h>
+#include <stdint.h>
 
 #define ARCH_NAME "x86_64"
 #define ARCH_ELF_MACHINE EM_X86_64
@@ -18,5 +19,12 @@
 /* The kernel's O_LARGEFILE, which open(2) sets on every file of a 64-bit process (F_GETFL shows
  * it); glibc defines O_LARGEFILE as 0 on 64-bit hosts. */
 #define ARCH_O_LARGEFILE 0100000
+
+/* struct epoll_event as epoll_ctl(2) and epoll_wait(2) pass it: packed to 12 bytes on x86_64
+ * (the kernel's EPOLL_PACKED), so the 64-bit data is unaligned. */
+struct arch_epoll_event {
+    uint32_t events;
+    uint64_t data;
+} __attribute__((packed));
 
 #endif

@@ -9,12 +9,20 @@
 
 #include "lib/log.h"
 #include "platform/platform.h"
+#include "sentry/fs/epoll/epoll.h"
 #include "sentry/kernel/filelock.h"
 #include "sentry/kernel/kernel.h"
 #include "sentry/fs/host/host.h"
 #include "sentry/loader/loader.h"
 #include "sentry/mm/mm.h"
 #include "sentry/vfs/vfs.h"
+
+/* The last reference to an open file description is going: its locks and epoll watches go. */
+static void kernel_file_released(struct file *f)
+{
+    filelock_file_released(f);
+    epoll_file_released(f);
+}
 
 int kernel_create(const struct kernel_config *cfg, struct kernel **out)
 {
@@ -27,7 +35,8 @@ int kernel_create(const struct kernel_config *cfg, struct kernel **out)
     pthread_cond_init(&k->changed, NULL);
     clock_gettime(CLOCK_MONOTONIC, &k->boot_time);
     k->next_pid = 1;
-    vfs_set_file_release_hook(filelock_file_released);
+    waitqueue_init(&k->signal_queued);
+    vfs_set_file_release_hook(kernel_file_released);
     int err = kernel_start_itimers(k);
     if (err) {
         free(k);
@@ -41,6 +50,7 @@ void kernel_destroy(struct kernel *k)
 {
     pthread_mutex_destroy(&k->lock);
     pthread_cond_destroy(&k->changed);
+    waitqueue_destroy(&k->signal_queued);
     free(k);
 }
 

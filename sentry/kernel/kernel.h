@@ -132,6 +132,8 @@ struct task {
 
     /* Signal state, protected by tg->lock. */
     uint64_t blocked;
+    uint64_t real_blocked; /* rt_sigtimedwait's mask from before it unblocked the awaited
+                              signals: they are still kept, not ignored (Linux's real_blocked) */
     uint64_t pending;
     siginfo_t pending_info[KERNEL_NSIG + 1];
 
@@ -187,6 +189,9 @@ struct kernel {
     struct thread_group *groups;   /* every process, live or zombie */
     uint64_t total_forks;          /* tasks created since boot (/proc/stat's "processes") */
     pthread_cond_t itimer_changed; /* wakes the ITIMER_REAL thread (with lock) */
+    /* Woken after a signal is queued for any task: signalfd readers and watchers sleep here
+     * (Linux's sighand->signalfd_wqh, one for the sandbox: its waiters re-check). */
+    struct waitqueue signal_queued;
 };
 
 /* The Linux release the sentry presents (uname(2), /proc/version): the ABI it implements
@@ -220,9 +225,6 @@ int task_signal_send(struct task *t, int sig, const siginfo_t *info);
  * from_host: sent from outside the sandbox's pid namespace (init's rules). */
 int thread_group_signal_send(struct thread_group *g, int sig, const siginfo_t *info,
                              bool from_host);
-/* Takes a pending signal in `set` (the task's own first, then the process's), for sigwait and
- * signalfd: its number with *info filled, or 0 if none. */
-int task_signal_dequeue_set(struct task *t, uint64_t set, siginfo_t *info);
 void thread_group_signal_from_kernel(struct thread_group *g, int sig, bool from_outside);
 /* A synchronous signal from a fault: it can be neither blocked nor ignored. */
 void task_signal_force(struct task *t, int sig, const siginfo_t *info);
@@ -236,6 +238,15 @@ void task_signal_deliver(struct task *t);
 /* True if an unblocked signal is pending, or the thread group is exiting: blocking calls return
  * EINTR (or restart codes) so the task can act on it. */
 bool task_signal_pending(struct task *t);
+/* For signalfd(2): the signals pending for `t`, and taking the first one in `mask` (synchronous
+ * signals first, then the lowest number, as Linux's next_signal): its number and *info, or 0. */
+uint64_t task_signal_pending_set(struct task *t);
+int task_signal_dequeue_mask(struct task *t, uint64_t mask, siginfo_t *info);
+/* rt_sigtimedwait(2): takes a pending signal of `mask`, waiting (with those signals unblocked
+ * meanwhile) until one comes or `deadline` (CLOCK_MONOTONIC, NULL: none) passes. The signal,
+ * -EAGAIN on timeout, or -EINTR when another signal interrupts. */
+int task_signal_timedwait(struct task *t, uint64_t mask, const struct timespec *deadline,
+                          siginfo_t *info);
 /* Wakes a task sleeping in the sentry or running guest code so it looks at its signals. */
 void task_interrupt(struct task *t);
 /* Wakes a task blocked in task_block (wait queues call this). */

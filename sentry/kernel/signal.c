@@ -46,7 +46,7 @@ static bool signal_ignored(struct task *t, int sig, bool from_host)
 {
     uint64_t handler = t->tg->actions[sig].handler;
 
-    if (t->blocked & SIGBIT(sig))
+    if ((t->blocked | t->real_blocked) & SIGBIT(sig))
         return false;
     if (handler == (uint64_t)SIG_IGN)
         return sig != SIGKILL && sig != SIGSTOP;
@@ -99,6 +99,8 @@ static int signal_queue(struct task *t, int sig, const siginfo_t *info, bool fro
         }
     }
     pthread_mutex_unlock(&t->tg->lock);
+    /* signalfd readers and watchers of any task look again. */
+    waitqueue_wake_all(&t->kernel->signal_queued);
     return 0;
 }
 
@@ -141,6 +143,8 @@ int thread_group_signal_send(struct thread_group *g, int sig, const siginfo_t *i
         g->shared_info[sig].si_signo = sig;
     }
     pthread_mutex_unlock(&g->lock);
+    /* signalfd readers re-check (they may be threads blocking the signal). */
+    waitqueue_wake_all(&g->kernel->signal_queued);
     /* Tasks are freed only with their group, which the caller holds. */
     if (ready)
         task_interrupt(ready);
@@ -198,7 +202,66 @@ bool task_signal_pending(struct task *t)
     return pending;
 }
 
-/* Takes the next deliverable signal: SIGKILL first, then the lowest number. */
+uint64_t task_signal_pending_set(struct task *t)
+{
+    pthread_mutex_lock(&t->tg->lock);
+    uint64_t pending = t->pending | t->tg->shared_pending;
+    pthread_mutex_unlock(&t->tg->lock);
+    return pending;
+}
+
+static void take_pending(struct task *t, int sig, siginfo_t *info);
+
+/* Linux's SYNCHRONOUS_MASK: faults are taken before other signals. */
+#define SYNCHRONOUS_SIGNALS                                                                        \
+    (SIGBIT(SIGSEGV) | SIGBIT(SIGBUS) | SIGBIT(SIGILL) | SIGBIT(SIGTRAP) | SIGBIT(SIGFPE) |        \
+     SIGBIT(SIGSYS))
+
+int task_signal_dequeue_mask(struct task *t, uint64_t mask, siginfo_t *info)
+{
+    pthread_mutex_lock(&t->tg->lock);
+    uint64_t ready = (t->pending | t->tg->shared_pending) & mask;
+    if (ready & SYNCHRONOUS_SIGNALS)
+        ready &= SYNCHRONOUS_SIGNALS;
+    int sig = ready ? __builtin_ctzll(ready) + 1 : 0;
+    if (sig)
+        take_pending(t, sig, info);
+    pthread_mutex_unlock(&t->tg->lock);
+    return sig;
+}
+
+int task_signal_timedwait(struct task *t, uint64_t mask, const struct timespec *deadline,
+                          siginfo_t *info)
+{
+    mask &= ~UNBLOCKABLE;
+    int sig = task_signal_dequeue_mask(t, mask, info);
+    if (sig)
+        return sig;
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    if (deadline && (now.tv_sec > deadline->tv_sec ||
+                     (now.tv_sec == deadline->tv_sec && now.tv_nsec >= deadline->tv_nsec)))
+        return -EAGAIN;
+    /* As do_sigtimedwait(): the awaited signals are unblocked while the task sleeps, so their
+     * arrival interrupts the sleep; the old mask is back before they are taken. */
+    pthread_mutex_lock(&t->tg->lock);
+    uint64_t old_blocked = t->blocked;
+    t->real_blocked = old_blocked;
+    t->blocked &= ~mask;
+    pthread_mutex_unlock(&t->tg->lock);
+    int err;
+    while ((err = task_block(t, deadline)) == 0)
+        ;
+    pthread_mutex_lock(&t->tg->lock);
+    t->blocked = old_blocked;
+    t->real_blocked = 0;
+    pthread_mutex_unlock(&t->tg->lock);
+    sig = task_signal_dequeue_mask(t, mask, info);
+    if (sig)
+        return sig;
+    return err == -ETIMEDOUT ? -EAGAIN : -EINTR;
+}
+
 /* Takes signal `sig` from the task's own pending set, else the process's (tg->lock held). */
 static void take_pending(struct task *t, int sig, siginfo_t *info)
 {
@@ -211,6 +274,7 @@ static void take_pending(struct task *t, int sig, siginfo_t *info)
     }
 }
 
+/* Takes the next deliverable signal: SIGKILL first, then the lowest number. */
 static int signal_dequeue(struct task *t, siginfo_t *info, struct k_sigaction *act)
 {
     uint64_t ready = (t->pending | t->tg->shared_pending) & (~t->blocked | UNBLOCKABLE);
@@ -220,19 +284,6 @@ static int signal_dequeue(struct task *t, siginfo_t *info, struct k_sigaction *a
     int sig = (ready & SIGBIT(SIGKILL)) ? SIGKILL : __builtin_ctzll(ready) + 1;
     take_pending(t, sig, info);
     *act = t->tg->actions[sig];
-    return sig;
-}
-
-int task_signal_dequeue_set(struct task *t, uint64_t set, siginfo_t *info)
-{
-    pthread_mutex_lock(&t->tg->lock);
-    uint64_t ready = (t->pending | t->tg->shared_pending) & set;
-    int sig = 0;
-    if (ready) {
-        sig = __builtin_ctzll(ready) + 1;
-        take_pending(t, sig, info);
-    }
-    pthread_mutex_unlock(&t->tg->lock);
     return sig;
 }
 

@@ -14,9 +14,18 @@ void waitqueue_destroy(struct waitqueue *wq)
     pthread_mutex_destroy(&wq->lock);
 }
 
+void waiter_init_callback(struct waiter *w, waiter_notify_fn notify)
+{
+    w->task = NULL;
+    w->notify = notify;
+    w->prev = w->next = NULL;
+}
+
 void waitqueue_add(struct waitqueue *wq, struct waiter *w, struct task *t)
 {
     w->task = t;
+    if (t)
+        w->notify = NULL; /* a task's waiter may come uninitialised from the stack */
     pthread_mutex_lock(&wq->lock);
     w->prev = NULL;
     w->next = wq->head;
@@ -41,7 +50,11 @@ void waitqueue_remove(struct waitqueue *wq, struct waiter *w)
 void waitqueue_wake_all(struct waitqueue *wq)
 {
     pthread_mutex_lock(&wq->lock);
-    for (struct waiter *w = wq->head; w; w = w->next)
-        task_wake(w->task);
+    for (struct waiter *w = wq->head; w; w = w->next) {
+        if (w->task)
+            task_wake(w->task);
+        else if (w->notify)
+            w->notify(w);
+    }
     pthread_mutex_unlock(&wq->lock);
 }

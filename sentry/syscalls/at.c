@@ -26,6 +26,13 @@ struct file *task_get_file(struct task *t, uint64_t fd)
     return fd > INT_MAX ? NULL : fdtable_get(t->fds, (int)fd);
 }
 
+long task_install_file(struct task *t, struct file *f, bool cloexec)
+{
+    long fd = fdtable_install_lowest(t->fds, 0, task_nofile_limit(t), f, cloexec);
+    file_put(f);
+    return fd;
+}
+
 int at_ctx_begin(struct task *t, int dirfd, const char *path, bool empty_ok, struct at_ctx *c)
 {
     memset(c, 0, sizeof(*c));

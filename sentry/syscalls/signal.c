@@ -233,6 +233,64 @@ long sys_tkill(struct task *t, const struct syscall_args *a)
     return signal_thread(t, 0, tid, (int)a->a[1]);
 }
 
+/* rt_sigtimedwait(2) (sigwait(3), sigwaitinfo(2), sigtimedwait(2)). */
+long sys_rt_sigtimedwait(struct task *t, const struct syscall_args *a)
+{
+    uint64_t mask;
+    struct timespec rel, deadline;
+    siginfo_t info;
+
+    if (a->a[3] != KERNEL_SIGSET_SIZE)
+        return -EINVAL;
+    if (mm_copy_in(t->mm, a->a[0], &mask, sizeof(mask)) != 0)
+        return -EFAULT;
+    if (a->a[2]) {
+        if (mm_copy_in(t->mm, a->a[2], &rel, sizeof(rel)) != 0)
+            return -EFAULT;
+        if (rel.tv_sec < 0 || rel.tv_nsec < 0 || rel.tv_nsec >= 1000000000L)
+            return -EINVAL;
+        clock_gettime(CLOCK_MONOTONIC, &deadline);
+        deadline.tv_sec += rel.tv_sec;
+        deadline.tv_nsec += rel.tv_nsec;
+        if (deadline.tv_nsec >= 1000000000L) {
+            deadline.tv_sec++;
+            deadline.tv_nsec -= 1000000000L;
+        }
+    }
+    int sig = task_signal_timedwait(t, mask, a->a[2] ? &deadline : NULL, &info);
+    if (sig > 0 && a->a[1] && mm_copy_out(t->mm, a->a[1], &info, sizeof(info)) != 0)
+        return -EFAULT;
+    return sig;
+}
+
+/* rt_sigqueueinfo(2) (sigqueue(3)): the sender's own siginfo, to one process. */
+long sys_rt_sigqueueinfo(struct task *t, const struct syscall_args *a)
+{
+    int32_t pid = (int32_t)a->a[0];
+    int sig = (int)a->a[1];
+    siginfo_t info;
+    long ret = 0;
+
+    if (mm_copy_in(t->mm, a->a[2], &info, sizeof(info)) != 0)
+        return -EFAULT;
+    /* Nobody may pretend to be the kernel, kill(2) or tgkill(2) toward another process
+     * (do_rt_sigqueueinfo() in Linux). */
+    if ((info.si_code >= 0 || info.si_code == SI_TKILL) && pid != t->tg->tgid)
+        return -EPERM;
+    info.si_signo = sig;
+    pthread_mutex_lock(&t->kernel->lock);
+    struct thread_group *g = pid > 0 ? kernel_find_group(t->kernel, pid) : NULL;
+    if (!g || g->zombie) {
+        ret = -ESRCH;
+    } else if (sig < 0 || sig > KERNEL_NSIG) {
+        ret = -EINVAL;
+    } else if (sig) {
+        ret = thread_group_signal_send(g, sig, &info, false);
+    }
+    pthread_mutex_unlock(&t->kernel->lock);
+    return ret;
+}
+
 /* Waits until a signal is delivered: the call never succeeds. */
 static long wait_for_signal(struct task *t)
 {
@@ -259,65 +317,4 @@ long sys_rt_sigsuspend(struct task *t, const struct syscall_args *a)
     /* A handler ran: EINTR, never a restart (sigsuspend(2)). A signal with nothing to do
      * would restart it instead, as ERESTARTNOHAND does. */
     return -ERESTARTNOHAND;
-}
-
-/* rt_sigtimedwait(2): takes a pending signal of `set` (own or process-wide) without running its
- * handler; waits for one while the set is let through the mask (so a signal of it wakes the
- * task and is routed to it), up to the timeout (EAGAIN). Another signal interrupts with EINTR,
- * which is not restarted (signal(7)). */
-long sys_rt_sigtimedwait(struct task *t, const struct syscall_args *a)
-{
-    if (a->a[3] != KERNEL_SIGSET_SIZE)
-        return -EINVAL;
-    uint64_t set;
-    if (mm_copy_in(t->mm, a->a[0], &set, sizeof(set)))
-        return -EFAULT;
-    set &= ~UNBLOCKABLE;
-    struct timespec deadline, *dl = NULL;
-    bool poll_only = false; /* a zero timeout: take one if pending, never wait */
-    if (a->a[2]) {
-        struct timespec rel;
-        if (mm_copy_in(t->mm, a->a[2], &rel, sizeof(rel)))
-            return -EFAULT;
-        if (rel.tv_sec < 0 || rel.tv_nsec < 0 || rel.tv_nsec >= 1000000000L)
-            return -EINVAL;
-        poll_only = rel.tv_sec == 0 && rel.tv_nsec == 0;
-        clock_gettime(CLOCK_MONOTONIC, &deadline);
-        deadline.tv_sec += rel.tv_sec;
-        deadline.tv_nsec += rel.tv_nsec;
-        if (deadline.tv_nsec >= 1000000000L) {
-            deadline.tv_sec++;
-            deadline.tv_nsec -= 1000000000L;
-        }
-        dl = &deadline;
-    }
-    siginfo_t info;
-    int sig = task_signal_dequeue_set(t, set, &info);
-    if (!sig && !poll_only) {
-        /* Let the set in while waiting, as Linux's real_blocked dance does. */
-        pthread_mutex_lock(&t->tg->lock);
-        uint64_t saved = t->blocked;
-        t->blocked &= ~set;
-        pthread_mutex_unlock(&t->tg->lock);
-        for (;;) {
-            sig = task_signal_dequeue_set(t, set, &info);
-            if (sig)
-                break;
-            int err = task_block(t, dl);
-            sig = task_signal_dequeue_set(t, set, &info);
-            if (sig || err == -ETIMEDOUT || err == -EINTR) {
-                if (!sig)
-                    sig = err == -ETIMEDOUT ? -EAGAIN : -EINTR;
-                break;
-            }
-        }
-        pthread_mutex_lock(&t->tg->lock);
-        t->blocked = saved;
-        pthread_mutex_unlock(&t->tg->lock);
-    } else if (!sig) {
-        sig = -EAGAIN;
-    }
-    if (sig > 0 && a->a[1] && mm_copy_out(t->mm, a->a[1], &info, sizeof(info)))
-        return -EFAULT;
-    return sig;
 }

@@ -46,6 +46,9 @@ void at_ctx_end(struct at_ctx *c);
 void task_vfs_cred(struct task *t, struct vfs_cred *out);
 /* The file open at `fd` (a reference) or NULL. */
 struct file *task_get_file(struct task *t, uint64_t fd);
+/* Installs a new file at the lowest free fd and drops the caller's reference to it (for the
+ * calls that make anonymous files): the fd, or -EMFILE. */
+long task_install_file(struct task *t, struct file *f, bool cloexec);
 
 /* Runs the syscall the task stopped on and writes its result into the task's registers. */
 void syscall_dispatch(struct task *t);

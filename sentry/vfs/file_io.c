@@ -143,6 +143,29 @@ int file_stat(struct file *f, struct stat *st)
     return -EBADF;
 }
 
+/* Linux's anon_inode_inode: made once at boot on the anon_inodefs (a device numbered 0:N),
+ * S_IRUSR | S_IWUSR and no file type. Its number is fixed here; guests can't rely on it. */
+#define ANON_INODE_INO 1
+#define ANON_INODE_DEV 13
+
+void file_anon_stat(struct stat *st)
+{
+    memset(st, 0, sizeof(*st));
+    st->st_mode = S_IRUSR | S_IWUSR;
+    st->st_nlink = 1;
+    st->st_ino = ANON_INODE_INO;
+    st->st_dev = ANON_INODE_DEV;
+    st->st_blksize = 4096;
+}
+
+int64_t file_noop_llseek(struct file *f, int64_t offset, int whence)
+{
+    pthread_mutex_lock(&f->pos_lock);
+    int64_t pos = f->pos;
+    pthread_mutex_unlock(&f->pos_lock);
+    return pos;
+}
+
 int file_getdents(struct file *f, struct dir_emit *e)
 {
     struct inode *inode = f->inode;

@@ -41,6 +41,7 @@ struct dentry;
 struct mount;
 struct super_block;
 struct vfs_path;
+struct epoll_item;
 
 /* ---- credentials, as the VFS checks them ---- */
 
@@ -426,6 +427,9 @@ struct file {
     int64_t pos;
     struct dir_list dir;   /* directories: the listing read at position 0 */
     bool dir_loaded;
+    /* The epoll items watching this file (sentry/fs/epoll), under epoll's global lock; they
+     * go when the file is released (vfs_set_file_release_hook). */
+    struct epoll_item *epoll_watches;
 };
 
 void file_init(struct file *f, const struct file_ops *ops, int status_flags);
@@ -452,6 +456,11 @@ ssize_t file_pread(struct file *f, void *buf, size_t len, int64_t off);
 ssize_t file_pwrite(struct file *f, const void *buf, size_t len, int64_t off);
 int64_t file_llseek(struct file *f, int64_t offset, int whence);
 int file_stat(struct file *f, struct stat *st);
+/* What fstat(2) shows for Linux's anonymous-inode files (eventfd, epoll, timerfd, signalfd):
+ * the one shared anon inode, mode 0600 without a type, owned by root. For their stat ops. */
+void file_anon_stat(struct stat *st);
+/* lseek(2) on an anonymous-inode file: Linux's noop_llseek, which moves nothing. */
+int64_t file_noop_llseek(struct file *f, int64_t offset, int whence);
 /* Emits entries from the file position on; returns the number emitted (0 at the end), -EINVAL
  * if the first entry does not fit, or -errno. */
 int file_getdents(struct file *f, struct dir_emit *e);

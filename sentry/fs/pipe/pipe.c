@@ -13,27 +13,12 @@
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 
-#include "sentry/kernel/kernel.h"
+#include "sentry/fs/pipe/pipe_internal.h"
 #include "sentry/mm/mm.h"
 
 /* Linux's default pipe capacity (pipe(7)) and the atomic-write size. */
 #define PIPE_CAPACITY 65536
 #define PIPE_ATOMIC PIPE_BUF
-
-struct pipe {
-    pthread_mutex_t lock; /* protects everything below */
-    char *buf;            /* ring of PIPE_CAPACITY bytes */
-    size_t head, len;     /* where unread data starts, and how much there is */
-    int readers, writers; /* open files on each end */
-    struct waitqueue readable, writable;
-    uint64_t ino;
-};
-
-struct pipe_file {
-    struct file base;
-    struct pipe *pipe;
-    bool write_end;
-};
 
 static _Atomic uint64_t next_pipe_ino = 1;
 
@@ -44,7 +29,19 @@ static struct pipe *pipe_of(struct file *f)
 
 static bool nonblocking(struct file *f)
 {
-    return f->status_flags & O_NONBLOCK;
+    return atomic_load_explicit(&f->status_flags, memory_order_relaxed) & O_NONBLOCK;
+}
+
+void pipe_wake_readers(struct pipe *p)
+{
+    waitqueue_wake_all(&p->readable);
+    waitqueue_wake_all(&p->both);
+}
+
+void pipe_wake_writers(struct pipe *p)
+{
+    waitqueue_wake_all(&p->writable);
+    waitqueue_wake_all(&p->both);
 }
 
 static ssize_t pipe_read(struct file *f, struct task *t, void *buf, size_t len)
@@ -83,7 +80,7 @@ static ssize_t pipe_read(struct file *f, struct task *t, void *buf, size_t len)
     }
     p->len -= n;
     pthread_mutex_unlock(&p->lock);
-    waitqueue_wake_all(&p->writable);
+    pipe_wake_writers(p);
     return (ssize_t)n;
 }
 
@@ -121,7 +118,7 @@ static ssize_t pipe_write(struct file *f, struct task *t, const void *buf, size_
         size_t room = PIPE_CAPACITY - p->len;
         if (room > 0 && (len - done > PIPE_ATOMIC || room >= len - done)) {
             done += pipe_put(p, (const char *)buf + done, len - done);
-            waitqueue_wake_all(&p->readable);
+            pipe_wake_readers(p);
             continue;
         }
         if (nonblocking(f)) {
@@ -143,11 +140,18 @@ static ssize_t pipe_write(struct file *f, struct task *t, const void *buf, size_
 static struct waitqueue *pipe_queue(struct file *f)
 {
     struct pipe_file *pf = (struct pipe_file *)f;
-    return pf->write_end ? &pf->pipe->writable : &pf->pipe->readable;
+    switch (pf->end) {
+    case PIPE_READ_END:
+        return &pf->pipe->readable;
+    case PIPE_WRITE_END:
+        return &pf->pipe->writable;
+    default:
+        return &pf->pipe->both;
+    }
 }
 
-/* pipe_poll() in Linux: the read end is readable with data and hung up without writers; the
- * write end is writable with room and in error without readers. */
+/* pipe_poll() in Linux: readable with data, and hung up without writers once one came and
+ * went; writable with room, and in error without readers. */
 static unsigned pipe_poll(struct file *f, struct task *t, struct waiter *w, bool *slice)
 {
     struct pipe_file *pf = (struct pipe_file *)f;
@@ -155,15 +159,16 @@ static unsigned pipe_poll(struct file *f, struct task *t, struct waiter *w, bool
     unsigned events = 0;
 
     pthread_mutex_lock(&p->lock);
-    if (pf->write_end) {
+    if (pf->end != PIPE_READ_END) {
         if (p->len < PIPE_CAPACITY)
             events |= POLLOUT | POLLWRNORM;
         if (p->readers == 0)
             events |= POLLERR;
-    } else {
+    }
+    if (pf->end != PIPE_WRITE_END) {
         if (p->len > 0)
             events |= POLLIN | POLLRDNORM;
-        if (p->writers == 0)
+        if (p->writers == 0 && pf->w_counter_seen != p->w_counter)
             events |= POLLHUP;
     }
     if (w)
@@ -197,24 +202,29 @@ static void pipe_release(struct file *f)
 {
     struct pipe_file *pf = (struct pipe_file *)f;
     struct pipe *p = pf->pipe;
+    enum pipe_end end = pf->end;
 
+    file_release_common(f);
+    free(pf);
+    if (p->fifo_inode) {
+        fifo_release_end(p, end);
+        return;
+    }
     pthread_mutex_lock(&p->lock);
-    if (pf->write_end)
+    if (end == PIPE_WRITE_END)
         p->writers--;
     else
         p->readers--;
     bool last = p->readers == 0 && p->writers == 0;
+    /* The other end learns of end of file or of EPIPE. Woken under the lock: once it is
+     * dropped, the other end's release may free the pipe. */
+    if (end == PIPE_WRITE_END)
+        pipe_wake_readers(p);
+    else
+        pipe_wake_writers(p);
     pthread_mutex_unlock(&p->lock);
-    /* The other end learns of end of file or of EPIPE. */
-    waitqueue_wake_all(pf->write_end ? &p->readable : &p->writable);
-    free(pf);
-    if (last) {
-        waitqueue_destroy(&p->readable);
-        waitqueue_destroy(&p->writable);
-        pthread_mutex_destroy(&p->lock);
-        free(p->buf);
-        free(p);
-    }
+    if (last)
+        pipe_free(p);
 }
 
 /* FIONREAD on either end: the bytes waiting in the pipe (Linux's pipe_ioctl). */
@@ -230,48 +240,98 @@ static long pipe_ioctl(struct file *f, struct mm *mm, unsigned int cmd, uint64_t
     return mm_copy_out(mm, arg, &count, sizeof(count));
 }
 
-static const struct file_ops pipe_read_ops = {
-    .read = pipe_read,
-    .stat = pipe_stat,
-    .poll = pipe_poll,
-    .poll_unregister = pipe_poll_unregister,
-    .ioctl = pipe_ioctl,
-    .name = pipe_name,
-    .release = pipe_release,
+static const struct file_ops pipe_ops[] = {
+    [PIPE_READ_END] =
+        {
+            .read = pipe_read,
+            .stat = pipe_stat,
+            .poll = pipe_poll,
+            .poll_unregister = pipe_poll_unregister,
+            .ioctl = pipe_ioctl,
+            .name = pipe_name,
+            .release = pipe_release,
+        },
+    [PIPE_WRITE_END] =
+        {
+            .write = pipe_write,
+            .stat = pipe_stat,
+            .poll = pipe_poll,
+            .poll_unregister = pipe_poll_unregister,
+            .ioctl = pipe_ioctl,
+            .name = pipe_name,
+            .release = pipe_release,
+        },
+    [PIPE_BOTH_ENDS] =
+        {
+            .read = pipe_read,
+            .write = pipe_write,
+            .stat = pipe_stat,
+            .poll = pipe_poll,
+            .poll_unregister = pipe_poll_unregister,
+            .ioctl = pipe_ioctl,
+            .name = pipe_name,
+            .release = pipe_release,
+        },
 };
 
-static const struct file_ops pipe_write_ops = {
-    .write = pipe_write,
-    .stat = pipe_stat,
-    .poll = pipe_poll,
-    .poll_unregister = pipe_poll_unregister,
-    .ioctl = pipe_ioctl,
-    .name = pipe_name,
-    .release = pipe_release,
-};
+const struct file_ops *pipe_file_ops(enum pipe_end end)
+{
+    return &pipe_ops[end];
+}
 
-int pipe_create(int extra_flags, struct file **read_end, struct file **write_end)
+struct pipe *pipe_alloc(void)
 {
     struct pipe *p = calloc(1, sizeof(*p));
-    struct pipe_file *r = calloc(1, sizeof(*r)), *w = calloc(1, sizeof(*w));
 
-    if (!p || !r || !w || !(p->buf = malloc(PIPE_CAPACITY))) {
-        if (p)
-            free(p->buf);
+    if (!p || !(p->buf = malloc(PIPE_CAPACITY))) {
         free(p);
-        free(r);
-        free(w);
-        return -ENOMEM;
+        return NULL;
     }
     pthread_mutex_init(&p->lock, NULL);
     waitqueue_init(&p->readable);
     waitqueue_init(&p->writable);
-    p->readers = p->writers = 1;
+    waitqueue_init(&p->both);
     p->ino = atomic_fetch_add_explicit(&next_pipe_ino, 1, memory_order_relaxed);
-    file_init(&r->base, &pipe_read_ops, O_RDONLY | extra_flags);
-    file_init(&w->base, &pipe_write_ops, O_WRONLY | extra_flags);
-    r->pipe = w->pipe = p;
-    w->write_end = true;
+    return p;
+}
+
+void pipe_free(struct pipe *p)
+{
+    waitqueue_destroy(&p->readable);
+    waitqueue_destroy(&p->writable);
+    waitqueue_destroy(&p->both);
+    pthread_mutex_destroy(&p->lock);
+    free(p->buf);
+    free(p);
+}
+
+struct pipe_file *pipe_file_alloc(struct pipe *p, enum pipe_end end)
+{
+    struct pipe_file *pf = calloc(1, sizeof(*pf));
+
+    if (pf) {
+        pf->pipe = p;
+        pf->end = end;
+    }
+    return pf;
+}
+
+int pipe_create(int extra_flags, struct file **read_end, struct file **write_end)
+{
+    struct pipe *p = pipe_alloc();
+    struct pipe_file *r = p ? pipe_file_alloc(p, PIPE_READ_END) : NULL;
+    struct pipe_file *w = r ? pipe_file_alloc(p, PIPE_WRITE_END) : NULL;
+
+    if (!w) {
+        free(r);
+        if (p)
+            pipe_free(p);
+        return -ENOMEM;
+    }
+    p->readers = p->writers = 1;
+    p->r_counter = p->w_counter = 1; /* the read end saw 0: it hangs up when the writer goes */
+    file_init(&r->base, &pipe_ops[PIPE_READ_END], O_RDONLY | extra_flags);
+    file_init(&w->base, &pipe_ops[PIPE_WRITE_END], O_WRONLY | extra_flags);
     *read_end = &r->base;
     *write_end = &w->base;
     return 0;
@@ -279,5 +339,6 @@ int pipe_create(int extra_flags, struct file **read_end, struct file **write_end
 
 bool pipe_is_pipe(const struct file *f)
 {
-    return f->ops == &pipe_read_ops || f->ops == &pipe_write_ops;
+    return f->ops >= &pipe_ops[0] &&
+           f->ops < &pipe_ops[sizeof(pipe_ops) / sizeof(pipe_ops[0])];
 }

@@ -1,6 +1,9 @@
 /* Pipes: a bounded byte buffer between a read end and a write end, with pipe(7)'s rules:
  * reads block while it is empty and there are writers, and see end of file once there are none;
- * writes of up to PIPE_BUF bytes are atomic; writing with no readers is EPIPE. */
+ * writes of up to PIPE_BUF bytes are atomic; writing with no readers is EPIPE. FIFOs (named
+ * pipes, fifo(7)) are the same pipes, found through their inode while any end is open.
+ *
+ * Lock order: the FIFO registry's lock → a pipe's lock → wait queue locks. */
 #ifndef RUNSC_SENTRY_FS_PIPE_PIPE_H
 #define RUNSC_SENTRY_FS_PIPE_PIPE_H
 
@@ -12,5 +15,11 @@ int pipe_create(int extra_flags, struct file **read_end, struct file **write_end
 
 /* Whether f is either end of a pipe (splice(2) needs one). */
 bool pipe_is_pipe(const struct file *f);
+
+/* Opens the FIFO `inode` with open(2)'s `flags` (for a filesystem's open of an S_IFIFO node),
+ * as the calling task (task_current()): O_RDONLY waits for a writer and O_WRONLY for a reader
+ * unless O_NONBLOCK (then O_WRONLY without a reader is ENXIO); O_RDWR never waits. Returns 0,
+ * -ERESTARTSYS when a signal interrupts the wait, -ENXIO or -ENOMEM. */
+int pipe_fifo_open(struct inode *inode, int flags, struct file **out);
 
 #endif
