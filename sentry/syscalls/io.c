@@ -12,6 +12,7 @@
 
 #include "sentry/mm/mm.h"
 #include "sentry/kernel/filelock.h"
+#include "sentry/socket/socket.h"
 #include "sentry/syscalls/syscalls.h"
 #include "sentry/vfs/vfs.h"
 
@@ -143,8 +144,14 @@ long sys_read(struct task *t, const struct syscall_args *a)
     if (!f)
         return -EBADF;
     long ret = -EFAULT;
-    if (mm_access_ok(t->mm, a->a[1], a->a[2]))
-        ret = read_to_guest(t, f, a->a[1], a->a[2] > MAX_RW_COUNT ? MAX_RW_COUNT : a->a[2], NULL);
+    size_t len = a->a[2] > MAX_RW_COUNT ? MAX_RW_COUNT : a->a[2];
+    struct socket *s = socket_from_file(f);
+    if (!mm_access_ok(t->mm, a->a[1], a->a[2]))
+        ret = -EFAULT;
+    else if (s)
+        ret = socket_transfer(t, s, &(struct iovec){(void *)a->a[1], len}, 1, false);
+    else
+        ret = read_to_guest(t, f, a->a[1], len, NULL);
     file_put(f);
     return ret;
 }
@@ -156,14 +163,18 @@ long sys_write(struct task *t, const struct syscall_args *a)
         return -EBADF;
     long ret = -EFAULT;
     size_t len = a->a[2] > MAX_RW_COUNT ? MAX_RW_COUNT : a->a[2];
-    if (mm_access_ok(t->mm, a->a[1], a->a[2]))
+    struct socket *s = socket_from_file(f);
+    if (!mm_access_ok(t->mm, a->a[1], a->a[2]))
+        ret = -EFAULT;
+    else if (s)
+        ret = socket_transfer(t, s, &(struct iovec){(void *)a->a[1], len}, 1, true);
+    else
         ret = len ? write_from_guest(t, f, a->a[1], len, NULL) : file_write(f, t, "", 0);
     file_put(f);
     return ret;
 }
 
-/* Copies in and checks an iovec array as Linux's import_iovec() does. */
-static long import_iovec(struct task *t, uint64_t addr, uint64_t count, struct iovec **out)
+long import_iovec(struct task *t, uint64_t addr, uint64_t count, struct iovec **out)
 {
     if (count > IOV_MAX)
         return -EINVAL;
@@ -263,7 +274,10 @@ static long vectored_io(struct task *t, uint64_t fd, uint64_t iov_addr, uint64_t
         size_t total = 0;
         for (uint64_t i = 0; i < iovcnt; i++)
             total += iov[i].iov_len;
-        if (!write)
+        struct socket *s = socket_from_file(f);
+        if (s && !off)
+            ret = socket_transfer(t, s, iov, iovcnt, write);
+        else if (!write)
             ret = io_each_vector(t, f, iov, iovcnt, read_to_guest, off);
         else if (total <= IO_CHUNK)
             ret = write_gathered(t, f, iov, iovcnt, total, off);
@@ -515,6 +529,16 @@ long sys_ioctl(struct task *t, const struct syscall_args *a)
     case FIONCLEX:
         ret = fdtable_set_cloexec(t->fds, (int)a->a[0], cmd == FIOCLEX);
         break;
+    case FIONBIO: {
+        /* do_vfs_ioctl: sets or clears O_NONBLOCK on any file. */
+        int on;
+        ret = mm_copy_in(t->mm, a->a[2], &on, sizeof(on)) ? -EFAULT : 0;
+        if (!ret && on)
+            atomic_fetch_or_explicit(&f->status_flags, O_NONBLOCK, memory_order_relaxed);
+        else if (!ret)
+            atomic_fetch_and_explicit(&f->status_flags, ~O_NONBLOCK, memory_order_relaxed);
+        break;
+    }
     case FIONREAD:
         if (f->inode && S_ISREG(f->inode->mode)) {
             struct stat st;
