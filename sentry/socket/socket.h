@@ -58,8 +58,7 @@ struct socket_recv {
 /* What a family implements. Every op may block `t` (returning -ERESTARTSYS or -EINTR when a
  * signal interrupts it) and returns 0 / a value or -errno. NULL ops answer EOPNOTSUPP. */
 struct socket_ops {
-    int (*bind)(struct socket *s, struct task *t, const struct sockaddr_storage *addr,
-                size_t len);
+    int (*bind)(struct socket *s, struct task *t, const struct sockaddr_storage *addr, size_t len);
     int (*connect)(struct socket *s, struct task *t, const struct sockaddr_storage *addr,
                    size_t len);
     int (*listen)(struct socket *s, struct task *t, int backlog);

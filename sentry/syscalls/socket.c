@@ -29,8 +29,7 @@ int socket_fd_get(struct task *t, uint64_t fd, struct socket **out)
     return 0;
 }
 
-long socket_addr_copy_in(struct task *t, uint64_t addr, int64_t len,
-                         struct sockaddr_storage *out)
+long socket_addr_copy_in(struct task *t, uint64_t addr, int64_t len, struct sockaddr_storage *out)
 {
     if (len < 0 || (uint64_t)len > sizeof(*out))
         return -EINVAL;
@@ -184,8 +183,7 @@ long sys_connect(struct task *t, const struct syscall_args *a)
         return err;
     err = socket_addr_copy_in(t, a->a[1], (int)a->a[2], &addr);
     if (!err)
-        err = s->ops->connect ? s->ops->connect(s, t, &addr, (size_t)(int)a->a[2])
-                              : -EOPNOTSUPP;
+        err = s->ops->connect ? s->ops->connect(s, t, &addr, (size_t)(int)a->a[2]) : -EOPNOTSUPP;
     file_put(&s->file);
     return err;
 }

@@ -331,8 +331,8 @@ long sys_sendmsg(struct task *t, const struct syscall_args *a)
         c.addrlen = msg.msg_namelen;
     }
     if (!err)
-        err = do_send(t, a->a[0], iov, msg.msg_iovlen, (int)a->a[2], &c,
-                      (uint64_t)msg.msg_control, msg.msg_controllen);
+        err = do_send(t, a->a[0], iov, msg.msg_iovlen, (int)a->a[2], &c, (uint64_t)msg.msg_control,
+                      msg.msg_controllen);
     free(iov);
     return err;
 }
@@ -436,8 +436,8 @@ long sys_recvmsg(struct task *t, const struct syscall_args *a)
         goto out;
     /* The flags handed back include MSG_CMSG_CLOEXEC as given, as ____sys_recvmsg keeps it. */
     int msg_flags = r.msg_flags | (flags & MSG_CMSG_CLOEXEC);
-    long used = put_control(t, (uint64_t)msg.msg_control, msg.msg_controllen, &r, flags,
-                            &msg_flags);
+    long used =
+        put_control(t, (uint64_t)msg.msg_control, msg.msg_controllen, &r, flags, &msg_flags);
     if (used < 0) {
         ret = used;
         goto out;

@@ -63,9 +63,8 @@ static void test_dgram(void)
     printf("dgram peer len=%u path=%s\n", pl, from.sun_path);
     int third = socket(AF_UNIX, SOCK_DGRAM, 0);
     EXPECT_RET("server connects to client", connect(s, (struct sockaddr *)&ca, cl), 0);
-    EXPECT_ERRNO("stranger to connected server", sendto(third, "x", 1, 0, (struct sockaddr *)&sa,
-                                                        sl),
-                 EPERM);
+    EXPECT_ERRNO("stranger to connected server",
+                 sendto(third, "x", 1, 0, (struct sockaddr *)&sa, sl), EPERM);
     struct sockaddr unspec = {.sa_family = AF_UNSPEC};
     EXPECT_RET("disconnect with AF_UNSPEC", connect(s, &unspec, sizeof(unspec)), 0);
     EXPECT_ERRNO("getpeername after AF_UNSPEC", getpeername(s, (struct sockaddr *)&from, &pl),
@@ -99,8 +98,7 @@ static void test_dgram(void)
     close(s);
     EXPECT_ERRNO("send to closed peer", send(c, "x", 1, 0), ECONNREFUSED);
     EXPECT_ERRNO("send again", send(c, "x", 1, 0), ENOTCONN);
-    EXPECT_ERRNO("sendto a name nobody holds", sendto(third, "x", 1, 0, (struct sockaddr *)&sa,
-                                                      sl),
+    EXPECT_ERRNO("sendto a name nobody holds", sendto(third, "x", 1, 0, (struct sockaddr *)&sa, sl),
                  ECONNREFUSED);
     close(c);
     close(third);

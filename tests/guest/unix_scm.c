@@ -15,7 +15,9 @@ static ssize_t send_fds(int sock, const int *fds, int n, const char *data)
 {
     char ctl[CMSG_SPACE(sizeof(int) * 8)];
     struct iovec iov = {(void *)data, strlen(data)};
-    struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl,
+    struct msghdr mh = {.msg_iov = &iov,
+                        .msg_iovlen = 1,
+                        .msg_control = ctl,
                         .msg_controllen = CMSG_SPACE(sizeof(int) * (size_t)n)};
     memset(ctl, 0, sizeof(ctl));
     struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
@@ -32,7 +34,9 @@ static int recv_fds(int sock, size_t ctl_len, int flags, const char *what)
 {
     char data[64], ctl[256];
     struct iovec iov = {data, sizeof(data)};
-    struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl_len ? ctl : NULL,
+    struct msghdr mh = {.msg_iov = &iov,
+                        .msg_iovlen = 1,
+                        .msg_control = ctl_len ? ctl : NULL,
                         .msg_controllen = ctl_len};
     memset(ctl, 0, sizeof(ctl));
     ssize_t n = recvmsg(sock, &mh, flags);
@@ -65,8 +69,8 @@ static void test_rights(void)
         close(sv[0]);
         char data[16], ctl[CMSG_SPACE(sizeof(int))];
         struct iovec iov = {data, sizeof(data)};
-        struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl,
-                            .msg_controllen = sizeof(ctl)};
+        struct msghdr mh = {
+            .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl, .msg_controllen = sizeof(ctl)};
         if (recvmsg(sv[1], &mh, 0) <= 0)
             _exit(2);
         struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
@@ -128,8 +132,8 @@ static void test_rights(void)
     EXPECT_ERRNO("SCM_RIGHTS with a closed fd", send_fds(sv[0], &bad, 1, "x"), EBADF);
     char ctl[CMSG_SPACE(4)];
     struct iovec iov = {"x", 1};
-    struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl,
-                        .msg_controllen = sizeof(ctl)};
+    struct msghdr mh = {
+        .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl, .msg_controllen = sizeof(ctl)};
     struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
     cm->cmsg_level = SOL_SOCKET;
     cm->cmsg_type = 77;
@@ -156,8 +160,8 @@ static void test_credentials(void)
     EXPECT_RET("send", send(sv[0], "c", 1, 0), 1);
     char data[8], ctl[CMSG_SPACE(sizeof(struct ucred))];
     struct iovec iov = {data, sizeof(data)};
-    struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl,
-                        .msg_controllen = sizeof(ctl)};
+    struct msghdr mh = {
+        .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl, .msg_controllen = sizeof(ctl)};
     EXPECT_RET("recvmsg", recvmsg(sv[1], &mh, 0), 1);
     struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
     CHECK(cm && cm->cmsg_type == SCM_CREDENTIALS, "no SCM_CREDENTIALS");
@@ -168,8 +172,8 @@ static void test_credentials(void)
 
     /* Explicit credentials: our own are fine, someone else's pid is not. */
     char sctl[CMSG_SPACE(sizeof(struct ucred))];
-    struct msghdr sm = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = sctl,
-                        .msg_controllen = sizeof(sctl)};
+    struct msghdr sm = {
+        .msg_iov = &iov, .msg_iovlen = 1, .msg_control = sctl, .msg_controllen = sizeof(sctl)};
     iov.iov_len = 1;
     cm = CMSG_FIRSTHDR(&sm);
     cm->cmsg_level = SOL_SOCKET;

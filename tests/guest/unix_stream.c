@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <poll.h>
 #include <stddef.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -59,8 +60,8 @@ static void test_echo(void)
     EXPECT_RET("stat socket file", stat("echo.sock", &st), 0);
     EXPECT_FACT("socket file is S_IFSOCK", S_ISSOCK(st.st_mode));
     printf("socket file mode: %o\n", (unsigned)(st.st_mode & 07777));
-    EXPECT_ERRNO("connect before listen", connect(socket(AF_UNIX, SOCK_STREAM, 0),
-                                                  (struct sockaddr *)&a, len),
+    EXPECT_ERRNO("connect before listen",
+                 connect(socket(AF_UNIX, SOCK_STREAM, 0), (struct sockaddr *)&a, len),
                  ECONNREFUSED);
     EXPECT_RET("listen", listen(lfd, 5), 0);
     int v;
@@ -127,18 +128,17 @@ static void test_echo(void)
     close(dg);
     close(s2);
     close(lfd);
-    EXPECT_ERRNO("connect after close", connect(socket(AF_UNIX, SOCK_STREAM, 0),
-                                                (struct sockaddr *)&a, len),
+    EXPECT_ERRNO("connect after close",
+                 connect(socket(AF_UNIX, SOCK_STREAM, 0), (struct sockaddr *)&a, len),
                  ECONNREFUSED);
     unlink("echo.sock");
-    EXPECT_ERRNO("connect to nothing", connect(socket(AF_UNIX, SOCK_STREAM, 0),
-                                               (struct sockaddr *)&a, len),
-                 ENOENT);
+    EXPECT_ERRNO("connect to nothing",
+                 connect(socket(AF_UNIX, SOCK_STREAM, 0), (struct sockaddr *)&a, len), ENOENT);
     int f = open("plain", O_CREAT | O_WRONLY, 0600);
     close(f);
     len = make_addr(&a, "plain");
-    EXPECT_ERRNO("connect to a regular file", connect(socket(AF_UNIX, SOCK_STREAM, 0),
-                                                      (struct sockaddr *)&a, len),
+    EXPECT_ERRNO("connect to a regular file",
+                 connect(socket(AF_UNIX, SOCK_STREAM, 0), (struct sockaddr *)&a, len),
                  ECONNREFUSED);
     unlink("plain");
 }
@@ -198,8 +198,14 @@ static void test_backlog_and_nonblock(void)
 
 static void test_peercred_and_names(void)
 {
+    /* Abstract names are per network namespace, which the native run shares with everything
+     * else on the host (other runs of this test too): the name gets a random part. */
+    char abstract[64];
+    unsigned rnd = 0;
+    CHECK(getrandom(&rnd, sizeof(rnd), 0) == sizeof(rnd), "getrandom");
+    snprintf(abstract, sizeof(abstract), "runsc-unix-test-%08x", rnd);
     struct sockaddr_un a, got;
-    socklen_t len = make_abstract(&a, "runsc-unix-test-abstract");
+    socklen_t len = make_abstract(&a, abstract);
     int lfd = socket(AF_UNIX, SOCK_STREAM, 0);
     EXPECT_RET("bind abstract", bind(lfd, (struct sockaddr *)&a, len), 0);
     int dup = socket(AF_UNIX, SOCK_STREAM, 0);
@@ -228,9 +234,8 @@ static void test_peercred_and_names(void)
 
     /* Autobind: an empty name picks a unique abstract one of 5 hex digits. */
     struct sockaddr_un empty = {.sun_family = AF_UNIX};
-    EXPECT_RET("autobind", bind(u, (struct sockaddr *)&empty, offsetof(struct sockaddr_un,
-                                                                      sun_path)),
-               0);
+    EXPECT_RET("autobind",
+               bind(u, (struct sockaddr *)&empty, offsetof(struct sockaddr_un, sun_path)), 0);
     gl = sizeof(got);
     EXPECT_RET("getsockname autobound", getsockname(u, (struct sockaddr *)&got, &gl), 0);
     bool hex = got.sun_path[0] == 0;

@@ -380,8 +380,7 @@ static int unix_bind_bsd(struct unix_sock *u, struct task *t, const struct socka
     return 0;
 }
 
-static int unix_bind_abstract(struct unix_sock *u, const struct sockaddr_storage *addr,
-                              size_t len)
+static int unix_bind_abstract(struct unix_sock *u, const struct sockaddr_storage *addr, size_t len)
 {
     int err = 0;
 
@@ -552,8 +551,7 @@ static int unix_stream_connect(struct unix_sock *u, struct task *t,
         if (err)
             break;
         pthread_mutex_lock(&unix_lock);
-        if (other->dead || other->state != UNIX_LISTEN ||
-            (other->shutdown & UNIX_RCV_SHUTDOWN)) {
+        if (other->dead || other->state != UNIX_LISTEN || (other->shutdown & UNIX_RCV_SHUTDOWN)) {
             err = -ECONNREFUSED;
         } else if (other->rq_len > (size_t)other->max_backlog) {
             /* A full backlog: wait for an accept, then look the name up again. */
@@ -716,8 +714,8 @@ static int unix_accept(struct socket *s, struct task *t, int file_flags, struct 
     struct unix_sock *newsk = m->embryo;
     m->embryo = NULL;
     unix_msg_destroy_list(m);
-    struct socket *ns = socket_alloc(t, &unix_socket_ops, AF_UNIX, newsk->type, 0, file_flags,
-                                     newsk);
+    struct socket *ns =
+        socket_alloc(t, &unix_socket_ops, AF_UNIX, newsk->type, 0, file_flags, newsk);
     if (!ns) {
         unix_release_sock(newsk, false);
         return -ENOMEM;
@@ -802,8 +800,7 @@ static struct socket *unix_socket_new(struct task *t, int type, int protocol, in
     return s;
 }
 
-int unix_socket_create(struct task *t, int type, int protocol, int file_flags,
-                       struct socket **out)
+int unix_socket_create(struct task *t, int type, int protocol, int file_flags, struct socket **out)
 {
     int err = unix_check_type(&type, protocol);
     if (err)

@@ -7,8 +7,7 @@
 #include "sentry/socket/socket.h"
 
 /* socket(AF_UNIX, type, protocol): `type` without flags, `file_flags` O_NONBLOCK or 0. */
-int unix_socket_create(struct task *t, int type, int protocol, int file_flags,
-                       struct socket **out);
+int unix_socket_create(struct task *t, int type, int protocol, int file_flags, struct socket **out);
 /* socketpair(AF_UNIX, ...): two connected sockets. */
 int unix_socket_create_pair(struct task *t, int type, int protocol, int file_flags,
                             struct socket **a, struct socket **b);

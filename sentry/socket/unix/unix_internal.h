@@ -65,9 +65,9 @@ struct unix_sock {
     struct socket *sock; /* the open file, NULL for an embryo or once released */
     int type;
     enum unix_state state;
-    unsigned shutdown; /* UNIX_*_SHUTDOWN */
-    int err;           /* pending error for SO_ERROR and the next call (positive errno) */
-    bool dead;         /* released: no more messages or connections */
+    unsigned shutdown;      /* UNIX_*_SHUTDOWN */
+    int err;                /* pending error for SO_ERROR and the next call (positive errno) */
+    bool dead;              /* released: no more messages or connections */
     struct unix_sock *peer; /* a reference, or NULL */
 
     /* The name: has_addr with addr/addrlen for getsockname (an accepted socket shows its
@@ -75,15 +75,15 @@ struct unix_sock {
     bool has_addr, listed;
     struct sockaddr_storage addr;
     size_t addrlen;
-    struct vfs_path path;       /* the socket file it was bound to (a reference), or empty */
+    struct vfs_path path;         /* the socket file it was bound to (a reference), or empty */
     struct super_block *bound_sb; /* the file's identity, found again by connect */
     uint64_t bound_ino;
     struct unix_sock *table_next;
 
     struct unix_msg *rq_head, *rq_tail; /* the receive queue (a listener's: connections) */
-    size_t rq_len;   /* messages queued */
-    size_t rq_bytes; /* unread bytes queued (stream) */
-    size_t wmem;     /* what this socket's queued messages cost, until read */
+    size_t rq_len;                      /* messages queued */
+    size_t rq_bytes;                    /* unread bytes queued (stream) */
+    size_t wmem;                        /* what this socket's queued messages cost, until read */
 
     int sndbuf, rcvbuf;
     int max_backlog; /* listen's backlog, or the datagram queue limit */
@@ -156,8 +156,7 @@ ssize_t unix_sendmsg(struct socket *s, struct task *t, const struct socket_send 
 ssize_t unix_recvmsg(struct socket *s, struct task *t, struct socket_recv *m);
 
 /* unix_opt.c */
-int unix_getsockopt(struct socket *s, struct task *t, int level, int name, void *val,
-                    size_t *len);
+int unix_getsockopt(struct socket *s, struct task *t, int level, int name, void *val, size_t *len);
 int unix_setsockopt(struct socket *s, struct task *t, int level, int name, const void *val,
                     size_t len);
 unsigned unix_poll(struct socket *s, struct task *t, struct waiter *w);

@@ -87,8 +87,7 @@ static int unix_wait_for_room(struct unix_sock *u, struct task *t, bool *no_wait
     }
 }
 
-static ssize_t unix_stream_sendmsg(struct unix_sock *u, struct task *t,
-                                   const struct socket_send *m)
+static ssize_t unix_stream_sendmsg(struct unix_sock *u, struct task *t, const struct socket_send *m)
 {
     ssize_t err = 0;
     size_t sent = 0;
@@ -173,8 +172,7 @@ bool unix_dgram_peer_wake_me(struct unix_sock *u, struct unix_sock *other)
     return false;
 }
 
-static ssize_t unix_dgram_sendmsg(struct unix_sock *u, struct task *t,
-                                  const struct socket_send *m)
+static ssize_t unix_dgram_sendmsg(struct unix_sock *u, struct task *t, const struct socket_send *m)
 {
     struct unix_sock *other = NULL;
     struct unix_msg *msg = NULL, *dead = NULL;
@@ -474,8 +472,7 @@ static ssize_t unix_dgram_recvmsg(struct unix_sock *u, struct task *t, struct so
             err = 0;
             goto out_unlock;
         }
-        if (u->type == SOCK_SEQPACKET && u->state != UNIX_ESTABLISHED &&
-            u->state != UNIX_LISTEN) {
+        if (u->type == SOCK_SEQPACKET && u->state != UNIX_ESTABLISHED && u->state != UNIX_LISTEN) {
             err = -ENOTCONN;
             goto out_unlock;
         }

@@ -24,8 +24,7 @@ static void put_int(void *val, size_t *len, int v)
     *len = sizeof(v);
 }
 
-int unix_getsockopt(struct socket *s, struct task *t, int level, int name, void *val,
-                    size_t *len)
+int unix_getsockopt(struct socket *s, struct task *t, int level, int name, void *val, size_t *len)
 {
     struct unix_sock *u = unix_sk(s);
     int err = 0;

@@ -377,8 +377,7 @@ static void test_timeout(void **state)
     int64_t ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
     assert_true(ms >= 45);
     tv.tv_usec = 1000000;
-    assert_int_equal(b->ops->setsockopt(b, x->t, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)),
-                     -EDOM);
+    assert_int_equal(b->ops->setsockopt(b, x->t, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)), -EDOM);
     assert_int_equal(b->ops->setsockopt(b, x->t, SOL_SOCKET, SO_RCVTIMEO, &tv, 4), -EINVAL);
     /* Seqpacket keeps records. */
     assert_int_equal(send_str(a, x->t, "rec1", 0), 4);
