@@ -146,6 +146,17 @@ void unix_peer_wake_disconnect(struct unix_sock *u);
 void unix_dgram_disconnected(struct unix_sock *u, struct unix_sock *old_peer,
                              struct unix_msg **dead);
 
+/* unix_release_sock(): the socket dies; its peer learns of it, queued messages and pending
+ * connections (`embryo` ones are released in turn) are dropped. unix_lock not held. */
+void unix_release_sock(struct unix_sock *u, bool embryo);
+extern const struct socket_ops unix_socket_ops;
+
+/* unix_conn.c */
+int unix_listen(struct socket *s, struct task *t, int backlog);
+int unix_connect(struct socket *s, struct task *t, const struct sockaddr_storage *addr, size_t len);
+int unix_accept(struct socket *s, struct task *t, int file_flags, struct socket **out);
+int unix_shutdown(struct socket *s, int how);
+
 /* unix_io.c */
 /* unix_recvq_full(): a datagram receiver's queue is over its limit. */
 bool unix_recvq_full(const struct unix_sock *u);
