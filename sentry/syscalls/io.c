@@ -13,6 +13,7 @@
 #include "sentry/mm/mm.h"
 #include "sentry/fs/pipe/pipe.h"
 #include "sentry/kernel/filelock.h"
+#include "sentry/socket/socket.h"
 #include "sentry/syscalls/syscalls.h"
 #include "sentry/vfs/vfs.h"
 
@@ -171,8 +172,14 @@ long sys_read(struct task *t, const struct syscall_args *a)
     if (!f)
         return io_refusal(t, a->a[0], false);
     long ret = -EFAULT;
-    if (mm_access_ok(t->mm, a->a[1], a->a[2]))
-        ret = read_to_guest(t, f, a->a[1], a->a[2] > MAX_RW_COUNT ? MAX_RW_COUNT : a->a[2], NULL);
+    size_t len = a->a[2] > MAX_RW_COUNT ? MAX_RW_COUNT : a->a[2];
+    struct socket *s = socket_from_file(f);
+    if (!mm_access_ok(t->mm, a->a[1], a->a[2]))
+        ret = -EFAULT;
+    else if (s)
+        ret = socket_transfer(t, s, &(struct iovec){(void *)a->a[1], len}, 1, false);
+    else
+        ret = read_to_guest(t, f, a->a[1], len, NULL);
     file_put(f);
     return ret;
 }
@@ -184,14 +191,18 @@ long sys_write(struct task *t, const struct syscall_args *a)
         return -EBADF;
     long ret = -EFAULT;
     size_t len = a->a[2] > MAX_RW_COUNT ? MAX_RW_COUNT : a->a[2];
-    if (mm_access_ok(t->mm, a->a[1], a->a[2]))
+    struct socket *s = socket_from_file(f);
+    if (!mm_access_ok(t->mm, a->a[1], a->a[2]))
+        ret = -EFAULT;
+    else if (s)
+        ret = socket_transfer(t, s, &(struct iovec){(void *)a->a[1], len}, 1, true);
+    else
         ret = len ? write_from_guest(t, f, a->a[1], len, NULL) : file_write(f, t, "", 0);
     file_put(f);
     return ret;
 }
 
-/* Copies in and checks an iovec array as Linux's import_iovec() does. */
-static long import_iovec(struct task *t, uint64_t addr, uint64_t count, struct iovec **out)
+long import_iovec(struct task *t, uint64_t addr, uint64_t count, struct iovec **out)
 {
     if (count > IOV_MAX)
         return -EINVAL;
@@ -291,7 +302,10 @@ static long vectored_io(struct task *t, uint64_t fd, uint64_t iov_addr, uint64_t
         size_t total = 0;
         for (uint64_t i = 0; i < iovcnt; i++)
             total += iov[i].iov_len;
-        if (!write)
+        struct socket *s = socket_from_file(f);
+        if (s && !off)
+            ret = socket_transfer(t, s, iov, iovcnt, write);
+        else if (!write)
             ret = io_each_vector(t, f, iov, iovcnt, read_to_guest, off);
         else if (total <= IO_CHUNK)
             ret = write_gathered(t, f, iov, iovcnt, total, off);

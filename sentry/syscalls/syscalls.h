@@ -50,6 +50,16 @@ struct file *task_get_file(struct task *t, uint64_t fd);
  * calls that make anonymous files): the fd, or -EMFILE. */
 long task_install_file(struct task *t, struct file *f, bool cloexec);
 
+/* Copies in and checks a guest iovec array as Linux's import_iovec() does (lengths truncated
+ * to MAX_RW_COUNT in all): 0 or -errno; *out is malloc'd. */
+struct iovec;
+long import_iovec(struct task *t, uint64_t addr, uint64_t count, struct iovec **out);
+/* read(2)/write(2)/readv/writev on a socket: recvmsg/sendmsg without a name or control data
+ * (socket_msg.c). */
+struct socket;
+long socket_transfer(struct task *t, struct socket *s, const struct iovec *iov, size_t n,
+                     bool write);
+
 /* Runs the syscall the task stopped on and writes its result into the task's registers. */
 void syscall_dispatch(struct task *t);
 /* Whether --strace is on, and turning it on. */

@@ -154,6 +154,12 @@ int vfs_mkdir(const struct walk_ctx *ctx, const char *path, mode_t mode)
 
 int vfs_mknod(const struct walk_ctx *ctx, const char *path, mode_t mode, dev_t dev)
 {
+    return vfs_mknod_path(ctx, path, mode, dev, NULL);
+}
+
+int vfs_mknod_path(const struct walk_ctx *ctx, const char *path, mode_t mode, dev_t dev,
+                   struct vfs_path *out)
+{
     mode_t type = mode & S_IFMT;
     if (type == 0)
         type = S_IFREG;
@@ -165,7 +171,7 @@ int vfs_mknod(const struct walk_ctx *ctx, const char *path, mode_t mode, dev_t d
     if ((type == S_IFCHR || type == S_IFBLK) && !ctx->cred->dac_override)
         return -EPERM;
     struct make_args a = {.mode = type | (mode & 07777 & ~fs_umask(ctx)), .rdev = dev};
-    return create_at(ctx, path, type == S_IFREG ? make_create : make_mknod, &a, false, NULL);
+    return create_at(ctx, path, type == S_IFREG ? make_create : make_mknod, &a, false, out);
 }
 
 int vfs_symlink(const struct walk_ctx *ctx, const char *target, const char *path)

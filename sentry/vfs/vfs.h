@@ -360,6 +360,10 @@ int vfs_open_path(const struct vfs_path *p, const struct vfs_cred *cred, int fla
                   struct file **out);
 int vfs_mkdir(const struct walk_ctx *ctx, const char *path, mode_t mode);
 int vfs_mknod(const struct walk_ctx *ctx, const char *path, mode_t mode, dev_t dev);
+/* vfs_mknod that also returns the new object's path (referenced) in *out (NULL: not wanted):
+ * for bind(2), which keeps the socket file it made. */
+int vfs_mknod_path(const struct walk_ctx *ctx, const char *path, mode_t mode, dev_t dev,
+                   struct vfs_path *out);
 int vfs_symlink(const struct walk_ctx *ctx, const char *target, const char *path);
 int vfs_link(const struct walk_ctx *old_ctx, const char *old_path,
              const struct walk_ctx *new_ctx, const char *new_path, int flags);
