@@ -8,6 +8,7 @@
 #include "boot/boot.h"
 #include "lib/p9/p9_client.h"
 #include "sentry/fs/dev/dev.h"
+#include "sentry/fs/devpts/devpts.h"
 #include "sentry/fs/gofer/gofer.h"
 #include "sentry/fs/overlay/overlay.h"
 #include "sentry/fs/pipe/pipe.h"
@@ -88,6 +89,11 @@ int boot_build_rootfs(int gofer_fd, struct memfile *mf, struct fs_context **out)
 
     if ((err = devfs_create(&sb, &root)) != 0 ||
         (err = mount_at(fs, "/dev", sb, root, "tmpfs", "mode=755", MNT_NOSUID)) != 0)
+        goto fail;
+    devpts_install_hooks();
+    if ((err = devpts_create(&sb, &root)) != 0 ||
+        (err = mount_at(fs, "/dev/pts", sb, root, "devpts", DEVPTS_MOUNT_OPTIONS,
+                        MNT_NOSUID | MNT_NOEXEC)) != 0)
         goto fail;
     struct tmpfs_options shm = {.root_mode = 01777};
     if ((err = tmpfs_create(&shm, &sb, &root)) != 0 ||

@@ -183,14 +183,20 @@ void task_release(struct task *t)
         pthread_mutex_unlock(&k->lock);
         return;
     }
+    jobctl_exit_orphans(k, tg);
     reparent_children(k, tg);
     filelock_release_process(tg);
+    /* A session leader's end hangs up its controlling terminal (after the unlock below). */
+    bool session_leader = tg->sid == tg->tgid;
+    int sid = tg->sid;
     if (tg->is_init) {
         /* The init of a pid namespace takes the namespace with it: runsc exits. */
         k->init_exited = true;
         k->init_status = tg->exit_status;
         pthread_cond_broadcast(&k->changed);
         pthread_mutex_unlock(&k->lock);
+        if (session_leader)
+            kernel_session_end(k, sid);
         return;
     }
     tg->vfork_done = true;
@@ -204,6 +210,8 @@ void task_release(struct task *t)
     pthread_cond_broadcast(&k->changed);
     pthread_mutex_unlock(&k->lock);
     /* From here a parent's wait4 may free t and tg at any time. */
+    if (session_leader)
+        kernel_session_end(k, sid);
     if (autoreap)
         task_free(t);
 }
@@ -219,13 +227,54 @@ static bool wait_matches(const struct task *t, const struct thread_group *child,
     return child->pgid == -pid;
 }
 
+/* A stop or continue of `c` that the wait options ask for: fills *res and, unless WNOWAIT,
+ * consumes it. kernel.lock held. */
+static bool wait_take_report(struct thread_group *c, int options, struct wait_result *res)
+{
+    bool found = false;
+
+    pthread_mutex_lock(&c->lock);
+    if ((options & WSTOPPED) && c->wait_report == JOBCTL_REPORT_STOPPED) {
+        res->code = CLD_STOPPED;
+        res->status = c->stop_signal;
+        res->wstatus = (c->stop_signal << 8) | 0x7f;
+        found = true;
+    } else if ((options & WCONTINUED) && c->wait_report == JOBCTL_REPORT_CONTINUED) {
+        res->code = CLD_CONTINUED;
+        res->status = SIGCONT;
+        res->wstatus = 0xffff;
+        found = true;
+    }
+    if (found && !(options & WNOWAIT))
+        c->wait_report = JOBCTL_REPORT_NONE;
+    pthread_mutex_unlock(&c->lock);
+    if (found) {
+        res->pid = c->tgid;
+        res->uid = c->leader ? c->leader->creds.ruid : 0;
+    }
+    return found;
+}
+
 long task_wait(struct task *t, int pid, int options, int *status, struct rusage *ru)
+{
+    struct wait_result res;
+
+    if (options & ~(WNOHANG | WUNTRACED | WCONTINUED | __WALL | __WCLONE | __WNOTHREAD))
+        return -EINVAL;
+    memset(&res, 0, sizeof(res));
+    long ret = task_waitid(t, pid, options | WEXITED, &res);
+    if (ret > 0)
+        *status = res.wstatus;
+    if (ret > 0 && ru)
+        *ru = res.ru;
+    return ret;
+}
+
+long task_waitid(struct task *t, int pid, int options, struct wait_result *res)
 {
     struct kernel *k = t->kernel;
     struct waiter w;
 
-    if (options & ~(WNOHANG | WUNTRACED | WCONTINUED | __WALL | __WCLONE | __WNOTHREAD))
-        return -EINVAL;
     for (;;) {
         pthread_mutex_lock(&k->lock);
         bool any = false;
@@ -233,11 +282,31 @@ long task_wait(struct task *t, int pid, int options, int *status, struct rusage 
             if (!wait_matches(t, c, pid))
                 continue;
             any = true;
-            if (!c->zombie)
+            if (!c->zombie) {
+                if ((options & (WSTOPPED | WCONTINUED)) && wait_take_report(c, options, res)) {
+                    pthread_mutex_unlock(&k->lock);
+                    return res->pid;
+                }
+                continue;
+            }
+            if (!(options & WEXITED))
                 continue;
             int reaped = c->tgid;
-            *status = c->exit_status;
-            thread_group_account_reaped(t->tg, c, ru);
+            res->pid = reaped;
+            res->wstatus = c->exit_status;
+            res->uid = c->leader ? c->leader->creds.ruid : 0;
+            if (WIFEXITED(c->exit_status)) {
+                res->code = CLD_EXITED;
+                res->status = WEXITSTATUS(c->exit_status);
+            } else {
+                res->code = WCOREDUMP(c->exit_status) ? CLD_DUMPED : CLD_KILLED;
+                res->status = WTERMSIG(c->exit_status);
+            }
+            if (options & WNOWAIT) {
+                pthread_mutex_unlock(&k->lock);
+                return reaped;
+            }
+            thread_group_account_reaped(t->tg, c, &res->ru);
             unlink_child(c);
             unlink_group(k, c);
             pthread_mutex_unlock(&k->lock);

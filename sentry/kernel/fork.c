@@ -287,6 +287,7 @@ long task_fork(struct task *t, const struct clone_request *req)
     k->nprocs++;
     tg->pgid = t->tg->pgid;
     tg->sid = t->tg->sid;
+    tg->ctty_detached = t->tg->ctty_detached;
     pthread_mutex_unlock(&k->lock);
 
     start->task = c;

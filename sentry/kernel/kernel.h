@@ -74,6 +74,7 @@ struct thread_group {
     struct thread_group *sibling; /* next child of parent */
     struct thread_group *next;    /* in kernel.groups */
     int pgid, sid;
+    bool ctty_detached;            /* gave up its session's terminal (TIOCNOTTY, not a leader) */
     int exit_signal;               /* sent to the parent at exit: SIGCHLD, or none for 0 */
     bool zombie;                   /* exited and not yet reaped */
     bool vfork_done;               /* the vfork child exited: its parent may go on */
@@ -102,7 +103,16 @@ struct thread_group {
     uint64_t children_utime, children_stime;
     long children_maxrss_kb;
     int oom_score_adj;   /* /proc/PID/oom_score_adj, -1000..1000; only stored */
+    /* Job control (jobctl.c), tg->lock: a group stop in force holds every task of the process
+     * in the sentry until SIGCONT or SIGKILL. */
+    bool stopped;
+    int stop_signal;      /* the signal that stopped it, for wait's status */
+    int wait_report;      /* enum jobctl_report: what WUNTRACED / WCONTINUED may still see */
+    bool notify_continued; /* a task woken by SIGCONT owes the parent its CLD_CONTINUED */
 };
+
+/* A stop or continue that wait(2) has not reported yet (thread_group.wait_report). */
+enum jobctl_report { JOBCTL_REPORT_NONE, JOBCTL_REPORT_STOPPED, JOBCTL_REPORT_CONTINUED };
 
 struct task {
     struct kernel *kernel;
@@ -255,6 +265,33 @@ void task_wake(struct task *t);
  * passes: 0, -EINTR or -ETIMEDOUT. Wakes may be spurious: callers re-check their condition. */
 int task_block(struct task *t, const struct timespec *deadline);
 
+/* Job control (jobctl.c). */
+/* The default action of a stop signal for `t`'s process: the group stops, the parent hears of
+ * it, and the task waits until continued or killed. Called by signal delivery, no lock held. */
+void task_group_stop(struct task *t, int sig);
+/* Holds the task while its process is stopped (no lock held); pays the parent the CLD_CONTINUED
+ * notice a SIGCONT left owing. Returns when the process runs again or is dying. */
+void task_stopped_wait(struct task *t);
+/* SIGCONT's effect at the time it is sent (signal(7)): pending stop signals are discarded and a
+ * stopped process resumes, even if SIGCONT is ignored; a stop signal sent discards a pending
+ * SIGCONT. tg->lock held; returns true when the caller must wake every task of tg. */
+bool thread_group_prepare_signal(struct thread_group *tg, int sig);
+/* Sends `sig` (SI_KERNEL) to every process of process group `pgid`; 0 or -ESRCH if it has none.
+ * Takes kernel.lock. */
+int kernel_signal_pgrp(struct kernel *k, int pgid, int sig);
+/* Whether process group `pgid` has a member in session `sid` (takes kernel.lock). */
+bool kernel_pgrp_in_session(struct kernel *k, int pgid, int sid);
+/* Whether process group `pgid` is orphaned (credentials(7)): no member has a parent in another
+ * group of the same session. An empty group counts as orphaned. Takes kernel.lock. */
+bool kernel_pgrp_orphaned(struct kernel *k, int pgid);
+/* Whether `sig` is ignored or blocked by `t` (job control's EIO rules for terminals). */
+bool task_signal_ignored_or_blocked(struct task *t, int sig);
+/* The terminal layer's hook, called without locks when a session leader's process ends: its
+ * controlling terminal hangs up (SIGHUP and SIGCONT to the foreground group) and loses the
+ * session. Set once at start-up. */
+typedef void (*kernel_session_end_fn)(struct kernel *k, int sid);
+void kernel_set_session_end_hook(kernel_session_end_fn fn);
+
 /* Logs why a task dies of a fault or exception: the signal and the instruction
  * (crash_report.c). */
 void task_report_crash(struct task *t, int sig, const siginfo_t *info);
@@ -295,6 +332,19 @@ void task_exit_group(struct task *t, int status);
 void task_exit_thread(struct task *t, int status);
 /* wait4(2): returns the reaped pid, 0 (WNOHANG), or -errno; *status gets the wait status. */
 long task_wait(struct task *t, int pid, int options, int *status, struct rusage *ru);
+/* What waitid(2) learns of a child. */
+struct wait_result {
+    int pid;
+    int code;    /* CLD_* */
+    int status;  /* exit code or signal, as siginfo's si_status */
+    int wstatus; /* as wait4's status word */
+    uid_t uid;
+    struct rusage ru; /* a reaped child's resource usage (zero for stops and continues) */
+};
+/* The core of wait4 and waitid: `pid` as wait4's (-1 any, 0 own group, -pgid, pid), options
+ * WEXITED/WSTOPPED/WCONTINUED/WNOHANG/WNOWAIT. The child's pid, 0 (WNOHANG, nothing yet) or
+ * -errno. */
+long task_waitid(struct task *t, int pid, int options, struct wait_result *res);
 /* The thread group with this tgid (kernel.lock held), or NULL. */
 struct thread_group *kernel_find_group(struct kernel *k, int tgid);
 /* After a task's thread stops: frees what it owned, and for a process's last task makes it a
@@ -332,6 +382,10 @@ void thread_group_account_reaped(struct thread_group *parent, struct thread_grou
 int task_execve(struct task *t, const char *path, char *const *argv, char *const *envp,
                 const char **why);
 void task_wait_vfork(struct task *t, struct thread_group *child);
+/* An exiting process's effect on orphaned groups with stopped jobs (kernel.lock held), and the
+ * session-end hook's call (no lock held) (jobctl.c). */
+void jobctl_exit_orphans(struct kernel *k, struct thread_group *tg);
+void kernel_session_end(struct kernel *k, int sid);
 /* Sleeps until `deadline` (CLOCK_MONOTONIC) or a signal; 0 or -EINTR. */
 int task_sleep_until(struct task *t, const struct timespec *deadline);
 

@@ -83,6 +83,12 @@ static int signal_queue(struct task *t, int sig, const siginfo_t *info, bool fro
     if (sig < 1 || sig > KERNEL_NSIG)
         return -EINVAL;
     pthread_mutex_lock(&t->tg->lock);
+    /* SIGCONT resumes a stopped process even when it is ignored or blocked. */
+    if (thread_group_prepare_signal(t->tg, sig)) {
+        for (struct task *it = t->tg->tasks; it; it = it->group_next)
+            if (!it->released)
+                task_wake(it);
+    }
     if (signal_ignored(t, sig, from_host)) {
         pthread_mutex_unlock(&t->tg->lock);
         return 0;
@@ -118,6 +124,12 @@ int thread_group_signal_send(struct thread_group *g, int sig, const siginfo_t *i
     if (sig < 1 || sig > KERNEL_NSIG)
         return -EINVAL;
     pthread_mutex_lock(&g->lock);
+    /* SIGCONT resumes a stopped process even when it is ignored or blocked. */
+    if (thread_group_prepare_signal(g, sig)) {
+        for (struct task *it = g->tasks; it; it = it->group_next)
+            if (!it->released)
+                task_wake(it);
+    }
     struct task *any = NULL, *ready = NULL;
     for (struct task *it = g->tasks; it && !ready; it = it->group_next) {
         if (it->released)
@@ -337,6 +349,12 @@ void task_signal_deliver(struct task *t)
             t->exiting = true;
             return;
         }
+        if ((t->tg->stopped && !((t->pending | t->tg->shared_pending) & SIGBIT(SIGKILL))) ||
+            t->tg->notify_continued) {
+            pthread_mutex_unlock(&t->tg->lock);
+            task_stopped_wait(t);
+            continue;
+        }
         int sig = signal_dequeue(t, &info, &act);
         if (sig && act.handler != (uint64_t)SIG_DFL && act.handler != (uint64_t)SIG_IGN &&
             sig != SIGKILL && sig != SIGSTOP) {
@@ -375,8 +393,7 @@ void task_signal_deliver(struct task *t)
         case ACT_CONTINUE:
             continue;
         case ACT_STOP:
-            /* Job-control stops need a parent to report to; with only init there is none. */
-            log_debug("task %d: ignoring stop signal %d", t->tid, sig);
+            task_group_stop(t, sig);
             continue;
         case ACT_CORE:
             if (info.si_code > 0) /* from the kernel: a fault or exception, not a kill() */

@@ -182,6 +182,7 @@ long sys_setsid(struct task *t, const struct syscall_args *a)
         ret = -EPERM;
     } else {
         t->tg->sid = t->tg->pgid = t->tg->tgid;
+        t->tg->ctty_detached = false; /* the new session has no terminal yet */
         ret = t->tg->tgid;
     }
     pthread_mutex_unlock(&k->lock);
@@ -223,4 +224,59 @@ long sys_setpgid(struct task *t, const struct syscall_args *a)
 out:
     pthread_mutex_unlock(&k->lock);
     return ret;
+}
+
+/* waitid(2): the child's state as a siginfo; with WNOHANG and nothing to report, a zeroed one
+ * and 0. */
+long sys_waitid(struct task *t, const struct syscall_args *a)
+{
+    int idtype = (int)a->a[0];
+    int32_t id = (int32_t)a->a[1];
+    int options = (int)a->a[3];
+    int pid;
+
+    if (options & ~(WNOHANG | WNOWAIT | WEXITED | WSTOPPED | WCONTINUED | __WNOTHREAD |
+                    __WCLONE | __WALL))
+        return -EINVAL;
+    if (!(options & (WEXITED | WSTOPPED | WCONTINUED)))
+        return -EINVAL;
+    switch (idtype) {
+    case P_ALL:
+        pid = -1;
+        break;
+    case P_PID:
+        if (id <= 0)
+            return -EINVAL;
+        pid = id;
+        break;
+    case P_PGID:
+        /* id 0 is the caller's own group (Linux 5.4). */
+        if (id < 0)
+            return -EINVAL;
+        pid = id == 0 ? 0 : -id;
+        break;
+    default:
+        return -EINVAL;
+    }
+    struct wait_result res;
+    memset(&res, 0, sizeof(res));
+    long ret = task_waitid(t, pid, options, &res);
+    if (ret < 0)
+        return ret;
+    if (a->a[2]) {
+        siginfo_t info;
+        memset(&info, 0, sizeof(info));
+        if (ret > 0) {
+            info.si_signo = SIGCHLD;
+            info.si_code = res.code;
+            info.si_pid = res.pid;
+            info.si_uid = res.uid;
+            info.si_status = res.status;
+        }
+        if (mm_copy_out(t->mm, a->a[2], &info, sizeof(info)) != 0)
+            return -EFAULT;
+    }
+    if (a->a[4] && mm_copy_out(t->mm, a->a[4], &res.ru, sizeof(res.ru)) != 0)
+        return -EFAULT;
+    return 0;
 }

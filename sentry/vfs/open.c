@@ -65,10 +65,15 @@ int vfs_open_path(const struct vfs_path *p, const struct vfs_cred *cred, int fla
     if (!inode->ops->open)
         return -ENXIO;
     struct file *f;
-    err = inode->ops->open(inode, flags & ~(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_CLOEXEC),
-                           &f);
+    /* O_NOCTTY is no status flag, but a terminal's open needs it: it decides whether the
+     * terminal becomes the caller's controlling terminal (tty(4)). */
+    int open_flags = flags & ~(O_CREAT | O_EXCL | O_TRUNC | O_CLOEXEC);
+    if (!S_ISCHR(inode->mode))
+        open_flags &= ~O_NOCTTY;
+    err = inode->ops->open(inode, open_flags, &f);
     if (err)
         return err;
+    atomic_fetch_and_explicit(&f->status_flags, ~O_NOCTTY, memory_order_relaxed);
     f->path = *p;
     vfs_path_get(p);
     if ((flags & O_TRUNC) && S_ISREG(inode->mode)) {

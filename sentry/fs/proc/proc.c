@@ -38,6 +38,8 @@ static void task_fill(struct kernel *k, struct thread_group *g, struct task *t, 
     out->leader = t == g->leader;
     if (g->zombie || t->released)
         out->state = 'Z';
+    else if (g->stopped)
+        out->state = 'T'; /* a job-control stop */
     else
         out->state = t == task_current() ? 'R' : 'S';
     out->creds = t->creds;

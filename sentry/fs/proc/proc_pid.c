@@ -20,6 +20,8 @@ static const char *state_name(char state)
         return "R (running)";
     case 'Z':
         return "Z (zombie)";
+    case 'T':
+        return "T (stopped)";
     default:
         return "S (sleeping)";
     }
