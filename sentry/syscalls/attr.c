@@ -141,8 +141,7 @@ long sys_fchmod(struct task *t, const struct syscall_args *a)
     return chmod_inode(t, ret, &x, (mode_t)a->a[1]);
 }
 
-static long chown_inode(struct task *t, long ret, struct attr_target *x, uint32_t uid,
-                        uint32_t gid)
+static long chown_inode(struct task *t, long ret, struct attr_target *x, uint32_t uid, uint32_t gid)
 {
     if (ret)
         return ret;

@@ -16,7 +16,7 @@
 
 /* Every bit inotify_add_watch accepts (ALL_INOTIFY_BITS). */
 #define INOTIFY_ARG_BITS                                                                           \
-    (IN_ALL_EVENTS | IN_UNMOUNT | IN_Q_OVERFLOW | IN_IGNORED | IN_ONLYDIR | IN_DONT_FOLLOW |      \
+    (IN_ALL_EVENTS | IN_UNMOUNT | IN_Q_OVERFLOW | IN_IGNORED | IN_ONLYDIR | IN_DONT_FOLLOW |       \
      IN_EXCL_UNLINK | IN_MASK_CREATE | IN_MASK_ADD | IN_ISDIR | IN_ONESHOT)
 
 long sys_inotify_init1(struct task *t, const struct syscall_args *a)
@@ -79,10 +79,9 @@ long sys_inotify_add_watch(struct task *t, const struct syscall_args *a)
     if (ret)
         goto out_path;
     struct vfs_path p;
-    ret = vfs_walk(&c.walk, path,
-                   (mask & IN_DONT_FOLLOW ? 0 : WALK_FOLLOW) |
-                       (mask & IN_ONLYDIR ? WALK_DIRECTORY : 0),
-                   &p);
+    ret = vfs_walk(
+        &c.walk, path,
+        (mask & IN_DONT_FOLLOW ? 0 : WALK_FOLLOW) | (mask & IN_ONLYDIR ? WALK_DIRECTORY : 0), &p);
     if (!ret) {
         /* Watching needs read permission on the object (inotify_find_inode). */
         ret = inode_permission(p.dentry->inode, &c.cred, MAY_READ);

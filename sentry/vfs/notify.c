@@ -67,8 +67,7 @@ void vfs_notify_dentry(struct dentry *d, uint32_t mask)
 
 void vfs_notify_file(struct file *f, uint32_t mask)
 {
-    if (!f->path.dentry ||
-        (atomic_load_explicit(&f->status_flags, memory_order_relaxed) & O_PATH))
+    if (!f->path.dentry || (atomic_load_explicit(&f->status_flags, memory_order_relaxed) & O_PATH))
         return;
     if (!atomic_load_explicit(&watched_inodes, memory_order_relaxed))
         return;

@@ -25,14 +25,22 @@ static const struct {
     uint32_t bit;
     const char *name;
 } mask_names[] = {
-    {IN_ACCESS, "ACCESS"},           {IN_MODIFY, "MODIFY"},
-    {IN_ATTRIB, "ATTRIB"},           {IN_CLOSE_WRITE, "CLOSE_WRITE"},
-    {IN_CLOSE_NOWRITE, "CLOSE_NOWRITE"}, {IN_OPEN, "OPEN"},
-    {IN_MOVED_FROM, "MOVED_FROM"},   {IN_MOVED_TO, "MOVED_TO"},
-    {IN_CREATE, "CREATE"},           {IN_DELETE, "DELETE"},
-    {IN_DELETE_SELF, "DELETE_SELF"}, {IN_MOVE_SELF, "MOVE_SELF"},
-    {IN_UNMOUNT, "UNMOUNT"},         {IN_Q_OVERFLOW, "Q_OVERFLOW"},
-    {IN_IGNORED, "IGNORED"},         {IN_ISDIR, "ISDIR"},
+    {IN_ACCESS, "ACCESS"},
+    {IN_MODIFY, "MODIFY"},
+    {IN_ATTRIB, "ATTRIB"},
+    {IN_CLOSE_WRITE, "CLOSE_WRITE"},
+    {IN_CLOSE_NOWRITE, "CLOSE_NOWRITE"},
+    {IN_OPEN, "OPEN"},
+    {IN_MOVED_FROM, "MOVED_FROM"},
+    {IN_MOVED_TO, "MOVED_TO"},
+    {IN_CREATE, "CREATE"},
+    {IN_DELETE, "DELETE"},
+    {IN_DELETE_SELF, "DELETE_SELF"},
+    {IN_MOVE_SELF, "MOVE_SELF"},
+    {IN_UNMOUNT, "UNMOUNT"},
+    {IN_Q_OVERFLOW, "Q_OVERFLOW"},
+    {IN_IGNORED, "IGNORED"},
+    {IN_ISDIR, "ISDIR"},
 };
 
 /* Cookies differ from run to run: each nonzero one is printed as the order it first appeared. */
@@ -146,9 +154,8 @@ static void test_add_watch_errors(void)
     EXPECT_RET("watch plain", inotify_add_watch(fd, "plain", IN_MODIFY), 1);
     EXPECT_RET("plain again: the same wd", inotify_add_watch(fd, "plain", IN_ATTRIB), 1);
     EXPECT_RET("through a symlink: the same wd", inotify_add_watch(fd, "link", IN_ATTRIB), 1);
-    EXPECT_RET("IN_DONT_FOLLOW watches the link", inotify_add_watch(fd, "link", IN_ATTRIB |
-                                                                                IN_DONT_FOLLOW),
-               2);
+    EXPECT_RET("IN_DONT_FOLLOW watches the link",
+               inotify_add_watch(fd, "link", IN_ATTRIB | IN_DONT_FOLLOW), 2);
     CHECK(link("plain", "hard") == 0, "link");
     EXPECT_RET("through a hard link: the same wd", inotify_add_watch(fd, "hard", IN_ATTRIB), 1);
     EXPECT_ERRNO("IN_MASK_CREATE on a watched inode",
@@ -328,8 +335,7 @@ static void test_oneshot_and_exclude(void)
     EXPECT_RET("watch o with IN_EXCL_UNLINK",
                inotify_add_watch(fd, "o", IN_MODIFY | IN_CLOSE_WRITE | IN_EXCL_UNLINK), 3);
     int plain = inotify_init1(IN_NONBLOCK);
-    EXPECT_RET("watch o without it", inotify_add_watch(plain, "o", IN_MODIFY | IN_CLOSE_WRITE),
-               1);
+    EXPECT_RET("watch o without it", inotify_add_watch(plain, "o", IN_MODIFY | IN_CLOSE_WRITE), 1);
     int f = open("o/f", O_WRONLY);
     CHECK(unlink("o/f") == 0, "unlink");
     CHECK(write(f, "x", 1) == 1, "write");
@@ -347,7 +353,8 @@ static void test_read_layout(void)
     int fd = inotify_init1(IN_NONBLOCK);
     mkdir("r", 0755);
     EXPECT_RET("watch r", inotify_add_watch(fd, "r", IN_CREATE), 1);
-    const char *names[] = {"a", "fifteen-chars-x", "sixteen-chars-xx", "a-name-of-40-characters-for-the-padding"};
+    const char *names[] = {"a", "fifteen-chars-x", "sixteen-chars-xx",
+                           "a-name-of-40-characters-for-the-padding"};
     for (int i = 0; i < 4; i++) {
         char path[64];
         snprintf(path, sizeof(path), "r/%s", names[i]);

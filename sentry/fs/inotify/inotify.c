@@ -30,8 +30,8 @@ struct inotify_watch {
     struct inotify_instance *owner;
     struct inode *inode; /* a reference: a watched inode stays while watched */
     int wd;
-    uint32_t mask;  /* IN_ALL_EVENTS bits wanted */
-    uint32_t flags; /* IN_ONESHOT, IN_EXCL_UNLINK */
+    uint32_t mask;                    /* IN_ALL_EVENTS bits wanted */
+    uint32_t flags;                   /* IN_ONESHOT, IN_EXCL_UNLINK */
     struct inotify_watch *inode_next; /* in inode->notify_watches */
     struct inotify_watch *owner_next; /* in owner->watches */
 };
@@ -44,9 +44,9 @@ struct inotify_instance {
     /* Under lock: */
     pthread_mutex_t lock;
     struct inotify_rec *head, *tail;
-    unsigned count;   /* events queued, the overflow record included */
-    size_t bytes;     /* what read(2) would return for all of them (FIONREAD) */
-    bool overflowed;  /* `overflow` is queued */
+    unsigned count;  /* events queued, the overflow record included */
+    size_t bytes;    /* what read(2) would return for all of them (FIONREAD) */
+    bool overflowed; /* `overflow` is queued */
     struct waitqueue readable;
     struct inotify_rec overflow; /* IN_Q_OVERFLOW, wd -1: preallocated so it can't fail */
 };

@@ -14,8 +14,7 @@
 #include "sentry/fs/inotify/inotify.h"
 
 /* The queued events of a nonblocking instance, read into `evs` (up to max); returns the count. */
-static int read_events(struct file *in, struct inotify_event **evs, char *buf, size_t size,
-                       int max)
+static int read_events(struct file *in, struct inotify_event **evs, char *buf, size_t size, int max)
 {
     ssize_t n = file_read(in, NULL, buf, size);
     if (n == -EAGAIN)
@@ -236,13 +235,11 @@ static void test_rename_cookies(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_watch_holds_and_releases_inode, fx_setup,
-                                        fx_teardown),
+        cmocka_unit_test_setup_teardown(test_watch_holds_and_releases_inode, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_delete_self_ends_watch, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_overflow_and_coalescing, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_read_too_small_keeps_event, fx_setup, fx_teardown),
-        cmocka_unit_test_setup_teardown(test_watch_survives_dentry_eviction, fx_setup,
-                                        fx_teardown),
+        cmocka_unit_test_setup_teardown(test_watch_survives_dentry_eviction, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_rename_cookies, fx_setup, fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
