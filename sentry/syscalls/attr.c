@@ -5,6 +5,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <sys/time.h>
 #include <sys/xattr.h>
 #include <linux/falloc.h>
@@ -12,9 +13,34 @@
 #include "sentry/mm/mm.h"
 #include "sentry/syscalls/syscalls.h"
 
-/* The inode (referenced) named by (dirfd, path) per at_flags, and the mount it is on. */
+/* What an attribute change is made to: the inode (referenced), the mount it is on, and the
+ * dentry it was reached by (referenced, or NULL), whose parent hears of the change. */
+struct attr_target {
+    struct inode *inode;
+    struct mount *mnt;
+    struct dentry *dentry;
+};
+
+static void attr_target_put(struct attr_target *x)
+{
+    inode_put(x->inode);
+    if (x->dentry)
+        dentry_put(x->dentry);
+}
+
+static void target_of_file(struct file *f, struct attr_target *x)
+{
+    inode_get(f->inode);
+    x->inode = f->inode;
+    x->mnt = f->path.mnt;
+    x->dentry = f->path.dentry;
+    if (x->dentry)
+        dentry_get(x->dentry);
+}
+
+/* The target named by (dirfd, path) per at_flags. */
 static long inode_at(struct task *t, int dirfd, uint64_t path_addr, int at_flags, bool follow,
-                     struct inode **inode, struct mount **mnt)
+                     struct attr_target *x)
 {
     char *path = malloc(PATH_MAX);
     if (!path)
@@ -31,9 +57,7 @@ static long inode_at(struct task *t, int dirfd, uint64_t path_addr, int at_flags
             ret = -EPERM; /* anonymous files: nothing to change that a guest could see */
             file_put(f);
         } else {
-            inode_get(f->inode);
-            *inode = f->inode;
-            *mnt = f->path.mnt;
+            target_of_file(f, x);
             file_put(f);
         }
         goto out;
@@ -48,15 +72,17 @@ static long inode_at(struct task *t, int dirfd, uint64_t path_addr, int at_flags
     if (ret)
         goto out;
     inode_get(p.dentry->inode);
-    *inode = p.dentry->inode;
-    *mnt = p.mnt;
+    x->inode = p.dentry->inode;
+    x->mnt = p.mnt;
+    x->dentry = p.dentry; /* the walk's reference passes to x */
+    p.dentry = NULL;
     vfs_path_put(&p);
 out:
     free(path);
     return ret;
 }
 
-static long inode_of_fd(struct task *t, uint64_t fd, struct inode **inode, struct mount **mnt)
+static long inode_of_fd(struct task *t, uint64_t fd, struct attr_target *x)
 {
     struct file *f = task_get_file(t, fd);
     if (!f)
@@ -66,64 +92,60 @@ static long inode_of_fd(struct task *t, uint64_t fd, struct inode **inode, struc
         file_put(f);
         return ret;
     }
-    inode_get(f->inode);
-    *inode = f->inode;
-    *mnt = f->path.mnt;
+    target_of_file(f, x);
     file_put(f);
     return 0;
 }
 
-static long setattr_checked(struct task *t, struct inode *inode, struct mount *mnt,
-                            const struct vfs_setattr *attr)
+static long setattr_checked(struct task *t, struct attr_target *x, const struct vfs_setattr *attr)
 {
-    if (mnt && (mnt->flags & MNT_READONLY))
+    if (x->mnt && (x->mnt->flags & MNT_READONLY))
         return -EROFS;
     struct vfs_cred cred;
     task_vfs_cred(t, &cred);
-    return vfs_setattr(inode, &cred, attr);
+    int err = vfs_setattr(x->inode, &cred, attr);
+    if (!err)
+        vfs_notify_setattr(x->dentry, x->inode, attr->mask);
+    return err;
 }
 
-static long chmod_inode(struct task *t, long ret, struct inode *inode, struct mount *mnt,
-                        mode_t mode)
+static long chmod_inode(struct task *t, long ret, struct attr_target *x, mode_t mode)
 {
     if (ret)
         return ret;
     struct vfs_setattr attr = {.mask = VFS_ATTR_MODE | VFS_ATTR_CTIME, .mode = mode & 07777};
     clock_gettime(CLOCK_REALTIME, &attr.ctime);
-    ret = setattr_checked(t, inode, mnt, &attr);
-    inode_put(inode);
+    ret = setattr_checked(t, x, &attr);
+    attr_target_put(x);
     return ret;
 }
 
 long sys_chmod(struct task *t, const struct syscall_args *a)
 {
-    struct inode *i = NULL;
-    struct mount *m = NULL;
-    long ret = inode_at(t, AT_FDCWD, a->a[0], 0, true, &i, &m);
-    return chmod_inode(t, ret, i, m, (mode_t)a->a[1]);
+    struct attr_target x = {0};
+    long ret = inode_at(t, AT_FDCWD, a->a[0], 0, true, &x);
+    return chmod_inode(t, ret, &x, (mode_t)a->a[1]);
 }
 
 long sys_fchmodat(struct task *t, const struct syscall_args *a)
 {
-    struct inode *i = NULL;
-    struct mount *m = NULL;
-    long ret = inode_at(t, (int)a->a[0], a->a[1], 0, true, &i, &m);
-    return chmod_inode(t, ret, i, m, (mode_t)a->a[2]);
+    struct attr_target x = {0};
+    long ret = inode_at(t, (int)a->a[0], a->a[1], 0, true, &x);
+    return chmod_inode(t, ret, &x, (mode_t)a->a[2]);
 }
 
 long sys_fchmod(struct task *t, const struct syscall_args *a)
 {
-    struct inode *i = NULL;
-    struct mount *m = NULL;
-    long ret = inode_of_fd(t, a->a[0], &i, &m);
-    return chmod_inode(t, ret, i, m, (mode_t)a->a[1]);
+    struct attr_target x = {0};
+    long ret = inode_of_fd(t, a->a[0], &x);
+    return chmod_inode(t, ret, &x, (mode_t)a->a[1]);
 }
 
-static long chown_inode(struct task *t, long ret, struct inode *inode, struct mount *mnt,
-                        uint32_t uid, uint32_t gid)
+static long chown_inode(struct task *t, long ret, struct attr_target *x, uint32_t uid, uint32_t gid)
 {
     if (ret)
         return ret;
+    struct inode *inode = x->inode;
     struct vfs_setattr attr = {.mask = VFS_ATTR_CTIME};
     clock_gettime(CLOCK_REALTIME, &attr.ctime);
     if (uid != (uint32_t)-1) {
@@ -145,33 +167,30 @@ static long chown_inode(struct task *t, long ret, struct inode *inode, struct mo
         if (mode & S_IXGRP)
             attr.mode &= ~(mode_t)S_ISGID;
     }
-    ret = setattr_checked(t, inode, mnt, &attr);
-    inode_put(inode);
+    ret = setattr_checked(t, x, &attr);
+    attr_target_put(x);
     return ret;
 }
 
 long sys_chown(struct task *t, const struct syscall_args *a)
 {
-    struct inode *i = NULL;
-    struct mount *m = NULL;
-    long ret = inode_at(t, AT_FDCWD, a->a[0], 0, true, &i, &m);
-    return chown_inode(t, ret, i, m, (uint32_t)a->a[1], (uint32_t)a->a[2]);
+    struct attr_target x = {0};
+    long ret = inode_at(t, AT_FDCWD, a->a[0], 0, true, &x);
+    return chown_inode(t, ret, &x, (uint32_t)a->a[1], (uint32_t)a->a[2]);
 }
 
 long sys_lchown(struct task *t, const struct syscall_args *a)
 {
-    struct inode *i = NULL;
-    struct mount *m = NULL;
-    long ret = inode_at(t, AT_FDCWD, a->a[0], 0, false, &i, &m);
-    return chown_inode(t, ret, i, m, (uint32_t)a->a[1], (uint32_t)a->a[2]);
+    struct attr_target x = {0};
+    long ret = inode_at(t, AT_FDCWD, a->a[0], 0, false, &x);
+    return chown_inode(t, ret, &x, (uint32_t)a->a[1], (uint32_t)a->a[2]);
 }
 
 long sys_fchown(struct task *t, const struct syscall_args *a)
 {
-    struct inode *i = NULL;
-    struct mount *m = NULL;
-    long ret = inode_of_fd(t, a->a[0], &i, &m);
-    return chown_inode(t, ret, i, m, (uint32_t)a->a[1], (uint32_t)a->a[2]);
+    struct attr_target x = {0};
+    long ret = inode_of_fd(t, a->a[0], &x);
+    return chown_inode(t, ret, &x, (uint32_t)a->a[1], (uint32_t)a->a[2]);
 }
 
 long sys_fchownat(struct task *t, const struct syscall_args *a)
@@ -179,16 +198,16 @@ long sys_fchownat(struct task *t, const struct syscall_args *a)
     int flags = (int)a->a[4];
     if (flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH))
         return -EINVAL;
-    struct inode *i = NULL;
-    struct mount *m = NULL;
-    long ret = inode_at(t, (int)a->a[0], a->a[1], flags, !(flags & AT_SYMLINK_NOFOLLOW), &i, &m);
-    return chown_inode(t, ret, i, m, (uint32_t)a->a[2], (uint32_t)a->a[3]);
+    struct attr_target x = {0};
+    long ret = inode_at(t, (int)a->a[0], a->a[1], flags, !(flags & AT_SYMLINK_NOFOLLOW), &x);
+    return chown_inode(t, ret, &x, (uint32_t)a->a[2], (uint32_t)a->a[3]);
 }
 
 /* utimensat(2): times[2] with UTIME_NOW / UTIME_OMIT; NULL means both now. */
-static long set_times(struct task *t, struct inode *inode, struct mount *mnt,
-                      const struct timespec *ts)
+static long set_times(struct task *t, struct attr_target *x, const struct timespec *ts)
 {
+    struct inode *inode = x->inode;
+    struct mount *mnt = x->mnt;
     struct timespec now;
     clock_gettime(CLOCK_REALTIME, &now);
     struct vfs_setattr attr = {.mask = VFS_ATTR_CTIME, .ctime = now};
@@ -222,27 +241,29 @@ static long set_times(struct task *t, struct inode *inode, struct mount *mnt,
         if (inode_permission(inode, &cred, MAY_WRITE))
             return -EACCES;
     }
-    return inode->ops->setattr ? inode->ops->setattr(inode, &attr) : -EPERM;
+    int err = inode->ops->setattr ? inode->ops->setattr(inode, &attr) : -EPERM;
+    if (!err)
+        vfs_notify_setattr(x->dentry, inode, attr.mask);
+    return err;
 }
 
 static long utimes_at(struct task *t, int dirfd, uint64_t path_addr, const struct timespec *ts,
                       int flags)
 {
-    struct inode *i = NULL;
-    struct mount *m = NULL;
+    struct attr_target x = {0};
     long ret;
     if (!path_addr) {
         /* utimensat(fd, NULL, ...) works on the fd itself (futimens). */
         if (dirfd == AT_FDCWD)
             return -EFAULT;
-        ret = inode_of_fd(t, (uint64_t)(unsigned)dirfd, &i, &m);
+        ret = inode_of_fd(t, (uint64_t)(unsigned)dirfd, &x);
     } else {
-        ret = inode_at(t, dirfd, path_addr, flags, !(flags & AT_SYMLINK_NOFOLLOW), &i, &m);
+        ret = inode_at(t, dirfd, path_addr, flags, !(flags & AT_SYMLINK_NOFOLLOW), &x);
     }
     if (ret)
         return ret;
-    ret = set_times(t, i, m, ts);
-    inode_put(i);
+    ret = set_times(t, &x, ts);
+    attr_target_put(&x);
     return ret;
 }
 
@@ -298,8 +319,10 @@ long sys_utime(struct task *t, const struct syscall_args *a)
     return utimes_at(t, AT_FDCWD, a->a[0], a->a[1] ? ts : NULL, 0);
 }
 
-static long truncate_inode(struct task *t, struct inode *inode, struct mount *mnt, int64_t len)
+static long truncate_inode(struct task *t, struct attr_target *x, int64_t len)
 {
+    struct inode *inode = x->inode;
+    struct mount *mnt = x->mnt;
     if (len < 0)
         return -EINVAL;
     if (S_ISDIR(inode->mode))
@@ -319,22 +342,24 @@ static long truncate_inode(struct task *t, struct inode *inode, struct mount *mn
     attr.ctime = attr.mtime;
     if (mnt && (mnt->flags & MNT_READONLY))
         return -EROFS;
-    return inode->ops->setattr ? inode->ops->setattr(inode, &attr) : -EPERM;
+    int err = inode->ops->setattr ? inode->ops->setattr(inode, &attr) : -EPERM;
+    if (!err)
+        vfs_notify_setattr(x->dentry, inode, attr.mask);
+    return err;
 }
 
 long sys_truncate(struct task *t, const struct syscall_args *a)
 {
-    struct inode *i = NULL;
-    struct mount *m = NULL;
-    long ret = inode_at(t, AT_FDCWD, a->a[0], 0, true, &i, &m);
+    struct attr_target x = {0};
+    long ret = inode_at(t, AT_FDCWD, a->a[0], 0, true, &x);
     if (ret)
         return ret;
     struct vfs_cred cred;
     task_vfs_cred(t, &cred);
-    ret = S_ISDIR(i->mode) ? -EISDIR : inode_permission(i, &cred, MAY_WRITE);
+    ret = S_ISDIR(x.inode->mode) ? -EISDIR : inode_permission(x.inode, &cred, MAY_WRITE);
     if (!ret)
-        ret = truncate_inode(t, i, m, (int64_t)a->a[1]);
-    inode_put(i);
+        ret = truncate_inode(t, &x, (int64_t)a->a[1]);
+    attr_target_put(&x);
     return ret;
 }
 
@@ -348,8 +373,12 @@ long sys_ftruncate(struct task *t, const struct syscall_args *a)
         ret = f->inode ? -EBADF : -EINVAL;
     else if ((f->status_flags & O_ACCMODE) == O_RDONLY)
         ret = -EINVAL; /* Linux: ftruncate on a file not open for writing is EINVAL */
-    else
-        ret = truncate_inode(t, f->inode, f->path.mnt, (int64_t)a->a[1]);
+    else {
+        struct attr_target x;
+        target_of_file(f, &x);
+        ret = truncate_inode(t, &x, (int64_t)a->a[1]);
+        attr_target_put(&x);
+    }
     file_put(f);
     return ret;
 }
@@ -374,6 +403,8 @@ long sys_fallocate(struct task *t, const struct syscall_args *a)
         ret = -ENODEV;
     else
         ret = f->ops->fallocate ? f->ops->fallocate(f, mode, off, len) : -EOPNOTSUPP;
+    if (ret == 0)
+        vfs_notify_file(f, IN_MODIFY);
     file_put(f);
     return ret;
 }
@@ -431,9 +462,11 @@ static long xattr_name_in(struct task *t, uint64_t addr, char *name)
 
 enum xattr_op { XATTR_GET, XATTR_SET, XATTR_LIST, XATTR_REMOVE };
 
-static long xattr_do(struct task *t, struct inode *inode, struct mount *mnt, enum xattr_op op,
+static long xattr_do(struct task *t, struct attr_target *x, enum xattr_op op,
                      const struct syscall_args *a, int argbase)
 {
+    struct inode *inode = x->inode;
+    struct mount *mnt = x->mnt;
     char name[XATTR_NAME_MAX_LEN + 1];
     long ret = 0;
     if (op != XATTR_LIST && (ret = xattr_name_in(t, a->a[argbase], name)) != 0)
@@ -480,6 +513,13 @@ static long xattr_do(struct task *t, struct inode *inode, struct mount *mnt, enu
         ret = inode->ops->removexattr ? inode->ops->removexattr(inode, name) : -ENODATA;
         break;
     }
+    /* fsnotify_xattr: a changed extended attribute is an attribute change. */
+    if (ret == 0 && (op == XATTR_SET || op == XATTR_REMOVE)) {
+        if (x->dentry)
+            vfs_notify_dentry(x->dentry, IN_ATTRIB);
+        else
+            vfs_notify(inode, IN_ATTRIB, NULL, 0);
+    }
     free(buf);
     return ret;
 }
@@ -487,25 +527,23 @@ static long xattr_do(struct task *t, struct inode *inode, struct mount *mnt, enu
 static long xattr_path(struct task *t, const struct syscall_args *a, enum xattr_op op,
                        bool follow)
 {
-    struct inode *i = NULL;
-    struct mount *m = NULL;
-    long ret = inode_at(t, AT_FDCWD, a->a[0], 0, follow, &i, &m);
+    struct attr_target x = {0};
+    long ret = inode_at(t, AT_FDCWD, a->a[0], 0, follow, &x);
     if (ret)
         return ret;
-    ret = xattr_do(t, i, m, op, a, 1);
-    inode_put(i);
+    ret = xattr_do(t, &x, op, a, 1);
+    attr_target_put(&x);
     return ret;
 }
 
 static long xattr_fd(struct task *t, const struct syscall_args *a, enum xattr_op op)
 {
-    struct inode *i = NULL;
-    struct mount *m = NULL;
-    long ret = inode_of_fd(t, a->a[0], &i, &m);
+    struct attr_target x = {0};
+    long ret = inode_of_fd(t, a->a[0], &x);
     if (ret)
         return ret == -EPERM ? -EOPNOTSUPP : ret;
-    ret = xattr_do(t, i, m, op, a, 1);
-    inode_put(i);
+    ret = xattr_do(t, &x, op, a, 1);
+    attr_target_put(&x);
     return ret;
 }
 

@@ -1,5 +1,6 @@
 /* Dentries: names bound to inodes, and each directory's cache of its children. */
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -35,6 +36,24 @@ void dentry_get(struct dentry *d)
 {
     /* Relaxed: taking a reference needs no ordering, only the final put does. */
     atomic_fetch_add_explicit(&d->refs, 1, memory_order_relaxed);
+}
+
+/* Guards every dentry's name and parent pointer against a concurrent rename, for readers that
+ * can't take vfs_rename_lock (event notification, under dir_locks). A leaf lock. */
+static pthread_mutex_t name_lock = PTHREAD_MUTEX_INITIALIZER;
+
+struct dentry *dentry_get_parent_name(struct dentry *d, char *name)
+{
+    pthread_mutex_lock(&name_lock);
+    struct dentry *parent = d->parent;
+    if (parent) {
+        dentry_get(parent);
+        size_t len = strnlen(d->name, NAME_MAX);
+        memcpy(name, d->name, len);
+        name[len] = '\0';
+    }
+    pthread_mutex_unlock(&name_lock);
+    return parent;
 }
 
 /* The cache's list, oldest first; the lock is a leaf (taken under dir_locks). */
@@ -94,6 +113,8 @@ void dentry_put(struct dentry *d)
             return;
         struct dentry *parent = d->parent;
         lru_del(d);
+        if (d->dead)
+            vfs_notify_dentry_gone(d);
         inode_put(d->inode);
         free(d->children);
         free(d->name);
@@ -247,14 +268,17 @@ int dcache_rename(struct dentry *old_dir, struct dentry *d, struct dentry *new_d
         *pp = d->hash_next;
         old_dir->nchildren--;
     }
-    free(d->name);
-    d->name = name;
-    if (old_dir != new_dir) {
+    struct dentry *old_parent = d->parent;
+    char *old_name = d->name;
+    if (old_dir != new_dir)
         dentry_get(new_dir);
-        struct dentry *old_parent = d->parent;
-        d->parent = new_dir;
+    pthread_mutex_lock(&name_lock);
+    d->name = name;
+    d->parent = new_dir;
+    pthread_mutex_unlock(&name_lock);
+    free(old_name);
+    if (old_dir != new_dir)
         dentry_put(old_parent);
-    }
     size_t h = name_hash(name) % new_dir->nbuckets;
     d->hash_next = new_dir->children[h];
     new_dir->children[h] = d;
@@ -354,8 +378,11 @@ int dentry_rename_unlinked(struct dentry *d, const char *name)
         free(copy);
         return -EINVAL;
     }
-    free(d->name);
+    pthread_mutex_lock(&name_lock);
+    char *old = d->name;
     d->name = copy;
+    pthread_mutex_unlock(&name_lock);
+    free(old);
     pthread_mutex_unlock(&vfs_rename_lock);
     return 0;
 }

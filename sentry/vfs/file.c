@@ -1,7 +1,9 @@
 /* Open file descriptions and the fd table. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
 
 #include "sentry/vfs/vfs.h"
 
@@ -48,6 +50,10 @@ void file_put(struct file *f)
 {
     /* Acq-rel: the last put must see every other holder's writes before release. */
     if (atomic_fetch_sub_explicit(&f->refs, 1, memory_order_acq_rel) == 1) {
+        /* __fput: IN_CLOSE_WRITE for a file opened for writing, before it lets go of its path
+         * (which may be the last reference, and IN_DELETE_SELF). */
+        int acc = atomic_load_explicit(&f->status_flags, memory_order_relaxed) & O_ACCMODE;
+        vfs_notify_file(f, acc == O_RDONLY ? IN_CLOSE_NOWRITE : IN_CLOSE_WRITE);
         void (*hook)(struct file *) = atomic_load_explicit(&release_hook, memory_order_acquire);
         if (hook)
             hook(f);

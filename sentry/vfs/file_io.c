@@ -6,6 +6,7 @@
 #include <string.h>
 #include <dirent.h>
 #include <unistd.h>
+#include <sys/inotify.h>
 
 #include "sentry/vfs/vfs.h"
 
@@ -32,10 +33,18 @@ static int64_t inode_size(struct inode *inode)
     return size;
 }
 
+/* vfs_read/vfs_write: IN_ACCESS / IN_MODIFY when some bytes moved. */
+static ssize_t notify_io(struct file *f, ssize_t n, uint32_t mask)
+{
+    if (n > 0)
+        vfs_notify_file(f, mask);
+    return n;
+}
+
 ssize_t file_read(struct file *f, struct task *t, void *buf, size_t len)
 {
     if (f->ops->read)
-        return f->ops->read(f, t, buf, len);
+        return notify_io(f, f->ops->read(f, t, buf, len), IN_ACCESS);
     if (!f->ops->pread)
         return -EINVAL;
     pthread_mutex_lock(&f->pos_lock);
@@ -43,13 +52,13 @@ ssize_t file_read(struct file *f, struct task *t, void *buf, size_t len)
     if (n > 0)
         f->pos += n;
     pthread_mutex_unlock(&f->pos_lock);
-    return n;
+    return notify_io(f, n, IN_ACCESS);
 }
 
 ssize_t file_write(struct file *f, struct task *t, const void *buf, size_t len)
 {
     if (f->ops->write)
-        return f->ops->write(f, t, buf, len);
+        return notify_io(f, f->ops->write(f, t, buf, len), IN_MODIFY);
     if (!f->ops->pwrite)
         return -EINVAL;
     pthread_mutex_lock(&f->pos_lock);
@@ -59,7 +68,7 @@ ssize_t file_write(struct file *f, struct task *t, const void *buf, size_t len)
     if (n > 0)
         f->pos += n;
     pthread_mutex_unlock(&f->pos_lock);
-    return n;
+    return notify_io(f, n, IN_MODIFY);
 }
 
 ssize_t file_pread(struct file *f, void *buf, size_t len, int64_t off)
@@ -68,7 +77,7 @@ ssize_t file_pread(struct file *f, void *buf, size_t len, int64_t off)
         return -ESPIPE;
     if (off < 0)
         return -EINVAL;
-    return f->ops->pread(f, buf, len, off);
+    return notify_io(f, f->ops->pread(f, buf, len, off), IN_ACCESS);
 }
 
 ssize_t file_pwrite(struct file *f, const void *buf, size_t len, int64_t off)
@@ -80,7 +89,7 @@ ssize_t file_pwrite(struct file *f, const void *buf, size_t len, int64_t off)
     /* Linux quirk kept: pwrite on an O_APPEND file appends (pwrite(2) BUGS). */
     if ((atomic_load_explicit(&f->status_flags, memory_order_relaxed) & O_APPEND) && f->inode)
         off = inode_size(f->inode);
-    return f->ops->pwrite(f, buf, len, off);
+    return notify_io(f, f->ops->pwrite(f, buf, len, off), IN_MODIFY);
 }
 
 int64_t file_llseek(struct file *f, int64_t offset, int whence)
@@ -179,6 +188,7 @@ int file_getdents(struct file *f, struct dir_emit *e)
         if (err) {
             dir_list_free(&f->dir);
             pthread_mutex_unlock(&f->pos_lock);
+            vfs_notify_file(f, IN_ACCESS);
             return err;
         }
         f->dir_loaded = true;
@@ -204,6 +214,7 @@ int file_getdents(struct file *f, struct dir_emit *e)
             if (emitted == 0) {
                 /* The first entry doesn't fit the buffer: getdents(2) says EINVAL. */
                 pthread_mutex_unlock(&f->pos_lock);
+                vfs_notify_file(f, IN_ACCESS);
                 return -EINVAL;
             }
             break;
@@ -212,5 +223,7 @@ int file_getdents(struct file *f, struct dir_emit *e)
         emitted++;
     }
     pthread_mutex_unlock(&f->pos_lock);
+    /* iterate_dir reports every listing call as an access, whatever it returned. */
+    vfs_notify_file(f, IN_ACCESS);
     return emitted;
 }

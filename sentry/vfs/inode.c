@@ -33,6 +33,7 @@ struct inode *inode_alloc(struct super_block *sb, const struct inode_ops *ops, m
     inode->ops = ops;
     inode->sb = sb;
     atomic_init(&inode->refs, 1);
+    atomic_init(&inode->notify_mask, 0);
     pthread_mutex_init(&inode->lock, NULL);
     /* Relaxed: as above, distinct numbers are all that matter. */
     inode->ino = ino ? ino : atomic_fetch_add_explicit(&sb->next_ino, 1, memory_order_relaxed);

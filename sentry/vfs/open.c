@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
+#include <sys/inotify.h>
 
 #include "sentry/vfs/vfs.h"
 
@@ -83,7 +84,9 @@ int vfs_open_path(const struct vfs_path *p, const struct vfs_cred *cred, int fla
             file_put(f);
             return err;
         }
+        vfs_notify_dentry(p->dentry, IN_MODIFY);
     }
+    vfs_notify_file(f, IN_OPEN);
     *out = f;
     return 0;
 }

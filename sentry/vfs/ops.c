@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <linux/fs.h>
+#include <sys/inotify.h>
 
 #include "sentry/vfs/vfs.h"
 #include "sentry/vfs/vfs_internal.h"
@@ -133,6 +134,7 @@ static int create_at(const struct walk_ctx *ctx, const char *path, make_fn make,
     if (err)
         goto out_unlock;
     inode_touch(dir->inode, false, true, true);
+    vfs_notify(dir->inode, IN_CREATE | (S_ISDIR(d->inode->mode) ? IN_ISDIR : 0), last, 0);
     if (out) {
         out->mnt = parent.mnt;
         out->dentry = d;
@@ -276,6 +278,7 @@ static int open_created(const struct walk_ctx *ctx, const char *path, int flags,
     if (err)
         goto out_unlock;
     inode_touch(dir->inode, false, true, true);
+    vfs_notify(dir->inode, IN_CREATE, last, 0);
     pthread_mutex_unlock(&dir->dir_lock);
     struct vfs_path p = {parent.mnt, child};
     /* The creator may write the new file whatever mode it was given (may_open after create). */
@@ -370,6 +373,9 @@ int vfs_link(const struct walk_ctx *old_ctx, const char *old_path,
     if (!err)
         dentry_put(d);
     inode_touch(dir->inode, false, true, true);
+    /* fsnotify_link: the link count changed, then the new name appeared. */
+    vfs_notify(inode, IN_ATTRIB, NULL, 0);
+    vfs_notify(dir->inode, IN_CREATE, last, 0);
 out_unlock:
     pthread_mutex_unlock(&dir->dir_lock);
 out_parent:
@@ -426,11 +432,18 @@ static int remove_at(const struct walk_ctx *ctx, const char *path, bool dir_want
             err = dir->inode->ops->unlink ? dir->inode->ops->unlink(dir->inode, last, inode)
                                           : -EPERM;
     }
+    bool is_dir = S_ISDIR(inode->mode);
     if (!err) {
+        if (!dir_wanted)
+            vfs_notify(inode, IN_ATTRIB, NULL, 0); /* its link count */
         dcache_remove(dir, victim);
         inode_touch(dir->inode, false, true, true);
     }
+    /* Our reference may be the last: then IN_DELETE_SELF comes before the directory's
+     * IN_DELETE, as Linux's d_delete_notify orders them. */
     dentry_put(victim);
+    if (!err)
+        vfs_notify(dir->inode, IN_DELETE | (is_dir ? IN_ISDIR : 0), last, 0);
 out_unlock:
     pthread_mutex_unlock(&dir->dir_lock);
 out_parent:

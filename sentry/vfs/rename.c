@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <linux/fs.h>
+#include <sys/inotify.h>
 
 #include "sentry/vfs/vfs.h"
 #include "sentry/vfs/vfs_internal.h"
@@ -65,6 +66,20 @@ static int check_victim(struct inode *source, struct dentry *victim)
     if (S_ISDIR(v->mode) && !dir_is_empty(v))
         return -ENOTEMPTY;
     return 0;
+}
+
+/* fsnotify_move: the two halves of the move paired by a cookie, the replaced file's link count,
+ * and the moved object itself. A replaced file's IN_DELETE_SELF follows when its dentry goes. */
+static void notify_move(struct inode *from_dir, const char *from, struct inode *to_dir,
+                        const char *to, struct inode *moved, struct inode *replaced)
+{
+    uint32_t isdir = S_ISDIR(moved->mode) ? IN_ISDIR : 0;
+    uint32_t cookie = vfs_notify_cookie();
+    vfs_notify(from_dir, IN_MOVED_FROM | isdir, from, cookie);
+    vfs_notify(to_dir, IN_MOVED_TO | isdir, to, cookie);
+    if (replaced)
+        vfs_notify(replaced, IN_ATTRIB | (S_ISDIR(replaced->mode) ? IN_ISDIR : 0), NULL, 0);
+    vfs_notify(moved, IN_MOVE_SELF, NULL, 0);
 }
 
 static bool bad_name(const char *name)
@@ -176,13 +191,23 @@ int vfs_rename(const struct walk_ctx *old_ctx, const char *old_path,
         dcache_rename(ndir, victim, odir, oname);
         dcache_rename(odir, source, ndir, nname);
     } else {
-        if (victim)
+        if (victim) {
+            /* The fs's rename is told names only, so an fs that works on its own copy of the
+             * replaced inode (the overlay) leaves the cached one with its old link count:
+             * refresh it, for fstat of an open copy and for IN_DELETE_SELF. */
+            if (victim->inode->ops->getattr)
+                victim->inode->ops->getattr(victim->inode);
             dcache_remove(ndir, victim);
+        }
         err = dcache_rename(odir, source, ndir, nname);
     }
     inode_touch(odir->inode, false, true, true);
     inode_touch(ndir->inode, false, true, true);
     inode_touch(sinode, false, false, true);
+    notify_move(odir->inode, oname, ndir->inode, nname, sinode,
+                (flags & RENAME_EXCHANGE) ? NULL : (victim ? victim->inode : NULL));
+    if (flags & RENAME_EXCHANGE)
+        notify_move(ndir->inode, nname, odir->inode, oname, victim->inode, NULL);
 out_unlock:
     unlock_two(odir, ndir);
     pthread_mutex_unlock(&vfs_rename_lock);

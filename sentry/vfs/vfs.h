@@ -188,6 +188,11 @@ struct inode {
     int64_t blocks; /* 512-byte units */
     struct timespec atime, mtime, ctime;
     void *priv; /* the filesystem's */
+    /* Change notification (inotify): the union of the event masks of the watches on this inode
+     * (0: unwatched, so vfs_notify costs one load), and the watches themselves. Both belong to
+     * the notification backend and change under its lock (sentry/fs/inotify). */
+    atomic_uint notify_mask;
+    void *notify_watches;
 };
 
 /* A new inode with one reference, attributes zeroed but for `mode`, `ino` from the super block
@@ -204,6 +209,41 @@ int inode_stat(struct inode *inode, struct stat *st);
 /* Linux's generic_permission: whether `cred` may access the inode with `mask` (MAY_*). */
 int inode_permission(struct inode *inode, const struct vfs_cred *cred, int mask);
 void inode_touch(struct inode *inode, bool atime, bool mtime, bool ctime);
+
+/* ---- change notification (inotify(7)) ----
+ *
+ * The VFS reports what its operations did as IN_* events (<sys/inotify.h>) on the inodes
+ * involved; a backend (sentry/fs/inotify) turns them into queued events for the watches on each
+ * inode. Every call below takes only leaf locks and never blocks, so it may be made with
+ * dir_locks held; all are one atomic load when nothing watches. */
+
+/* Internal flag on an event about a file that has no name any more (IN_EXCL_UNLINK filters
+ * those); not an IN_* bit. */
+#define VFS_NOTIFY_UNLINKED 0x00100000u
+
+/* The backend's delivery function: queues `mask` (IN_* event bits, IN_ISDIR, maybe
+ * VFS_NOTIFY_UNLINKED) for the watches on `inode`, with a child's `name` (NULL: the inode
+ * itself) and a rename `cookie`. IN_DELETE_SELF also ends every watch on the inode. */
+typedef void (*vfs_notify_fn)(struct inode *inode, uint32_t mask, const char *name,
+                              uint32_t cookie);
+void vfs_set_notify_hook(vfs_notify_fn fn);
+/* The backend publishes the union of an inode's watch masks (0 when none is left); it keeps
+ * IN_IGNORED set while any watch exists, so a watch for no event still hears of deletion. */
+void vfs_notify_set_mask(struct inode *inode, uint32_t mask);
+
+/* An event on `inode` alone (IN_CREATE on a directory with the child's name, IN_MOVE_SELF...). */
+void vfs_notify(struct inode *inode, uint32_t mask, const char *name, uint32_t cookie);
+/* An event on the file named by dentry `d`: its parent directory hears it with d's name, then
+ * d's inode without one (fsnotify_parent). IN_ISDIR is added for directories. */
+void vfs_notify_dentry(struct dentry *d, uint32_t mask);
+/* An event done through an open file (read, write, open, close): as vfs_notify_dentry for the
+ * file's path, none for O_PATH or anonymous files. */
+void vfs_notify_file(struct file *f, uint32_t mask);
+/* The events of a successful setattr with `attr_mask` (VFS_ATTR_*), as fsnotify_change maps
+ * them; `d` may be NULL (then only the inode hears). */
+void vfs_notify_setattr(struct dentry *d, struct inode *inode, unsigned attr_mask);
+/* A fresh cookie pairing IN_MOVED_FROM with IN_MOVED_TO. */
+uint32_t vfs_notify_cookie(void);
 
 /* ---- dentries and mounts ---- */
 

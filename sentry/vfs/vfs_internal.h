@@ -14,6 +14,14 @@ void dcache_remove(struct dentry *dir, struct dentry *d);
 int dcache_rename(struct dentry *old_dir, struct dentry *d, struct dentry *new_dir,
                   const char *new_name);
 
+/* d's parent (a new reference) with d's name copied into name[NAME_MAX + 1], or NULL for a
+ * root: read under the leaf lock that renames take to change both (for notification, which
+ * must not take vfs_rename_lock). */
+struct dentry *dentry_get_parent_name(struct dentry *d, char *name);
+
+/* A dentry's last reference went: IN_DELETE_SELF for its inode if that has no link left. */
+void vfs_notify_dentry_gone(struct dentry *d);
+
 /* Drops the cached dentries below root that nothing else holds. A cached child and its parent
  * hold each other (the cache's reference and the child's parent reference), so an unmounted
  * tree is freed only by pruning it: shrink_dcache_for_umount's job in Linux. Takes
