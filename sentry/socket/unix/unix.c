@@ -324,6 +324,7 @@ struct unix_walk {
 
 static void unix_walk_begin(struct task *t, struct unix_walk *w)
 {
+    memset(w, 0, sizeof(*w)); /* no resolve restrictions, and nothing left uninitialised */
     w->cred.fsuid = t->creds.fsuid;
     w->cred.fsgid = t->creds.fsgid;
     w->cred.dac_override = t->creds.fsuid == 0;
