@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # README command (b): install dependencies, build runsc three times (release with gcc, ASan+UBSan,
 # and release with clang, since the code must build clean under both compilers), and run the whole
-# test suite against each: unit tests, differential guest tests, integration tests.
+# test suite against each: unit tests, differential guest tests, integration tests; and, for the
+# release build, the CI subset of CPython's own test suite (tools/pysuite.sh --quick).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/install-deps.sh
