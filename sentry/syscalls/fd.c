@@ -100,6 +100,14 @@ long sys_fcntl(struct task *t, const struct syscall_args *a)
         f->status_flags = (f->status_flags & ~SETFL_MASK) | ((int)a->a[2] & SETFL_MASK);
         file_put(f);
         return 0;
+    case F_GETPIPE_SZ:
+    case F_SETPIPE_SZ:
+        if (!(f = get_file(t, a->a[0])))
+            return -EBADF;
+        ret = (int)a->a[1] == F_GETPIPE_SZ ? pipe_get_size(f)
+                                           : pipe_set_size(f, (uint32_t)a->a[2], t->creds.euid == 0);
+        file_put(f);
+        return ret;
     case F_GETLK:
     case F_SETLK:
     case F_SETLKW:

@@ -71,11 +71,11 @@ static ssize_t pipe_read(struct file *f, struct task *t, void *buf, size_t len)
     }
     size_t n = len < p->len ? len : p->len;
     for (size_t done = 0; done < n;) {
-        size_t chunk = PIPE_CAPACITY - p->head;
+        size_t chunk = p->capacity - p->head;
         if (chunk > n - done)
             chunk = n - done;
         memcpy((char *)buf + done, p->buf + p->head, chunk);
-        p->head = (p->head + chunk) % PIPE_CAPACITY;
+        p->head = (p->head + chunk) % p->capacity;
         done += chunk;
     }
     p->len -= n;
@@ -87,10 +87,10 @@ static ssize_t pipe_read(struct file *f, struct task *t, void *buf, size_t len)
 /* Copies what fits now; returns the bytes taken. p->lock held. */
 static size_t pipe_put(struct pipe *p, const char *buf, size_t len)
 {
-    size_t room = PIPE_CAPACITY - p->len, n = len < room ? len : room;
+    size_t room = p->capacity - p->len, n = len < room ? len : room;
     for (size_t done = 0; done < n;) {
-        size_t tail = (p->head + p->len) % PIPE_CAPACITY;
-        size_t chunk = PIPE_CAPACITY - tail;
+        size_t tail = (p->head + p->len) % p->capacity;
+        size_t chunk = p->capacity - tail;
         if (chunk > n - done)
             chunk = n - done;
         memcpy(p->buf + tail, buf + done, chunk);
@@ -115,7 +115,7 @@ static ssize_t pipe_write(struct file *f, struct task *t, const void *buf, size_
         if (len == 0)
             break;
         /* Up to PIPE_BUF bytes go in whole or not at all. */
-        size_t room = PIPE_CAPACITY - p->len;
+        size_t room = p->capacity - p->len;
         if (room > 0 && (len - done > PIPE_ATOMIC || room >= len - done)) {
             done += pipe_put(p, (const char *)buf + done, len - done);
             pipe_wake_readers(p);
@@ -160,7 +160,7 @@ static unsigned pipe_poll(struct file *f, struct task *t, struct waiter *w, bool
 
     pthread_mutex_lock(&p->lock);
     if (pf->end != PIPE_READ_END) {
-        if (p->len < PIPE_CAPACITY)
+        if (p->len < p->capacity)
             events |= POLLOUT | POLLWRNORM;
         if (p->readers == 0)
             events |= POLLERR;
@@ -283,6 +283,8 @@ struct pipe *pipe_alloc(void)
 {
     struct pipe *p = calloc(1, sizeof(*p));
 
+    if (p)
+        p->capacity = PIPE_CAPACITY;
     if (!p || !(p->buf = malloc(PIPE_CAPACITY))) {
         free(p);
         return NULL;
@@ -341,4 +343,59 @@ bool pipe_is_pipe(const struct file *f)
 {
     return f->ops >= &pipe_ops[0] &&
            f->ops < &pipe_ops[sizeof(pipe_ops) / sizeof(pipe_ops[0])];
+}
+
+/* Linux's /proc/sys/fs/pipe-max-size: what an unprivileged F_SETPIPE_SZ may ask for. */
+#define PIPE_MAX_SIZE (1024 * 1024)
+
+long pipe_get_size(struct file *f)
+{
+    if (!pipe_is_pipe(f))
+        return -EBADF;
+    struct pipe *p = pipe_of(f);
+    pthread_mutex_lock(&p->lock);
+    long size = (long)p->capacity;
+    pthread_mutex_unlock(&p->lock);
+    return size;
+}
+
+long pipe_set_size(struct file *f, uint64_t size, bool privileged)
+{
+    if (!pipe_is_pipe(f))
+        return -EBADF;
+    /* pipe(7): rounded up to a power-of-two number of pages, at least one page. */
+    if (size > (1u << 31))
+        return -EINVAL;
+    size_t want = 4096;
+    while (want < size)
+        want <<= 1;
+    if (want > PIPE_MAX_SIZE && !privileged)
+        return -EPERM;
+    struct pipe *p = pipe_of(f);
+    pthread_mutex_lock(&p->lock);
+    if (p->len > want) {
+        pthread_mutex_unlock(&p->lock);
+        return -EBUSY;
+    }
+    char *buf = malloc(want);
+    if (!buf) {
+        pthread_mutex_unlock(&p->lock);
+        return -ENOMEM;
+    }
+    /* Unwrap the ring into the new buffer. */
+    for (size_t done = 0; done < p->len;) {
+        size_t at = (p->head + done) % p->capacity;
+        size_t chunk = p->capacity - at;
+        if (chunk > p->len - done)
+            chunk = p->len - done;
+        memcpy(buf + done, p->buf + at, chunk);
+        done += chunk;
+    }
+    free(p->buf);
+    p->buf = buf;
+    p->head = 0;
+    p->capacity = want;
+    pthread_mutex_unlock(&p->lock);
+    pipe_wake_writers(p);
+    return (long)want;
 }

@@ -7,11 +7,19 @@
 #ifndef RUNSC_SENTRY_FS_PIPE_PIPE_H
 #define RUNSC_SENTRY_FS_PIPE_PIPE_H
 
+#include <stdbool.h>
+#include <stdint.h>
+
 #include "sentry/vfs/vfs.h"
 
 /* Makes a pipe's two open files (O_RDONLY and O_WRONLY, plus O_NONBLOCK if asked); the caller
  * owns one reference to each. Returns 0 or -ENOMEM. */
 int pipe_create(int extra_flags, struct file **read_end, struct file **write_end);
+
+/* F_GETPIPE_SZ / F_SETPIPE_SZ: the capacity, or the new one (-EBADF for a non-pipe, -EBUSY if
+ * the data doesn't fit, -EPERM beyond pipe-max-size without privilege). */
+long pipe_get_size(struct file *f);
+long pipe_set_size(struct file *f, uint64_t size, bool privileged);
 
 /* Whether f is either end of a pipe (splice(2) needs one). */
 bool pipe_is_pipe(const struct file *f);

@@ -10,7 +10,8 @@
 
 struct pipe {
     pthread_mutex_t lock; /* protects everything below but the immutable fields */
-    char *buf;            /* ring of PIPE_CAPACITY bytes */
+    char *buf;            /* ring of `capacity` bytes */
+    size_t capacity;      /* 64 KiB by default; F_SETPIPE_SZ changes it */
     size_t head, len;     /* where unread data starts, and how much there is */
     int readers, writers; /* open files on each end (an O_RDWR FIFO counts as both) */
     /* Opens of each end ever (Linux's r_counter and w_counter): a FIFO open waiting for its
