@@ -64,3 +64,12 @@ if [[ -e $work/prog || -e $work/main.o ]]; then
 else
     pass "the build's outputs stay in the sandbox"
 fi
+
+# Python's multiprocessing with every start method (fork, spawn, forkserver: unix sockets passing
+# fds), a Queue and a shared Value (semaphores and shared memory in /dev/shm).
+mp_demo=$(dirname -- "$0")/data/multiprocessing_demo.py
+native=$(python3 "$mp_demo")
+run "$RUNSC" do /usr/bin/python3 "$mp_demo"
+expect_status 0
+expect_stdout "$native"$'\n'
+expect_stderr ""
