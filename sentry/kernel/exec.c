@@ -187,6 +187,8 @@ static void exec_commit(struct task *t, struct mm *mm, struct platform_ctx *ctx,
             futex_wake(t, t->clear_child_tid, false, 1, FUTEX_BITSET_MATCH_ANY);
     }
     t->clear_child_tid = 0;
+    /* timer_create timers don't survive execve(2); interval timers do. */
+    thread_group_release_timers(t->tg, false);
     t->robust_list = 0;
     t->robust_list_len = 0;
 

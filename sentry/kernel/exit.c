@@ -183,6 +183,8 @@ void task_release(struct task *t)
         pthread_mutex_unlock(&k->lock);
         return;
     }
+    /* The process's timers go with it (their firing never takes kernel.lock). */
+    thread_group_release_timers(tg, true);
     jobctl_exit_orphans(k, tg);
     reparent_children(k, tg);
     filelock_release_process(tg);
