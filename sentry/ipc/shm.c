@@ -264,7 +264,8 @@ long ipc_shmget(struct task *t, int32_t key, uint64_t size, int flags)
         ret = -EEXIST;
     else if (size > found->size)
         ret = -EINVAL;
-    else if (!ipc_perm_ok(t, found, (((unsigned)flags >> 6) | ((unsigned)flags >> 3) | (unsigned)flags) & 7))
+    else if (!ipc_perm_ok(t, found,
+                          (((unsigned)flags >> 6) | ((unsigned)flags >> 3) | (unsigned)flags) & 7))
         ret = -EACCES;
     else
         ret = found->id;
@@ -383,8 +384,8 @@ static void seg_stat(const struct shm_segment *s, struct shmid_ds *out)
     out->shm_perm.gid = s->gid;
     out->shm_perm.cuid = s->cuid;
     out->shm_perm.cgid = s->cgid;
-    out->shm_perm.mode =
-        (unsigned short)(s->mode | (s->removed ? SHM_DEST_MODE : 0) | (s->locked ? SHM_LOCKED_MODE : 0));
+    out->shm_perm.mode = (unsigned short)(s->mode | (s->removed ? SHM_DEST_MODE : 0) |
+                                          (s->locked ? SHM_LOCKED_MODE : 0));
     out->shm_perm.__seq = (unsigned short)(s->id / IPC_SEQ_MULTIPLIER);
     out->shm_segsz = s->size;
     out->shm_atime = s->atime;

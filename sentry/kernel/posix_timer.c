@@ -38,16 +38,16 @@ struct posix_timer {
     struct thread_group *tg;
     enum timer_kind kind;
     int id;
-    clockid_t clock;      /* CLOCK_* (CPU clocks too); ITIMER_* for TIMER_ITIMER_CPU */
-    struct task *thread;  /* CLOCK_THREAD_CPUTIME_ID's thread */
+    clockid_t clock;     /* CLOCK_* (CPU clocks too); ITIMER_* for TIMER_ITIMER_CPU */
+    struct task *thread; /* CLOCK_THREAD_CPUTIME_ID's thread */
     struct posix_timer_event ev;
-    struct task *target;  /* SIGEV_THREAD_ID's thread */
+    struct task *target; /* SIGEV_THREAD_ID's thread */
     /* The rest: tg->timers_lock. */
-    int64_t expiry;       /* in the clock's ns; 0: disarmed */
+    int64_t expiry; /* in the clock's ns; 0: disarmed */
     int64_t interval;
-    int overrun;          /* expiries while the last signal was still pending */
-    int overrun_last;     /* overrun of the last signal delivered (timer_getoverrun) */
-    bool queued;          /* a signal of this timer was queued and may still be pending */
+    int overrun;      /* expiries while the last signal was still pending */
+    int overrun_last; /* overrun of the last signal delivered (timer_getoverrun) */
+    bool queued;      /* a signal of this timer was queued and may still be pending */
     struct posix_timer *next;
 };
 

@@ -58,8 +58,8 @@ long sys_timer_settime(struct task *t, const struct syscall_args *a)
         return -EFAULT;
     if (!timespec_valid(&value.it_value) || !timespec_valid(&value.it_interval))
         return -EINVAL;
-    long err = posix_timer_settime(t, (int)a->a[0], flags & TIMER_ABSTIME, &value,
-                                   a->a[3] ? &old : NULL);
+    long err =
+        posix_timer_settime(t, (int)a->a[0], flags & TIMER_ABSTIME, &value, a->a[3] ? &old : NULL);
     if (err)
         return err;
     if (a->a[3] && mm_copy_out(t->mm, a->a[3], &old, sizeof(old)) != 0)

@@ -83,8 +83,8 @@ int main(void)
         EXPECT_RET("arm 10 ms period", setitimer(which[i], &it, NULL), 0);
         EXPECT_FACT("three ticks while spinning", spin_until(3));
         EXPECT_RET("getitimer periodic", getitimer(which[i], &old), 0);
-        EXPECT_FACT("interval 10 ms", old.it_interval.tv_sec == 0 &&
-                                          old.it_interval.tv_usec == 10000);
+        EXPECT_FACT("interval 10 ms",
+                    old.it_interval.tv_sec == 0 && old.it_interval.tv_usec == 10000);
         it = ms_timer(0, 0);
         EXPECT_RET("disarm", setitimer(which[i], &it, NULL), 0);
     }

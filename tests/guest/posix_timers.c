@@ -117,9 +117,8 @@ int main(int argc, char **argv)
     EXPECT_FACT("timer_getoverrun is the delivered signal's", overrun == delivered_overrun);
     EXPECT_RET("gettime periodic", k_timer_gettime(id2, &cur), 0);
     EXPECT_FACT("interval 1 ms", cur.it_interval.tv_sec == 0 && cur.it_interval.tv_nsec == 1000000);
-    EXPECT_FACT("value within a period",
-                cur.it_value.tv_sec == 0 && cur.it_value.tv_nsec > 0 &&
-                    cur.it_value.tv_nsec <= 1000000);
+    EXPECT_FACT("value within a period", cur.it_value.tv_sec == 0 && cur.it_value.tv_nsec > 0 &&
+                                             cur.it_value.tv_nsec <= 1000000);
     it = ms_spec(0, 0);
     EXPECT_RET("disarm", k_timer_settime(id2, 0, &it, NULL), 0);
     struct timespec zero_ts = {0, 0};
@@ -136,8 +135,8 @@ int main(int argc, char **argv)
     it = ms_spec(10000, 5000);
     EXPECT_RET("arm 10 s", k_timer_settime(id2, 0, &it, NULL), 0);
     EXPECT_RET("gettime", k_timer_gettime(id2, &cur), 0);
-    EXPECT_FACT("value in (9 s, 10 s]",
-                cur.it_value.tv_sec == 9 || (cur.it_value.tv_sec == 10 && cur.it_value.tv_nsec == 0));
+    EXPECT_FACT("value in (9 s, 10 s]", cur.it_value.tv_sec == 9 || (cur.it_value.tv_sec == 10 &&
+                                                                     cur.it_value.tv_nsec == 0));
     EXPECT_FACT("interval 5 s", cur.it_interval.tv_sec == 5 && cur.it_interval.tv_nsec == 0);
     it = ms_spec(0, 0);
     struct itimerspec old;

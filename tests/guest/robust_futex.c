@@ -97,10 +97,10 @@ int main(void)
     EXPECT_RET("head size", len, 24);
     EXPECT_FACT("a head is registered", head != 0);
     EXPECT_ERRNO("set_robust_list bad size", syscall(SYS_set_robust_list, head, 12), EINVAL);
-    EXPECT_ERRNO("get_robust_list no such task",
-                 syscall(SYS_get_robust_list, 99999, &head, &len), ESRCH);
-    EXPECT_ERRNO("get_robust_list bad pointer",
-                 syscall(SYS_get_robust_list, 0, (void *)8, &len), EFAULT);
+    EXPECT_ERRNO("get_robust_list no such task", syscall(SYS_get_robust_list, 99999, &head, &len),
+                 ESRCH);
+    EXPECT_ERRNO("get_robust_list bad pointer", syscall(SYS_get_robust_list, 0, (void *)8, &len),
+                 EFAULT);
 
     mutex = &private_mutex;
     init_robust(mutex, false);
@@ -119,8 +119,8 @@ int main(void)
     EXPECT_RET("unlock without consistent", pthread_mutex_unlock(mutex), 0);
     EXPECT_RET("lock unrecoverable", pthread_mutex_lock(mutex), ENOTRECOVERABLE);
 
-    pthread_mutex_t *shared = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
-                                   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    pthread_mutex_t *shared =
+        mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     CHECK(shared != MAP_FAILED, "mmap");
     init_robust(shared, true);
     printf("process killed, lock comes later\n");

@@ -57,9 +57,10 @@ int main(void)
     }
     int status;
     waitpid(pid, &status, 0);
-    EXPECT_RET("child saw 5 attaches (2 inherited)", WIFEXITED(status) ? WEXITSTATUS(status) : -1, 0);
-    EXPECT_FACT("child's writes seen", strcmp(p + 100, "child") == 0 &&
-                                           strcmp(q + 200, "inherited") == 0);
+    EXPECT_RET("child saw 5 attaches (2 inherited)", WIFEXITED(status) ? WEXITSTATUS(status) : -1,
+               0);
+    EXPECT_FACT("child's writes seen",
+                strcmp(p + 100, "child") == 0 && strcmp(q + 200, "inherited") == 0);
     EXPECT_RET("nattch 2 after the child", nattch(id), 2);
 
     /* SHM_RDONLY: a write faults. */
