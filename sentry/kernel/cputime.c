@@ -23,7 +23,19 @@ static uint64_t thread_cpu_ns(pid_t tid)
 
 void task_cputime(struct task *t, uint64_t *utime, uint64_t *stime)
 {
-    *utime = atomic_load_explicit(&t->guest_ns, memory_order_relaxed);
+    int64_t entered = atomic_load_explicit(&t->guest_entered_ns, memory_order_relaxed);
+    uint64_t guest = atomic_load_explicit(&t->guest_ns, memory_order_relaxed);
+    /* A switch still running counts up to now: a CPU timer must see a guest that never
+     * leaves its loop. The task clears guest_entered_ns before it adds the switch to guest_ns,
+     * so a reader may briefly miss one switch, never count it twice. */
+    if (entered > 0) {
+        struct timespec now;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        int64_t ran = (int64_t)now.tv_sec * 1000000000LL + now.tv_nsec - entered;
+        if (ran > 0)
+            guest += (uint64_t)ran;
+    }
+    *utime = guest;
     /* The sentry's own threads: their per-thread CPU clocks are readable (same process). */
     *stime = thread_cpu_ns(t->host_tid);
 }

@@ -180,6 +180,8 @@ static int exec_kill_siblings(struct task *t)
 static void exec_commit(struct task *t, struct mm *mm, struct platform_ctx *ctx,
                         const struct loader_result *lr, struct file *exe, const char *filename)
 {
+    /* Robust futexes it holds are released first, as Linux's mm_release does. */
+    futex_exit_robust_list(t);
     /* The old address space's clear_child_tid is honoured before it goes (mm_release). */
     if (t->clear_child_tid && t->mm) {
         uint32_t zero = 0;
@@ -187,6 +189,8 @@ static void exec_commit(struct task *t, struct mm *mm, struct platform_ctx *ctx,
             futex_wake(t, t->clear_child_tid, false, 1, FUTEX_BITSET_MATCH_ANY);
     }
     t->clear_child_tid = 0;
+    /* timer_create timers don't survive execve(2); interval timers do. */
+    thread_group_release_timers(t->tg, false);
     t->robust_list = 0;
     t->robust_list_len = 0;
 

@@ -149,6 +149,8 @@ void task_release(struct task *t)
     pthread_mutex_unlock(&t->wait_lock);
     if (ctx)
         platform_ctx_release(ctx);
+    /* Robust futexes it holds are released first, as Linux's mm_release does. */
+    futex_exit_robust_list(t);
     /* A thread that set clear_child_tid (pthreads) has its tid word cleared and its joiner
      * woken (set_tid_address(2)), while its address space is still there. */
     if (t->clear_child_tid && t->mm) {
@@ -183,6 +185,8 @@ void task_release(struct task *t)
         pthread_mutex_unlock(&k->lock);
         return;
     }
+    /* The process's timers go with it (their firing never takes kernel.lock). */
+    thread_group_release_timers(tg, true);
     jobctl_exit_orphans(k, tg);
     reparent_children(k, tg);
     filelock_release_process(tg);

@@ -23,5 +23,8 @@ long futex_requeue(struct task *t, uint64_t addr, uint64_t addr2, bool private_,
  * op's comparison with the old value holds. */
 long futex_wake_op(struct task *t, uint64_t addr, uint64_t addr2, bool private_, int n, int n2,
                    uint32_t op);
+/* A thread ends or execs: marks the robust futexes it holds FUTEX_OWNER_DIED and wakes a
+ * waiter of each (futex_robust.c). Uses and clears t->robust_list; needs t->mm. */
+void futex_exit_robust_list(struct task *t);
 
 #endif

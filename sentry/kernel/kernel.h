@@ -109,6 +109,13 @@ struct thread_group {
     int stop_signal;      /* the signal that stopped it, for wait's status */
     int wait_report;      /* enum jobctl_report: what WUNTRACED / WCONTINUED may still see */
     bool notify_continued; /* a task woken by SIGCONT owes the parent its CLD_CONTINUED */
+    /* POSIX timers and the CPU-time interval timers (posix_timer.c). timers_lock protects the
+     * list, the id counter and every timer's state; it comes before tg->lock. */
+    pthread_mutex_t timers_lock;
+    struct posix_timer *timers;      /* timer_create(2)'s, by id */
+    int next_timer_id;               /* Linux's next_posix_timer_id: ids count up from 0 */
+    int ntimers;
+    struct posix_timer *itimer_cpu[2]; /* ITIMER_VIRTUAL and ITIMER_PROF, NULL until set */
 };
 
 /* A stop or continue that wait(2) has not reported yet (thread_group.wait_report). */
@@ -133,6 +140,10 @@ struct task {
     uint64_t map_gen_at_entry; /* mm_map_generation() when it last entered the guest */
     _Atomic uint64_t guest_ns; /* time spent running guest code (in platform_ctx_switch); its
                                   own thread adds, others read (relaxed: a statistic) */
+    /* CLOCK_MONOTONIC ns at which the task last entered guest code, 0 while it is in the sentry:
+     * readers add the time of a switch still running (CPU timers of a guest that never leaves
+     * its loop). Own thread stores, others load (relaxed: a statistic, as guest_ns). */
+    _Atomic int64_t guest_entered_ns;
     struct fs_context *fs; /* root, cwd, umask, mount namespace (shared by CLONE_FS); owned ref,
                               set to NULL under tg->lock at release */
     uint64_t altstack_sp, altstack_size; /* sigaltstack(2); own thread only */
@@ -301,6 +312,30 @@ void task_report_crash(struct task *t, int sig, const siginfo_t *info);
 int kernel_start_itimers(struct kernel *k);
 void itimer_real_set(struct task *t, const struct timespec *value, const struct timespec *interval,
                      struct timespec *old_value, struct timespec *old_interval);
+
+/* POSIX timers (posix_timer.c): timer_create(2) and friends for the calling task's process.
+ * `ev` is the guest's struct sigevent's fields (NULL: SIGEV_SIGNAL with SIGALRM and the id as
+ * value). Each returns what the syscall returns. */
+struct posix_timer_event {
+    int notify; /* SIGEV_SIGNAL, SIGEV_NONE, SIGEV_THREAD_ID (with SIGEV_SIGNAL) */
+    int signo;
+    uint64_t value; /* sigev_value, delivered in si_value */
+    int tid;        /* SIGEV_THREAD_ID's thread */
+};
+long posix_timer_create(struct task *t, clockid_t clock, const struct posix_timer_event *ev);
+long posix_timer_settime(struct task *t, int id, bool abstime, const struct itimerspec *value,
+                         struct itimerspec *old);
+long posix_timer_gettime(struct task *t, int id, struct itimerspec *cur);
+long posix_timer_getoverrun(struct task *t, int id);
+long posix_timer_delete(struct task *t, int id);
+/* Deletes every timer_create timer of the process (exec, and the end of its last thread); with
+ * `itimers` the CPU-time interval timers too (the end of the process). */
+void thread_group_release_timers(struct thread_group *tg, bool itimers);
+/* ITIMER_VIRTUAL (process user time) and ITIMER_PROF (user and system time): as itimer_real_set,
+ * on the process's accounted CPU time. */
+void itimer_cpu_set(struct task *t, int which, const struct timespec *value,
+                    const struct timespec *interval, struct timespec *old_value,
+                    struct timespec *old_interval);
 
 /* The task whose sentry thread is calling (NULL on other threads): what /proc/self names. Each
  * task thread sets it when it starts (task.c). */

@@ -86,6 +86,7 @@ struct thread_group *thread_group_alloc(struct kernel *k, int tgid)
     tg->kernel = k;
     tg->tgid = tgid;
     pthread_mutex_init(&tg->lock, NULL);
+    pthread_mutex_init(&tg->timers_lock, NULL);
     waitqueue_init(&tg->child_events);
     tg->exit_signal = SIGCHLD;
     /* The sandbox starts with the limits runsc itself runs under, as a container inherits the
@@ -116,9 +117,11 @@ void task_free(struct task *t)
     }
     if (!listed)
         task_destroy(t);
+    thread_group_release_timers(tg, true); /* a process that never ran its exit */
     waitqueue_destroy(&tg->child_events);
     vfs_path_put(&tg->exe);
     pthread_mutex_destroy(&tg->lock);
+    pthread_mutex_destroy(&tg->timers_lock);
     free(tg);
 }
 
@@ -202,8 +205,12 @@ void task_run(struct task *t)
         struct timespec in, out;
         t->map_gen_at_entry = mm_map_generation(t->mm);
         clock_gettime(CLOCK_MONOTONIC, &in);
+        atomic_store_explicit(&t->guest_entered_ns,
+                              (int64_t)in.tv_sec * 1000000000LL + in.tv_nsec,
+                              memory_order_relaxed);
         int err = platform_ctx_switch(t->ctx, &t->regs, &ev);
         clock_gettime(CLOCK_MONOTONIC, &out);
+        atomic_store_explicit(&t->guest_entered_ns, 0, memory_order_relaxed);
         atomic_fetch_add_explicit(&t->guest_ns,
                                   (uint64_t)((out.tv_sec - in.tv_sec) * 1000000000LL +
                                              (out.tv_nsec - in.tv_nsec)),

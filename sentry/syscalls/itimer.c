@@ -1,9 +1,8 @@
-/* Interval timers: setitimer(2), getitimer(2), alarm(2). Only ITIMER_REAL so far: the virtual
- * and profiling timers need per-process CPU time accounting. */
+/* Interval timers: setitimer(2), getitimer(2), alarm(2). ITIMER_REAL runs on wall time,
+ * ITIMER_VIRTUAL and ITIMER_PROF on the process's accounted CPU time (posix_timer.c). */
 #include <errno.h>
 #include <sys/time.h>
 
-#include "lib/log.h"
 #include "sentry/mm/mm.h"
 #include "sentry/syscalls/syscalls.h"
 
@@ -29,13 +28,17 @@ static struct timeval ts_to_timeval(const struct timespec *ts)
 
 static long check_which(int which)
 {
+    return which == ITIMER_REAL || which == ITIMER_VIRTUAL || which == ITIMER_PROF ? 0 : -EINVAL;
+}
+
+static void itimer_set(struct task *t, int which, const struct timespec *value,
+                       const struct timespec *interval, struct timespec *old_value,
+                       struct timespec *old_interval)
+{
     if (which == ITIMER_REAL)
-        return 0;
-    if (which == ITIMER_VIRTUAL || which == ITIMER_PROF) {
-        log_info("setitimer/getitimer: timer %d is not supported yet", which);
-        return -EINVAL;
-    }
-    return -EINVAL;
+        itimer_real_set(t, value, interval, old_value, old_interval);
+    else
+        itimer_cpu_set(t, which, value, interval, old_value, old_interval);
 }
 
 long sys_getitimer(struct task *t, const struct syscall_args *a)
@@ -45,7 +48,7 @@ long sys_getitimer(struct task *t, const struct syscall_args *a)
 
     if (err)
         return err;
-    itimer_real_set(t, NULL, NULL, &value, &interval);
+    itimer_set(t, (int)a->a[0], NULL, NULL, &value, &interval);
     struct itimerval out = {ts_to_timeval(&interval), ts_to_timeval(&value)};
     return mm_copy_out(t->mm, a->a[1], &out, sizeof(out));
 }
@@ -68,7 +71,7 @@ long sys_setitimer(struct task *t, const struct syscall_args *a)
     } else {
         value = interval = (struct timespec){0, 0};
     }
-    itimer_real_set(t, &value, &interval, &old_value, &old_interval);
+    itimer_set(t, (int)a->a[0], &value, &interval, &old_value, &old_interval);
     if (a->a[2]) {
         struct itimerval out = {ts_to_timeval(&old_interval), ts_to_timeval(&old_value)};
         if (mm_copy_out(t->mm, a->a[2], &out, sizeof(out)) != 0)

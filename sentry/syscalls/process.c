@@ -48,6 +48,36 @@ long sys_set_tid_address(struct task *t, const struct syscall_args *a)
     return t->tid;
 }
 
+long sys_get_robust_list(struct task *t, const struct syscall_args *a)
+{
+    struct kernel *k = t->kernel;
+    uint64_t head, len = 3 * sizeof(uint64_t);
+    int pid = (int)a->a[0];
+
+    if (pid == 0) {
+        head = t->robust_list;
+    } else {
+        pthread_mutex_lock(&k->lock);
+        struct task *p = kernel_find_task(k, pid);
+        if (!p) {
+            pthread_mutex_unlock(&k->lock);
+            return -ESRCH;
+        }
+        /* ptrace_may_access(PTRACE_MODE_READ_REALCREDS), simplified: the same process, the same
+         * real uid as the target's real and saved ones, or root. */
+        bool allowed = p->tg == t->tg || t->creds.euid == 0 ||
+                       (t->creds.ruid == p->creds.ruid && t->creds.ruid == p->creds.suid);
+        head = p->robust_list;
+        pthread_mutex_unlock(&k->lock);
+        if (!allowed)
+            return -EPERM;
+    }
+    if (mm_copy_out(t->mm, a->a[2], &len, sizeof(len)) != 0 ||
+        mm_copy_out(t->mm, a->a[1], &head, sizeof(head)) != 0)
+        return -EFAULT;
+    return 0;
+}
+
 long sys_set_robust_list(struct task *t, const struct syscall_args *a)
 {
     /* The head is struct robust_list_head: three words. */

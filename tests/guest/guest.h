@@ -41,6 +41,8 @@ static inline const char *guest_errno_name(int err)
         [EAFNOSUPPORT] = "EAFNOSUPPORT", [EADDRINUSE] = "EADDRINUSE",
         [ECONNABORTED] = "ECONNABORTED", [ECONNRESET] = "ECONNRESET", [EISCONN] = "EISCONN",
         [ENOTCONN] = "ENOTCONN", [ECONNREFUSED] = "ECONNREFUSED", [EDOM] = "EDOM",
+        [EIDRM] = "EIDRM",   [ENOMSG] = "ENOMSG",       [EOWNERDEAD] = "EOWNERDEAD",
+        [ENOTRECOVERABLE] = "ENOTRECOVERABLE",
     };
     static char unknown[32];
 
