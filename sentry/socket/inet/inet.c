@@ -24,6 +24,8 @@ struct inet_sock *inet_sock_alloc(int family, int type)
     sk->family = family;
     sk->type = type;
     sk->state = INET_CLOSE;
+    if (family == AF_INET)
+        sk->local.addr = inet_any4();
     if (type == SOCK_STREAM) {
         sk->rcvbuf = INET_TCP_RCVBUF;
         sk->sndbuf = INET_TCP_SNDBUF;
@@ -117,6 +119,11 @@ static struct in6_addr inet_map_v4(uint32_t be_addr)
     struct in6_addr a = {.s6_addr = {[10] = 0xff, [11] = 0xff}};
     memcpy(&a.s6_addr[12], &be_addr, 4);
     return a;
+}
+
+struct in6_addr inet_any4(void)
+{
+    return inet_map_v4(htonl(INADDR_ANY));
 }
 
 struct in6_addr inet_source_for(const struct in6_addr *dst)
@@ -333,8 +340,12 @@ int inet_bind(struct socket *s, struct task *t, const struct sockaddr_storage *a
         goto out;
     }
     err = inet_bind_locked(sk, &ep);
-    if (!err)
-        sk->bind_explicit = true;
+    /* inet_bind: SOCK_BINDPORT_LOCK only for a port the caller named, BINDADDR_LOCK for an
+     * address; a disconnect or a failed connect gives back what was not locked. */
+    if (!err) {
+        sk->bind_explicit = ep.port != 0;
+        sk->bind_addr_explicit = !inet_addr_is_any(&ep.addr);
+    }
 out:
     pthread_mutex_unlock(&inet_lock);
     return err;
@@ -352,13 +363,7 @@ int inet_getname(struct socket *s, bool peer, struct sockaddr_storage *addr, siz
         else
             inet_addr_to_user(sk, &sk->remote, addr, len);
     } else {
-        struct inet_endpoint ep = sk->local;
-        if (!sk->bound) {
-            memset(&ep, 0, sizeof(ep));
-            if (sk->family == AF_INET)
-                ep.addr = inet_map_v4(0);
-        }
-        inet_addr_to_user(sk, &ep, addr, len);
+        inet_addr_to_user(sk, &sk->local, addr, len);
     }
     pthread_mutex_unlock(&inet_lock);
     return err;

@@ -75,7 +75,8 @@ struct inet_sock {
     int err;   /* pending error for SO_ERROR and the next call (positive errno) */
     bool dead; /* released */
     bool bound, listed; /* has a port; is in the port table */
-    bool bind_explicit; /* bind(2) chose the port (SOCK_BINDPORT_LOCK), not an autobind */
+    bool bind_explicit;      /* bind(2) named the port (SOCK_BINDPORT_LOCK) */
+    bool bind_addr_explicit; /* bind(2) named the address (SOCK_BINDADDR_LOCK) */
     bool fin_received;  /* the peer shut down its sending side or closed (SOCK_DONE) */
     struct inet_endpoint local, remote;
     struct inet_sock *table_next;
@@ -129,6 +130,8 @@ int inet_addr_from_user(struct inet_sock *sk, const struct sockaddr_storage *add
 /* An endpoint as the socket's family shows it, its length into *len. */
 void inet_addr_to_user(const struct inet_sock *sk, const struct inet_endpoint *ep,
                        struct sockaddr_storage *addr, size_t *len);
+/* 0.0.0.0 as the endpoints store it (v4-mapped). */
+struct in6_addr inet_any4(void);
 /* The source address a connection to `dst` gets on loopback. */
 struct in6_addr inet_source_for(const struct in6_addr *dst);
 

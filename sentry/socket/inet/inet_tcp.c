@@ -282,6 +282,7 @@ static int inet_tcp_connect(struct socket *s, struct task *t, const struct socka
         if (!sk->bind_explicit) {
             inet_unhash_locked(sk);
             sk->bound = false;
+            sk->local.port = 0;
         }
         if (nonblock) {
             sk->err = ECONNREFUSED;

@@ -41,10 +41,12 @@ static void udp_disconnect_locked(struct inet_sock *sk)
 {
     sk->state = INET_CLOSE;
     memset(&sk->remote, 0, sizeof(sk->remote));
+    if (!sk->bind_addr_explicit)
+        sk->local.addr = sk->family == AF_INET ? inet_any4() : in6addr_any;
     if (sk->bound && !sk->bind_explicit) {
         inet_unhash_locked(sk);
         sk->bound = false;
-        memset(&sk->local, 0, sizeof(sk->local));
+        sk->local.port = 0;
     }
 }
 
