@@ -14,7 +14,7 @@ pthread_mutex_t inet_lock = PTHREAD_MUTEX_INITIALIZER;
 /* Every socket with a port, TCP and UDP, under inet_lock. */
 static struct inet_sock *inet_table;
 
-struct inet_sock *inet_sock_alloc(int family, int type)
+struct inet_sock *inet_sock_alloc(int family, int type, int protocol)
 {
     struct inet_sock *sk = calloc(1, sizeof(*sk));
 
@@ -23,6 +23,7 @@ struct inet_sock *inet_sock_alloc(int family, int type)
     atomic_init(&sk->refs, 1);
     sk->family = family;
     sk->type = type;
+    sk->protocol = protocol;
     sk->state = INET_CLOSE;
     if (family == AF_INET)
         sk->local.addr = inet_any4();
@@ -216,7 +217,7 @@ static bool inet_addrs_overlap(const struct inet_sock *a, const struct in6_addr 
 bool inet_port_conflict_locked(const struct inet_sock *sk, const struct inet_endpoint *ep)
 {
     for (const struct inet_sock *o = inet_table; o; o = o->table_next) {
-        if (o == sk || o->type != sk->type || o->local.port != ep->port)
+        if (o == sk || o->protocol != sk->protocol || o->local.port != ep->port)
             continue;
         if (!inet_addrs_overlap(sk, &ep->addr, o))
             continue;
@@ -307,11 +308,11 @@ static bool inet_accepts(const struct inet_sock *sk, const struct in6_addr *dst)
     return IN6_IS_ADDR_UNSPECIFIED(la) || !memcmp(la, dst, 16);
 }
 
-struct inet_sock *inet_lookup_locked(int type, const struct inet_endpoint *dst,
+struct inet_sock *inet_lookup_locked(int protocol, const struct inet_endpoint *dst,
                                      const struct inet_endpoint *src, bool listener)
 {
     for (struct inet_sock *o = inet_table; o; o = o->table_next) {
-        if (o->type != type || o->local.port != dst->port || o->dead)
+        if (o->protocol != protocol || o->local.port != dst->port || o->dead)
             continue;
         if (listener && o->state != INET_LISTEN)
             continue;
@@ -381,16 +382,17 @@ int inet_socket_create(struct task *t, int family, int type, int protocol, int f
         protocol = IPPROTO_TCP;
         ops = &inet_stream_ops;
     } else if (type == SOCK_DGRAM) {
-        if (protocol != 0 && protocol != IPPROTO_UDP)
+        if (protocol != 0 && protocol != IPPROTO_UDP && protocol != IPPROTO_UDPLITE)
             return -EPROTONOSUPPORT;
-        protocol = IPPROTO_UDP;
+        if (protocol == 0)
+            protocol = IPPROTO_UDP;
         ops = &inet_dgram_ops;
     } else if (type == SOCK_RAW) {
         return -EPERM; /* raw sockets need CAP_NET_RAW, which the sandbox does not grant */
     } else {
         return -ESOCKTNOSUPPORT;
     }
-    struct inet_sock *sk = inet_sock_alloc(family, type);
+    struct inet_sock *sk = inet_sock_alloc(family, type, protocol);
     if (!sk)
         return -ENOMEM;
     struct socket *s = socket_alloc(t, ops, family, type, protocol, file_flags, sk);

@@ -68,7 +68,7 @@ struct inet_sock {
     atomic_int refs; /* the file's, a peer's, the accept queue's */
     /* Everything below is protected by inet_lock. */
     struct socket *sock; /* the open file, NULL for an embryo or once released */
-    int family, type;
+    int family, type, protocol; /* protocol: IPPROTO_TCP, _UDP or _UDPLITE (its own ports) */
     enum inet_state state;
     bool connecting; /* a non-blocking connect returned EINPROGRESS (SS_CONNECTING) */
     unsigned shutdown;
@@ -110,7 +110,7 @@ static inline struct inet_sock *inet_sk(struct socket *s)
     return s->priv;
 }
 
-struct inet_sock *inet_sock_alloc(int family, int type);
+struct inet_sock *inet_sock_alloc(int family, int type, int protocol);
 void inet_sock_get(struct inet_sock *sk);
 void inet_sock_put(struct inet_sock *sk);
 bool inet_nonblocking(struct inet_sock *sk);
@@ -139,9 +139,9 @@ struct in6_addr inet_source_for(const struct in6_addr *dst);
 int inet_bind_locked(struct inet_sock *sk, const struct inet_endpoint *ep);
 /* Binds an unbound socket to an ephemeral port on `addr`; 0 if already bound. */
 int inet_autobind_locked(struct inet_sock *sk, const struct in6_addr *addr);
-/* The socket of `type` bound to the port of `dst` that accepts it: a TCP listener, or a UDP
- * socket (a connected one only from its peer `src`). NULL if none. */
-struct inet_sock *inet_lookup_locked(int type, const struct inet_endpoint *dst,
+/* The socket of `protocol` bound to the port of `dst` that accepts it: a TCP listener, or a
+ * UDP socket (a connected one only from its peer `src`). NULL if none. */
+struct inet_sock *inet_lookup_locked(int protocol, const struct inet_endpoint *dst,
                                      const struct inet_endpoint *src, bool listener);
 /* Whether binding sk to ep now would break the EADDRINUSE rules. */
 bool inet_port_conflict_locked(const struct inet_sock *sk, const struct inet_endpoint *ep);

@@ -182,7 +182,7 @@ out:
 static struct inet_sock *tcp_embryo_new(struct inet_sock *l, struct inet_sock *client,
                                         const struct inet_endpoint *dst)
 {
-    struct inet_sock *e = inet_sock_alloc(l->family, SOCK_STREAM);
+    struct inet_sock *e = inet_sock_alloc(l->family, SOCK_STREAM, IPPROTO_TCP);
 
     if (!e)
         return NULL;
@@ -260,7 +260,7 @@ static int inet_tcp_connect(struct socket *s, struct task *t, const struct socka
     bool nonblock = inet_nonblocking(sk);
     struct inet_sock *l;
     for (;;) {
-        l = inet_lookup_locked(SOCK_STREAM, &dst, NULL, true);
+        l = inet_lookup_locked(IPPROTO_TCP, &dst, NULL, true);
         /* sk_acceptq_is_full: the SYN is dropped and retried while the queue is over the
          * backlog; a non-blocking connect queues regardless (its retry would succeed). */
         if (!l || nonblock || l->rq_len <= (size_t)l->max_backlog)

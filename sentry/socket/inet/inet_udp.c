@@ -118,7 +118,7 @@ static ssize_t inet_udp_sendmsg(struct socket *s, struct task *t, const struct s
     struct inet_endpoint from = sk->local;
     if (inet_addr_is_any(&from.addr))
         from.addr = inet_source_for(&dst.addr);
-    struct inet_sock *r = inet_lookup_locked(SOCK_DGRAM, &dst, &from, false);
+    struct inet_sock *r = inet_lookup_locked(sk->protocol, &dst, &from, false);
     /* __udp_enqueue_schedule_skb: a receiver over its buffer drops what comes. */
     if (r && r->rq_bytes <= (size_t)r->rcvbuf) {
         struct inet_msg *msg = malloc(sizeof(*msg) + m->len);
