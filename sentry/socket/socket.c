@@ -16,6 +16,7 @@
 
 #include "sentry/kernel/kernel.h"
 #include "sentry/mm/mm.h"
+#include "sentry/socket/inet/inet.h"
 #include "sentry/socket/unix/unix.h"
 
 static _Atomic uint64_t next_socket_ino = 1;
@@ -89,9 +90,13 @@ static long socket_ioctl(struct file *f, struct mm *mm, unsigned int cmd, uint64
     struct socket *s = socket_of(f);
     int value;
 
+    /* sock_ioctl hands the interface ioctls to the network device layer for any family. */
+    long ret = inet_ioctl_interface(mm, cmd, arg);
+    if (ret != -ENOTTY)
+        return ret;
     if (!s->ops->ioctl)
         return -ENOTTY;
-    long ret = s->ops->ioctl(s, cmd, &value);
+    ret = s->ops->ioctl(s, cmd, &value);
     if (ret < 0)
         return ret;
     return mm_copy_out(mm, arg, &value, sizeof(value)) ? -EFAULT : 0;
@@ -175,8 +180,11 @@ int socket_create(struct task *t, int family, int type, int protocol, struct soc
     switch (family) {
     case AF_UNIX:
         return unix_socket_create(t, base_type, protocol, file_flags, out);
+    case AF_INET:
+    case AF_INET6:
+        return inet_socket_create(t, family, base_type, protocol, file_flags, out);
     default:
-        /* AF_INET/AF_INET6 (loopback) and AF_NETLINK are not built yet. */
+        /* AF_NETLINK and the rest: not in the sandbox (no routing or interfaces to ask). */
         return -EAFNOSUPPORT;
     }
 }
@@ -189,6 +197,8 @@ int socket_create_pair(struct task *t, int family, int type, int protocol, struc
 
     if (err)
         return err;
+    if (family == AF_INET || family == AF_INET6)
+        return -EOPNOTSUPP; /* inet's sock_no_socketpair */
     if (family != AF_UNIX)
         return -EAFNOSUPPORT;
     return unix_socket_create_pair(t, base_type, protocol, file_flags, a, b);
