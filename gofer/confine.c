@@ -24,6 +24,8 @@ static const cap_value_t kept_caps[] = {CAP_CHOWN,  CAP_DAC_OVERRIDE, CAP_DAC_RE
 
 /* Formats the failed step into why and returns err. */
 static int failed(char *why, size_t size, int err, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static int failed(char *why, size_t size, int err, const char *fmt, ...)
 {
     va_list ap;
 
@@ -68,8 +70,8 @@ static int remount_root_readonly(void)
 {
     static const struct {
         unsigned long st, ms;
-    } kept[] = {{ST_NOSUID, MS_NOSUID},   {ST_NODEV, MS_NODEV},
-                {ST_NOEXEC, MS_NOEXEC},   {ST_NOATIME, MS_NOATIME},
+    } kept[] = {{ST_NOSUID, MS_NOSUID},         {ST_NODEV, MS_NODEV},
+                {ST_NOEXEC, MS_NOEXEC},         {ST_NOATIME, MS_NOATIME},
                 {ST_NODIRATIME, MS_NODIRATIME}, {ST_RELATIME, MS_RELATIME}};
     unsigned long flags = MS_REMOUNT | MS_BIND | MS_RDONLY;
     struct statvfs sv;
