@@ -69,8 +69,8 @@ static int remount_root_readonly(void)
 {
     static const struct {
         unsigned long st, ms;
-    } kept[] = {{ST_NOSUID, MS_NOSUID},   {ST_NODEV, MS_NODEV},
-                {ST_NOEXEC, MS_NOEXEC},   {ST_NOATIME, MS_NOATIME},
+    } kept[] = {{ST_NOSUID, MS_NOSUID},         {ST_NODEV, MS_NODEV},
+                {ST_NOEXEC, MS_NOEXEC},         {ST_NOATIME, MS_NOATIME},
                 {ST_NODIRATIME, MS_NODIRATIME}, {ST_RELATIME, MS_RELATIME}};
     unsigned long flags = MS_REMOUNT | MS_BIND | MS_RDONLY;
     struct statvfs sv;

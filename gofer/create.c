@@ -34,8 +34,7 @@ static int dir_and_name(struct gofer *g, uint32_t dir_id, const struct p9_str *w
 }
 
 /* The qid of what was just made at dir/name. */
-static int created_qid(struct gofer *g, struct gofer_fid *dir, const char *name,
-                       struct p9_qid *qid)
+static int created_qid(struct gofer *g, struct gofer_fid *dir, const char *name, struct p9_qid *qid)
 {
     struct stat st;
 
@@ -59,8 +58,7 @@ int gofer_handle_mkdir(struct gofer *g, const struct p9_msg *req, struct p9_msg 
     return created_qid(g, dir, name, &reply->rmkdir.qid);
 }
 
-int gofer_handle_symlink(struct gofer *g, const struct p9_msg *req, struct p9_msg *reply,
-                         int *dfd)
+int gofer_handle_symlink(struct gofer *g, const struct p9_msg *req, struct p9_msg *reply, int *dfd)
 {
     const struct p9_str *target = &req->tsymlink.target;
     struct gofer_fid *dir;
@@ -134,8 +132,7 @@ int gofer_handle_link(struct gofer *g, const struct p9_msg *req, struct p9_msg *
     return 0;
 }
 
-int gofer_handle_renameat(struct gofer *g, const struct p9_msg *req, struct p9_msg *reply,
-                          int *dfd)
+int gofer_handle_renameat(struct gofer *g, const struct p9_msg *req, struct p9_msg *reply, int *dfd)
 {
     struct gofer_fid *old_dir, *new_dir;
     char old_name[NAME_MAX + 1], new_name[NAME_MAX + 1];
@@ -152,8 +149,7 @@ int gofer_handle_renameat(struct gofer *g, const struct p9_msg *req, struct p9_m
     return 0;
 }
 
-int gofer_handle_unlinkat(struct gofer *g, const struct p9_msg *req, struct p9_msg *reply,
-                          int *dfd)
+int gofer_handle_unlinkat(struct gofer *g, const struct p9_msg *req, struct p9_msg *reply, int *dfd)
 {
     struct gofer_fid *dir;
     char name[NAME_MAX + 1];

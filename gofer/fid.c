@@ -25,8 +25,7 @@ struct gofer_fid *gofer_fid_lookup(struct gofer *g, uint32_t id)
     return NULL;
 }
 
-int gofer_fid_insert(struct gofer *g, uint32_t id, int path_fd, mode_t type,
-                     struct gofer_fid **out)
+int gofer_fid_insert(struct gofer *g, uint32_t id, int path_fd, mode_t type, struct gofer_fid **out)
 {
     /* P9_NOFID means "no fid" on the wire, so it can never name one. */
     if (id == P9_NOFID || gofer_fid_lookup(g, id))
@@ -49,14 +48,9 @@ int gofer_fid_insert(struct gofer *g, uint32_t id, int path_fd, mode_t type,
     return 0;
 }
 
-void gofer_fid_remove(struct gofer *g, struct gofer_fid *fid)
+/* Closes a fid's fds and frees it; it must be out of the table already. */
+static void fid_free(struct gofer *g, struct gofer_fid *fid)
 {
-    struct gofer_fid **link = &g->fids[fid_bucket(fid->id)];
-
-    while (*link && *link != fid)
-        link = &(*link)->next;
-    if (*link)
-        *link = fid->next;
     if (fid->open_fd >= 0)
         close(fid->open_fd);
     if (fid->path_fd >= 0)
@@ -65,11 +59,27 @@ void gofer_fid_remove(struct gofer *g, struct gofer_fid *fid)
     g->nfids--;
 }
 
+void gofer_fid_remove(struct gofer *g, struct gofer_fid *fid)
+{
+    struct gofer_fid **link = &g->fids[fid_bucket(fid->id)];
+
+    while (*link && *link != fid)
+        link = &(*link)->next;
+    if (*link)
+        *link = fid->next;
+    fid_free(g, fid);
+}
+
 void gofer_fid_remove_all(struct gofer *g)
 {
     for (uint32_t b = 0; b < GOFER_FID_BUCKETS; b++) {
-        while (g->fids[b])
-            gofer_fid_remove(g, g->fids[b]);
+        struct gofer_fid *fid = g->fids[b];
+        g->fids[b] = NULL;
+        while (fid) {
+            struct gofer_fid *next = fid->next;
+            fid_free(g, fid);
+            fid = next;
+        }
     }
 }
 

@@ -21,9 +21,9 @@
 struct gofer;
 
 struct gofer_config {
-    int root_fd;      /* owned by the server: an O_PATH (or O_RDONLY) fd of the served dir */
-    int proc_fd_dir;  /* owned by the server: this process's /proc/self/fd, to reopen O_PATH fds */
-    bool readonly;    /* every mutating request fails EROFS */
+    int root_fd;     /* owned by the server: an O_PATH (or O_RDONLY) fd of the served dir */
+    int proc_fd_dir; /* owned by the server: this process's /proc/self/fd, to reopen O_PATH fds */
+    bool readonly;   /* every mutating request fails EROFS */
 };
 
 /* Makes a server over cfg's root. Takes ownership of cfg's fds, even on failure. Sets the
@@ -33,7 +33,7 @@ int gofer_create(const struct gofer_config *cfg, struct gofer **out);
 
 /* Serves requests from sock_fd (which stays the caller's) until the client hangs up; returns 0
  * then, or -errno when the socket fails. Malformed requests are answered (Rlerror EBADMSG), not
- * fatal. */
+ * fatal. An empty packet reads as a hang-up: SOCK_SEQPACKET can't tell the two apart. */
 int gofer_serve(struct gofer *g, int sock_fd);
 
 /* Closes every fid and the server's fds and frees it. */

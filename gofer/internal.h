@@ -31,16 +31,16 @@ struct gofer {
     int root_fd;     /* owned */
     int proc_fd_dir; /* owned: /proc/self/fd of this process */
     bool readonly;
-    bool versioned;  /* a Tversion was answered: other requests are accepted */
-    uint32_t msize;  /* negotiated in Tversion */
+    bool versioned; /* a Tversion was answered: other requests are accepted */
+    uint32_t msize; /* negotiated in Tversion */
     uint32_t nfids;
     struct gofer_fid *fids[GOFER_FID_BUCKETS];
     dev_t devices[GOFER_MAX_DEVICES];
     uint32_t ndevices;
-    uint8_t *request;  /* GOFER_MAX_MSIZE + 1 bytes: one received packet */
-    uint8_t *reply;    /* GOFER_MAX_MSIZE bytes: the encoded reply */
-    uint8_t *scratch;  /* GOFER_MAX_MSIZE bytes: Rread/Rreaddir/Rreadlink payloads */
-    uint8_t *dirents;  /* GOFER_MAX_MSIZE bytes: getdents64 records for Treaddir */
+    uint8_t *request; /* GOFER_MAX_MSIZE + 1 bytes: one received packet */
+    uint8_t *reply;   /* GOFER_MAX_MSIZE bytes: the encoded reply */
+    uint8_t *scratch; /* GOFER_MAX_MSIZE bytes: Rread/Rreaddir/Rreadlink payloads */
+    uint8_t *dirents; /* GOFER_MAX_MSIZE bytes: getdents64 records for Treaddir */
 };
 
 /* fid.c: the fid table. */
@@ -68,29 +68,23 @@ typedef int (*gofer_handler)(struct gofer *g, const struct p9_msg *req, struct p
 
 /* walk.c */
 int gofer_handle_walk(struct gofer *g, const struct p9_msg *req, struct p9_msg *reply, int *dfd);
-int gofer_handle_getattr(struct gofer *g, const struct p9_msg *req, struct p9_msg *reply,
-                         int *dfd);
-int gofer_handle_setattr(struct gofer *g, const struct p9_msg *req, struct p9_msg *reply,
-                         int *dfd);
-int gofer_handle_statfs(struct gofer *g, const struct p9_msg *req, struct p9_msg *reply,
-                        int *dfd);
+int gofer_handle_getattr(struct gofer *g, const struct p9_msg *req, struct p9_msg *reply, int *dfd);
+int gofer_handle_setattr(struct gofer *g, const struct p9_msg *req, struct p9_msg *reply, int *dfd);
+int gofer_handle_statfs(struct gofer *g, const struct p9_msg *req, struct p9_msg *reply, int *dfd);
 int gofer_handle_readlink(struct gofer *g, const struct p9_msg *req, struct p9_msg *reply,
                           int *dfd);
 
 /* io.c */
 int gofer_handle_lopen(struct gofer *g, const struct p9_msg *req, struct p9_msg *reply, int *dfd);
-int gofer_handle_lcreate(struct gofer *g, const struct p9_msg *req, struct p9_msg *reply,
-                         int *dfd);
+int gofer_handle_lcreate(struct gofer *g, const struct p9_msg *req, struct p9_msg *reply, int *dfd);
 int gofer_handle_read(struct gofer *g, const struct p9_msg *req, struct p9_msg *reply, int *dfd);
 int gofer_handle_write(struct gofer *g, const struct p9_msg *req, struct p9_msg *reply, int *dfd);
-int gofer_handle_readdir(struct gofer *g, const struct p9_msg *req, struct p9_msg *reply,
-                         int *dfd);
+int gofer_handle_readdir(struct gofer *g, const struct p9_msg *req, struct p9_msg *reply, int *dfd);
 int gofer_handle_fsync(struct gofer *g, const struct p9_msg *req, struct p9_msg *reply, int *dfd);
 
 /* create.c */
 int gofer_handle_mkdir(struct gofer *g, const struct p9_msg *req, struct p9_msg *reply, int *dfd);
-int gofer_handle_symlink(struct gofer *g, const struct p9_msg *req, struct p9_msg *reply,
-                         int *dfd);
+int gofer_handle_symlink(struct gofer *g, const struct p9_msg *req, struct p9_msg *reply, int *dfd);
 int gofer_handle_mknod(struct gofer *g, const struct p9_msg *req, struct p9_msg *reply, int *dfd);
 int gofer_handle_link(struct gofer *g, const struct p9_msg *req, struct p9_msg *reply, int *dfd);
 int gofer_handle_renameat(struct gofer *g, const struct p9_msg *req, struct p9_msg *reply,

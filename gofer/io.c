@@ -96,8 +96,7 @@ int gofer_handle_lopen(struct gofer *g, const struct p9_msg *req, struct p9_msg 
     return 0;
 }
 
-int gofer_handle_lcreate(struct gofer *g, const struct p9_msg *req, struct p9_msg *reply,
-                         int *dfd)
+int gofer_handle_lcreate(struct gofer *g, const struct p9_msg *req, struct p9_msg *reply, int *dfd)
 {
     struct gofer_fid *fid = gofer_fid_lookup(g, req->tlcreate.fid);
     uint32_t flags = req->tlcreate.flags;
@@ -194,8 +193,8 @@ int gofer_handle_write(struct gofer *g, const struct p9_msg *req, struct p9_msg 
     if (req->twrite.offset > (uint64_t)INT64_MAX)
         return -EINVAL;
     /* With O_APPEND, Linux's pwrite appends whatever the offset (pwrite(2), BUGS). */
-    ssize_t n = pwrite(fid->open_fd, req->twrite.data.ptr, req->twrite.data.len,
-                       (off_t)req->twrite.offset);
+    ssize_t n =
+        pwrite(fid->open_fd, req->twrite.data.ptr, req->twrite.data.len, (off_t)req->twrite.offset);
     if (n < 0)
         return -errno;
     reply->type = P9_RWRITE;
@@ -221,6 +220,9 @@ static int readdir_fill(struct gofer *g, int dir_fd, const struct stat *dir_st, 
         if (strcmp(d->d_name, ".") == 0 || strcmp(d->d_name, "..") == 0)
             continue;
         uint8_t type = d->d_type;
+        /* The directory's device: a mount point's entry has the inode number of the directory
+         * under the mount, so its qid differs from the one Twalk gives (as Linux's d_ino does
+         * from stat's st_ino). */
         struct stat st = {.st_dev = dir_st->st_dev, .st_ino = d->d_ino};
         if (type == DT_UNKNOWN && fstatat(dir_fd, d->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0)
             type = (uint8_t)IFTODT(st.st_mode);
@@ -242,8 +244,7 @@ static int readdir_fill(struct gofer *g, int dir_fd, const struct stat *dir_st, 
     return 0;
 }
 
-int gofer_handle_readdir(struct gofer *g, const struct p9_msg *req, struct p9_msg *reply,
-                         int *dfd)
+int gofer_handle_readdir(struct gofer *g, const struct p9_msg *req, struct p9_msg *reply, int *dfd)
 {
     struct gofer_fid *fid = gofer_fid_lookup(g, req->treaddir.fid);
     size_t count = req->treaddir.count, used = 0;

@@ -11,8 +11,7 @@
 
 #include "gofer/internal.h"
 
-static int handle_version(struct gofer *g, const struct p9_msg *req, struct p9_msg *reply,
-                          int *dfd)
+static int handle_version(struct gofer *g, const struct p9_msg *req, struct p9_msg *reply, int *dfd)
 {
     const struct p9_str *v = &req->tversion.version;
 
@@ -34,8 +33,7 @@ static int handle_version(struct gofer *g, const struct p9_msg *req, struct p9_m
     return 0;
 }
 
-static int handle_attach(struct gofer *g, const struct p9_msg *req, struct p9_msg *reply,
-                         int *dfd)
+static int handle_attach(struct gofer *g, const struct p9_msg *req, struct p9_msg *reply, int *dfd)
 {
     const struct p9_str *aname = &req->tattach.aname;
     struct stat st;
@@ -77,8 +75,7 @@ static int handle_clunk(struct gofer *g, const struct p9_msg *req, struct p9_msg
     return 0;
 }
 
-static int handle_remove(struct gofer *g, const struct p9_msg *req, struct p9_msg *reply,
-                         int *dfd)
+static int handle_remove(struct gofer *g, const struct p9_msg *req, struct p9_msg *reply, int *dfd)
 {
     struct gofer_fid *fid = gofer_fid_lookup(g, req->tremove.fid);
 
@@ -95,8 +92,7 @@ static int handle_auth(struct gofer *g, const struct p9_msg *req, struct p9_msg 
     return -EOPNOTSUPP;
 }
 
-static int handle_rename(struct gofer *g, const struct p9_msg *req, struct p9_msg *reply,
-                         int *dfd)
+static int handle_rename(struct gofer *g, const struct p9_msg *req, struct p9_msg *reply, int *dfd)
 {
     /* Trename needs the fid's parent, which fids don't keep; clients fall back to Trenameat. */
     if (!gofer_fid_lookup(g, req->trename.fid) || !gofer_fid_lookup(g, req->trename.dfid))
@@ -130,8 +126,7 @@ static int handle_lock(struct gofer *g, const struct p9_msg *req, struct p9_msg 
     return 0;
 }
 
-static int handle_getlock(struct gofer *g, const struct p9_msg *req, struct p9_msg *reply,
-                          int *dfd)
+static int handle_getlock(struct gofer *g, const struct p9_msg *req, struct p9_msg *reply, int *dfd)
 {
     if (!gofer_fid_lookup(g, req->tgetlock.fid))
         return -EBADF;
@@ -231,9 +226,10 @@ static ssize_t receive_packet(struct gofer *g, int sock_fd)
         char buf[CMSG_SPACE(sizeof(int) * 16)];
     } control;
     struct iovec iov = {.iov_base = g->request, .iov_len = GOFER_MAX_MSIZE + 1};
-    struct msghdr mh = {
-        .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
-        .msg_controllen = sizeof(control.buf)};
+    struct msghdr mh = {.msg_iov = &iov,
+                        .msg_iovlen = 1,
+                        .msg_control = control.buf,
+                        .msg_controllen = sizeof(control.buf)};
     ssize_t n;
 
     do {

@@ -84,8 +84,7 @@ out_cur:
     return err;
 }
 
-int gofer_handle_getattr(struct gofer *g, const struct p9_msg *req, struct p9_msg *reply,
-                         int *dfd)
+int gofer_handle_getattr(struct gofer *g, const struct p9_msg *req, struct p9_msg *reply, int *dfd)
 {
     struct gofer_fid *fid = gofer_fid_lookup(g, req->tgetattr.fid);
     struct p9_attr *a = &reply->rgetattr;
@@ -149,8 +148,7 @@ static int setattr_size(struct gofer *g, struct gofer_fid *fid, uint64_t size)
     return err;
 }
 
-int gofer_handle_setattr(struct gofer *g, const struct p9_msg *req, struct p9_msg *reply,
-                         int *dfd)
+int gofer_handle_setattr(struct gofer *g, const struct p9_msg *req, struct p9_msg *reply, int *dfd)
 {
     struct gofer_fid *fid = gofer_fid_lookup(g, req->tsetattr.fid);
     const struct p9_setattr *a = &req->tsetattr.attr;
@@ -196,15 +194,13 @@ int gofer_handle_setattr(struct gofer *g, const struct p9_msg *req, struct p9_ms
     if ((a->valid & (P9_SETATTR_MODE | P9_SETATTR_UID | P9_SETATTR_GID | P9_SETATTR_SIZE |
                      P9_SETATTR_ATIME | P9_SETATTR_MTIME)) == 0 &&
         a->valid & P9_SETATTR_CTIME &&
-        fchownat(fid->path_fd, "", (uid_t)-1, (gid_t)-1, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) !=
-            0)
+        fchownat(fid->path_fd, "", (uid_t)-1, (gid_t)-1, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) != 0)
         return -errno;
     reply->type = P9_RSETATTR;
     return 0;
 }
 
-int gofer_handle_statfs(struct gofer *g, const struct p9_msg *req, struct p9_msg *reply,
-                        int *dfd)
+int gofer_handle_statfs(struct gofer *g, const struct p9_msg *req, struct p9_msg *reply, int *dfd)
 {
     struct gofer_fid *fid = gofer_fid_lookup(g, req->tstatfs.fid);
     struct statfs sf;
@@ -222,15 +218,14 @@ int gofer_handle_statfs(struct gofer *g, const struct p9_msg *req, struct p9_msg
         .bavail = sf.f_bavail,
         .files = sf.f_files,
         .ffree = sf.f_ffree,
-        .fsid = (uint64_t)(uint32_t)sf.f_fsid.__val[0] |
-                (uint64_t)(uint32_t)sf.f_fsid.__val[1] << 32,
+        .fsid = (uint64_t)(uint32_t)sf.f_fsid.__val[0] | (uint64_t)(uint32_t)sf.f_fsid.__val[1]
+                                                             << 32,
         .namelen = (uint32_t)sf.f_namelen,
     };
     return 0;
 }
 
-int gofer_handle_readlink(struct gofer *g, const struct p9_msg *req, struct p9_msg *reply,
-                          int *dfd)
+int gofer_handle_readlink(struct gofer *g, const struct p9_msg *req, struct p9_msg *reply, int *dfd)
 {
     struct gofer_fid *fid = gofer_fid_lookup(g, req->treadlink.fid);
     char *buf = (char *)g->scratch;

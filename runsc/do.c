@@ -194,8 +194,8 @@ static int reap_gofer(pid_t gofer_pid)
 }
 
 /* In the child: put the inputs at their fixed fds and become `runsc boot`. */
-static __attribute__((noreturn)) void exec_boot(int exec_fd, int log_fd, int gofer_fd,
-                                                int sync_fd, char **boot_argv)
+static __attribute__((noreturn)) void exec_boot(int exec_fd, int log_fd, int gofer_fd, int sync_fd,
+                                                char **boot_argv)
 {
     char c;
     /* The sandbox dies with runsc: nothing else would end it if runsc were killed. */

@@ -33,12 +33,12 @@ enum server_mode {
 };
 
 struct fixture {
-    char dir[64];   /* the served tree on the host */
+    char dir[64];     /* the served tree on the host */
     char outside[64]; /* a directory next to it, which must stay out of reach */
-    int sock;       /* the client's end */
+    int sock;         /* the client's end */
     pid_t server;
     uint16_t tag;
-    int fd;         /* the fd that came with the last reply, or -1; the test's to close */
+    int fd; /* the fd that came with the last reply, or -1; the test's to close */
     uint8_t out[MSIZE];
     uint8_t in[MSIZE + 1];
 };
@@ -107,8 +107,8 @@ static inline void fixture_start(struct fixture *f, bool readonly, enum server_m
         char why[256];
         close(sv[0]);
         if (mode == SERVER_CONFINED) {
-            if (gofer_confine(f->dir, readonly, &cfg.root_fd, &cfg.proc_fd_dir, why,
-                              sizeof(why)) != 0) {
+            if (gofer_confine(f->dir, readonly, &cfg.root_fd, &cfg.proc_fd_dir, why, sizeof(why)) !=
+                0) {
                 fprintf(stderr, "gofer_confine: %s\n", why);
                 _exit(10);
             }
@@ -158,7 +158,9 @@ static inline void receive_reply(struct fixture *f, struct p9_msg *reply)
         char buf[CMSG_SPACE(sizeof(int) * 4)];
     } control;
     struct iovec iov = {.iov_base = f->in, .iov_len = sizeof(f->in)};
-    struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
+    struct msghdr mh = {.msg_iov = &iov,
+                        .msg_iovlen = 1,
+                        .msg_control = control.buf,
                         .msg_controllen = sizeof(control.buf)};
 
     if (f->fd >= 0)

@@ -165,8 +165,8 @@ static void exercise_every_request(enum server_mode mode)
                            .size = 3,
                            .mtime_sec = 1234};
     assert_int_equal(t_setattr(&fx, 3, &a), 0);
-    a = (struct p9_setattr){.valid = P9_SETATTR_UID | P9_SETATTR_GID, .uid = (uint32_t)-1,
-                            .gid = (uint32_t)-1};
+    a = (struct p9_setattr){
+        .valid = P9_SETATTR_UID | P9_SETATTR_GID, .uid = (uint32_t)-1, .gid = (uint32_t)-1};
     assert_int_equal(t_setattr(&fx, 3, &a), 0);
     a = (struct p9_setattr){.valid = P9_SETATTR_CTIME};
     assert_int_equal(t_setattr(&fx, 3, &a), 0);

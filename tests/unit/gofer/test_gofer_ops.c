@@ -398,8 +398,8 @@ static void test_setattr_changes_mode_size_and_times(void **state)
     assert_int_equal(st.st_mtim.tv_nsec, 123);
     assert_int_equal(st.st_atim.tv_sec, 2000000000);
     /* uid/gid to what they are: allowed, and nothing else changes. */
-    a = (struct p9_setattr){.valid = P9_SETATTR_UID | P9_SETATTR_GID, .uid = st.st_uid,
-                            .gid = st.st_gid};
+    a = (struct p9_setattr){
+        .valid = P9_SETATTR_UID | P9_SETATTR_GID, .uid = st.st_uid, .gid = st.st_gid};
     assert_int_equal(t_setattr(&fx, 2, &a), 0);
     /* A directory can't be truncated; a symlink has no mode of its own. */
     assert_int_equal(t_walk(&fx, ROOT_FID, 3, "dir", NULL), 1);

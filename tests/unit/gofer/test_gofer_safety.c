@@ -11,8 +11,8 @@
 
 static struct fixture fx;
 
-static const struct p9_str bad_names[] = {STR(".."), STR("."), STR("a/b"), STR(""), STR("/"),
-                                          STR("dir/file")};
+static const struct p9_str bad_names[] = {STR(".."), STR("."), STR("a/b"),
+                                          STR(""),   STR("/"), STR("dir/file")};
 
 static void test_bad_names_are_refused_everywhere(void **state)
 {
@@ -245,8 +245,8 @@ static void test_mutated_requests_never_crash_the_server(void **state)
     unsigned seed = 12345;
 
     session_start(&fx, true, SERVER_PLAIN);
-    struct p9_msg base[4] = {{.type = P9_TWALK}, {.type = P9_TREADDIR}, {.type = P9_TLOPEN},
-                             {.type = P9_TGETATTR}};
+    struct p9_msg base[4] = {
+        {.type = P9_TWALK}, {.type = P9_TREADDIR}, {.type = P9_TLOPEN}, {.type = P9_TGETATTR}};
     base[0].twalk.fid = ROOT_FID;
     base[0].twalk.newfid = 50;
     base[0].twalk.nwname = 2;
@@ -295,7 +295,9 @@ static void test_fds_sent_by_the_client_are_not_kept(void **state)
     } control;
     memset(&control, 0, sizeof(control));
     struct iovec iov = {.iov_base = pkt, .iov_len = (size_t)len};
-    struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
+    struct msghdr mh = {.msg_iov = &iov,
+                        .msg_iovlen = 1,
+                        .msg_control = control.buf,
                         .msg_controllen = sizeof(control.buf)};
     struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
     cm->cmsg_level = SOL_SOCKET;
