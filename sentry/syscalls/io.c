@@ -47,6 +47,27 @@ static ssize_t io_write(struct file *f, struct task *t, const void *buf, size_t 
     return n;
 }
 
+/* The file position, read under its lock. splice(2) and copy_file_range(2) move a file at a
+ * guest loff_t, or without one at its file position: offset_store puts a moved offset back where
+ * it came from (-EFAULT for a bad guest pointer). */
+static int64_t file_pos_get(struct file *f)
+{
+    pthread_mutex_lock(&f->pos_lock);
+    int64_t pos = f->pos;
+    pthread_mutex_unlock(&f->pos_lock);
+    return pos;
+}
+
+static long offset_store(struct task *t, struct file *f, uint64_t user, int64_t off)
+{
+    if (user)
+        return mm_copy_out(t->mm, user, &off, sizeof(off)) ? -EFAULT : 0;
+    pthread_mutex_lock(&f->pos_lock);
+    f->pos = off;
+    pthread_mutex_unlock(&f->pos_lock);
+    return 0;
+}
+
 /* Writes guest memory [addr, addr+len) to f: stops at the first bad page, returning what was
  * written before it (as Linux's partial copies do), or -EFAULT if nothing was. */
 static long write_from_guest(struct task *t, struct file *f, uint64_t addr, size_t len,
@@ -99,9 +120,7 @@ static long read_chunk_to_guest(struct task *t, struct file *f, uint64_t addr, s
         } else if (!f->ops->read && f->ops->pread) {
             /* A positioned file probes at its position without moving it: Linux's read
              * faults before it advances f_pos. */
-            pthread_mutex_lock(&f->pos_lock);
-            probe_off = f->pos;
-            pthread_mutex_unlock(&f->pos_lock);
+            probe_off = file_pos_get(f);
             off = &probe_off;
         }
         ssize_t n = io_read(f, t, &probe, 1, off ? &probe_off : NULL);
@@ -497,37 +516,16 @@ long sys_splice(struct task *t, const struct syscall_args *a)
         ret = 0;
         goto out;
     }
-    if (!a->a[1] && !in_pipe) {
-        pthread_mutex_lock(&in->pos_lock);
-        in_off = in->pos;
-        pthread_mutex_unlock(&in->pos_lock);
-    }
-    if (!a->a[3] && !out_pipe) {
-        pthread_mutex_lock(&out->pos_lock);
-        out_off = out->pos;
-        pthread_mutex_unlock(&out->pos_lock);
-    }
+    if (!a->a[1] && !in_pipe)
+        in_off = file_pos_get(in);
+    if (!a->a[3] && !out_pipe)
+        out_off = file_pos_get(out);
     ret = copy_between(t, in, in_pipe ? NULL : &in_off, out, out_pipe ? NULL : &out_off, count);
     if (ret < 0)
         goto out;
-    if (!in_pipe) {
-        if (a->a[1] ? mm_copy_out(t->mm, a->a[1], &in_off, 8) != 0 : false)
-            ret = -EFAULT;
-        if (!a->a[1]) {
-            pthread_mutex_lock(&in->pos_lock);
-            in->pos = in_off;
-            pthread_mutex_unlock(&in->pos_lock);
-        }
-    }
-    if (!out_pipe) {
-        if (a->a[3] ? mm_copy_out(t->mm, a->a[3], &out_off, 8) != 0 : false)
-            ret = -EFAULT;
-        if (!a->a[3]) {
-            pthread_mutex_lock(&out->pos_lock);
-            out->pos = out_off;
-            pthread_mutex_unlock(&out->pos_lock);
-        }
-    }
+    long in_err = in_pipe ? 0 : offset_store(t, in, a->a[1], in_off);
+    if ((!out_pipe && offset_store(t, out, a->a[3], out_off)) || in_err)
+        ret = -EFAULT;
 out:
     if (in)
         file_put(in);
@@ -602,17 +600,11 @@ long sys_copy_file_range(struct task *t, const struct syscall_args *a)
     }
     if (in_off < 0 || out_off < 0)
         goto out;
-    if (!a->a[1] || !a->a[3]) {
-        /* Without an offset pointer the file position is used and advanced. */
-        pthread_mutex_lock(&in->pos_lock);
-        if (!a->a[1])
-            in_off = in->pos;
-        pthread_mutex_unlock(&in->pos_lock);
-        pthread_mutex_lock(&out->pos_lock);
-        if (!a->a[3])
-            out_off = out->pos;
-        pthread_mutex_unlock(&out->pos_lock);
-    }
+    /* Without an offset pointer the file position is used and advanced. */
+    if (!a->a[1])
+        in_off = file_pos_get(in);
+    if (!a->a[3])
+        out_off = file_pos_get(out);
     size_t count = a->a[4] > MAX_RW_COUNT ? MAX_RW_COUNT : a->a[4];
     if (in->inode == out->inode) {
         /* generic_copy_file_checks: the copy, cut at the end of the input, must not overlap. */
@@ -630,20 +622,10 @@ long sys_copy_file_range(struct task *t, const struct syscall_args *a)
     ret = copy_between(t, in, &in_off, out, &out_off, count);
     if (ret < 0)
         goto out;
-    if (a->a[1] ? mm_copy_out(t->mm, a->a[1], &in_off, 8) != 0 : false)
+    /* Both offsets go back even when the first store faults, as before. */
+    long in_err = offset_store(t, in, a->a[1], in_off);
+    if (offset_store(t, out, a->a[3], out_off) || in_err)
         ret = -EFAULT;
-    if (a->a[3] ? mm_copy_out(t->mm, a->a[3], &out_off, 8) != 0 : false)
-        ret = -EFAULT;
-    if (!a->a[1]) {
-        pthread_mutex_lock(&in->pos_lock);
-        in->pos = in_off;
-        pthread_mutex_unlock(&in->pos_lock);
-    }
-    if (!a->a[3]) {
-        pthread_mutex_lock(&out->pos_lock);
-        out->pos = out_off;
-        pthread_mutex_unlock(&out->pos_lock);
-    }
 out:
     if (in)
         file_put(in);
