@@ -45,56 +45,35 @@ static mode_t fs_umask(const struct walk_ctx *ctx)
     return m;
 }
 
-/* Creates `name` in the locked directory with `make`, caching the new dentry. */
-typedef int (*make_fn)(struct inode *dir, const char *name, const void *arg,
-                       const struct vfs_cred *cred, struct inode **out);
-
+/* What to make: the type and permissions in mode, a device number, a symlink's target. */
 struct make_args {
     mode_t mode;
     dev_t rdev;
-    const char *target;
+    const char *target; /* non-NULL: a symlink */
 };
 
-static int make_create(struct inode *dir, const char *name, const void *arg,
-                       const struct vfs_cred *cred, struct inode **out)
+/* Makes `name` in the directory with the filesystem's op for the kind of node asked for; EPERM
+ * from a filesystem that can't make that kind. */
+static int make_node(struct inode *dir, const char *name, const struct make_args *a,
+                     const struct vfs_cred *cred, struct inode **out)
 {
-    const struct make_args *a = arg;
-    if (!dir->ops->create)
-        return -EPERM;
-    return dir->ops->create(dir, name, a->mode, cred, out);
+    const struct inode_ops *ops = dir->ops;
+    if (a->target)
+        return ops->symlink ? ops->symlink(dir, name, a->target, cred, out) : -EPERM;
+    switch (a->mode & S_IFMT) {
+    case S_IFREG:
+        return ops->create ? ops->create(dir, name, a->mode, cred, out) : -EPERM;
+    case S_IFDIR:
+        return ops->mkdir ? ops->mkdir(dir, name, a->mode, cred, out) : -EPERM;
+    default:
+        return ops->mknod ? ops->mknod(dir, name, a->mode, a->rdev, cred, out) : -EPERM;
+    }
 }
 
-static int make_mkdir(struct inode *dir, const char *name, const void *arg,
-                      const struct vfs_cred *cred, struct inode **out)
-{
-    const struct make_args *a = arg;
-    if (!dir->ops->mkdir)
-        return -EPERM;
-    return dir->ops->mkdir(dir, name, a->mode, cred, out);
-}
-
-static int make_mknod(struct inode *dir, const char *name, const void *arg,
-                      const struct vfs_cred *cred, struct inode **out)
-{
-    const struct make_args *a = arg;
-    if (!dir->ops->mknod)
-        return -EPERM;
-    return dir->ops->mknod(dir, name, a->mode, a->rdev, cred, out);
-}
-
-static int make_symlink(struct inode *dir, const char *name, const void *arg,
-                        const struct vfs_cred *cred, struct inode **out)
-{
-    const struct make_args *a = arg;
-    if (!dir->ops->symlink)
-        return -EPERM;
-    return dir->ops->symlink(dir, name, a->target, cred, out);
-}
-
-/* Walks to the parent of `path` and creates its last component with `make`. The new dentry is
+/* Walks to the parent of `path` and makes its last component, caching the new dentry, which is
  * returned referenced in *out when out is non-NULL. */
-static int create_at(const struct walk_ctx *ctx, const char *path, make_fn make,
-                     const struct make_args *args, bool allow_trailing_slash, struct vfs_path *out)
+static int create_at(const struct walk_ctx *ctx, const char *path, const struct make_args *args,
+                     bool allow_trailing_slash, struct vfs_path *out)
 {
     struct vfs_path parent;
     char last[NAME_MAX + 1];
@@ -125,7 +104,7 @@ static int create_at(const struct walk_ctx *ctx, const char *path, make_fn make,
     if (err)
         goto out_unlock;
     struct inode *inode;
-    err = make(dir->inode, last, args, ctx->cred, &inode);
+    err = make_node(dir->inode, last, args, ctx->cred, &inode);
     if (err)
         goto out_unlock;
     struct dentry *d;
@@ -151,7 +130,7 @@ out_parent:
 int vfs_mkdir(const struct walk_ctx *ctx, const char *path, mode_t mode)
 {
     struct make_args a = {.mode = S_IFDIR | (mode & 07777 & ~fs_umask(ctx))};
-    return create_at(ctx, path, make_mkdir, &a, true, NULL);
+    return create_at(ctx, path, &a, true, NULL);
 }
 
 int vfs_mknod(const struct walk_ctx *ctx, const char *path, mode_t mode, dev_t dev)
@@ -173,7 +152,7 @@ int vfs_mknod_path(const struct walk_ctx *ctx, const char *path, mode_t mode, de
     if ((type == S_IFCHR || type == S_IFBLK) && !ctx->cred->dac_override)
         return -EPERM;
     struct make_args a = {.mode = type | (mode & 07777 & ~fs_umask(ctx)), .rdev = dev};
-    return create_at(ctx, path, type == S_IFREG ? make_create : make_mknod, &a, false, out);
+    return create_at(ctx, path, &a, false, out);
 }
 
 int vfs_symlink(const struct walk_ctx *ctx, const char *target, const char *path)
@@ -181,7 +160,7 @@ int vfs_symlink(const struct walk_ctx *ctx, const char *target, const char *path
     if (!target[0])
         return -ENOENT;
     struct make_args a = {.target = target};
-    return create_at(ctx, path, make_symlink, &a, false, NULL);
+    return create_at(ctx, path, &a, false, NULL);
 }
 
 static int open_created(const struct walk_ctx *ctx, const char *path, int flags, mode_t mode,
@@ -270,7 +249,7 @@ static int open_created(const struct walk_ctx *ctx, const char *path, int flags,
         goto out_unlock;
     struct inode *inode;
     struct make_args a = {.mode = S_IFREG | (mode & 07777 & ~fs_umask(ctx))};
-    err = make_create(dir->inode, last, &a, ctx->cred, &inode);
+    err = make_node(dir->inode, last, &a, ctx->cred, &inode);
     if (err)
         goto out_unlock;
     err = dcache_insert(dir, last, inode, &child);
