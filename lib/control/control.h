@@ -1,0 +1,92 @@
+/* The control socket between the runsc CLI and a sandbox (DESIGN.md §8): JSON requests and
+ * replies (json-c), one per SOCK_SEQPACKET message, with fds passed by SCM_RIGHTS. The sandbox
+ * listens on <state dir>/sandbox.sock; each CLI command connects, makes its calls and goes.
+ * Every call returns 0 or -errno; a failure the sandbox reports comes back as its errno, with its
+ * message in conn's last_error (control_last_error). A sandbox that is gone gives -ECONNREFUSED
+ * or -ENOENT (connect) or -EPIPE/-ECONNRESET (mid-call). */
+#ifndef RUNSC_LIB_CONTROL_CONTROL_H
+#define RUNSC_LIB_CONTROL_CONTROL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct control_conn;
+
+int control_connect(const char *socket_path, struct control_conn **out);
+void control_close(struct control_conn *c);
+const char *control_last_error(const struct control_conn *c);
+
+/* Starts the container's init, which `runsc boot` has loaded but not run. */
+int control_start(struct control_conn *c, const char *container_id);
+
+enum control_signal_target {
+    CONTROL_SIGNAL_INIT,      /* the container's init process */
+    CONTROL_SIGNAL_ALL,       /* every process of the container */
+    CONTROL_SIGNAL_PROCESS,   /* one process, by guest pid */
+    CONTROL_SIGNAL_FG_GROUP,  /* the foreground process group of the process's terminal */
+};
+int control_signal(struct control_conn *c, const char *container_id, int sig,
+                   enum control_signal_target target, pid_t guest_pid);
+
+/* Blocks until the container's init (or one guest process) has exited; *status is a wait
+ * status as wait4 reports it. Waiting again for one already gone gives its status again. */
+int control_wait(struct control_conn *c, const char *container_id, int *status);
+int control_wait_pid(struct control_conn *c, const char *container_id, pid_t guest_pid,
+                     int *status);
+
+struct control_process {
+    pid_t pid, ppid;          /* guest pids */
+    pid_t host_pid;           /* the host process that runs it (its stub), 0 if none */
+    uid_t uid;
+    uint64_t start_ns;        /* CLOCK_REALTIME when it started */
+    uint64_t cpu_ns;          /* user + system time */
+    char tty[32];             /* "pts/0" or "?" */
+    char comm[16];
+    char cmdline[256];        /* argv joined by spaces, truncated */
+};
+/* Lists the container's processes; caller frees *out. */
+int control_processes(struct control_conn *c, const char *container_id,
+                      struct control_process **out, size_t *n);
+
+struct control_exec {
+    char *const *argv;        /* argv[0] is resolved against env's PATH in the guest */
+    char *const *envp;
+    const char *cwd;
+    uid_t uid;
+    gid_t gid;
+    const gid_t *groups;
+    size_t n_groups;
+    uint64_t caps_effective, caps_permitted, caps_bounding; /* CAP_* bit masks */
+    bool no_new_privs;
+    /* Host fds the new process's stdio is bridged to or made of; with console_fd >= 0 the guest
+     * gets a sentry pty whose other side is bridged to console_fd (a host pty), and stdio is
+     * ignored. */
+    int stdio[3];
+    int console_fd;
+};
+/* Starts a new process in the running container; *guest_pid is its pid in the sandbox. */
+int control_execute(struct control_conn *c, const char *container_id,
+                    const struct control_exec *e, pid_t *guest_pid);
+
+/* Stops every task of the sandbox at a safe point / lets them go on. */
+int control_pause(struct control_conn *c);
+int control_resume(struct control_conn *c);
+
+struct control_stats {
+    uint64_t cpu_total_ns, cpu_user_ns, cpu_system_ns;
+    uint64_t memory_usage_bytes;  /* the memory file's committed pages the container uses */
+    uint64_t memory_limit_bytes;  /* 0: none */
+    uint64_t pids_current, pids_limit; /* limit 0: none */
+};
+int control_event(struct control_conn *c, const char *container_id, struct control_stats *out);
+
+/* Pods: a further container in this sandbox, with its own root served by gofer_fd (9P socket)
+ * and the spec as JSON; it is loaded, then started by control_start like the root one. */
+int control_create_container(struct control_conn *c, const char *container_id,
+                             const char *spec_json, int gofer_fd, const int stdio[3],
+                             int console_fd);
+int control_destroy_container(struct control_conn *c, const char *container_id);
+
+#endif
