@@ -49,8 +49,14 @@ struct pty {
 
     pthread_mutex_t lock; /* protects everything below */
     struct ktermios termios;
+    /* TIOCSLCKTRMIOS: set bits here keep termios's bits as they are on a TCSETS (a non-zero
+     * c_cc entry or c_line keeps that field). All zero at first: nothing locked. */
+    struct ktermios locked_termios;
     struct winsize winsize;
     bool locked;       /* TIOCSPTLCK: the slave can't be opened */
+    /* TIOCEXCL, per end (Linux's TTY_EXCLUSIVE on each tty): on the slave, further opens fail
+     * with EBUSY unless privileged. The master is never reopened; its flag is only reported. */
+    bool exclusive[2]; /* [0] the slave, [1] the master */
     bool master_open;  /* false once the master closed: the slave is hung up */
     int slave_opens;   /* open slave files */
     bool slave_closed; /* the last slave file closed (Linux's TTY_OTHER_CLOSED on the master) */

@@ -375,50 +375,130 @@ static void pty_release(struct file *f)
 }
 
 /* Sets termios from TCSETS* (36 bytes, speeds from CBAUD) or TCSETS*2 (with speeds). */
+/* Linux's unset_locked_termios: what the lock covers keeps its old value. */
+static void keep_locked_termios(struct ktermios *tio, const struct ktermios *old,
+                                const struct ktermios *lock)
+{
+    tio->c_iflag = (tio->c_iflag & ~lock->c_iflag) | (old->c_iflag & lock->c_iflag);
+    tio->c_oflag = (tio->c_oflag & ~lock->c_oflag) | (old->c_oflag & lock->c_oflag);
+    tio->c_cflag = (tio->c_cflag & ~lock->c_cflag) | (old->c_cflag & lock->c_cflag);
+    tio->c_lflag = (tio->c_lflag & ~lock->c_lflag) | (old->c_lflag & lock->c_lflag);
+    if (lock->c_line)
+        tio->c_line = old->c_line;
+    for (int i = 0; i < PTY_NCCS; i++)
+        if (lock->c_cc[i])
+            tio->c_cc[i] = old->c_cc[i];
+}
+
+/* TIOCGLCKTRMIOS / TIOCSLCKTRMIOS, as struct termios (without the speeds). Setting the lock
+ * takes CAP_SYS_ADMIN. */
+static long pty_locked_termios(struct pty *p, struct task *t, struct mm *mm, uint64_t arg,
+                               bool set)
+{
+    struct ktermios lock;
+
+    if (!set) {
+        pthread_mutex_lock(&p->lock);
+        lock = p->locked_termios;
+        pthread_mutex_unlock(&p->lock);
+        return mm_copy_out(mm, arg, &lock, KTERMIOS_V1_SIZE);
+    }
+    if (t->creds.euid != 0)
+        return -EPERM;
+    memset(&lock, 0, sizeof(lock));
+    if (mm_copy_in(mm, arg, &lock, KTERMIOS_V1_SIZE) != 0)
+        return -EFAULT;
+    pthread_mutex_lock(&p->lock);
+    p->locked_termios = lock;
+    pthread_mutex_unlock(&p->lock);
+    return 0;
+}
+
+/* The three layouts the termios ioctls use: struct termios (TCGETS), struct termios2
+ * (TCGETS2, with speeds) and System V's struct termio (TCGETA: 16-bit flags, 8 control chars). */
+enum termios_abi { TERMIOS_V1, TERMIOS_V2, TERMIO };
+
+#define TERMIO_NCC 8
+struct ktermio {
+    uint16_t c_iflag, c_oflag, c_cflag, c_lflag;
+    uint8_t c_line;
+    uint8_t c_cc[TERMIO_NCC];
+};
+
+/* struct termios carries the speed only in c_cflag's CBAUD bits; the kernel's c_ispeed and
+ * c_ospeed follow it (tty_termios_baud_rate). */
+static void speeds_from_cflag(struct ktermios *tio, uint32_t old_speed)
+{
+    speed_t speed = cfgetospeed(&(struct termios){.c_cflag = tio->c_cflag});
+    static const struct {
+        speed_t code;
+        uint32_t baud;
+    } bauds[] = {{B0, 0},         {B50, 50},         {B75, 75},         {B110, 110},
+                 {B134, 134},     {B150, 150},       {B200, 200},       {B300, 300},
+                 {B600, 600},     {B1200, 1200},     {B1800, 1800},     {B2400, 2400},
+                 {B4800, 4800},   {B9600, 9600},     {B19200, 19200},   {B38400, 38400},
+                 {B57600, 57600}, {B115200, 115200}, {B230400, 230400}, {B460800, 460800}};
+    tio->c_ispeed = tio->c_ospeed = old_speed;
+    for (size_t i = 0; i < sizeof(bauds) / sizeof(bauds[0]); i++)
+        if (bauds[i].code == speed)
+            tio->c_ispeed = tio->c_ospeed = bauds[i].baud;
+}
+
+/* TCSETS*, TCSETS2*, TCSETA*: the new settings, less what the lock keeps. A struct termio
+ * replaces only the low 16 bits of each flag word and the first 8 control characters. */
 static long pty_set_termios(struct file *f, struct task *t, struct mm *mm, uint64_t arg,
-                            bool v2, bool flush)
+                            enum termios_abi abi, bool flush)
 {
     struct pty *p = pty_of(f);
     struct ktermios tio;
+    struct ktermio tio1;
 
     int err = pty_job_check(p, t, SIGTTOU);
     if (err)
         return err;
     memset(&tio, 0, sizeof(tio));
-    if (mm_copy_in(mm, arg, &tio, v2 ? sizeof(tio) : KTERMIOS_V1_SIZE) != 0)
+    if (abi == TERMIO ? mm_copy_in(mm, arg, &tio1, sizeof(tio1)) != 0
+                      : mm_copy_in(mm, arg, &tio, abi == TERMIOS_V2 ? sizeof(tio)
+                                                                    : KTERMIOS_V1_SIZE) != 0)
         return -EFAULT;
-    if (!v2) {
-        speed_t speed = cfgetospeed(&(struct termios){.c_cflag = tio.c_cflag});
-        static const struct {
-            speed_t code;
-            uint32_t baud;
-        } bauds[] = {{B0, 0},         {B50, 50},         {B75, 75},         {B110, 110},
-                     {B134, 134},     {B150, 150},       {B200, 200},       {B300, 300},
-                     {B600, 600},     {B1200, 1200},     {B1800, 1800},     {B2400, 2400},
-                     {B4800, 4800},   {B9600, 9600},     {B19200, 19200},   {B38400, 38400},
-                     {B57600, 57600}, {B115200, 115200}, {B230400, 230400}, {B460800, 460800}};
-        pthread_mutex_lock(&p->lock);
-        tio.c_ispeed = tio.c_ospeed = p->termios.c_ospeed;
-        pthread_mutex_unlock(&p->lock);
-        for (size_t i = 0; i < sizeof(bauds) / sizeof(bauds[0]); i++)
-            if (bauds[i].code == speed)
-                tio.c_ispeed = tio.c_ospeed = bauds[i].baud;
-    }
     pthread_mutex_lock(&p->lock);
+    if (abi == TERMIO) {
+        tio = p->termios;
+        tio.c_iflag = (tio.c_iflag & 0xffff0000u) | tio1.c_iflag;
+        tio.c_oflag = (tio.c_oflag & 0xffff0000u) | tio1.c_oflag;
+        tio.c_cflag = (tio.c_cflag & 0xffff0000u) | tio1.c_cflag;
+        tio.c_lflag = (tio.c_lflag & 0xffff0000u) | tio1.c_lflag;
+        tio.c_line = tio1.c_line;
+        memcpy(tio.c_cc, tio1.c_cc, TERMIO_NCC);
+    }
+    if (abi != TERMIOS_V2)
+        speeds_from_cflag(&tio, p->termios.c_ospeed);
     if (flush)
         ldisc_flush_input(p);
+    keep_locked_termios(&tio, &p->termios, &p->locked_termios);
     ldisc_set_termios(p, &tio);
     pthread_mutex_unlock(&p->lock);
     waitqueue_wake_all(&p->wait);
     return 0;
 }
 
-static long pty_get_termios(struct pty *p, struct mm *mm, uint64_t arg, bool v2)
+static long pty_get_termios(struct pty *p, struct mm *mm, uint64_t arg, enum termios_abi abi)
 {
     pthread_mutex_lock(&p->lock);
     struct ktermios tio = p->termios;
     pthread_mutex_unlock(&p->lock);
-    return mm_copy_out(mm, arg, &tio, v2 ? sizeof(tio) : KTERMIOS_V1_SIZE);
+    if (abi == TERMIO) {
+        struct ktermio tio1 = {
+            .c_iflag = (uint16_t)tio.c_iflag,
+            .c_oflag = (uint16_t)tio.c_oflag,
+            .c_cflag = (uint16_t)tio.c_cflag,
+            .c_lflag = (uint16_t)tio.c_lflag,
+            .c_line = tio.c_line,
+        };
+        memcpy(tio1.c_cc, tio.c_cc, TERMIO_NCC);
+        return mm_copy_out(mm, arg, &tio1, sizeof(tio1));
+    }
+    return mm_copy_out(mm, arg, &tio, abi == TERMIOS_V2 ? sizeof(tio) : KTERMIOS_V1_SIZE);
 }
 
 static long pty_ioctl(struct file *f, struct mm *mm, unsigned int cmd, uint64_t arg)
@@ -436,16 +516,26 @@ static long pty_ioctl(struct file *f, struct mm *mm, unsigned int cmd, uint64_t 
     }
     switch (cmd) {
     case TCGETS:
+        return pty_get_termios(p, mm, arg, TERMIOS_V1);
     case K_TCGETS2:
-        return pty_get_termios(p, mm, arg, cmd == K_TCGETS2);
+        return pty_get_termios(p, mm, arg, TERMIOS_V2);
+    case TCGETA:
+        return pty_get_termios(p, mm, arg, TERMIO);
     case TCSETS:
     case TCSETSW:
     case TCSETSF:
-        return pty_set_termios(f, t, mm, arg, false, cmd == TCSETSF);
+        return pty_set_termios(f, t, mm, arg, TERMIOS_V1, cmd == TCSETSF);
     case K_TCSETS2:
     case K_TCSETSW2:
     case K_TCSETSF2:
-        return pty_set_termios(f, t, mm, arg, true, cmd == K_TCSETSF2);
+        return pty_set_termios(f, t, mm, arg, TERMIOS_V2, cmd == K_TCSETSF2);
+    case TCSETA:
+    case TCSETAW:
+    case TCSETAF:
+        return pty_set_termios(f, t, mm, arg, TERMIO, cmd == TCSETAF);
+    case TIOCGLCKTRMIOS:
+    case TIOCSLCKTRMIOS:
+        return pty_locked_termios(p, t, mm, arg, cmd == TIOCSLCKTRMIOS);
     case TIOCGWINSZ: {
         pthread_mutex_lock(&p->lock);
         struct winsize ws = p->winsize;
@@ -511,9 +601,18 @@ static long pty_ioctl(struct file *f, struct mm *mm, unsigned int cmd, uint64_t 
         return pty_job_check(p, t, SIGTTOU);
     case TIOCSBRK:
     case TIOCCBRK:
+        return 0;
     case TIOCEXCL:
     case TIOCNXCL:
+        pthread_mutex_lock(&p->lock);
+        p->exclusive[is_master(f)] = cmd == TIOCEXCL;
+        pthread_mutex_unlock(&p->lock);
         return 0;
+    case TIOCGEXCL:
+        pthread_mutex_lock(&p->lock);
+        value = p->exclusive[is_master(f)];
+        pthread_mutex_unlock(&p->lock);
+        return mm_copy_out(mm, arg, &value, sizeof(value));
     case TIOCGETD:
         value = 0; /* N_TTY */
         return mm_copy_out(mm, arg, &value, sizeof(value));
@@ -623,13 +722,19 @@ int pty_open_slave(struct pty *p, struct inode *inode, int flags, bool acquire_c
         free(pf);
         return -EIO;
     }
+    struct task *t = task_current();
+    /* tty_reopen: an exclusive terminal opens again only for a privileged caller. */
+    if (p->exclusive[0] && !(t && t->creds.euid == 0)) {
+        pthread_mutex_unlock(&p->lock);
+        free(pf);
+        return -EBUSY;
+    }
     p->slave_opens++;
     p->slave_closed = false;
     pthread_mutex_unlock(&p->lock);
     file_init_inode(&pf->base, &slave_ops, flags & ~O_NOCTTY, inode);
     pf->pty = p;
     pty_get(p);
-    struct task *t = task_current();
     if (acquire_ctty && t)
         pty_acquire_ctty(p, t);
     *out = &pf->base;
