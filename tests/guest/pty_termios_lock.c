@@ -31,8 +31,8 @@ int main(void)
     int zero = 1;
     for (size_t i = 0; i < 19; i++) /* the kernel's NCCS; glibc's c_cc is longer */
         zero &= lock.c_cc[i] == 0;
-    printf("initial lock: iflag=%#x oflag=%#x cflag=%#x lflag=%#x cc all zero=%d\n",
-           lock.c_iflag, lock.c_oflag, lock.c_cflag, lock.c_lflag, zero);
+    printf("initial lock: iflag=%#x oflag=%#x cflag=%#x lflag=%#x cc all zero=%d\n", lock.c_iflag,
+           lock.c_oflag, lock.c_cflag, lock.c_lflag, zero);
 
     memset(&lock, 0, sizeof(lock));
     lock.c_lflag = ECHO;
@@ -61,8 +61,7 @@ int main(void)
 
     struct termio tio1;
     CHECK(ioctl(s, TCGETA, &tio1) == 0, "%s", "TCGETA");
-    printf("TCGETA: lflag=%#x vintr=%d veof=%d\n", tio1.c_lflag, tio1.c_cc[VINTR],
-           tio1.c_cc[VEOF]);
+    printf("TCGETA: lflag=%#x vintr=%d veof=%d\n", tio1.c_lflag, tio1.c_cc[VINTR], tio1.c_cc[VEOF]);
     tio1.c_lflag &= (unsigned short)~(ICANON | ECHO);
     tio1.c_cc[VEOF] = 5;
     CHECK(ioctl(s, TCSETAW, &tio1) == 0, "%s", "TCSETAW");

@@ -392,8 +392,7 @@ static void keep_locked_termios(struct ktermios *tio, const struct ktermios *old
 
 /* TIOCGLCKTRMIOS / TIOCSLCKTRMIOS, as struct termios (without the speeds). Setting the lock
  * takes CAP_SYS_ADMIN. */
-static long pty_locked_termios(struct pty *p, struct task *t, struct mm *mm, uint64_t arg,
-                               bool set)
+static long pty_locked_termios(struct pty *p, struct task *t, struct mm *mm, uint64_t arg, bool set)
 {
     struct ktermios lock;
 
@@ -457,9 +456,9 @@ static long pty_set_termios(struct file *f, struct task *t, struct mm *mm, uint6
     if (err)
         return err;
     memset(&tio, 0, sizeof(tio));
-    if (abi == TERMIO ? mm_copy_in(mm, arg, &tio1, sizeof(tio1)) != 0
-                      : mm_copy_in(mm, arg, &tio, abi == TERMIOS_V2 ? sizeof(tio)
-                                                                    : KTERMIOS_V1_SIZE) != 0)
+    if (abi == TERMIO
+            ? mm_copy_in(mm, arg, &tio1, sizeof(tio1)) != 0
+            : mm_copy_in(mm, arg, &tio, abi == TERMIOS_V2 ? sizeof(tio) : KTERMIOS_V1_SIZE) != 0)
         return -EFAULT;
     pthread_mutex_lock(&p->lock);
     if (abi == TERMIO) {
