@@ -11,17 +11,20 @@
 #include "platform/platform.h"
 #include "sentry/fs/epoll/epoll.h"
 #include "sentry/kernel/filelock.h"
+#include "sentry/fs/inotify/inotify.h"
 #include "sentry/kernel/kernel.h"
 #include "sentry/fs/host/host.h"
 #include "sentry/loader/loader.h"
 #include "sentry/mm/mm.h"
 #include "sentry/vfs/vfs.h"
 
-/* The last reference to an open file description is going: its locks and epoll watches go. */
+/* The last reference to an open file description is going: its locks, epoll watches and
+ * dnotify marks go. */
 static void kernel_file_released(struct file *f)
 {
     filelock_file_released(f);
     epoll_file_released(f);
+    dnotify_flush(f);
 }
 
 int kernel_create(const struct kernel_config *cfg, struct kernel **out)

@@ -62,6 +62,19 @@ struct creds {
     gid_t groups[CREDS_MAX_GROUPS];
 };
 
+/* Real-time signals queue: each further instance of a pending one (signal number past
+ * KERNEL_SIGRTMIN) waits here, in order, behind the one in the pending set. */
+#define KERNEL_SIGRTMIN 32
+struct sigq_extra {
+    int sig;
+    siginfo_t info;
+    struct sigq_extra *next;
+};
+struct sigq_list {
+    struct sigq_extra *head, *tail;
+    unsigned count;
+};
+
 struct thread_group {
     struct kernel *kernel;
     int tgid; /* in the sandbox's pid namespace */
@@ -90,11 +103,12 @@ struct thread_group {
      * one takes it, as Linux's shared pending queue. */
     uint64_t shared_pending;
     siginfo_t shared_info[KERNEL_NSIG + 1];
+    struct sigq_list shared_extra;
     struct rlimit rlimits[RLIM_NLIMITS];
     bool exiting;    /* exit_group or a fatal signal started */
     int exit_status; /* wait(2) status once exiting */
     int live_tasks;
-    struct vfs_path exe; /* the executable (for /proc/PID/exe); a reference; tg->lock */
+    struct vfs_path exe;    /* the executable (for /proc/PID/exe); a reference; tg->lock */
     struct task *exec_task; /* a thread in execve killing the others (tg->lock) */
     /* CPU time (ns) of threads that have ended, and of reaped children with their own reaped
      * children (getrusage's RUSAGE_CHILDREN); tg->lock. children_maxrss_kb: the largest
@@ -102,18 +116,18 @@ struct thread_group {
     uint64_t ended_utime, ended_stime;
     uint64_t children_utime, children_stime;
     long children_maxrss_kb;
-    int oom_score_adj;   /* /proc/PID/oom_score_adj, -1000..1000; only stored */
+    int oom_score_adj; /* /proc/PID/oom_score_adj, -1000..1000; only stored */
     /* Job control (jobctl.c), tg->lock: a group stop in force holds every task of the process
      * in the sentry until SIGCONT or SIGKILL. */
     bool stopped;
-    int stop_signal;      /* the signal that stopped it, for wait's status */
-    int wait_report;      /* enum jobctl_report: what WUNTRACED / WCONTINUED may still see */
+    int stop_signal;       /* the signal that stopped it, for wait's status */
+    int wait_report;       /* enum jobctl_report: what WUNTRACED / WCONTINUED may still see */
     bool notify_continued; /* a task woken by SIGCONT owes the parent its CLD_CONTINUED */
     /* POSIX timers and the CPU-time interval timers (posix_timer.c). timers_lock protects the
      * list, the id counter and every timer's state; it comes before tg->lock. */
     pthread_mutex_t timers_lock;
-    struct posix_timer *timers;      /* timer_create(2)'s, by id */
-    int next_timer_id;               /* Linux's next_posix_timer_id: ids count up from 0 */
+    struct posix_timer *timers; /* timer_create(2)'s, by id */
+    int next_timer_id;          /* Linux's next_posix_timer_id: ids count up from 0 */
     int ntimers;
     struct posix_timer *itimer_cpu[2]; /* ITIMER_VIRTUAL and ITIMER_PROF, NULL until set */
 };
@@ -135,7 +149,7 @@ struct task {
     struct arch_regs regs;    /* the guest registers while the task is in the sentry */
     struct creds creds;
     char comm[16];
-    int nice; /* setpriority(2): -20..19; stored, not yet used by any scheduler */
+    int nice;       /* setpriority(2): -20..19; stored, not yet used by any scheduler */
     pid_t host_tid; /* the sentry thread running the task: its CPU time is the system time */
     uint64_t map_gen_at_entry; /* mm_map_generation() when it last entered the guest */
     _Atomic uint64_t guest_ns; /* time spent running guest code (in platform_ctx_switch); its
@@ -157,6 +171,7 @@ struct task {
                               signals: they are still kept, not ignored (Linux's real_blocked) */
     uint64_t pending;
     siginfo_t pending_info[KERNEL_NSIG + 1];
+    struct sigq_list pending_extra;
 
     /* Blocking in the sentry: the task waits on `wake` until `woken` is set, by a wait queue it
      * registered on or by a signal (task_interrupt). wait_lock also guards ctx against release
@@ -177,12 +192,12 @@ struct task {
 
 /* What the boot process hands the kernel for the first process. */
 struct init_process {
-    const char *path;            /* the executable, walked in fs; also AT_EXECFN */
+    const char *path; /* the executable, walked in fs; also AT_EXECFN */
     char *const *argv;
     char *const *envp;
-    const char *cwd;             /* walked in fs: the working directory */
-    struct fs_context *fs;       /* root, mounts and umask; a reference the kernel takes over */
-    int stdio_fds[3]; /* host fds that become fds 0, 1, 2; the kernel owns them */
+    const char *cwd;       /* walked in fs: the working directory */
+    struct fs_context *fs; /* root, mounts and umask; a reference the kernel takes over */
+    int stdio_fds[3];      /* host fds that become fds 0, 1, 2; the kernel owns them */
 };
 
 struct kernel_config {
@@ -235,6 +250,15 @@ int kernel_wait_init(struct kernel *k);
 /* Delivers a signal from outside the sandbox (runsc forwarding a host signal) to pid 1. */
 void kernel_signal_init_from_host(struct kernel *k, int sig);
 
+/* File owners (fown.c): fcntl's F_GETOWN, F_SETOWN, F_GETOWN_EX, F_SETOWN_EX, F_GETSIG and
+ * F_SETSIG on f; -EINVAL for any other cmd. */
+long fown_fcntl(struct task *t, struct file *f, int cmd, uint64_t arg);
+/* Makes t's process f's owner (dnotify does this when a directory is watched). */
+void fown_set_default(struct task *t, struct file *f);
+/* send_sigio: f's owner hears of `reason` (POLL_IN, POLL_MSG...) on fd: F_SETSIG's signal with
+ * si_fd and si_band, or a plain SIGIO. Nothing without an owner. Takes kernel.lock. */
+void fown_send_sigio(struct kernel *k, struct file *f, int fd, int reason);
+
 /* Signals (signal.c). */
 /* Sends `sig` from inside the sandbox; `info` may be NULL for SI_USER from the task itself. */
 int task_signal_send(struct task *t, int sig, const siginfo_t *info);
@@ -247,6 +271,11 @@ int task_signal_send(struct task *t, int sig, const siginfo_t *info);
 int thread_group_signal_send(struct thread_group *g, int sig, const siginfo_t *info,
                              bool from_host);
 void thread_group_signal_from_kernel(struct thread_group *g, int sig, bool from_outside);
+/* Drops every instance of `sig` pending for the process and each of its threads (tg->lock
+ * held): a signal set to be ignored. */
+void thread_group_signal_discard(struct thread_group *g, int sig);
+/* Frees a queue's further instances (the task or group is going). */
+void sigq_list_free(struct sigq_list *l);
 /* A synchronous signal from a fault: it can be neither blocked nor ignored. */
 void task_signal_force(struct task *t, int sig, const siginfo_t *info);
 /* rt_sigsuspend's, ppoll's and pselect6's mask, in force while they wait: the old one comes

@@ -1,6 +1,7 @@
 /* Signal state: sending, forcing synchronous signals, and acting on pending ones before a task
  * returns to guest code. Default actions follow signal(7). */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "lib/log.h"
@@ -78,6 +79,109 @@ void task_interrupt(struct task *t)
     pthread_mutex_unlock(&t->wait_lock);
 }
 
+/* ---- pending sets with queued real-time signals ----
+ * A pending set is a bit per signal, the siginfo of its first instance, and (real-time signals
+ * only) the further instances queued behind it. A standard signal already pending is not queued
+ * twice. The caller holds tg->lock. */
+
+/* Queues one instance; -EAGAIN past `limit` queued further instances (RLIMIT_SIGPENDING, counted
+ * per queue rather than per user as Linux does). */
+static int pending_add(uint64_t *pending, siginfo_t *infos, struct sigq_list *extra, int sig,
+                       const siginfo_t *info, uint64_t limit)
+{
+    if (!(*pending & SIGBIT(sig))) {
+        *pending |= SIGBIT(sig);
+        infos[sig] = *info;
+        return 0;
+    }
+    if (sig < KERNEL_SIGRTMIN)
+        return 0;
+    if (extra->count >= limit)
+        return -EAGAIN;
+    struct sigq_extra *e = malloc(sizeof(*e));
+    if (!e)
+        return -EAGAIN;
+    e->sig = sig;
+    e->info = *info;
+    e->next = NULL;
+    if (extra->tail)
+        extra->tail->next = e;
+    else
+        extra->head = e;
+    extra->tail = e;
+    extra->count++;
+    return 0;
+}
+
+/* Takes the first instance of a pending `sig`; the next queued one, if any, takes its place. */
+static void pending_take(uint64_t *pending, siginfo_t *infos, struct sigq_list *extra, int sig,
+                         siginfo_t *out)
+{
+    *out = infos[sig];
+    struct sigq_extra *prev = NULL;
+    for (struct sigq_extra *e = extra->head; e; prev = e, e = e->next) {
+        if (e->sig != sig)
+            continue;
+        infos[sig] = e->info;
+        if (prev)
+            prev->next = e->next;
+        else
+            extra->head = e->next;
+        if (extra->tail == e)
+            extra->tail = prev;
+        extra->count--;
+        free(e);
+        return;
+    }
+    *pending &= ~SIGBIT(sig);
+}
+
+static void pending_discard(uint64_t *pending, struct sigq_list *extra, int sig)
+{
+    *pending &= ~SIGBIT(sig);
+    struct sigq_extra **pp = &extra->head;
+    extra->tail = NULL;
+    while (*pp) {
+        struct sigq_extra *e = *pp;
+        if (e->sig == sig) {
+            *pp = e->next;
+            extra->count--;
+            free(e);
+        } else {
+            extra->tail = e;
+            pp = &e->next;
+        }
+    }
+}
+
+void sigq_list_free(struct sigq_list *l)
+{
+    while (l->head) {
+        struct sigq_extra *e = l->head;
+        l->head = e->next;
+        free(e);
+    }
+    l->tail = NULL;
+    l->count = 0;
+}
+
+void thread_group_signal_discard(struct thread_group *g, int sig)
+{
+    pending_discard(&g->shared_pending, &g->shared_extra, sig);
+    for (struct task *it = g->tasks; it; it = it->group_next)
+        pending_discard(&it->pending, &it->pending_extra, sig);
+}
+
+/* However high RLIMIT_SIGPENDING is set, a queue holds no more than this: each instance is
+ * sentry memory. */
+#define SIGQ_MAX_EXTRA 131072
+
+static uint64_t sigpending_limit(struct thread_group *g)
+{
+    rlim_t lim = g->rlimits[RLIMIT_SIGPENDING].rlim_cur;
+    return lim < SIGQ_MAX_EXTRA ? lim : SIGQ_MAX_EXTRA;
+}
+
 static int signal_queue(struct task *t, int sig, const siginfo_t *info, bool from_host)
 {
     if (sig < 1 || sig > KERNEL_NSIG)
@@ -93,18 +197,18 @@ static int signal_queue(struct task *t, int sig, const siginfo_t *info, bool fro
         pthread_mutex_unlock(&t->tg->lock);
         return 0;
     }
-    /* A standard signal already pending is not queued twice. */
-    if (!(t->pending & SIGBIT(sig))) {
-        t->pending |= SIGBIT(sig);
-        if (info) {
-            t->pending_info[sig] = *info;
-        } else {
-            memset(&t->pending_info[sig], 0, sizeof(siginfo_t));
-            t->pending_info[sig].si_signo = sig;
-            t->pending_info[sig].si_code = SI_USER;
-        }
+    siginfo_t user;
+    if (!info) {
+        memset(&user, 0, sizeof(user));
+        user.si_signo = sig;
+        user.si_code = SI_USER;
+        info = &user;
     }
+    int err = pending_add(&t->pending, t->pending_info, &t->pending_extra, sig, info,
+                          sigpending_limit(t->tg));
     pthread_mutex_unlock(&t->tg->lock);
+    if (err)
+        return err;
     /* signalfd readers and watchers of any task look again. */
     waitqueue_wake_all(&t->kernel->signal_queued);
     return 0;
@@ -118,8 +222,7 @@ int task_signal_send(struct task *t, int sig, const siginfo_t *info)
     return err;
 }
 
-int thread_group_signal_send(struct thread_group *g, int sig, const siginfo_t *info,
-                             bool from_host)
+int thread_group_signal_send(struct thread_group *g, int sig, const siginfo_t *info, bool from_host)
 {
     if (sig < 1 || sig > KERNEL_NSIG)
         return -EINVAL;
@@ -144,17 +247,19 @@ int thread_group_signal_send(struct thread_group *g, int sig, const siginfo_t *i
         pthread_mutex_unlock(&g->lock);
         return 0;
     }
-    if (!(g->shared_pending & SIGBIT(sig))) {
-        g->shared_pending |= SIGBIT(sig);
-        if (info) {
-            g->shared_info[sig] = *info;
-        } else {
-            memset(&g->shared_info[sig], 0, sizeof(siginfo_t));
-            g->shared_info[sig].si_code = SI_USER;
-        }
-        g->shared_info[sig].si_signo = sig;
+    siginfo_t copy;
+    if (info) {
+        copy = *info;
+    } else {
+        memset(&copy, 0, sizeof(copy));
+        copy.si_code = SI_USER;
     }
+    copy.si_signo = sig;
+    int err = pending_add(&g->shared_pending, g->shared_info, &g->shared_extra, sig, &copy,
+                          sigpending_limit(g));
     pthread_mutex_unlock(&g->lock);
+    if (err)
+        return err;
     /* signalfd readers re-check (they may be threads blocking the signal). */
     waitqueue_wake_all(&g->kernel->signal_queued);
     /* Tasks are freed only with their group, which the caller holds. */
@@ -277,13 +382,10 @@ int task_signal_timedwait(struct task *t, uint64_t mask, const struct timespec *
 /* Takes signal `sig` from the task's own pending set, else the process's (tg->lock held). */
 static void take_pending(struct task *t, int sig, siginfo_t *info)
 {
-    if (t->pending & SIGBIT(sig)) {
-        t->pending &= ~SIGBIT(sig);
-        *info = t->pending_info[sig];
-    } else {
-        t->tg->shared_pending &= ~SIGBIT(sig);
-        *info = t->tg->shared_info[sig];
-    }
+    if (t->pending & SIGBIT(sig))
+        pending_take(&t->pending, t->pending_info, &t->pending_extra, sig, info);
+    else
+        pending_take(&t->tg->shared_pending, t->tg->shared_info, &t->tg->shared_extra, sig, info);
 }
 
 /* Takes the next deliverable signal: SIGKILL first, then the lowest number. */

@@ -99,6 +99,7 @@ struct thread_group *thread_group_alloc(struct kernel *k, int tgid)
 /* Frees a task whose thread has finished, and its thread group with its last task. */
 static void task_destroy(struct task *t)
 {
+    sigq_list_free(&t->pending_extra);
     fs_context_put(t->fs);
     pthread_mutex_destroy(&t->wait_lock);
     pthread_cond_destroy(&t->wake);
@@ -118,6 +119,7 @@ void task_free(struct task *t)
     if (!listed)
         task_destroy(t);
     thread_group_release_timers(tg, true); /* a process that never ran its exit */
+    sigq_list_free(&tg->shared_extra);
     waitqueue_destroy(&tg->child_events);
     vfs_path_put(&tg->exe);
     pthread_mutex_destroy(&tg->lock);

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <limits.h>
 
+#include "sentry/fs/inotify/inotify.h"
 #include "sentry/kernel/filelock.h"
 #include "sentry/syscalls/syscalls.h"
 #include "sentry/fs/pipe/pipe.h"
@@ -104,8 +105,9 @@ long sys_fcntl(struct task *t, const struct syscall_args *a)
     case F_SETPIPE_SZ:
         if (!(f = get_file(t, a->a[0])))
             return -EBADF;
-        ret = (int)a->a[1] == F_GETPIPE_SZ ? pipe_get_size(f)
-                                           : pipe_set_size(f, (uint32_t)a->a[2], t->creds.euid == 0);
+        ret = (int)a->a[1] == F_GETPIPE_SZ
+                  ? pipe_get_size(f)
+                  : pipe_set_size(f, (uint32_t)a->a[2], t->creds.euid == 0);
         file_put(f);
         return ret;
     case F_GETLK:
@@ -116,8 +118,24 @@ long sys_fcntl(struct task *t, const struct syscall_args *a)
     case F_OFD_SETLKW:
         if (!(f = get_file(t, a->a[0])))
             return -EBADF;
-        ret = (f->status_flags & O_PATH) ? -EBADF
-                                         : filelock_fcntl(t, f, (int)a->a[1], a->a[2]);
+        ret = (f->status_flags & O_PATH) ? -EBADF : filelock_fcntl(t, f, (int)a->a[1], a->a[2]);
+        file_put(f);
+        return ret;
+    case F_GETOWN:
+    case F_SETOWN:
+    case F_GETOWN_EX:
+    case F_SETOWN_EX:
+    case F_GETSIG:
+    case F_SETSIG:
+        if (!(f = get_file(t, a->a[0])))
+            return -EBADF;
+        ret = (f->status_flags & O_PATH) ? -EBADF : fown_fcntl(t, f, (int)a->a[1], a->a[2]);
+        file_put(f);
+        return ret;
+    case F_NOTIFY:
+        if (!(f = get_file(t, a->a[0])))
+            return -EBADF;
+        ret = (f->status_flags & O_PATH) ? -EBADF : dnotify_set(t, f, fd, a->a[2]);
         file_put(f);
         return ret;
     default:

@@ -14,6 +14,7 @@
 #include "sentry/fs/pipe/pipe.h"
 #include "sentry/kernel/filelock.h"
 #include "sentry/socket/socket.h"
+#include "sentry/fs/inotify/inotify.h"
 #include "sentry/syscalls/syscalls.h"
 #include "sentry/vfs/vfs.h"
 
@@ -714,6 +715,7 @@ long sys_close(struct task *t, const struct syscall_args *a)
         return -EBADF;
     /* Closing any fd of a file drops the process's record locks on it (fcntl(2)). */
     filelock_close(t->tg, f);
+    dnotify_flush(f); /* and its dnotify marks (dnotify_flush in filp_flush) */
     file_put(f);
     return fdtable_close(t->fds, (int)a->a[0]);
 }

@@ -39,9 +39,7 @@ long sys_rt_sigaction(struct task *t, const struct syscall_args *a)
         if (act.handler == (uint64_t)SIG_IGN ||
             (act.handler == (uint64_t)SIG_DFL &&
              (sig == SIGCHLD || sig == SIGURG || sig == SIGWINCH))) {
-            t->tg->shared_pending &= ~SIGBIT(sig);
-            for (struct task *it = t->tg->tasks; it; it = it->group_next)
-                it->pending &= ~SIGBIT(sig);
+            thread_group_signal_discard(t->tg, sig);
         }
     }
     pthread_mutex_unlock(&t->tg->lock);

@@ -474,6 +474,12 @@ struct file {
     /* The epoll items watching this file (sentry/fs/epoll), under epoll's global lock; they
      * go when the file is released (vfs_set_file_release_hook). */
     struct epoll_item *epoll_watches;
+    /* Who hears of this file by signal (F_SETOWN, F_SETOWN_EX, F_SETSIG: sentry/kernel/fown.c):
+     * dnotify and O_ASYNC. Each word is read and set alone, as Linux's f_owner under its lock
+     * would give no more to a racing reader. */
+    atomic_int owner_type; /* F_OWNER_TID, F_OWNER_PID or F_OWNER_PGRP */
+    atomic_int owner_id;   /* the tid, tgid or pgid; 0: no owner */
+    atomic_int owner_sig;  /* 0: SIGIO without siginfo */
 };
 
 void file_init(struct file *f, const struct file_ops *ops, int status_flags);

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,9 +27,14 @@ struct inotify_rec {
     char name[];
 };
 
+/* A watch is an inotify instance's, or (owner NULL) a dnotify mark: fcntl(F_NOTIFY) on an open
+ * directory, which signals the file's owner instead of queueing an event. */
 struct inotify_watch {
-    struct inotify_instance *owner;
-    struct inode *inode; /* a reference: a watched inode stays while watched */
+    struct inotify_instance *owner; /* NULL for a dnotify mark */
+    struct file *dn_file;           /* a dnotify mark's directory file: no reference, the mark
+                                       goes first (dnotify_flush at close and release) */
+    int dn_fd;                      /* the fd its signal names (si_fd) */
+    struct inode *inode;            /* a reference: a watched inode stays while watched */
     int wd;
     uint32_t mask;                    /* IN_ALL_EVENTS bits wanted */
     uint32_t flags;                   /* IN_ONESHOT, IN_EXCL_UNLINK */
@@ -157,13 +163,15 @@ static void watch_detach(struct inotify_watch *w)
             break;
         }
     }
+    update_inode_mask(w->inode);
+    if (!w->owner)
+        return; /* a dnotify mark: on no instance's list, hears nothing of its end */
     for (pp = &w->owner->watches; *pp; pp = &(*pp)->owner_next) {
         if (*pp == w) {
             *pp = w->owner_next;
             break;
         }
     }
-    update_inode_mask(w->inode);
     watch_count--;
     queue_event(w->owner, w->wd, IN_IGNORED, NULL, 0);
 }
@@ -179,6 +187,42 @@ static void watch_free_list(struct inotify_watch *list)
     }
 }
 
+/* Signals dnotify marks owe, gathered under watches_lock and sent once it is dropped. */
+struct dnotify_sends {
+    struct {
+        struct file *file; /* a reference */
+        int fd;
+    } * v;
+    size_t n, cap;
+};
+
+static void dnotify_collect(struct dnotify_sends *s, struct inotify_watch *w)
+{
+    if (s->n == s->cap) {
+        size_t cap = s->cap ? s->cap * 2 : 4;
+        void *v = realloc(s->v, cap * sizeof(*s->v));
+        if (!v)
+            return; /* as a lost event: nothing to queue an overflow on */
+        s->v = v;
+        s->cap = cap;
+    }
+    file_get(w->dn_file);
+    s->v[s->n].file = w->dn_file;
+    s->v[s->n].fd = w->dn_fd;
+    s->n++;
+}
+
+static void dnotify_send(struct dnotify_sends *s)
+{
+    struct task *t = task_current();
+    for (size_t i = 0; i < s->n; i++) {
+        if (t)
+            fown_send_sigio(t->kernel, s->v[i].file, s->v[i].fd, POLL_MSG);
+        file_put(s->v[i].file);
+    }
+    free(s->v);
+}
+
 /* The VFS's hook (vfs_notify): the event for every watch on `inode` that wants it. */
 static void inotify_deliver(struct inode *inode, uint32_t mask, const char *name, uint32_t cookie)
 {
@@ -188,6 +232,7 @@ static void inotify_deliver(struct inode *inode, uint32_t mask, const char *name
     if (mask & (IN_MOVE_SELF | IN_DELETE_SELF))
         mask &= ~IN_ISDIR;
     struct inotify_watch *dropped = NULL;
+    struct dnotify_sends sends = {0};
     pthread_mutex_lock(&watches_lock);
     struct inotify_watch *next;
     for (struct inotify_watch *w = inode->notify_watches; w; w = next) {
@@ -196,7 +241,11 @@ static void inotify_deliver(struct inode *inode, uint32_t mask, const char *name
             continue;
         if (!(mask & w->mask & IN_ALL_EVENTS))
             continue;
-        queue_event(w->owner, w->wd, mask, name, cookie);
+        if (!w->owner) {
+            dnotify_collect(&sends, w);
+        } else {
+            queue_event(w->owner, w->wd, mask, name, cookie);
+        }
         if (w->flags & IN_ONESHOT) {
             watch_detach(w);
             w->owner_next = dropped;
@@ -214,6 +263,7 @@ static void inotify_deliver(struct inode *inode, uint32_t mask, const char *name
     }
     pthread_mutex_unlock(&watches_lock);
     watch_free_list(dropped);
+    dnotify_send(&sends);
 }
 
 int inotify_watch_add(struct file *f, struct inode *inode, uint32_t mask)
@@ -448,4 +498,88 @@ int inotify_create(int flags, struct file **out)
 bool inotify_is_instance(const struct file *f)
 {
     return f->ops == &inotify_ops;
+}
+
+/* dnotify's DN_* bits as the IN_* events that raise them (convert_arg). */
+static uint32_t dnotify_events(uint32_t arg)
+{
+    uint32_t mask = 0;
+    if (arg & DN_ACCESS)
+        mask |= IN_ACCESS;
+    if (arg & DN_MODIFY)
+        mask |= IN_MODIFY;
+    if (arg & DN_CREATE)
+        mask |= IN_CREATE | IN_MOVED_TO;
+    if (arg & DN_DELETE)
+        mask |= IN_DELETE | IN_MOVED_FROM;
+    if (arg & DN_RENAME)
+        mask |= IN_MOVED_FROM | IN_MOVED_TO;
+    if (arg & DN_ATTRIB)
+        mask |= IN_ATTRIB;
+    return mask;
+}
+
+int dnotify_set(struct task *t, struct file *f, int fd, uint64_t arg)
+{
+    uint32_t bits = (uint32_t)arg; /* fcntl_dirnotify takes an unsigned int */
+
+    if (!(bits & ~DN_MULTISHOT)) {
+        dnotify_flush(f);
+        return 0;
+    }
+    if (!f->inode || !S_ISDIR(f->inode->mode))
+        return -ENOTDIR;
+    struct inode *inode = f->inode;
+    struct inotify_watch *fresh = calloc(1, sizeof(*fresh));
+    if (!fresh)
+        return -ENOMEM;
+    vfs_set_notify_hook(inotify_deliver); /* as inotify_create: before the first watch */
+    pthread_mutex_lock(&watches_lock);
+    struct inotify_watch *w = inode->notify_watches;
+    while (w && !(w->owner == NULL && w->dn_file == f))
+        w = w->inode_next;
+    if (w) {
+        /* attach_dn: a second F_NOTIFY on the same file adds to its mark. */
+        w->mask |= dnotify_events(bits);
+        if (bits & DN_MULTISHOT)
+            w->flags &= ~(uint32_t)IN_ONESHOT;
+        w->dn_fd = fd;
+    } else {
+        w = fresh;
+        fresh = NULL;
+        w->dn_file = f;
+        w->dn_fd = fd;
+        w->mask = dnotify_events(bits);
+        w->flags = (bits & DN_MULTISHOT) ? 0 : IN_ONESHOT;
+        inode_get(inode);
+        w->inode = inode;
+        w->inode_next = inode->notify_watches;
+        inode->notify_watches = w;
+    }
+    update_inode_mask(inode);
+    pthread_mutex_unlock(&watches_lock);
+    free(fresh);
+    /* The process hears of it unless the file already has an owner (__f_setown, not forced). */
+    fown_set_default(t, f);
+    return 0;
+}
+
+void dnotify_flush(struct file *f)
+{
+    struct inode *inode = f->inode;
+    if (!inode || !S_ISDIR(inode->mode) ||
+        !atomic_load_explicit(&inode->notify_mask, memory_order_relaxed))
+        return;
+    struct inotify_watch *dropped = NULL, *next;
+    pthread_mutex_lock(&watches_lock);
+    for (struct inotify_watch *w = inode->notify_watches; w; w = next) {
+        next = w->inode_next;
+        if (w->owner || w->dn_file != f)
+            continue;
+        watch_detach(w);
+        w->owner_next = dropped;
+        dropped = w;
+    }
+    pthread_mutex_unlock(&watches_lock);
+    watch_free_list(dropped);
 }

@@ -30,4 +30,12 @@ int inotify_watch_add(struct file *f, struct inode *inode, uint32_t mask);
 /* inotify_rm_watch(2): queues IN_IGNORED and drops the watch; -EINVAL for an unknown wd. */
 int inotify_watch_remove(struct file *f, int wd);
 
+/* fcntl(F_NOTIFY) (dnotify, fcntl(2)): events in directory f signal its owner (made the
+ * caller's process if it has none) with fd as si_fd; without DN_MULTISHOT only once. An arg
+ * with no event removes f's mark. -ENOTDIR for a file that is not a directory. */
+struct task;
+int dnotify_set(struct task *t, struct file *f, int fd, uint64_t arg);
+/* Ends f's dnotify marks: on close(2) of any of its fds and when it is released. */
+void dnotify_flush(struct file *f);
+
 #endif
