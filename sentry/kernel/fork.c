@@ -129,18 +129,19 @@ static int copy_fds(struct task *parent, struct task *child)
     return fdtable_copy(parent->fds, child->fds);
 }
 
-/* A pid for a new task within the sandbox's limits (counted in kernel.ntasks), or -EAGAIN. */
+/* A pid for a new task within the sandbox's limits (counted in kernel.ntasks), or -EAGAIN.
+ * RLIMIT_NPROC counts the tasks of the caller's real user; as copy_process, it spares root and
+ * a caller with CAP_SYS_RESOURCE or CAP_SYS_ADMIN. */
 static int reserve_task(struct task *t, bool new_process)
 {
     struct kernel *k = t->kernel;
+    rlim_t nproc = task_rlimit(t, RLIMIT_NPROC);
 
     pthread_mutex_lock(&k->lock);
-    pthread_mutex_lock(&t->tg->lock);
-    rlim_t nproc = t->tg->rlimits[RLIMIT_NPROC].rlim_cur;
-    pthread_mutex_unlock(&t->tg->lock);
     bool limited = k->ntasks >= KERNEL_MAX_TASKS ||
-                   (new_process && k->nprocs >= KERNEL_MAX_TASKS) ||
-                   ((rlim_t)k->ntasks >= nproc && t->creds.ruid != 0);
+                   (new_process && k->nprocs >= KERNEL_MAX_TASKS);
+    if (!limited && nproc != RLIM_INFINITY && t->creds.ruid != 0 && !task_capable(t))
+        limited = (rlim_t)kernel_count_user_tasks(k, t->creds.ruid) >= nproc;
     int pid = limited ? -EAGAIN : alloc_pid(k);
     if (pid > 0) {
         k->ntasks++;

@@ -268,6 +268,9 @@ int task_signal_dequeue_mask(struct task *t, uint64_t mask, siginfo_t *info);
  * -EAGAIN on timeout, or -EINTR when another signal interrupts. */
 int task_signal_timedwait(struct task *t, uint64_t mask, const struct timespec *deadline,
                           siginfo_t *info);
+/* Signals pending for the processes of real user `ruid`, as RLIMIT_SIGPENDING counts them
+ * (kernel.lock held; signal.c). */
+int kernel_count_user_pending(struct kernel *k, uid_t ruid);
 /* Wakes a task sleeping in the sentry or running guest code so it looks at its signals. */
 void task_interrupt(struct task *t);
 /* Wakes a task blocked in task_block (wait queues call this). */
@@ -349,6 +352,21 @@ struct fs_context *task_get_fs(struct task *t);
 
 /* RLIMIT_NOFILE as a bound on fd numbers, capped at what an fd table can hold (task.c). */
 int task_nofile_limit(struct task *t);
+/* The process's soft limit for `resource` (task.c). */
+rlim_t task_rlimit(struct task *t, int resource);
+/* Whether the task holds every capability: the sentry models capabilities as Linux gives them to
+ * an effective uid of 0 (CAP_SYS_RESOURCE, CAP_SYS_ADMIN, CAP_IPC_LOCK...). */
+static inline bool task_capable(const struct task *t)
+{
+    return t->creds.euid == 0;
+}
+/* The process's RLIMIT_AS/DATA/STACK/MEMLOCK as its mm enforces them (tg->lock taken inside),
+ * and handing them to `mm` (task.c). */
+struct mm_limits;
+void task_mm_limits(struct task *t, struct mm_limits *l);
+void task_apply_mm_limits(struct task *t, struct mm *mm);
+/* Live tasks whose real uid is `ruid`, as RLIMIT_NPROC counts them (kernel.lock held). */
+int kernel_count_user_tasks(struct kernel *k, uid_t ruid);
 
 /* Processes (fork.c, exit.c). */
 /* fork(2)/clone(2) without shared memory: a new process with a copy-on-write copy of the

@@ -286,3 +286,46 @@ int task_nofile_limit(struct task *t)
     pthread_mutex_unlock(&t->tg->lock);
     return lim > FDTABLE_MAX ? FDTABLE_MAX : (int)lim;
 }
+
+rlim_t task_rlimit(struct task *t, int resource)
+{
+    pthread_mutex_lock(&t->tg->lock);
+    rlim_t lim = t->tg->rlimits[resource].rlim_cur;
+    pthread_mutex_unlock(&t->tg->lock);
+    return lim;
+}
+
+/* RLIM_INFINITY is all ones, as UINT64_MAX: the mm's "no limit". */
+_Static_assert(RLIM_INFINITY == UINT64_MAX, "RLIM_INFINITY is the mm's unlimited");
+
+void task_mm_limits(struct task *t, struct mm_limits *l)
+{
+    pthread_mutex_lock(&t->tg->lock);
+    l->as = t->tg->rlimits[RLIMIT_AS].rlim_cur;
+    l->data = t->tg->rlimits[RLIMIT_DATA].rlim_cur;
+    l->stack = t->tg->rlimits[RLIMIT_STACK].rlim_cur;
+    l->memlock = t->tg->rlimits[RLIMIT_MEMLOCK].rlim_cur;
+    pthread_mutex_unlock(&t->tg->lock);
+    l->memlock_exempt = task_capable(t);
+}
+
+void task_apply_mm_limits(struct task *t, struct mm *mm)
+{
+    struct mm_limits l;
+
+    task_mm_limits(t, &l);
+    mm_set_limits(mm, &l);
+}
+
+int kernel_count_user_tasks(struct kernel *k, uid_t ruid)
+{
+    int n = 0;
+
+    for (struct thread_group *g = k->groups; g; g = g->next) {
+        pthread_mutex_lock(&g->lock);
+        for (struct task *it = g->tasks; it; it = it->group_next)
+            n += !it->released && it->creds.ruid == ruid;
+        pthread_mutex_unlock(&g->lock);
+    }
+    return n;
+}
