@@ -80,6 +80,13 @@ static int task_inherit(struct task *t, struct task *c, const struct clone_reque
     }
     c->creds = t->creds;
     memcpy(c->comm, t->comm, sizeof(c->comm));
+    /* The parent-death signal is not inherited; the rest of prctl's state is (prctl(2)). */
+    c->no_new_privs = t->no_new_privs;
+    c->keepcaps = t->keepcaps;
+    c->timer_slack_ns = t->timer_slack_ns;
+    c->cap_bset = t->cap_bset;
+    c->sched_policy = t->sched_policy;
+    c->affinity = t->affinity;
     c->nice = t->nice;
     pthread_mutex_lock(&t->tg->lock);
     c->blocked = t->blocked;
@@ -263,6 +270,7 @@ long task_fork(struct task *t, const struct clone_request *req)
     pthread_mutex_lock(&t->tg->lock);
     memcpy(tg->actions, t->tg->actions, sizeof(tg->actions));
     memcpy(tg->rlimits, t->tg->rlimits, sizeof(tg->rlimits));
+    tg->dumpable = t->tg->dumpable;
     tg->exe = t->tg->exe;
     vfs_path_get(&tg->exe);
     pthread_mutex_unlock(&t->tg->lock);

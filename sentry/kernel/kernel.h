@@ -9,6 +9,7 @@
 #define RUNSC_SENTRY_KERNEL_KERNEL_H
 
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -103,6 +104,9 @@ struct thread_group {
     uint64_t children_utime, children_stime;
     long children_maxrss_kb;
     int oom_score_adj;   /* /proc/PID/oom_score_adj, -1000..1000; only stored */
+    int dumpable;        /* PR_SET_DUMPABLE: 0 or 1; tg->lock */
+    bool child_subreaper; /* PR_SET_CHILD_SUBREAPER: orphaned descendants come here; kernel.lock */
+    int membarrier_registered; /* MEMBARRIER_CMD_REGISTER_* commands done (bit = command) */
     /* Job control (jobctl.c), tg->lock: a group stop in force holds every task of the process
      * in the sentry until SIGCONT or SIGKILL. */
     bool stopped;
@@ -135,6 +139,15 @@ struct task {
     struct arch_regs regs;    /* the guest registers while the task is in the sentry */
     struct creds creds;
     char comm[16];
+    /* prctl(2) state, own thread only except pdeath_signal (read by the exiting parent under
+     * kernel.lock, set by its own thread: an int store) . */
+    int pdeath_signal;         /* PR_SET_PDEATHSIG: sent when the parent exits, 0: none */
+    bool no_new_privs;         /* PR_SET_NO_NEW_PRIVS: sticky, inherited */
+    bool keepcaps;             /* PR_SET_KEEPCAPS */
+    uint64_t timer_slack_ns;   /* PR_SET_TIMERSLACK: stored only */
+    uint64_t cap_bset;         /* the capability bounding set (PR_CAPBSET_DROP) */
+    int sched_policy;          /* sched_setscheduler(2): SCHED_OTHER/BATCH/IDLE, own thread */
+    cpu_set_t affinity;        /* sched_setaffinity(2); empty: all the sandbox's CPUs */
     int nice; /* setpriority(2): -20..19; stored, not yet used by any scheduler */
     pid_t host_tid; /* the sentry thread running the task: its CPU time is the system time */
     uint64_t map_gen_at_entry; /* mm_map_generation() when it last entered the guest */

@@ -29,6 +29,8 @@ struct task *task_alloc(struct kernel *k, struct thread_group *tg, int tid)
     pthread_cond_init(&t->wake, &attr);
     pthread_condattr_destroy(&attr);
     clock_gettime(CLOCK_MONOTONIC, &t->start_time);
+    t->timer_slack_ns = 50000; /* Linux's default timer slack */
+    t->cap_bset = ~0ULL;
     return t;
 }
 
@@ -89,6 +91,7 @@ struct thread_group *thread_group_alloc(struct kernel *k, int tgid)
     pthread_mutex_init(&tg->timers_lock, NULL);
     waitqueue_init(&tg->child_events);
     tg->exit_signal = SIGCHLD;
+    tg->dumpable = 1;
     /* The sandbox starts with the limits runsc itself runs under, as a container inherits the
      * runtime's. */
     for (int r = 0; r < RLIM_NLIMITS; r++)

@@ -1,5 +1,5 @@
 /* Process and thread identity and lifetime: exit(2), exit_group(2), getpid(2) and friends,
- * set_tid_address(2), set_robust_list(2), arch_prctl(2), prctl(2). */
+ * set_tid_address(2), set_robust_list(2), arch_prctl(2). */
 #include <errno.h>
 #include <linux/capability.h>
 #include <sched.h>
@@ -96,40 +96,6 @@ long sys_arch_prctl(struct task *t, const struct syscall_args *a)
     if (ret == 1)
         return mm_copy_out(t->mm, a->a[1], &value, sizeof(value));
     return ret;
-}
-
-long sys_prctl(struct task *t, const struct syscall_args *a)
-{
-    switch ((int)a->a[0]) {
-    case PR_SET_NAME: {
-        char name[16];
-        ssize_t n = mm_copy_string_in(t->mm, a->a[1], name, sizeof(name));
-        if (n == -ENAMETOOLONG) {
-            /* Longer names are truncated, not refused. */
-            if (mm_copy_in(t->mm, a->a[1], name, sizeof(name) - 1) != 0)
-                return -EFAULT;
-            name[sizeof(name) - 1] = '\0';
-        } else if (n < 0) {
-            return n;
-        }
-        memcpy(t->comm, name, sizeof(name));
-        return 0;
-    }
-    case PR_GET_NAME:
-        return mm_copy_out(t->mm, a->a[1], t->comm, sizeof(t->comm));
-    case PR_GET_DUMPABLE:
-        return 1;
-    case PR_SET_DUMPABLE:
-        return a->a[1] <= 1 ? 0 : -EINVAL;
-    case PR_SET_NO_NEW_PRIVS:
-        return a->a[1] == 1 && !a->a[2] && !a->a[3] && !a->a[4] ? 0 : -EINVAL;
-    case PR_GET_NO_NEW_PRIVS:
-        return 0;
-    case PR_CAPBSET_READ:
-        return a->a[1] <= CAP_LAST_CAP ? 1 : -EINVAL;
-    default:
-        return -EINVAL;
-    }
 }
 
 long sys_clone(struct task *t, const struct syscall_args *a)

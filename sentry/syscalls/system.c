@@ -1,5 +1,5 @@
 /* System information and limits: uname(2), getrandom(2), prlimit64(2), getrlimit(2),
- * setrlimit(2), sysinfo(2), sched_getaffinity(2), sched_yield(2), getcwd(2), umask(2). */
+ * setrlimit(2), sysinfo(2), getcwd(2), umask(2), getpriority(2), setpriority(2). */
 #include <errno.h>
 #include <sched.h>
 #include <stdio.h>
@@ -166,31 +166,6 @@ long sys_sysinfo(struct task *t, const struct syscall_args *a)
     si.mem_unit = 1;
     return mm_copy_out(t->mm, a->a[0], &si, sizeof(si));
 }
-
-long sys_sched_getaffinity(struct task *t, const struct syscall_args *a)
-{
-    cpu_set_t set;
-    int32_t pid = (int32_t)a->a[0];
-
-    if (pid != 0 && pid != t->tid)
-        return -ESRCH;
-    CPU_ZERO(&set);
-    /* The raw syscall returns the host's cpumask size (nr_cpu_ids bits in whole longs), which
-     * is what the guest must be told and what its buffer must hold. */
-    long size = syscall(SYS_sched_getaffinity, 0, sizeof(set), &set);
-    if (size < 0)
-        return -errno;
-    if (a->a[1] < (uint64_t)size || (a->a[1] & 7))
-        return -EINVAL;
-    return mm_copy_out(t->mm, a->a[2], &set, (size_t)size) ? -EFAULT : size;
-}
-
-long sys_sched_yield(struct task *t, const struct syscall_args *a)
-{
-    sched_yield();
-    return 0;
-}
-
 
 /* getpriority(2)/setpriority(2) for PRIO_PROCESS (0: the caller), and PRIO_PGRP/PRIO_USER as
  * they apply to the caller. The raw syscall returns 20 - nice so the value is never negative. */
