@@ -240,6 +240,9 @@ long task_fork(struct task *t, const struct clone_request *req)
         return -EINVAL;
     if ((flags & CLONE_SIGHAND) && !(flags & CLONE_VM))
         return -EINVAL;
+    /* Not yet: pidfds (clone(2) would hand one back through parent_tid or args.pidfd). */
+    if (flags & CLONE_PIDFD)
+        return -EINVAL;
     if (flags & (CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUSER | CLONE_NEWNET | CLONE_NEWIPC |
                  CLONE_NEWUTS | CLONE_NEWCGROUP | CLONE_PARENT | CLONE_PTRACE | CLONE_UNTRACED))
         return -EINVAL;
@@ -269,6 +272,13 @@ long task_fork(struct task *t, const struct clone_request *req)
     tg->exit_signal = (int)(flags & 0xff);
     pthread_mutex_lock(&t->tg->lock);
     memcpy(tg->actions, t->tg->actions, sizeof(tg->actions));
+    /* clone3's CLONE_CLEAR_SIGHAND: handlers go back to the default, ignored signals stay. */
+    if (flags & 0x100000000ULL) {
+        for (int sig = 1; sig <= KERNEL_NSIG; sig++) {
+            if (tg->actions[sig].handler != (uint64_t)SIG_IGN)
+                memset(&tg->actions[sig], 0, sizeof(tg->actions[sig]));
+        }
+    }
     memcpy(tg->rlimits, t->tg->rlimits, sizeof(tg->rlimits));
     tg->dumpable = t->tg->dumpable;
     tg->exe = t->tg->exe;
