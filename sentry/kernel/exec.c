@@ -352,6 +352,8 @@ int task_execve(struct task *t, const char *path, char *const *argv, char *const
     pthread_mutex_unlock(&t->tg->lock);
     struct loader_result lr;
     err = loader_load(mm, &la, &lr, why);
+    /* The new image's own growth is bounded by the limits execve keeps. */
+    task_apply_mm_limits(t, mm);
     struct arch_fpstate *fp = err ? NULL : malloc(sizeof(*fp));
     if (!err && !fp)
         err = -ENOMEM;

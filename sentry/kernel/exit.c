@@ -115,8 +115,18 @@ static void reparent_children(struct kernel *k, struct thread_group *tg)
 
     if (tg == init)
         return;
+    /* find_new_reaper: the nearest living ancestor that is a child subreaper, else init. */
+    for (struct thread_group *a = tg->parent; a && a != init; a = a->parent) {
+        if (a->child_subreaper && !a->zombie) {
+            init = a;
+            break;
+        }
+    }
     while (tg->children) {
         struct thread_group *child = tg->children;
+        /* PR_SET_PDEATHSIG: the child hears of its parent's death. */
+        if (child->leader && child->leader->pdeath_signal && !child->zombie)
+            thread_group_signal_send(child, child->leader->pdeath_signal, NULL, false);
         tg->children = child->sibling;
         child->parent = init;
         child->sibling = init ? init->children : NULL;

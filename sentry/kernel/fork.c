@@ -80,6 +80,13 @@ static int task_inherit(struct task *t, struct task *c, const struct clone_reque
     }
     c->creds = t->creds;
     memcpy(c->comm, t->comm, sizeof(c->comm));
+    /* The parent-death signal is not inherited; the rest of prctl's state is (prctl(2)). */
+    c->no_new_privs = t->no_new_privs;
+    c->keepcaps = t->keepcaps;
+    c->timer_slack_ns = t->timer_slack_ns;
+    c->cap_bset = t->cap_bset;
+    c->sched_policy = t->sched_policy;
+    c->affinity = t->affinity;
     c->nice = t->nice;
     pthread_mutex_lock(&t->tg->lock);
     c->blocked = t->blocked;
@@ -129,18 +136,19 @@ static int copy_fds(struct task *parent, struct task *child)
     return fdtable_copy(parent->fds, child->fds);
 }
 
-/* A pid for a new task within the sandbox's limits (counted in kernel.ntasks), or -EAGAIN. */
+/* A pid for a new task within the sandbox's limits (counted in kernel.ntasks), or -EAGAIN.
+ * RLIMIT_NPROC counts the tasks of the caller's real user; as copy_process, it spares root and
+ * a caller with CAP_SYS_RESOURCE or CAP_SYS_ADMIN. */
 static int reserve_task(struct task *t, bool new_process)
 {
     struct kernel *k = t->kernel;
+    rlim_t nproc = task_rlimit(t, RLIMIT_NPROC);
 
     pthread_mutex_lock(&k->lock);
-    pthread_mutex_lock(&t->tg->lock);
-    rlim_t nproc = t->tg->rlimits[RLIMIT_NPROC].rlim_cur;
-    pthread_mutex_unlock(&t->tg->lock);
     bool limited = k->ntasks >= KERNEL_MAX_TASKS ||
-                   (new_process && k->nprocs >= KERNEL_MAX_TASKS) ||
-                   ((rlim_t)k->ntasks >= nproc && t->creds.ruid != 0);
+                   (new_process && k->nprocs >= KERNEL_MAX_TASKS);
+    if (!limited && nproc != RLIM_INFINITY && t->creds.ruid != 0 && !task_capable(t))
+        limited = (rlim_t)kernel_count_user_tasks(k, t->creds.ruid) >= nproc;
     int pid = limited ? -EAGAIN : alloc_pid(k);
     if (pid > 0) {
         k->ntasks++;
@@ -232,6 +240,9 @@ long task_fork(struct task *t, const struct clone_request *req)
         return -EINVAL;
     if ((flags & CLONE_SIGHAND) && !(flags & CLONE_VM))
         return -EINVAL;
+    /* Not yet: pidfds (clone(2) would hand one back through parent_tid or args.pidfd). */
+    if (flags & CLONE_PIDFD)
+        return -EINVAL;
     if (flags & (CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUSER | CLONE_NEWNET | CLONE_NEWIPC |
                  CLONE_NEWUTS | CLONE_NEWCGROUP | CLONE_PARENT | CLONE_PTRACE | CLONE_UNTRACED))
         return -EINVAL;
@@ -261,7 +272,15 @@ long task_fork(struct task *t, const struct clone_request *req)
     tg->exit_signal = (int)(flags & 0xff);
     pthread_mutex_lock(&t->tg->lock);
     memcpy(tg->actions, t->tg->actions, sizeof(tg->actions));
+    /* clone3's CLONE_CLEAR_SIGHAND: handlers go back to the default, ignored signals stay. */
+    if (flags & 0x100000000ULL) {
+        for (int sig = 1; sig <= KERNEL_NSIG; sig++) {
+            if (tg->actions[sig].handler != (uint64_t)SIG_IGN)
+                memset(&tg->actions[sig], 0, sizeof(tg->actions[sig]));
+        }
+    }
     memcpy(tg->rlimits, t->tg->rlimits, sizeof(tg->rlimits));
+    tg->dumpable = t->tg->dumpable;
     tg->exe = t->tg->exe;
     vfs_path_get(&tg->exe);
     pthread_mutex_unlock(&t->tg->lock);

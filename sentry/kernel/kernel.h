@@ -9,6 +9,7 @@
 #define RUNSC_SENTRY_KERNEL_KERNEL_H
 
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -116,7 +117,10 @@ struct thread_group {
     uint64_t ended_utime, ended_stime;
     uint64_t children_utime, children_stime;
     long children_maxrss_kb;
-    int oom_score_adj; /* /proc/PID/oom_score_adj, -1000..1000; only stored */
+    int oom_score_adj;   /* /proc/PID/oom_score_adj, -1000..1000; only stored */
+    int dumpable;        /* PR_SET_DUMPABLE: 0 or 1; tg->lock */
+    bool child_subreaper; /* PR_SET_CHILD_SUBREAPER: orphaned descendants come here; kernel.lock */
+    int membarrier_registered; /* MEMBARRIER_CMD_REGISTER_* commands done (bit = command) */
     /* Job control (jobctl.c), tg->lock: a group stop in force holds every task of the process
      * in the sentry until SIGCONT or SIGKILL. */
     bool stopped;
@@ -149,7 +153,16 @@ struct task {
     struct arch_regs regs;    /* the guest registers while the task is in the sentry */
     struct creds creds;
     char comm[16];
-    int nice;       /* setpriority(2): -20..19; stored, not yet used by any scheduler */
+    /* prctl(2) state, own thread only except pdeath_signal (read by the exiting parent under
+     * kernel.lock, set by its own thread: an int store) . */
+    int pdeath_signal;         /* PR_SET_PDEATHSIG: sent when the parent exits, 0: none */
+    bool no_new_privs;         /* PR_SET_NO_NEW_PRIVS: sticky, inherited */
+    bool keepcaps;             /* PR_SET_KEEPCAPS */
+    uint64_t timer_slack_ns;   /* PR_SET_TIMERSLACK: stored only */
+    uint64_t cap_bset;         /* the capability bounding set (PR_CAPBSET_DROP) */
+    int sched_policy;          /* sched_setscheduler(2): SCHED_OTHER/BATCH/IDLE, own thread */
+    cpu_set_t affinity;        /* sched_setaffinity(2); empty: all the sandbox's CPUs */
+    int nice; /* setpriority(2): -20..19; stored, not yet used by any scheduler */
     pid_t host_tid; /* the sentry thread running the task: its CPU time is the system time */
     uint64_t map_gen_at_entry; /* mm_map_generation() when it last entered the guest */
     _Atomic uint64_t guest_ns; /* time spent running guest code (in platform_ctx_switch); its
@@ -297,6 +310,9 @@ int task_signal_dequeue_mask(struct task *t, uint64_t mask, siginfo_t *info);
  * -EAGAIN on timeout, or -EINTR when another signal interrupts. */
 int task_signal_timedwait(struct task *t, uint64_t mask, const struct timespec *deadline,
                           siginfo_t *info);
+/* Signals pending for the processes of real user `ruid`, as RLIMIT_SIGPENDING counts them
+ * (kernel.lock held; signal.c). */
+int kernel_count_user_pending(struct kernel *k, uid_t ruid);
 /* Wakes a task sleeping in the sentry or running guest code so it looks at its signals. */
 void task_interrupt(struct task *t);
 /* Wakes a task blocked in task_block (wait queues call this). */
@@ -378,6 +394,21 @@ struct fs_context *task_get_fs(struct task *t);
 
 /* RLIMIT_NOFILE as a bound on fd numbers, capped at what an fd table can hold (task.c). */
 int task_nofile_limit(struct task *t);
+/* The process's soft limit for `resource` (task.c). */
+rlim_t task_rlimit(struct task *t, int resource);
+/* Whether the task holds every capability: the sentry models capabilities as Linux gives them to
+ * an effective uid of 0 (CAP_SYS_RESOURCE, CAP_SYS_ADMIN, CAP_IPC_LOCK...). */
+static inline bool task_capable(const struct task *t)
+{
+    return t->creds.euid == 0;
+}
+/* The process's RLIMIT_AS/DATA/STACK/MEMLOCK as its mm enforces them (tg->lock taken inside),
+ * and handing them to `mm` (task.c). */
+struct mm_limits;
+void task_mm_limits(struct task *t, struct mm_limits *l);
+void task_apply_mm_limits(struct task *t, struct mm *mm);
+/* Live tasks whose real uid is `ruid`, as RLIMIT_NPROC counts them (kernel.lock held). */
+int kernel_count_user_tasks(struct kernel *k, uid_t ruid);
 
 /* Processes (fork.c, exit.c). */
 /* fork(2)/clone(2) without shared memory: a new process with a copy-on-write copy of the

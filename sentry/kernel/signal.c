@@ -509,3 +509,22 @@ void task_signal_deliver(struct task *t)
         }
     }
 }
+
+int kernel_count_user_pending(struct kernel *k, uid_t ruid)
+{
+    int n = 0;
+
+    for (struct thread_group *g = k->groups; g; g = g->next) {
+        pthread_mutex_lock(&g->lock);
+        bool mine = g->leader && g->leader->creds.ruid == ruid;
+        if (mine) {
+            n += __builtin_popcountll(g->shared_pending) + (int)g->shared_extra.count;
+            for (struct task *it = g->tasks; it; it = it->group_next)
+                n += it->released
+                         ? 0
+                         : __builtin_popcountll(it->pending) + (int)it->pending_extra.count;
+        }
+        pthread_mutex_unlock(&g->lock);
+    }
+    return n;
+}

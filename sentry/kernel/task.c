@@ -29,6 +29,8 @@ struct task *task_alloc(struct kernel *k, struct thread_group *tg, int tid)
     pthread_cond_init(&t->wake, &attr);
     pthread_condattr_destroy(&attr);
     clock_gettime(CLOCK_MONOTONIC, &t->start_time);
+    t->timer_slack_ns = 50000; /* Linux's default timer slack */
+    t->cap_bset = ~0ULL;
     return t;
 }
 
@@ -89,6 +91,7 @@ struct thread_group *thread_group_alloc(struct kernel *k, int tgid)
     pthread_mutex_init(&tg->timers_lock, NULL);
     waitqueue_init(&tg->child_events);
     tg->exit_signal = SIGCHLD;
+    tg->dumpable = 1;
     /* The sandbox starts with the limits runsc itself runs under, as a container inherits the
      * runtime's. */
     for (int r = 0; r < RLIM_NLIMITS; r++)
@@ -287,4 +290,47 @@ int task_nofile_limit(struct task *t)
     rlim_t lim = t->tg->rlimits[RLIMIT_NOFILE].rlim_cur;
     pthread_mutex_unlock(&t->tg->lock);
     return lim > FDTABLE_MAX ? FDTABLE_MAX : (int)lim;
+}
+
+rlim_t task_rlimit(struct task *t, int resource)
+{
+    pthread_mutex_lock(&t->tg->lock);
+    rlim_t lim = t->tg->rlimits[resource].rlim_cur;
+    pthread_mutex_unlock(&t->tg->lock);
+    return lim;
+}
+
+/* RLIM_INFINITY is all ones, as UINT64_MAX: the mm's "no limit". */
+_Static_assert(RLIM_INFINITY == UINT64_MAX, "RLIM_INFINITY is the mm's unlimited");
+
+void task_mm_limits(struct task *t, struct mm_limits *l)
+{
+    pthread_mutex_lock(&t->tg->lock);
+    l->as = t->tg->rlimits[RLIMIT_AS].rlim_cur;
+    l->data = t->tg->rlimits[RLIMIT_DATA].rlim_cur;
+    l->stack = t->tg->rlimits[RLIMIT_STACK].rlim_cur;
+    l->memlock = t->tg->rlimits[RLIMIT_MEMLOCK].rlim_cur;
+    pthread_mutex_unlock(&t->tg->lock);
+    l->memlock_exempt = task_capable(t);
+}
+
+void task_apply_mm_limits(struct task *t, struct mm *mm)
+{
+    struct mm_limits l;
+
+    task_mm_limits(t, &l);
+    mm_set_limits(mm, &l);
+}
+
+int kernel_count_user_tasks(struct kernel *k, uid_t ruid)
+{
+    int n = 0;
+
+    for (struct thread_group *g = k->groups; g; g = g->next) {
+        pthread_mutex_lock(&g->lock);
+        for (struct task *it = g->tasks; it; it = it->group_next)
+            n += !it->released && it->creds.ruid == ruid;
+        pthread_mutex_unlock(&g->lock);
+    }
+    return n;
 }

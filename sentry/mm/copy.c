@@ -38,6 +38,8 @@ static size_t copy_locked(struct mm *mm, uint64_t addr, void *buf, size_t len, e
         uint64_t at = addr + done;
         struct vma *v = mm_vma_find(mm, at);
         struct pma *p;
+        if (!v && dir != COPY_CHECK_OUT)
+            v = mm_grow_stack(mm, at); /* as get_user_pages grows a stack */
         if (!v || !prot_allows(v->prot, dir) || mm_populate(mm, v, at, &p) != 0)
             break;
         /* Writing to pages shared with another mm copies them first, as a guest write does. */

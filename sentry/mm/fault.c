@@ -117,6 +117,8 @@ int mm_handle_fault_since(struct mm *mm, uint64_t addr, uint64_t gen)
 
     pthread_mutex_lock(&mm->lock);
     struct vma *v = mm_vma_find(mm, addr);
+    if (!v)
+        v = mm_grow_stack(mm, addr);
     if (!v) {
         err = -EFAULT;
         goto out;

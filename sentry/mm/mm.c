@@ -22,6 +22,8 @@ int mm_create(struct memfile *mf, uint64_t max_addr, struct mm **out)
      * memory; the memory file is the sandbox's memory. */
     mm->commit_limit = memfile_size(mf);
     mm->mmap_base = mm->max_addr;
+    mm->limits = (struct mm_limits){.as = UINT64_MAX, .data = UINT64_MAX, .stack = UINT64_MAX,
+                                    .memlock = UINT64_MAX, .memlock_exempt = true};
     rangevec_init(&mm->vmas, sizeof(struct vma));
     rangevec_init(&mm->pmas, sizeof(struct pma));
     *out = mm;
@@ -58,6 +60,7 @@ int mm_fork(struct mm *parent, struct mm **out)
     child->brk_start = parent->brk_start;
     child->brk = parent->brk;
     child->commit_limit = parent->commit_limit;
+    child->limits = parent->limits;
     child->proc = parent->proc;
     child->vm_peak = parent->vm_peak;
     child->rss_peak = parent->rss_peak;
@@ -174,12 +177,18 @@ int64_t mm_map(struct mm *mm, const struct mm_map_request *req)
             addr = -EEXIST;
             goto out;
         }
-        mm_unmap_locked(mm, req->addr, req->addr + len);
     } else {
         addr = mm_find_free(mm, req->addr, len);
         if (addr < 0)
             goto out;
     }
+    if (!mm_may_expand(mm, (uint64_t)addr, (uint64_t)addr + len, len, req->prot,
+                       req->vma_flags)) {
+        addr = -ENOMEM;
+        goto out;
+    }
+    if (req->fixed || req->noreplace)
+        mm_unmap_locked(mm, (uint64_t)addr, (uint64_t)addr + len);
     struct vma v = {
         .start = (uint64_t)addr,
         .end = (uint64_t)addr + len,
@@ -345,6 +354,11 @@ int64_t mm_remap(struct mm *mm, uint64_t old, uint64_t old_len, uint64_t new_len
         ret = -EINVAL;
         goto out;
     }
+    /* vma_to_resize: growing counts against RLIMIT_AS and RLIMIT_DATA. */
+    if (new_len > old_len && !mm_may_expand(mm, 0, 0, new_len - old_len, v->prot, v->flags)) {
+        ret = -ENOMEM;
+        goto out;
+    }
     /* Linux requires only the part of the old range that is kept to lie in one VMA, and checks
      * it after new_addr (mm/mremap.c: vma_to_resize runs after the shrink and mremap_to's
      * checks): shrinking across VMAs is fine. */
@@ -420,6 +434,14 @@ uint64_t mm_brk(struct mm *mm, uint64_t addr)
         goto out;
     page_align_up(mm->brk, &old_end);
     if (new_end > old_end && new_end - old_end > mm->commit_limit)
+        goto out;
+    /* check_data_rlimit: the heap and the data segment within RLIMIT_DATA; then the growth as
+     * any data mapping's (may_expand_vm). */
+    if (mm->limits.data != UINT64_MAX && addr > mm->brk &&
+        (addr - mm->brk_start) + (mm->proc.end_data - mm->proc.start_data) > mm->limits.data)
+        goto out;
+    if (new_end > old_end &&
+        !mm_may_expand(mm, 0, 0, new_end - old_end, PROT_READ | PROT_WRITE, VMA_HEAP))
         goto out;
     if (mm_reserve(mm) != 0)
         goto out;

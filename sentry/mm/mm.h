@@ -43,6 +43,7 @@ enum vma_flags {
     VMA_SHARED = 1 << 0,    /* MAP_SHARED: pages are never copied on write */
     VMA_GROWSDOWN = 1 << 1, /* the main stack */
     VMA_HEAP = 1 << 2,      /* made by brk */
+    VMA_LOCKED = 1 << 3,    /* mlock(2): counts against RLIMIT_MEMLOCK */
 };
 
 struct vma {
@@ -81,6 +82,21 @@ struct platform_as *mm_platform_as(struct mm *mm);
 int mm_fork(struct mm *parent, struct mm **out);
 /* Attaches the platform address space that mirrors this mm; the mm owns it from now on. */
 void mm_set_platform_as(struct mm *mm, struct platform_as *as);
+
+/* The resource limits the mm enforces, in bytes (UINT64_MAX: none): the owning process's soft
+ * RLIMIT_AS, RLIMIT_DATA, RLIMIT_STACK and RLIMIT_MEMLOCK. `memlock_exempt`: CAP_IPC_LOCK.
+ * Set at exec and by setrlimit(2); fork copies them. */
+struct mm_limits {
+    uint64_t as, data, stack, memlock;
+    bool memlock_exempt;
+};
+void mm_set_limits(struct mm *mm, const struct mm_limits *l);
+
+/* mlock(2)/munlock(2) (lock true/false) on [addr, addr+len), and mlockall/munlockall as the
+ * whole address space (`all`). Memory is never swapped, so locking only marks VMAs and counts
+ * them against RLIMIT_MEMLOCK: 0, -ENOMEM (a hole, or over the limit) or -EPERM (limit 0). */
+int mm_lock(struct mm *mm, uint64_t addr, uint64_t len, bool lock);
+int mm_lock_all(struct mm *mm, bool lock);
 
 /* Layout fixed at exec. */
 void mm_set_layout(struct mm *mm, uint64_t brk_start, uint64_t mmap_base);
@@ -152,6 +168,7 @@ struct mm_stats {
     uint64_t rss_anon, rss_file; /* of rss: in anonymous / file VMAs */
     uint64_t rss_shared;        /* of rss: pages also mapped by another address space */
     uint64_t vm_data;           /* private writable non-stack VMAs (Linux's data_vm) */
+    uint64_t vm_locked;         /* mlock'd VMAs */
     uint64_t vm_stack;          /* growsdown VMAs */
     uint64_t vm_exe;            /* executable file VMAs of the main executable's code range */
     uint64_t vm_lib;            /* other executable file VMAs */

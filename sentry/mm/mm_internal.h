@@ -42,6 +42,7 @@ struct mm {
     struct rangevec vmas;   /* struct vma, sorted */
     struct rangevec pmas;   /* struct pma, sorted */
     struct mm_proc_ranges proc; /* the loader's layout, for /proc */
+    struct mm_limits limits;    /* the owning process's RLIMIT_AS, _DATA, _STACK, _MEMLOCK */
     uint64_t vm_peak, rss_peak; /* high-water marks seen by mm_get_stats */
     /* Bumped (under the lock) after every change of the platform's mappings; read without it by
      * threads entering the guest, to tell a fault another thread already resolved (their view
@@ -90,6 +91,16 @@ void mm_pmas_drop(struct mm *mm, uint64_t start, uint64_t end);
 void mm_pmas_unmap(struct mm *mm, uint64_t start, uint64_t end);
 /* A free range of `len` bytes: at the hint if it fits, else top-down from mmap_base. */
 int64_t mm_find_free(struct mm *mm, uint64_t hint, uint64_t len);
+
+/* limits.c: with mm->lock held. Whether replacing [start, end) by `grow` bytes of memory with
+ * `prot` and `flags` keeps the address space within RLIMIT_AS and, for private writable memory,
+ * RLIMIT_DATA (Linux's may_expand_vm). An empty range adds `grow` to what is mapped. */
+bool mm_may_expand(struct mm *mm, uint64_t start, uint64_t end, uint64_t grow, int prot,
+                   unsigned flags);
+/* A fault at `addr` in the gap just below a VMA_GROWSDOWN VMA: grows it down to cover `addr`
+ * within RLIMIT_STACK, RLIMIT_AS and the guard gap (Linux's expand_stack). The grown VMA, or NULL
+ * when the fault stays a SIGSEGV. */
+struct vma *mm_grow_stack(struct mm *mm, uint64_t addr);
 
 /* fault.c: with mm->lock held. Finds or creates the PMA for `addr` inside `v`. */
 int mm_populate(struct mm *mm, struct vma *v, uint64_t addr, struct pma **out);

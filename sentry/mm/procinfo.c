@@ -60,6 +60,8 @@ void mm_get_stats(struct mm *mm, struct mm_stats *out)
             out->start = v->start;
         out->end = v->end;
         out->vm_size += len;
+        if (v->flags & VMA_LOCKED)
+            out->vm_locked += len;
         resident_in(mm, v->start, v->end, &rss, &out->rss_shared);
         out->rss += rss;
         if (v->file)

@@ -329,10 +329,8 @@ static long truncate_inode(struct task *t, struct attr_target *x, int64_t len)
         return -EISDIR;
     if (!S_ISREG(inode->mode))
         return -EINVAL;
-    pthread_mutex_lock(&t->tg->lock);
-    rlim_t fsize = t->tg->rlimits[RLIMIT_FSIZE].rlim_cur;
-    pthread_mutex_unlock(&t->tg->lock);
-    if ((uint64_t)len > fsize) {
+    /* inode_newsize_ok: only growing past RLIMIT_FSIZE is refused. */
+    if (len > inode_size(inode) && (uint64_t)len > task_rlimit(t, RLIMIT_FSIZE)) {
         task_signal_send(t, SIGXFSZ, NULL);
         return -EFBIG;
     }
@@ -401,7 +399,14 @@ long sys_fallocate(struct task *t, const struct syscall_args *a)
         ret = -EISDIR;
     else if (!S_ISREG(f->inode->mode))
         ret = -ENODEV;
-    else
+    else if (len > INT64_MAX - off)
+        ret = -EFBIG;
+    else if (!(mode & FALLOC_FL_KEEP_SIZE) && off + len > inode_size(f->inode) &&
+             (uint64_t)(off + len) > task_rlimit(t, RLIMIT_FSIZE)) {
+        /* inode_newsize_ok: growing the file past RLIMIT_FSIZE. */
+        task_signal_send(t, SIGXFSZ, NULL);
+        ret = -EFBIG;
+    } else
         ret = f->ops->fallocate ? f->ops->fallocate(f, mode, off, len) : -EOPNOTSUPP;
     if (ret == 0)
         vfs_notify_file(f, IN_MODIFY);

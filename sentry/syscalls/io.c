@@ -38,8 +38,33 @@ static ssize_t io_read(struct file *f, struct task *t, void *buf, size_t len, in
     return n;
 }
 
+static int64_t file_pos_get(struct file *f);
+
+/* generic_write_checks' RLIMIT_FSIZE rule for a regular file: a write starting at or past the
+ * limit fails with EFBIG (the caller sends SIGXFSZ once, for the call as a whole), one crossing
+ * it is cut short at the limit. Returns the length to write, or -EFBIG. */
+static ssize_t fsize_clamp(struct file *f, struct task *t, size_t len, const int64_t *off)
+{
+    rlim_t limit = task_rlimit(t, RLIMIT_FSIZE);
+
+    if (limit == RLIM_INFINITY || !f->inode || !S_ISREG(f->inode->mode))
+        return (ssize_t)len;
+    int64_t pos;
+    if (atomic_load_explicit(&f->status_flags, memory_order_relaxed) & O_APPEND)
+        pos = inode_size(f->inode);
+    else
+        pos = off ? *off : file_pos_get(f);
+    if ((uint64_t)pos >= limit)
+        return -EFBIG;
+    return (ssize_t)(len < limit - (uint64_t)pos ? len : limit - (uint64_t)pos);
+}
+
 static ssize_t io_write(struct file *f, struct task *t, const void *buf, size_t len, int64_t *off)
 {
+    ssize_t allowed = fsize_clamp(f, t, len, off);
+    if (allowed < 0)
+        return allowed;
+    len = (size_t)allowed;
     if (!off)
         return file_write(f, t, buf, len);
     ssize_t n = file_pwrite(f, buf, len, *off);
@@ -91,6 +116,8 @@ static long write_from_guest(struct task *t, struct file *f, uint64_t addr, size
         if (w < 0) {
             if (w == -EPIPE)
                 task_signal_send(t, SIGPIPE, NULL);
+            if (w == -EFBIG && total == 0)
+                task_signal_send(t, SIGXFSZ, NULL);
             if (total == 0)
                 total = (size_t)w;
             break;
@@ -300,6 +327,8 @@ static long write_gathered(struct task *t, struct file *f, const struct iovec *i
     ret = got == 0 && total > 0 ? -EFAULT : io_write(f, t, buf, got, off);
     if (ret == -EPIPE)
         task_signal_send(t, SIGPIPE, NULL);
+    if (ret == -EFBIG)
+        task_signal_send(t, SIGXFSZ, NULL);
     free(buf);
     return ret;
 }

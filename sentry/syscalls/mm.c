@@ -144,3 +144,44 @@ long sys_msync(struct task *t, const struct syscall_args *a)
     }
     return 0;
 }
+
+/* mlock(2) and friends: memory is never swapped, so locking is bookkeeping against
+ * RLIMIT_MEMLOCK; CAP_IPC_LOCK (root) is exempt. */
+static long lock_range(struct task *t, uint64_t addr, uint64_t len, bool lock)
+{
+    task_apply_mm_limits(t, t->mm); /* the exemption follows the caller's current creds */
+    return mm_lock(t->mm, addr, len, lock);
+}
+
+long sys_mlock(struct task *t, const struct syscall_args *a)
+{
+    return lock_range(t, a->a[0], a->a[1], true);
+}
+
+long sys_mlock2(struct task *t, const struct syscall_args *a)
+{
+    if (a->a[2] & ~(uint64_t)MLOCK_ONFAULT)
+        return -EINVAL;
+    return lock_range(t, a->a[0], a->a[1], true);
+}
+
+long sys_munlock(struct task *t, const struct syscall_args *a)
+{
+    return lock_range(t, a->a[0], a->a[1], false);
+}
+
+long sys_mlockall(struct task *t, const struct syscall_args *a)
+{
+    uint64_t flags = a->a[0];
+    /* MCL_ONFAULT needs MCL_CURRENT or MCL_FUTURE (mlockall(2)). */
+    if (!flags || (flags & ~(uint64_t)(MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT)) ||
+        flags == MCL_ONFAULT)
+        return -EINVAL;
+    task_apply_mm_limits(t, t->mm);
+    return (flags & MCL_CURRENT) ? mm_lock_all(t->mm, true) : 0;
+}
+
+long sys_munlockall(struct task *t, const struct syscall_args *a)
+{
+    return mm_lock_all(t->mm, false);
+}

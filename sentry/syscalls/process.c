@@ -1,5 +1,5 @@
 /* Process and thread identity and lifetime: exit(2), exit_group(2), getpid(2) and friends,
- * set_tid_address(2), set_robust_list(2), arch_prctl(2), prctl(2). */
+ * set_tid_address(2), set_robust_list(2), arch_prctl(2). */
 #include <errno.h>
 #include <linux/capability.h>
 #include <sched.h>
@@ -98,40 +98,6 @@ long sys_arch_prctl(struct task *t, const struct syscall_args *a)
     return ret;
 }
 
-long sys_prctl(struct task *t, const struct syscall_args *a)
-{
-    switch ((int)a->a[0]) {
-    case PR_SET_NAME: {
-        char name[16];
-        ssize_t n = mm_copy_string_in(t->mm, a->a[1], name, sizeof(name));
-        if (n == -ENAMETOOLONG) {
-            /* Longer names are truncated, not refused. */
-            if (mm_copy_in(t->mm, a->a[1], name, sizeof(name) - 1) != 0)
-                return -EFAULT;
-            name[sizeof(name) - 1] = '\0';
-        } else if (n < 0) {
-            return n;
-        }
-        memcpy(t->comm, name, sizeof(name));
-        return 0;
-    }
-    case PR_GET_NAME:
-        return mm_copy_out(t->mm, a->a[1], t->comm, sizeof(t->comm));
-    case PR_GET_DUMPABLE:
-        return 1;
-    case PR_SET_DUMPABLE:
-        return a->a[1] <= 1 ? 0 : -EINVAL;
-    case PR_SET_NO_NEW_PRIVS:
-        return a->a[1] == 1 && !a->a[2] && !a->a[3] && !a->a[4] ? 0 : -EINVAL;
-    case PR_GET_NO_NEW_PRIVS:
-        return 0;
-    case PR_CAPBSET_READ:
-        return a->a[1] <= CAP_LAST_CAP ? 1 : -EINVAL;
-    default:
-        return -EINVAL;
-    }
-}
-
 long sys_clone(struct task *t, const struct syscall_args *a)
 {
     /* x86_64 order: flags, stack, parent_tid, child_tid, tls. */
@@ -141,6 +107,86 @@ long sys_clone(struct task *t, const struct syscall_args *a)
         .parent_tid = a->a[2],
         .child_tid = a->a[3],
         .tls = a->a[4],
+    };
+    return task_fork(t, &req);
+}
+
+/* clone3(2)'s struct clone_args as versions 0 (64 bytes), 1 (+set_tid, 80) and 2 (+cgroup, 88)
+ * lay it out. */
+struct clone3_args {
+    uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls;
+    uint64_t set_tid, set_tid_size;
+    uint64_t cgroup;
+};
+#define CLONE_ARGS_SIZE_VER0 64
+#define CLONE_ARGS_SIZE_VER2 88
+#define CLONE3_LEGACY_FLAGS 0xffffffffULL
+#define CLONE3_CLEAR_SIGHAND 0x100000000ULL
+#define CLONE3_INTO_CGROUP 0x200000000ULL
+#define CLONE3_MAX_PID_NS_LEVEL 32
+
+/* copy_clone_args_from_user: a smaller struct is zero-extended, a larger one must be zeros past
+ * what is known (E2BIG otherwise), up to a page. */
+static long clone3_copy_in(struct task *t, uint64_t addr, uint64_t size, struct clone3_args *out)
+{
+    memset(out, 0, sizeof(*out));
+    if (size > 4096)
+        return -E2BIG;
+    if (size < CLONE_ARGS_SIZE_VER0)
+        return -EINVAL;
+    size_t known = size < sizeof(*out) ? size : sizeof(*out);
+    if (mm_copy_in(t->mm, addr, out, known) != 0)
+        return -EFAULT;
+    for (uint64_t off = sizeof(*out); off < size; off += 8) {
+        uint64_t word = 0;
+        size_t n = size - off < 8 ? size - off : 8;
+        if (mm_copy_in(t->mm, addr + off, &word, n) != 0)
+            return -EFAULT;
+        if (word)
+            return -E2BIG;
+    }
+    return 0;
+}
+
+long sys_clone3(struct task *t, const struct syscall_args *a)
+{
+    struct clone3_args ca;
+    long err = clone3_copy_in(t, a->a[0], a->a[1], &ca);
+
+    if (err)
+        return err;
+    /* copy_clone_args_from_user and clone3_args_valid, in Linux's order. */
+    if (ca.set_tid_size > CLONE3_MAX_PID_NS_LEVEL || (!ca.set_tid && ca.set_tid_size) ||
+        (ca.set_tid && !ca.set_tid_size))
+        return -EINVAL;
+    if (ca.exit_signal & ~(uint64_t)CSIGNAL)
+        return -EINVAL;
+    if ((ca.flags & CLONE3_INTO_CGROUP) &&
+        (ca.cgroup > INT32_MAX || a->a[1] < CLONE_ARGS_SIZE_VER2))
+        return -EINVAL;
+    if (ca.flags & ~(CLONE3_LEGACY_FLAGS | CLONE3_CLEAR_SIGHAND | CLONE3_INTO_CGROUP))
+        return -EINVAL;
+    if ((ca.flags & CLONE_SIGHAND) && (ca.flags & CLONE3_CLEAR_SIGHAND))
+        return -EINVAL;
+    if ((ca.flags & (CLONE_THREAD | CLONE_PARENT)) && ca.exit_signal)
+        return -EINVAL;
+    /* clone3_stack_valid: a stack needs its size and must be user memory. */
+    if (ca.stack ? !ca.stack_size || !mm_access_ok(t->mm, ca.stack, ca.stack_size)
+                 : ca.stack_size != 0)
+        return -EINVAL;
+    /* Choosing pids needs CAP_SYS_ADMIN over the pid namespace, which the sandbox's init
+     * namespace doesn't grant: as Linux for an unprivileged caller. */
+    if (ca.set_tid)
+        return -EPERM;
+    /* The sandbox has no cgroup filesystem, so no fd can name a cgroup. */
+    if (ca.flags & CLONE3_INTO_CGROUP)
+        return -EBADF;
+    struct clone_request req = {
+        .flags = (ca.flags & ~(uint64_t)CSIGNAL) | ca.exit_signal,
+        .stack = ca.stack ? ca.stack + ca.stack_size : 0, /* the stack grows down */
+        .parent_tid = ca.parent_tid,
+        .child_tid = ca.child_tid,
+        .tls = ca.tls,
     };
     return task_fork(t, &req);
 }

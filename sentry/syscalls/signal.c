@@ -282,6 +282,12 @@ long sys_rt_sigqueueinfo(struct task *t, const struct syscall_args *a)
         ret = -ESRCH;
     } else if (sig < 0 || sig > KERNEL_NSIG) {
         ret = -EINVAL;
+    } else if (sig >= 32 && info.si_code != SI_USER && g->leader &&
+               (rlim_t)kernel_count_user_pending(t->kernel, g->leader->creds.ruid) >=
+                   task_rlimit(g->leader, RLIMIT_SIGPENDING)) {
+        /* __send_signal: a real-time signal sent other than by kill(2) that can't be queued
+         * within the receiver's RLIMIT_SIGPENDING fails (kernel SIGRTMIN is 32). */
+        ret = -EAGAIN;
     } else if (sig) {
         ret = thread_group_signal_send(g, sig, &info, false);
     }

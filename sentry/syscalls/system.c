@@ -1,5 +1,5 @@
 /* System information and limits: uname(2), getrandom(2), prlimit64(2), getrlimit(2),
- * setrlimit(2), sysinfo(2), sched_getaffinity(2), sched_yield(2), getcwd(2), umask(2). */
+ * setrlimit(2), sysinfo(2), getcwd(2), umask(2), getpriority(2), setpriority(2). */
 #include <errno.h>
 #include <sched.h>
 #include <stdio.h>
@@ -59,9 +59,29 @@ long sys_getrandom(struct task *t, const struct syscall_args *a)
     return (long)done;
 }
 
-static long rlimit_get_set(struct task *t, unsigned resource, uint64_t new_addr, uint64_t old_addr)
+/* check_prlimit_permission: another process's limits need its real, effective and saved ids
+ * all equal to the caller's real ones, or CAP_SYS_RESOURCE. */
+static bool prlimit_allowed(const struct task *t, const struct task *target)
 {
+    const struct creds *c = &t->creds, *tc = &target->creds;
+
+    if (t->tg == target->tg || task_capable(t))
+        return true;
+    return c->ruid == tc->ruid && c->ruid == tc->euid && c->ruid == tc->suid &&
+           c->rgid == tc->rgid && c->rgid == tc->egid && c->rgid == tc->sgid;
+}
+
+/* do_prlimit: reads and (with new_addr) replaces a limit of the process of task `pid` (0: the
+ * caller). The target is looked up and changed under kernel.lock, so it can't be reaped
+ * meanwhile; its mm takes the new limits after (mm locks never nest inside kernel locks). */
+static long rlimit_get_set(struct task *t, int32_t pid, unsigned resource, uint64_t new_addr,
+                           uint64_t old_addr)
+{
+    struct kernel *k = t->kernel;
     struct rlimit lim, old;
+    struct mm_limits ml;
+    struct mm *mm = NULL;
+    long ret = 0;
 
     if (resource >= RLIM_NLIMITS)
         return -EINVAL;
@@ -70,14 +90,41 @@ static long rlimit_get_set(struct task *t, unsigned resource, uint64_t new_addr,
             return -EFAULT;
         if (lim.rlim_cur > lim.rlim_max)
             return -EINVAL;
+        /* sysctl_nr_open bounds RLIMIT_NOFILE even for root. */
         if (resource == RLIMIT_NOFILE && lim.rlim_max > FDTABLE_MAX)
             return -EPERM;
     }
-    pthread_mutex_lock(&t->tg->lock);
-    old = t->tg->rlimits[resource];
-    if (new_addr)
-        t->tg->rlimits[resource] = lim;
-    pthread_mutex_unlock(&t->tg->lock);
+    pthread_mutex_lock(&k->lock);
+    struct task *target = pid == 0 ? t : pid > 0 ? kernel_find_task(k, pid) : NULL;
+    if (!target || target->tg->zombie) {
+        ret = -ESRCH;
+        goto out;
+    }
+    if (!prlimit_allowed(t, target)) {
+        ret = -EPERM;
+        goto out;
+    }
+    struct thread_group *tg = target->tg;
+    pthread_mutex_lock(&tg->lock);
+    old = tg->rlimits[resource];
+    if (new_addr && lim.rlim_max > old.rlim_max && !task_capable(t))
+        ret = -EPERM; /* raising a hard limit needs CAP_SYS_RESOURCE */
+    else if (new_addr)
+        tg->rlimits[resource] = lim;
+    pthread_mutex_unlock(&tg->lock);
+    if (!ret && new_addr && (resource == RLIMIT_AS || resource == RLIMIT_DATA ||
+                             resource == RLIMIT_STACK || resource == RLIMIT_MEMLOCK)) {
+        task_mm_limits(target, &ml);
+        mm = task_get_mm(target);
+    }
+out:
+    pthread_mutex_unlock(&k->lock);
+    if (mm) {
+        mm_set_limits(mm, &ml);
+        mm_put(mm);
+    }
+    if (ret)
+        return ret;
     if (old_addr && mm_copy_out(t->mm, old_addr, &old, sizeof(old)) != 0)
         return -EFAULT;
     return 0;
@@ -85,21 +132,17 @@ static long rlimit_get_set(struct task *t, unsigned resource, uint64_t new_addr,
 
 long sys_prlimit64(struct task *t, const struct syscall_args *a)
 {
-    int32_t pid = (int32_t)a->a[0];
-
-    if (pid != 0 && pid != t->tg->tgid)
-        return -ESRCH;
-    return rlimit_get_set(t, (unsigned)a->a[1], a->a[2], a->a[3]);
+    return rlimit_get_set(t, (int32_t)a->a[0], (unsigned)a->a[1], a->a[2], a->a[3]);
 }
 
 long sys_getrlimit(struct task *t, const struct syscall_args *a)
 {
-    return rlimit_get_set(t, (unsigned)a->a[0], 0, a->a[1]);
+    return rlimit_get_set(t, 0, (unsigned)a->a[0], 0, a->a[1]);
 }
 
 long sys_setrlimit(struct task *t, const struct syscall_args *a)
 {
-    return rlimit_get_set(t, (unsigned)a->a[0], a->a[1], 0);
+    return rlimit_get_set(t, 0, (unsigned)a->a[0], a->a[1], 0);
 }
 
 long sys_sysinfo(struct task *t, const struct syscall_args *a)
@@ -123,31 +166,6 @@ long sys_sysinfo(struct task *t, const struct syscall_args *a)
     si.mem_unit = 1;
     return mm_copy_out(t->mm, a->a[0], &si, sizeof(si));
 }
-
-long sys_sched_getaffinity(struct task *t, const struct syscall_args *a)
-{
-    cpu_set_t set;
-    int32_t pid = (int32_t)a->a[0];
-
-    if (pid != 0 && pid != t->tid)
-        return -ESRCH;
-    CPU_ZERO(&set);
-    /* The raw syscall returns the host's cpumask size (nr_cpu_ids bits in whole longs), which
-     * is what the guest must be told and what its buffer must hold. */
-    long size = syscall(SYS_sched_getaffinity, 0, sizeof(set), &set);
-    if (size < 0)
-        return -errno;
-    if (a->a[1] < (uint64_t)size || (a->a[1] & 7))
-        return -EINVAL;
-    return mm_copy_out(t->mm, a->a[2], &set, (size_t)size) ? -EFAULT : size;
-}
-
-long sys_sched_yield(struct task *t, const struct syscall_args *a)
-{
-    sched_yield();
-    return 0;
-}
-
 
 /* getpriority(2)/setpriority(2) for PRIO_PROCESS (0: the caller), and PRIO_PGRP/PRIO_USER as
  * they apply to the caller. The raw syscall returns 20 - nice so the value is never negative. */

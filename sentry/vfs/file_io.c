@@ -23,7 +23,7 @@ bool file_writable(const struct file *f)
            !(flags & O_PATH);
 }
 
-static int64_t inode_size(struct inode *inode)
+int64_t inode_size(struct inode *inode)
 {
     if (inode->ops->getattr)
         inode->ops->getattr(inode);

@@ -206,6 +206,8 @@ bool inode_tryget(struct inode *inode);
 void inode_put(struct inode *inode);
 /* Fills *st from the inode (after ops->getattr when the fs has one). */
 int inode_stat(struct inode *inode, struct stat *st);
+/* The current size, refreshed from the filesystem first (a gofer file changes underneath). */
+int64_t inode_size(struct inode *inode);
 /* Linux's generic_permission: whether `cred` may access the inode with `mask` (MAY_*). */
 int inode_permission(struct inode *inode, const struct vfs_cred *cred, int mask);
 void inode_touch(struct inode *inode, bool atime, bool mtime, bool ctime);

@@ -68,7 +68,7 @@ static void status_mem(struct kernfs_buf *b, const struct mm_stats *ms,
     uint64_t text = code_bytes(mr), exec = ms->vm_exe + ms->vm_lib;
     uint64_t lib = exec > text ? exec - text : 0;
     kernfs_printf(b, "VmPeak:\t%8llu kB\nVmSize:\t%8llu kB\n", KB(ms->vm_peak), KB(ms->vm_size));
-    kernfs_printf(b, "VmLck:\t%8llu kB\nVmPin:\t%8llu kB\n", 0ULL, 0ULL);
+    kernfs_printf(b, "VmLck:\t%8llu kB\nVmPin:\t%8llu kB\n", KB(ms->vm_locked), 0ULL);
     kernfs_printf(b, "VmHWM:\t%8llu kB\nVmRSS:\t%8llu kB\n", KB(ms->rss_peak), KB(ms->rss));
     kernfs_printf(b, "RssAnon:\t%8llu kB\nRssFile:\t%8llu kB\nRssShmem:\t%8llu kB\n",
                   KB(ms->rss_anon), KB(ms->rss_file), 0ULL);
