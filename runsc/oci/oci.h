@@ -10,7 +10,7 @@
 #include <sys/types.h>
 
 struct oci_rlimit {
-    int resource;        /* RLIMIT_* */
+    int resource; /* RLIMIT_* */
     uint64_t soft, hard;
 };
 
@@ -29,9 +29,9 @@ struct oci_caps {
 };
 
 struct oci_process {
-    char **args;         /* NULL-terminated, at least one */
-    char **env;          /* NULL-terminated, maybe empty */
-    char *cwd;           /* absolute */
+    char **args; /* NULL-terminated, at least one */
+    char **env;  /* NULL-terminated, maybe empty */
+    char *cwd;   /* absolute */
     struct oci_user user;
     bool has_caps;
     struct oci_caps caps;
@@ -42,24 +42,33 @@ struct oci_process {
     unsigned console_height, console_width; /* 0 when not given */
     bool has_oom_score_adj;
     int oom_score_adj;
+    /* Host LSM labels: taken so engines that always send them work; the sandbox is the
+     * boundary (as in gVisor), so they are not applied to guest processes. NULL if absent. */
+    char *apparmor_profile, *selinux_label;
 };
 
 struct oci_mount {
-    char *destination;   /* absolute path in the container */
-    char *type;          /* "bind", "tmpfs", "proc", ... ; "bind" when options say bind */
+    char *destination; /* absolute path in the container */
+    char *type;        /* "bind", "tmpfs", "proc", ... ; "bind" when options say bind */
     char *source;
-    char **options;      /* NULL-terminated, as given */
+    char **options; /* NULL-terminated, as given */
     size_t n_options;
 };
 
 enum oci_ns_type {
-    OCI_NS_PID, OCI_NS_NETWORK, OCI_NS_MOUNT, OCI_NS_IPC, OCI_NS_UTS, OCI_NS_USER,
-    OCI_NS_CGROUP, OCI_NS_TIME,
+    OCI_NS_PID,
+    OCI_NS_NETWORK,
+    OCI_NS_MOUNT,
+    OCI_NS_IPC,
+    OCI_NS_UTS,
+    OCI_NS_USER,
+    OCI_NS_CGROUP,
+    OCI_NS_TIME,
 };
 
 struct oci_namespace {
     enum oci_ns_type type;
-    char *path;          /* NULL: a new one */
+    char *path; /* NULL: a new one */
 };
 
 struct oci_id_mapping {
@@ -68,14 +77,30 @@ struct oci_id_mapping {
 
 struct oci_hook {
     char *path;
-    char **args;         /* NULL-terminated, maybe NULL */
-    char **env;          /* NULL-terminated, maybe NULL */
-    int timeout;         /* seconds, 0: none */
+    char **args; /* NULL-terminated, maybe NULL */
+    char **env;  /* NULL-terminated, maybe NULL */
+    int timeout; /* seconds, 0: none */
 };
 
 enum oci_hook_kind {
-    OCI_HOOK_PRESTART, OCI_HOOK_CREATE_RUNTIME, OCI_HOOK_CREATE_CONTAINER,
-    OCI_HOOK_START_CONTAINER, OCI_HOOK_POSTSTART, OCI_HOOK_POSTSTOP, OCI_HOOK_KINDS,
+    OCI_HOOK_PRESTART,
+    OCI_HOOK_CREATE_RUNTIME,
+    OCI_HOOK_CREATE_CONTAINER,
+    OCI_HOOK_START_CONTAINER,
+    OCI_HOOK_POSTSTART,
+    OCI_HOOK_POSTSTOP,
+    OCI_HOOK_KINDS,
+};
+
+/* linux.devices[]: a device node to create in the container's /dev. */
+struct oci_device {
+    char *path;           /* absolute */
+    char type;            /* 'c', 'b', 'u' or 'p' */
+    int64_t major, minor; /* not meaningful for 'p' */
+    bool has_file_mode, has_uid, has_gid;
+    mode_t file_mode;
+    uid_t uid;
+    gid_t gid;
 };
 
 struct oci_key_value {
@@ -85,7 +110,7 @@ struct oci_key_value {
 struct oci_spec {
     char *oci_version;
     struct oci_process process;
-    char *root_path;     /* absolute: resolved against the bundle when relative */
+    char *root_path; /* absolute: resolved against the bundle when relative */
     bool root_readonly;
     char *hostname, *domainname;
     struct oci_mount *mounts;
@@ -94,15 +119,23 @@ struct oci_spec {
     size_t n_namespaces;
     struct oci_id_mapping *uid_mappings, *gid_mappings;
     size_t n_uid_mappings, n_gid_mappings;
-    int64_t memory_limit; /* bytes; -1: none */
-    int64_t pids_limit;   /* tasks; -1: none */
+    int64_t memory_limit;          /* bytes; -1: none */
+    int64_t pids_limit;            /* tasks; -1: none */
     int64_t cpu_quota, cpu_period; /* -1: none */
-    char *seccomp_json;  /* linux.seccomp re-serialized, NULL if absent (the sentry parses it) */
+    char *seccomp_json; /* linux.seccomp re-serialized, NULL if absent (the sentry parses it) */
     char **masked_paths, **readonly_paths; /* NULL-terminated, maybe NULL */
     struct oci_key_value *sysctl, *annotations;
     size_t n_sysctl, n_annotations;
     struct oci_hook *hooks[OCI_HOOK_KINDS];
     size_t n_hooks[OCI_HOOK_KINDS];
+    char *cgroups_path;       /* linux.cgroupsPath, NULL if absent */
+    char *resources_json;     /* linux.resources re-serialized (type-checked), NULL if absent: for
+                               * the host cgroup of the sandbox; the limits above are its parsed
+                               * part that the sentry enforces itself */
+    char *rootfs_propagation; /* linux.rootfsPropagation, NULL if absent */
+    char *mount_label;        /* linux.mountLabel, NULL if absent */
+    struct oci_device *devices;
+    size_t n_devices;
 };
 
 /* Reads and checks <bundle>/config.json. On failure returns -errno (-ENOENT: no such bundle or
@@ -121,5 +154,17 @@ const char *oci_spec_annotation(const struct oci_spec *spec, const char *key);
 
 /* The default config.json `runsc spec` writes (runc's, with args ["sh"]); caller frees. */
 char *oci_spec_default_json(void);
+
+/* The same made rootless as `runsc spec --rootless` does (runc's rules): a user namespace
+ * mapping container root to uid/gid, no network namespace, /sys bind-mounted, no uid=/gid=
+ * mount options, no linux.resources. Caller frees. */
+char *oci_spec_rootless_json(uid_t uid, gid_t gid);
+
+/* The OCI features document (runtime-spec features.md) `runsc features` prints: what this
+ * parser and the sandbox honour. Caller frees. */
+char *oci_features_json(void);
+
+/* Capability name ("CAP_SYS_ADMIN") to number; -1 if unknown. */
+int oci_cap_from_name(const char *name);
 
 #endif
