@@ -17,7 +17,7 @@ int oci_fail(struct oci_ctx *c, int err, const char *path, const char *fmt, ...)
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
     if (c->err && c->errlen)
-        snprintf(c->err, c->errlen, "config.json: %s: %s", path, msg);
+        snprintf(c->err, c->errlen, "%s: %s: %s", c->file, path, msg);
     return -err;
 }
 

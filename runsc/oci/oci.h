@@ -132,11 +132,18 @@ struct oci_spec {
  * "config.json: process.args: must be a non-empty array of strings". */
 int oci_spec_load(const char *bundle, struct oci_spec **out, char *err, size_t errlen);
 
-/* The same from JSON text; `bundle` resolves a relative root.path. */
+/* The same from JSON text; `bundle` resolves a relative root.path, which must then be a
+ * directory. With bundle NULL (the sandbox re-reading a spec the CLI checked, after it has left
+ * the host's mount namespace) root.path is kept as given and not looked at. */
 int oci_spec_parse(const char *json, const char *bundle, struct oci_spec **out, char *err,
                    size_t errlen);
 
 void oci_spec_free(struct oci_spec *spec);
+
+/* Reads the process JSON `exec --process FILE` is given (config.json's "process" object on its
+ * own) with the same checks; errors name the field as "process.json: cwd: ...". */
+int oci_process_parse(const char *json, struct oci_process **out, char *err, size_t errlen);
+void oci_process_free(struct oci_process *process);
 
 /* Looks up an annotation; NULL if absent. */
 const char *oci_spec_annotation(const struct oci_spec *spec, const char *key);

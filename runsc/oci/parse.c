@@ -30,7 +30,7 @@ static void text_position(const char *text, size_t off, unsigned *line, unsigned
     }
 }
 
-static int parse_json_text(struct oci_ctx *c, const char *text, struct json_object **out)
+int oci_parse_json_text(struct oci_ctx *c, const char *text, struct json_object **out)
 {
     size_t len = strlen(text);
     struct json_tokener *tok = json_tokener_new();
@@ -47,7 +47,7 @@ static int parse_json_text(struct oci_ctx *c, const char *text, struct json_obje
         text_position(text, len, &line, &col);
         ret = -EINVAL;
         if (c->err && c->errlen)
-            snprintf(c->err, c->errlen, "config.json: line %u column %u: unexpected end of input",
+            snprintf(c->err, c->errlen, "%s: line %u column %u: unexpected end of input", c->file,
                      line, col);
         goto out_tok;
     }
@@ -55,7 +55,7 @@ static int parse_json_text(struct oci_ctx *c, const char *text, struct json_obje
         text_position(text, end, &line, &col);
         ret = -EINVAL;
         if (c->err && c->errlen)
-            snprintf(c->err, c->errlen, "config.json: line %u column %u: %s", line, col,
+            snprintf(c->err, c->errlen, "%s: line %u column %u: %s", c->file, line, col,
                      json_tokener_error_desc(jerr));
         goto out_tok;
     }
@@ -65,7 +65,7 @@ static int parse_json_text(struct oci_ctx *c, const char *text, struct json_obje
             ret = -EINVAL;
             if (c->err && c->errlen)
                 snprintf(c->err, c->errlen,
-                         "config.json: line %u column %u: unexpected text after the JSON value",
+                         "%s: line %u column %u: unexpected text after the JSON value", c->file,
                          line, col);
             json_object_put(root);
             goto out_tok;
@@ -74,7 +74,7 @@ static int parse_json_text(struct oci_ctx *c, const char *text, struct json_obje
     if (!json_object_is_type(root, json_type_object)) {
         ret = -EINVAL;
         if (c->err && c->errlen)
-            snprintf(c->err, c->errlen, "config.json: must be a JSON object");
+            snprintf(c->err, c->errlen, "%s: must be a JSON object", c->file);
         json_object_put(root);
         goto out_tok;
     }
@@ -175,13 +175,13 @@ static int parse_top(struct oci_ctx *c, struct json_object *root, struct oci_spe
 int oci_spec_parse(const char *json, const char *bundle, struct oci_spec **out, char *err,
                    size_t errlen)
 {
-    struct oci_ctx c = {.err = err, .errlen = errlen, .bundle = bundle};
+    struct oci_ctx c = {.err = err, .errlen = errlen, .bundle = bundle, .file = "config.json"};
     struct json_object *root = NULL;
     int ret;
 
     if (err && errlen)
         err[0] = '\0';
-    ret = parse_json_text(&c, json, &root);
+    ret = oci_parse_json_text(&c, json, &root);
     if (ret < 0)
         return ret;
     struct oci_spec *spec = calloc(1, sizeof(*spec));
@@ -311,7 +311,7 @@ void oci_spec_free(struct oci_spec *spec)
     if (!spec)
         return;
     free(spec->oci_version);
-    oci_process_free(&spec->process);
+    oci_process_clear(&spec->process);
     free(spec->root_path);
     free(spec->hostname);
     free(spec->domainname);
@@ -320,4 +320,39 @@ void oci_spec_free(struct oci_spec *spec)
     oci_hooks_free(spec);
     oci_linux_free(spec);
     free(spec);
+}
+
+int oci_process_parse(const char *json, struct oci_process **out, char *err, size_t errlen)
+{
+    struct oci_ctx c = {.err = err, .errlen = errlen, .file = "process.json"};
+    struct json_object *root = NULL;
+    int ret;
+
+    if (err && errlen)
+        err[0] = '\0';
+    ret = oci_parse_json_text(&c, json, &root);
+    if (ret < 0)
+        return ret;
+    struct oci_process *p = calloc(1, sizeof(*p));
+    if (!p) {
+        ret = oci_fail_nomem(&c, "(process)");
+        goto out_json;
+    }
+    ret = oci_parse_process_object(&c, root, "", p);
+    if (ret < 0) {
+        oci_process_free(p);
+        goto out_json;
+    }
+    *out = p;
+out_json:
+    json_object_put(root);
+    return ret;
+}
+
+void oci_process_free(struct oci_process *p)
+{
+    if (!p)
+        return;
+    oci_process_clear(p);
+    free(p);
 }

@@ -18,9 +18,10 @@ struct oci_ctx {
     char *err;
     size_t errlen;
     const char *bundle; /* NULL: root.path is kept as given and not looked at */
+    const char *file;   /* what errors say was wrong: "config.json" or "process.json" */
 };
 
-/* Writes "config.json: <path>: <message>" to the context's error buffer and returns -err. */
+/* Writes "<file>: <path>: <message>" to the context's error buffer and returns -err. */
 int oci_fail(struct oci_ctx *c, int err, const char *path, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 int oci_fail_nomem(struct oci_ctx *c, const char *path);
@@ -66,6 +67,11 @@ void oci_key_values_free(struct oci_key_value *kv, size_t n);
 
 /* The sections, each filling its part of spec or failing with the field named. */
 int oci_parse_process(struct oci_ctx *c, struct json_object *root, struct oci_spec *spec);
+/* A process object whose fields are named under pp ("process", or "" in a process.json). */
+int oci_parse_process_object(struct oci_ctx *c, struct json_object *proc, const char *pp,
+                             struct oci_process *p);
+/* The JSON text as an object, or an error naming the line of a syntax error. */
+int oci_parse_json_text(struct oci_ctx *c, const char *text, struct json_object **out);
 int oci_parse_mounts(struct oci_ctx *c, struct json_object *root, struct oci_spec *spec);
 int oci_parse_hooks(struct oci_ctx *c, struct json_object *root, struct oci_spec *spec);
 int oci_parse_linux(struct oci_ctx *c, struct json_object *root, struct oci_spec *spec);
@@ -74,7 +80,7 @@ int oci_parse_linux_rest(struct oci_ctx *c, struct json_object *lx, struct oci_s
 /* Rules across sections (a hostname needs a UTS namespace, ...), once all are parsed. */
 int oci_check_spec(struct oci_ctx *c, const struct oci_spec *spec);
 
-void oci_process_free(struct oci_process *p);
+void oci_process_clear(struct oci_process *p);
 void oci_mounts_free(struct oci_mount *m, size_t n);
 void oci_hooks_free(struct oci_spec *spec);
 void oci_linux_free(struct oci_spec *spec);

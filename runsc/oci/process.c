@@ -45,58 +45,61 @@ static int rlimit_from_name(const char *name)
 }
 
 /* Each entry NAME=VALUE with a non-empty NAME, as runc requires before it execs init. */
-static int check_env(struct oci_ctx *c, char **env)
+static int check_env(struct oci_ctx *c, const char *pp, char **env)
 {
-    char path[OCI_PATH_LEN];
+    char path[OCI_PATH_LEN], parent[OCI_PATH_LEN];
 
     for (size_t i = 0; env && env[i]; i++) {
         const char *eq = strchr(env[i], '=');
         if (!eq || eq == env[i])
-            return oci_fail(c, EINVAL, oci_path_index(path, "process.env", i),
+            return oci_fail(c, EINVAL, oci_path_index(path, oci_path_key(parent, pp, "env"), i),
                             "\"%s\" is not NAME=VALUE", env[i]);
     }
     return 0;
 }
 
-static int parse_user(struct oci_ctx *c, struct json_object *proc, struct oci_user *u)
+static int parse_user(struct oci_ctx *c, struct json_object *proc, const char *pp,
+                      struct oci_user *u)
 {
     struct json_object *user = NULL, *gids = NULL;
-    char path[OCI_PATH_LEN];
+    char path[OCI_PATH_LEN], up[OCI_PATH_LEN], gp[OCI_PATH_LEN];
     uint32_t v;
     int ret;
 
     /* runtime-spec: user is REQUIRED on Linux; runc takes an absent one as uid 0, gid 0. */
-    ret = oci_get_object(c, proc, "process", "user", false, &user);
+    ret = oci_get_object(c, proc, pp, "user", false, &user);
     if (ret < 0 || !user)
         return ret;
+    oci_path_key(up, pp, "user");
+    oci_path_key(gp, up, "additionalGids");
     v = 0;
-    ret = oci_get_u32(c, user, "process.user", "uid", false, &v, NULL);
+    ret = oci_get_u32(c, user, up, "uid", false, &v, NULL);
     if (ret < 0)
         return ret;
     u->uid = v;
     v = 0;
-    ret = oci_get_u32(c, user, "process.user", "gid", false, &v, NULL);
+    ret = oci_get_u32(c, user, up, "gid", false, &v, NULL);
     if (ret < 0)
         return ret;
     u->gid = v;
-    ret = oci_get_u32(c, user, "process.user", "umask", false, &v, &u->has_umask);
+    ret = oci_get_u32(c, user, up, "umask", false, &v, &u->has_umask);
     if (ret < 0)
         return ret;
     if (u->has_umask) {
         if (v > 0777)
-            return oci_fail(c, EINVAL, "process.user.umask", "%#o is not a umask", v);
+            return oci_fail(c, EINVAL, oci_path_key(path, up, "umask"), "%#o is not a umask", v);
         u->umask = v;
     }
-    ret = oci_get_array(c, user, "process.user", "additionalGids", false, &gids);
+    ret = oci_get_array(c, user, up, "additionalGids", false, &gids);
     if (ret < 0 || !gids)
         return ret;
     size_t n = json_object_array_length(gids);
     u->additional_gids = calloc(n ? n : 1, sizeof(gid_t));
     if (!u->additional_gids)
-        return oci_fail_nomem(c, "process.user.additionalGids");
+        return oci_fail_nomem(c, gp);
     for (size_t i = 0; i < n; i++) {
         struct json_object *g = json_object_array_get_idx(gids, i);
-        oci_path_index(path, "process.user.additionalGids", i);
+        oci_path_index(path, gp, i);
         if (!g || !json_object_is_type(g, json_type_int) || json_object_get_int64(g) < 0 ||
             json_object_get_int64(g) > UINT32_MAX)
             return oci_fail(c, EINVAL, path, "must be a gid (0 to 4294967295)");
@@ -106,17 +109,17 @@ static int parse_user(struct oci_ctx *c, struct json_object *proc, struct oci_us
     return 0;
 }
 
-static int parse_cap_set(struct oci_ctx *c, struct json_object *caps, const char *key,
-                         uint64_t *mask)
+static int parse_cap_set(struct oci_ctx *c, struct json_object *caps, const char *cp,
+                         const char *key, uint64_t *mask)
 {
     char parent[OCI_PATH_LEN], path[OCI_PATH_LEN];
     char **names = NULL;
     size_t n = 0;
-    int ret = oci_get_strv(c, caps, "process.capabilities", key, false, false, &names, &n);
+    int ret = oci_get_strv(c, caps, cp, key, false, false, &names, &n);
 
     if (ret < 0 || !names)
         return ret;
-    oci_path_key(parent, "process.capabilities", key);
+    oci_path_key(parent, cp, key);
     for (size_t i = 0; i < n; i++) {
         int cap = oci_cap_from_name(names[i]);
         if (cap < 0) {
@@ -130,41 +133,46 @@ static int parse_cap_set(struct oci_ctx *c, struct json_object *caps, const char
     return ret;
 }
 
-static int parse_caps(struct oci_ctx *c, struct json_object *proc, struct oci_process *p)
+static int parse_caps(struct oci_ctx *c, struct json_object *proc, const char *pp,
+                      struct oci_process *p)
 {
     struct json_object *caps = NULL;
-    int ret = oci_get_object(c, proc, "process", "capabilities", false, &caps);
+    char cp[OCI_PATH_LEN];
+    int ret = oci_get_object(c, proc, pp, "capabilities", false, &caps);
 
     if (ret < 0 || !caps)
         return ret;
+    oci_path_key(cp, pp, "capabilities");
     p->has_caps = true;
-    if ((ret = parse_cap_set(c, caps, "bounding", &p->caps.bounding)) < 0 ||
-        (ret = parse_cap_set(c, caps, "effective", &p->caps.effective)) < 0 ||
-        (ret = parse_cap_set(c, caps, "inheritable", &p->caps.inheritable)) < 0 ||
-        (ret = parse_cap_set(c, caps, "permitted", &p->caps.permitted)) < 0 ||
-        (ret = parse_cap_set(c, caps, "ambient", &p->caps.ambient)) < 0)
+    if ((ret = parse_cap_set(c, caps, cp, "bounding", &p->caps.bounding)) < 0 ||
+        (ret = parse_cap_set(c, caps, cp, "effective", &p->caps.effective)) < 0 ||
+        (ret = parse_cap_set(c, caps, cp, "inheritable", &p->caps.inheritable)) < 0 ||
+        (ret = parse_cap_set(c, caps, cp, "permitted", &p->caps.permitted)) < 0 ||
+        (ret = parse_cap_set(c, caps, cp, "ambient", &p->caps.ambient)) < 0)
         return ret;
     return 0;
 }
 
-static int parse_rlimits(struct oci_ctx *c, struct json_object *proc, struct oci_process *p)
+static int parse_rlimits(struct oci_ctx *c, struct json_object *proc, const char *pp,
+                         struct oci_process *p)
 {
     struct json_object *arr = NULL;
-    char path[OCI_PATH_LEN], tpath[OCI_PATH_LEN];
+    char path[OCI_PATH_LEN], tpath[OCI_PATH_LEN], rp[OCI_PATH_LEN];
     char *type = NULL;
-    int ret = oci_get_array(c, proc, "process", "rlimits", false, &arr);
+    int ret = oci_get_array(c, proc, pp, "rlimits", false, &arr);
 
     if (ret < 0 || !arr)
         return ret;
+    oci_path_key(rp, pp, "rlimits");
     size_t n = json_object_array_length(arr);
     p->rlimits = calloc(n ? n : 1, sizeof(*p->rlimits));
     if (!p->rlimits)
-        return oci_fail_nomem(c, "process.rlimits");
+        return oci_fail_nomem(c, rp);
     for (size_t i = 0; i < n; i++) {
         struct json_object *r = json_object_array_get_idx(arr, i);
         struct oci_rlimit *rl = &p->rlimits[i];
 
-        oci_path_index(path, "process.rlimits", i);
+        oci_path_index(path, rp, i);
         if ((ret = oci_value_object(c, r, path)) < 0 ||
             (ret = oci_get_string(c, r, path, "type", true, &type)) < 0 ||
             (ret = oci_get_u64(c, r, path, "soft", true, &rl->soft, NULL)) < 0 ||
@@ -199,50 +207,83 @@ out:
     return ret;
 }
 
-static int parse_console_size(struct oci_ctx *c, struct json_object *proc, struct oci_process *p)
+static int parse_console_size(struct oci_ctx *c, struct json_object *proc, const char *pp,
+                              struct oci_process *p)
 {
     struct json_object *size = NULL;
+    char sp[OCI_PATH_LEN];
     uint32_t h = 0, w = 0;
-    int ret = oci_get_object(c, proc, "process", "consoleSize", false, &size);
+    int ret = oci_get_object(c, proc, pp, "consoleSize", false, &size);
 
     if (ret < 0 || !size)
         return ret;
-    if ((ret = oci_get_u32(c, size, "process.consoleSize", "height", true, &h, NULL)) < 0 ||
-        (ret = oci_get_u32(c, size, "process.consoleSize", "width", true, &w, NULL)) < 0)
+    oci_path_key(sp, pp, "consoleSize");
+    if ((ret = oci_get_u32(c, size, sp, "height", true, &h, NULL)) < 0 ||
+        (ret = oci_get_u32(c, size, sp, "width", true, &w, NULL)) < 0)
         return ret;
     /* struct winsize holds unsigned shorts. */
     if (h > UINT16_MAX || w > UINT16_MAX)
-        return oci_fail(c, EINVAL, "process.consoleSize", "%ux%u is larger than 65535x65535", w, h);
+        return oci_fail(c, EINVAL, sp, "%ux%u is larger than 65535x65535", w, h);
     p->console_height = h;
     p->console_width = w;
     return 0;
 }
 
-static int parse_small(struct oci_ctx *c, struct json_object *proc, struct oci_process *p)
+static int parse_small(struct oci_ctx *c, struct json_object *proc, const char *pp,
+                       struct oci_process *p)
 {
+    char path[OCI_PATH_LEN];
     int64_t adj = 0;
     int ret;
 
-    if ((ret = oci_get_bool(c, proc, "process", "terminal", &p->terminal)) < 0 ||
-        (ret = oci_get_bool(c, proc, "process", "noNewPrivileges", &p->no_new_privileges)) < 0 ||
-        (ret = oci_get_i64(c, proc, "process", "oomScoreAdj", false, &adj, &p->has_oom_score_adj)) <
-            0 ||
-        (ret = oci_get_string(c, proc, "process", "apparmorProfile", false, &p->apparmor_profile)) <
-            0 ||
-        (ret = oci_get_string(c, proc, "process", "selinuxLabel", false, &p->selinux_label)) < 0)
+    if ((ret = oci_get_bool(c, proc, pp, "terminal", &p->terminal)) < 0 ||
+        (ret = oci_get_bool(c, proc, pp, "noNewPrivileges", &p->no_new_privileges)) < 0 ||
+        (ret = oci_get_i64(c, proc, pp, "oomScoreAdj", false, &adj, &p->has_oom_score_adj)) < 0 ||
+        (ret = oci_get_string(c, proc, pp, "apparmorProfile", false, &p->apparmor_profile)) < 0 ||
+        (ret = oci_get_string(c, proc, pp, "selinuxLabel", false, &p->selinux_label)) < 0)
         return ret;
     if (p->has_oom_score_adj) {
         if (adj < OOM_SCORE_ADJ_MIN || adj > OOM_SCORE_ADJ_MAX)
-            return oci_fail(c, EINVAL, "process.oomScoreAdj", "%lld is not in -1000..1000",
-                            (long long)adj);
+            return oci_fail(c, EINVAL, oci_path_key(path, pp, "oomScoreAdj"),
+                            "%lld is not in -1000..1000", (long long)adj);
         p->oom_score_adj = (int)adj;
     }
-    return parse_console_size(c, proc, p);
+    return parse_console_size(c, proc, pp, p);
+}
+
+int oci_parse_process_object(struct oci_ctx *c, struct json_object *proc, const char *pp,
+                             struct oci_process *p)
+{
+    char path[OCI_PATH_LEN], elem[OCI_PATH_LEN];
+    int ret;
+
+    if ((ret = oci_get_strv(c, proc, pp, "args", true, true, &p->args, NULL)) < 0)
+        return ret;
+    if (!p->args[0][0])
+        return oci_fail(c, EINVAL, oci_path_index(elem, oci_path_key(path, pp, "args"), 0),
+                        "must not be empty");
+    if ((ret = oci_get_strv(c, proc, pp, "env", false, false, &p->env, NULL)) < 0)
+        return ret;
+    if (!p->env) {
+        p->env = calloc(1, sizeof(char *));
+        if (!p->env)
+            return oci_fail_nomem(c, oci_path_key(path, pp, "env"));
+    }
+    if ((ret = check_env(c, pp, p->env)) < 0)
+        return ret;
+    if ((ret = oci_get_string(c, proc, pp, "cwd", true, &p->cwd)) < 0)
+        return ret;
+    if (p->cwd[0] != '/')
+        return oci_fail(c, EINVAL, oci_path_key(path, pp, "cwd"), "\"%s\" is not an absolute path",
+                        p->cwd);
+    if ((ret = parse_user(c, proc, pp, &p->user)) < 0 || (ret = parse_caps(c, proc, pp, p)) < 0 ||
+        (ret = parse_rlimits(c, proc, pp, p)) < 0)
+        return ret;
+    return parse_small(c, proc, pp, p);
 }
 
 int oci_parse_process(struct oci_ctx *c, struct json_object *root, struct oci_spec *spec)
 {
-    struct oci_process *p = &spec->process;
     struct json_object *proc = NULL;
     int ret;
 
@@ -251,30 +292,10 @@ int oci_parse_process(struct oci_ctx *c, struct json_object *root, struct oci_sp
     ret = oci_get_object(c, root, "", "process", true, &proc);
     if (ret < 0)
         return ret;
-    if ((ret = oci_get_strv(c, proc, "process", "args", true, true, &p->args, NULL)) < 0)
-        return ret;
-    if (!p->args[0][0])
-        return oci_fail(c, EINVAL, "process.args[0]", "must not be empty");
-    if ((ret = oci_get_strv(c, proc, "process", "env", false, false, &p->env, NULL)) < 0)
-        return ret;
-    if (!p->env) {
-        p->env = calloc(1, sizeof(char *));
-        if (!p->env)
-            return oci_fail_nomem(c, "process.env");
-    }
-    if ((ret = check_env(c, p->env)) < 0)
-        return ret;
-    if ((ret = oci_get_string(c, proc, "process", "cwd", true, &p->cwd)) < 0)
-        return ret;
-    if (p->cwd[0] != '/')
-        return oci_fail(c, EINVAL, "process.cwd", "\"%s\" is not an absolute path", p->cwd);
-    if ((ret = parse_user(c, proc, &p->user)) < 0 || (ret = parse_caps(c, proc, p)) < 0 ||
-        (ret = parse_rlimits(c, proc, p)) < 0)
-        return ret;
-    return parse_small(c, proc, p);
+    return oci_parse_process_object(c, proc, "process", &spec->process);
 }
 
-void oci_process_free(struct oci_process *p)
+void oci_process_clear(struct oci_process *p)
 {
     oci_strv_free(p->args);
     oci_strv_free(p->env);

@@ -606,6 +606,42 @@ static void test_features_json(void **state)
     free(json);
 }
 
+/* `exec --process FILE`: the process object alone, fields named from its top. */
+static void test_exec_process_json(void **state)
+{
+    struct oci_process *p = NULL;
+
+    assert_int_equal(oci_process_parse("{\"args\": [\"ps\", \"aux\"], \"cwd\": \"/tmp\", "
+                                       "\"terminal\": true, \"env\": [\"A=b\"], "
+                                       "\"user\": {\"uid\": 7, \"gid\": 8}, "
+                                       "\"capabilities\": {\"bounding\": [\"CAP_CHOWN\"]}}",
+                                       &p, err, sizeof(err)),
+                     0);
+    assert_string_equal(p->args[1], "aux");
+    assert_string_equal(p->cwd, "/tmp");
+    assert_true(p->terminal);
+    assert_int_equal(p->user.uid, 7);
+    assert_int_equal(p->user.gid, 8);
+    assert_int_equal(p->caps.bounding, 1ull << CAP_CHOWN);
+    oci_process_free(p);
+
+    p = NULL;
+    assert_int_equal(
+        oci_process_parse("{\"args\": [\"ps\"], \"cwd\": \"tmp\"}", &p, err, sizeof(err)), -EINVAL);
+    assert_null(p);
+    assert_string_equal(err, "process.json: cwd: \"tmp\" is not an absolute path");
+    assert_int_equal(oci_process_parse("{\"args\": [\"ps\"], \"cwd\": \"/\", \"rlimits\": "
+                                       "[{\"type\": \"RLIMIT_X\", \"soft\": 1, \"hard\": 1}]}",
+                                       &p, err, sizeof(err)),
+                     -EINVAL);
+    assert_string_equal(err, "process.json: rlimits[0].type: unknown rlimit \"RLIMIT_X\"");
+    assert_int_equal(oci_process_parse("{\"cwd\": \"/\"}", &p, err, sizeof(err)), -EINVAL);
+    assert_string_equal(err, "process.json: args: missing required field");
+    assert_int_equal(oci_process_parse("{\"args\": [\"ps\"],\n \"cwd\": }", &p, err, sizeof(err)),
+                     -EINVAL);
+    assert_non_null(strstr(err, "process.json: line 2"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -620,6 +656,7 @@ int main(void)
         cmocka_unit_test(test_load_from_bundle),
         cmocka_unit_test(test_default_specs_parse_back),
         cmocka_unit_test(test_features_json),
+        cmocka_unit_test(test_exec_process_json),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
