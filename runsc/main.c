@@ -63,6 +63,10 @@ int main(int argc, char **argv)
         runsc_in_sandbox = 1; /* confined as the sandbox is: no LeakSanitizer scan at exit */
         return cmd_gofer(argc - first, argv + first);
     }
+    if (strcmp(cmd, "spec") == 0)
+        return cmd_spec(argc - first, argv + first);
+    if (strcmp(cmd, "features") == 0)
+        return cmd_features(argc - first, argv + first);
     if (strcmp(cmd, "help") == 0) {
         cli_print_usage(STDOUT_FILENO);
         return 0;
