@@ -25,6 +25,9 @@ tm() {
     tmux -S "$TMUX_SOCK" "$@"
 }
 at_exit "tm kill-server 2>/dev/null"
+# A session that outlives the others: a server left without sessions exits, and the next
+# new-session could meet it on its way out.
+tm new-session -d -s keep -x 80 -y 24 "exec sleep 3600"
 
 # screen: the pane's whole text (history included), wrapped lines joined.
 screen() {
