@@ -175,6 +175,38 @@ if step "the guest shell prompts" wait_match 1 "$PROMPT"; then
         wait_gone 10 "$CLI" ${BOOT_PID:+"$BOOT_PID"} ${GOFER_PID:+"$GOFER_PID"}
 fi
 
+# The host terminal's settings come back however the run ends: the guest killed (SIGKILL to the
+# sandbox process), or SIGTERM to runsc (forwarded; the guest's init ignores it, so runsc kills
+# it after its grace period).
+for how in guest-killed runsc-terminated; do
+    MODE=$how
+    tm new-session -d -s "$how" -x 100 -y 30 \
+        "env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin TERM=dumb HOME=/ PS1='OUT> ' $BASH_BIN --norc --noprofile"
+    PANE="$how:0.0"
+    step "the outer shell starts" wait_match 1 '^OUT>' || continue
+    type_line "stty -g >$TMP/before.$how; PS1='IN\$ ' $RUNSC do $BASH_BIN --norc -i; echo rc=\$?; stty -g >$TMP/after.$how"
+    step "the guest shell prompts" wait_match 1 "$PROMPT" || continue
+    outer=$(tm display-message -p -t "$PANE" '#{pane_pid}')
+    CLI=$(children_of "$outer" | head -n 1)
+    if [[ $how == guest-killed ]]; then
+        find_sandbox "$CLI" || true
+        kill -KILL "$BOOT_PID"
+        step "runsc reports the kill" wait_lines 1 rc=137 || continue
+    else
+        kill -TERM "$CLI"
+        # (runsc's own message about the kill comes first, on the raw terminal: no CR.)
+        step "runsc ends after the grace period" wait_match 1 'rc=137$' || continue
+    fi
+    step "the outer shell is back" wait_lines 1 'OUT>' || continue
+    if cmp -s "$TMP/before.$how" "$TMP/after.$how"; then
+        pass "[$how] the host terminal's settings are restored"
+    else
+        fail "[$how] the host terminal's settings are restored" \
+            "$(cat "$TMP/before.$how")" "$(cat "$TMP/after.$how" 2>/dev/null)"
+    fi
+    tm kill-session -t "$how"
+done
+
 # Without a terminal, stdio is donated as before.
 RUN_TIMEOUT=20
 echo hi >"$TMP/hi"
