@@ -26,22 +26,22 @@ struct boot_console {
     int wake[2];          /* owned: a non-blocking pipe; a byte in it wakes the bridge */
     struct waiter waiter; /* on the pty's queue while the bridge runs; its notify writes wake */
     pthread_t thread;
-    bool started;         /* the thread exists; set and read by the owner's thread only */
+    bool started; /* the thread exists; set and read by the owner's thread only */
     /* Set once by boot_console_stop. Release/acquire: the bridge sees it after the pipe wakes
      * it, and the drain it then does covers everything the guest wrote before its exit. */
     atomic_bool stopping;
     /* Protects master against the signal thread's resize and stop. Lock order: this, then the
      * pty's locks, then the kernel's. */
     pthread_mutex_t lock;
-    struct file *master;  /* the console's reference to the pty's master; NULL once stopped */
+    struct file *master; /* the console's reference to the pty's master; NULL once stopped */
 };
 
 /* Called with the pty's queue lock held on any change: only a non-blocking write (a full pipe
  * already means a wake-up is pending). */
 static void console_notify(struct waiter *w)
 {
-    struct boot_console *c = (struct boot_console *)((char *)w - offsetof(struct boot_console,
-                                                                           waiter));
+    struct boot_console *c =
+        (struct boot_console *)((char *)w - offsetof(struct boot_console, waiter));
     if (write(c->wake[1], "", 1) < 0) {
         /* EAGAIN: the bridge has a wake-up waiting already. */
     }
@@ -56,11 +56,11 @@ static void console_drain_wake(struct boot_console *c)
 
 /* What the bridge knows of each direction. */
 struct bridge {
-    unsigned char in[CONSOLE_CHUNK];  /* read from the host, not yet taken by the pty */
+    unsigned char in[CONSOLE_CHUNK]; /* read from the host, not yet taken by the pty */
     size_t in_off, in_len;
     unsigned char out[CONSOLE_CHUNK]; /* taken from the pty, not yet written to the host */
     size_t out_off, out_len;
-    bool hung_up; /* the host terminal is gone: input ends, output is dropped */
+    bool hung_up;  /* the host terminal is gone: input ends, output is dropped */
     bool no_input; /* the host fd can't be read (opened write-only): output only */
 };
 
@@ -126,8 +126,7 @@ static void *console_bridge(void *arg)
     for (;;) {
         bool stopping = atomic_load_explicit(&c->stopping, memory_order_acquire);
         if (b->in_off < b->in_len && !stopping)
-            b->in_off += devpts_console_input(c->master, b->in + b->in_off,
-                                              b->in_len - b->in_off);
+            b->in_off += devpts_console_input(c->master, b->in + b->in_off, b->in_len - b->in_off);
         bridge_pump_output(c, b);
         if (stopping && b->out_off == b->out_len)
             break;
