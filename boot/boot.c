@@ -14,6 +14,7 @@
 
 #include "platform/platform.h"
 #include "sentry/fs/host/host.h"
+#include "sentry/vfs/vfs.h"
 #include "sentry/kernel/kernel.h"
 #include "sentry/memfile/memfile.h"
 #include "sentry/syscalls/syscalls.h"
@@ -33,10 +34,17 @@ static void forwarded_set(sigset_t *set)
         sigaddset(set, forwarded_signals[i]);
 }
 
+/* What the signal thread needs; lives until the process exits, as that thread does. */
+struct forwarder {
+    struct kernel *k;
+    struct boot_console *console; /* or NULL */
+};
+
 /* Waits for host signals and hands them to the kernel; runs until the process exits. */
 static void *signal_forwarder(void *arg)
 {
-    struct kernel *k = arg;
+    const struct forwarder *fwd = arg;
+    struct kernel *k = fwd->k;
     sigset_t set;
     siginfo_t info;
     struct timespec grace = {TERM_GRACE_SECONDS, 0};
@@ -52,6 +60,12 @@ static void *signal_forwarder(void *arg)
                 kernel_signal_init_from_host(k, SIGKILL);
                 terminating = false;
             }
+            continue;
+        }
+        /* On a console the size reaches the guest as on a terminal: the pty's new size and
+         * SIGWINCH to its foreground group (tty_do_resize), not a signal to init. */
+        if (sig == SIGWINCH && fwd->console) {
+            boot_console_resize(fwd->console);
             continue;
         }
         log_debug("forwarding host signal %d to the guest", sig);
@@ -88,9 +102,12 @@ static int fail(const char *what, int err)
 
 int boot_run(const struct boot_config *cfg)
 {
+    static struct forwarder forwarder_arg;
     struct memfile *mf = NULL;
     struct platform *platform = NULL;
     struct kernel *k = NULL;
+    struct boot_console *console = NULL;
+    struct file *console_slave = NULL;
     sigset_t fwd;
     int err, code = 1;
 
@@ -133,6 +150,10 @@ int boot_run(const struct boot_config *cfg)
         code = fail("mount the root filesystem from the gofer", err);
         goto out;
     }
+    if (cfg->console_fd >= 0 && (err = boot_console_open(cfg->console_fd, &console)) != 0) {
+        code = fail("set up the console", err);
+        goto out;
+    }
     if ((err = boot_install_sentry_seccomp()) != 0) {
         code = fail("install the sandbox's seccomp filter", err);
         goto out;
@@ -156,8 +177,14 @@ int boot_run(const struct boot_config *cfg)
         code = fail("mount /proc and /sys", err);
         goto out;
     }
+    /* init is pid 1: the leader of session 1 and of group 1 (kernel_start_init). */
+    if (console && (err = boot_console_start(console, k, cfg->uid, 1, &console_slave)) != 0) {
+        code = fail("create the console's pty", err);
+        goto out;
+    }
+    forwarder_arg = (struct forwarder){.k = k, .console = console};
     pthread_t forwarder;
-    if ((err = pthread_create(&forwarder, NULL, signal_forwarder, k)) != 0) {
+    if ((err = pthread_create(&forwarder, NULL, signal_forwarder, &forwarder_arg)) != 0) {
         code = fail("start the signal forwarder", -err);
         goto out;
     }
@@ -171,14 +198,27 @@ int boot_run(const struct boot_config *cfg)
         .cwd = cfg->cwd,
         .stdio_fds = {STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO},
     };
+    for (int fd = 0; fd < 3 && console_slave; fd++) {
+        if (cfg->console_stdio & (1u << fd)) {
+            init.stdio_files[fd] = console_slave;
+            init.stdio_fds[fd] = -1; /* stays the sandbox's own */
+        }
+    }
     char why[256];
-    if ((err = kernel_start_init(k, &init, why, sizeof(why))) != 0) {
+    err = kernel_start_init(k, &init, why, sizeof(why));
+    /* init's fds hold the slave now; the bridge holds the master. */
+    if (console_slave)
+        file_put(console_slave);
+    console_slave = NULL;
+    if (err != 0) {
         /* As a shell reports a failed exec: 126 for a file that can't be executed. */
         log_error("exec %s: %s", cfg->exec_path, why);
         code = err == -ENOENT ? 127 : 126;
         goto out;
     }
     int status = kernel_wait_init(k);
+    if (console)
+        boot_console_stop(console);
     code = exit_code_for_status(status);
     log_debug("init exited with status %#x: exit code %d", status, code);
     if (cfg->strace) {
@@ -190,6 +230,10 @@ int boot_run(const struct boot_config *cfg)
         log_write_raw(line, n);
     }
 out:
+    if (console_slave)
+        file_put(console_slave);
+    if (console)
+        boot_console_stop(console); /* again after a normal exit: a no-op */
     /* The process exits right after: the forwarder thread and the kernel go with it. */
     if (platform)
         platform_destroy(platform);

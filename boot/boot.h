@@ -22,6 +22,12 @@ struct boot_config {
     const char *hostname;
     uid_t uid;               /* the guest's credentials */
     gid_t gid;
+    /* owned: a host terminal for the guest's console, or -1. With one, the guest's stdio fds
+     * named in console_stdio are the slave of a sentry pty, init's controlling terminal, and a
+     * bridge copies between the pty's master and this terminal (console.c); the caller keeps
+     * the host terminal in raw mode meanwhile. The OCI path (terminal: true) sets it too. */
+    int console_fd;
+    unsigned console_stdio;  /* bit i: the guest's fd i is the console (else host fd i) */
 };
 
 /* Runs the sandbox; returns the exit code for `runsc boot` (the guest's status, 128+N for a
@@ -34,12 +40,26 @@ int boot_set_hostname(const char *hostname);
 int boot_drop_capabilities(void);
 int boot_install_sentry_seccomp(void);
 
+/* The console bridge (console.c). Open before the seccomp filter (it makes its wake-up pipe),
+ * start once the kernel and devpts exist: it makes the pty, the controlling terminal of session
+ * `sid` with that group in the foreground, and gives the caller a reference to its slave. */
+struct boot_console;
+struct file;
+struct kernel;
+int boot_console_open(int host_fd, struct boot_console **out);
+int boot_console_start(struct boot_console *c, struct kernel *k, uid_t owner, int sid,
+                       struct file **slave);
+/* The host terminal's size changed (SIGWINCH): the pty takes it. Any thread. */
+void boot_console_resize(struct boot_console *c);
+/* The guest is done: copies out what the pty still holds, ends the bridge and lets the pty go.
+ * The console stays allocated (the signal thread may still hold it) until the process exits. */
+void boot_console_stop(struct boot_console *c);
+
 struct fs_context;
 struct memfile;
 /* Builds the guest's filesystem tree over the gofer connection (ownership of gofer_fd passes);
  * in-memory files keep their data in `mf`. */
 int boot_build_rootfs(int gofer_fd, struct memfile *mf, struct fs_context **out);
-struct kernel;
 /* Mounts the filesystems that show the kernel's state: /proc and /sys. */
 int boot_mount_kernel_fs(struct fs_context *fs, struct kernel *k, unsigned ncpus);
 

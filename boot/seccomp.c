@@ -106,6 +106,10 @@ int boot_install_sentry_seccomp(void)
     if ((err = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOENT), SCMP_SYS(openat), 0)) != 0 ||
         (err = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOENT), SCMP_SYS(open), 0)) != 0)
         goto out;
+    /* So does the host fd's /proc/PID/fd name (host_name reads the host's /proc/self/fd/N,
+     * which the empty root doesn't have): it falls back to "host:[ino]". */
+    if ((err = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOENT), SCMP_SYS(readlink), 0)) != 0)
+        goto out;
 #endif
     err = seccomp_load(ctx);
 out:

@@ -26,6 +26,7 @@ int cmd_boot(int argc, char **argv)
         .gofer_fd = BOOT_GOFER_FD,
         .cwd = "/",
         .hostname = "localhost",
+        .console_fd = -1,
     };
     int i = 1;
     const char *v;
@@ -47,6 +48,11 @@ int cmd_boot(int argc, char **argv)
             cfg.uid = (uid_t)strtoul(v, NULL, 10);
         else if ((v = flag_value(argv[i], "--gid")))
             cfg.gid = (gid_t)strtoul(v, NULL, 10);
+        else if ((v = flag_value(argv[i], "--console-stdio"))) {
+            /* The host terminal is at BOOT_CONSOLE_FD; the value says which stdio it is. */
+            cfg.console_fd = BOOT_CONSOLE_FD;
+            cfg.console_stdio = (unsigned)strtoul(v, NULL, 10) & 7;
+        }
         else {
             fprintf(stderr, "runsc: boot: unknown flag: %s\n", argv[i]);
             return EXIT_USAGE;

@@ -3,6 +3,7 @@
 #define RUNSC_RUNSC_CLI_H
 
 #include <stdbool.h>
+#include <termios.h>
 
 /* Flags that come before the subcommand and apply to every one. */
 struct global_flags {
@@ -12,11 +13,12 @@ struct global_flags {
     const char *debug_log;
 };
 
-/* Fixed fd numbers `runsc boot` finds its inputs at (after stdio): the executable, the log, and
- * the sandbox's end of the gofer's 9P socket. */
+/* Fixed fd numbers `runsc boot` finds its inputs at (after stdio): the executable, the log, the
+ * sandbox's end of the gofer's 9P socket, and (with --console-stdio) the host terminal. */
 #define BOOT_EXEC_FD 3
 #define BOOT_LOG_FD 4
 #define BOOT_GOFER_FD 5
+#define BOOT_CONSOLE_FD 6
 
 /* Exit codes for usage errors, as Go's flag package (and so runc and gVisor) use. */
 #define EXIT_USAGE 2
@@ -28,6 +30,17 @@ int cli_parse_global_flags(int argc, char **argv, struct global_flags *g, bool *
                            bool *version);
 
 void cli_print_usage(int fd);
+
+/* The host terminal of a run whose stdio is one (terminal.c): raw while the guest has it. */
+struct cli_terminal {
+    int fd;             /* not owned: the terminal, or -1 when not raw */
+    struct termios saved; /* its settings before, put back by cli_terminal_restore */
+};
+/* Saves fd's settings and makes it raw as cfmakeraw(3) does (no echo, no signals, no line
+ * editing, no output processing). 0 or -errno, t untouched on failure. */
+int cli_terminal_make_raw(int fd, struct cli_terminal *t);
+/* Puts the saved settings back (once; later calls do nothing). */
+void cli_terminal_restore(struct cli_terminal *t);
 int cmd_do(const struct global_flags *g, int argc, char **argv);
 int cmd_boot(int argc, char **argv);
 int cmd_gofer(int argc, char **argv);

@@ -193,9 +193,27 @@ static int reap_gofer(pid_t gofer_pid)
     return 0;
 }
 
+/* The terminal the guest's console bridges to: stdin if it is one, else stdout; -1 for none.
+ * `stdio_mask` gets the stdio fds that are that same terminal (bit i for fd i): those become
+ * the guest's pty; the others are donated as they are. */
+static int find_console(unsigned *stdio_mask)
+{
+    struct stat console, st;
+    int console_fd = isatty(STDIN_FILENO) ? STDIN_FILENO : isatty(STDOUT_FILENO) ? STDOUT_FILENO
+                                                                                 : -1;
+    *stdio_mask = 0;
+    if (console_fd < 0 || fstat(console_fd, &console) != 0)
+        return -1;
+    for (int fd = 0; fd < 3; fd++) {
+        if (isatty(fd) && fstat(fd, &st) == 0 && st.st_rdev == console.st_rdev)
+            *stdio_mask |= 1u << fd;
+    }
+    return console_fd;
+}
+
 /* In the child: put the inputs at their fixed fds and become `runsc boot`. */
 static __attribute__((noreturn)) void exec_boot(int exec_fd, int log_fd, int gofer_fd, int sync_fd,
-                                                char **boot_argv)
+                                                int console_fd, char **boot_argv)
 {
     char c;
     /* The sandbox dies with runsc: nothing else would end it if runsc were killed. */
@@ -207,20 +225,24 @@ static __attribute__((noreturn)) void exec_boot(int exec_fd, int log_fd, int gof
         _exit(1);
     /* Through fds above both targets, so neither move clobbers the other, and dup2 always makes
      * a new fd without FD_CLOEXEC (it keeps the flag when source and target are equal). */
-    int exec_high = fcntl(exec_fd, F_DUPFD, BOOT_GOFER_FD + 1);
-    int log_high = fcntl(log_fd, F_DUPFD, BOOT_GOFER_FD + 1);
-    int gofer_high = fcntl(gofer_fd, F_DUPFD, BOOT_GOFER_FD + 1);
+    int exec_high = fcntl(exec_fd, F_DUPFD, BOOT_CONSOLE_FD + 1);
+    int log_high = fcntl(log_fd, F_DUPFD, BOOT_CONSOLE_FD + 1);
+    int gofer_high = fcntl(gofer_fd, F_DUPFD, BOOT_CONSOLE_FD + 1);
+    int console_high = console_fd < 0 ? -1 : fcntl(console_fd, F_DUPFD, BOOT_CONSOLE_FD + 1);
     if (exec_high < 0 || log_high < 0 || gofer_high < 0 || dup2(exec_high, BOOT_EXEC_FD) < 0 ||
         dup2(log_high, BOOT_LOG_FD) < 0 || dup2(gofer_high, BOOT_GOFER_FD) < 0)
         _exit(1);
-    syscall(SYS_close_range, BOOT_GOFER_FD + 1, ~0U, 0);
+    if (console_fd >= 0 && (console_high < 0 || dup2(console_high, BOOT_CONSOLE_FD) < 0))
+        _exit(1);
+    syscall(SYS_close_range, console_fd < 0 ? BOOT_GOFER_FD + 1 : BOOT_CONSOLE_FD + 1, ~0U, 0);
     execv("/proc/self/exe", boot_argv);
     dprintf(STDERR_FILENO, "runsc: re-exec as boot: %s\n", strerror(errno));
     _exit(1);
 }
 
 static void build_boot_argv(char **v, size_t max, const struct global_flags *g, const char *path,
-                            char *const *cmd_argv, char bufs[][PATH_MAX + 32])
+                            unsigned console_stdio, char *const *cmd_argv,
+                            char bufs[][PATH_MAX + 32])
 {
     size_t n = 0, b = 0;
     char host[HOST_NAME_MAX + 1] = "localhost", cwd[PATH_MAX] = "/";
@@ -247,10 +269,68 @@ static void build_boot_argv(char **v, size_t max, const struct global_flags *g, 
     v[n++] = bufs[b++];
     snprintf(bufs[b], sizeof(bufs[b]), "--gid=%u", getgid());
     v[n++] = bufs[b++];
+    if (console_stdio) {
+        snprintf(bufs[b], sizeof(bufs[b]), "--console-stdio=%u", console_stdio);
+        v[n++] = bufs[b++];
+    }
     v[n++] = "--";
     for (size_t i = 0; cmd_argv[i] && n < max - 1; i++)
         v[n++] = cmd_argv[i];
     v[n] = NULL;
+}
+
+/* Waits for both children and returns runsc's exit code. The terminal is put back as soon as
+ * the sandbox is gone, before anything is reported. */
+static int wait_children(pid_t pid, pid_t gofer_pid, struct cli_terminal *term)
+{
+    /* Both children. A gofer that dies first takes the sandbox's files with it: the guest's file
+     * operations fail with EIO from then on (the sentry's 9P client sees the hang-up), the guest
+     * goes on to its end, and runsc reports the death and fails. */
+    int status, child_status, code;
+    bool gofer_died = false, gofer_reaped = false;
+    for (;;) {
+        pid_t w = waitpid(-1, &child_status, 0);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            int wait_err = errno;
+            cli_terminal_restore(term);
+            fprintf(stderr, "runsc: wait for the sandbox: %s\n", strerror(wait_err));
+            kill(pid, SIGKILL);
+            kill(gofer_pid, SIGKILL);
+            return 1;
+        }
+        if (w == pid) {
+            status = child_status;
+            break;
+        }
+        if (w == gofer_pid) {
+            gofer_reaped = true;
+            if (gofer_failed(child_status)) {
+                report_gofer_death(child_status);
+                gofer_died = true;
+            }
+        }
+    }
+    cli_terminal_restore(term);
+    if (WIFEXITED(status)) {
+        code = WEXITSTATUS(status);
+    } else {
+        fprintf(stderr, "runsc: the sandbox was killed by signal %d\n", WTERMSIG(status));
+        code = 128 + WTERMSIG(status);
+    }
+    if (gofer_died)
+        return code != 0 ? code : 1;
+    if (!gofer_reaped) {
+        int gofer_status = reap_gofer(gofer_pid);
+        /* A gofer crashing after the sandbox is still a bug to see; the guest's failure status
+         * wins over it. */
+        if (gofer_failed(gofer_status)) {
+            report_gofer_death(gofer_status);
+            return code != 0 ? code : 1;
+        }
+    }
+    return code;
 }
 
 int cmd_do(const struct global_flags *g, int argc, char **argv)
@@ -290,9 +370,12 @@ int cmd_do(const struct global_flags *g, int argc, char **argv)
             log_fd = STDERR_FILENO;
     }
 
+    unsigned console_stdio;
+    int console_fd = find_console(&console_stdio);
     char *boot_argv[4096];
-    static char bufs[8][PATH_MAX + 32];
-    build_boot_argv(boot_argv, sizeof(boot_argv) / sizeof(boot_argv[0]), g, path, argv + i, bufs);
+    static char bufs[9][PATH_MAX + 32];
+    build_boot_argv(boot_argv, sizeof(boot_argv) / sizeof(boot_argv[0]), g, path, console_stdio,
+                    argv + i, bufs);
 
     /* The gofer first: the sandbox starts with its file server already there. */
     int gofer_sock[2];
@@ -324,7 +407,7 @@ int cmd_do(const struct global_flags *g, int argc, char **argv)
     }
     if (pid == 0) {
         close(sync[1]);
-        exec_boot(exec_fd, log_fd, gofer_sock[1], sync[0], boot_argv);
+        exec_boot(exec_fd, log_fd, gofer_sock[1], sync[0], console_fd, boot_argv);
     }
     sandbox_pid = pid;
     /* Only the sandbox holds this end now, so its exit is the gofer's end of file. */
@@ -337,58 +420,25 @@ int cmd_do(const struct global_flags *g, int argc, char **argv)
                 errno_text(-err, text, sizeof(text)));
         kill(pid, SIGKILL);
     }
+    /* Forwarding first, so that a signal from now on reaches the guest and leaves runsc alive
+     * to put the terminal back. */
+    struct sigaction sa = {.sa_sigaction = forward_signal, .sa_flags = SA_SIGINFO | SA_RESTART};
+    for (size_t s = 0; s < sizeof(forwarded_signals) / sizeof(forwarded_signals[0]); s++)
+        sigaction(forwarded_signals[s], &sa, NULL);
+    /* On a terminal every key goes to the guest's pty as typed; before the sandbox runs, so that
+     * its first output meets the raw terminal. */
+    struct cli_terminal term = {.fd = -1};
+    if (console_fd >= 0 && (err = cli_terminal_make_raw(console_fd, &term)) != 0) {
+        char text[128];
+        fprintf(stderr, "runsc: make the terminal raw: %s\n",
+                errno_text(-err, text, sizeof(text)));
+    }
     if (write(sync[1], "x", 1) != 1) {
         /* The child is gone; waitpid reports how. */
     }
     close(sync[1]);
-
-    struct sigaction sa = {.sa_sigaction = forward_signal, .sa_flags = SA_SIGINFO | SA_RESTART};
-    for (size_t s = 0; s < sizeof(forwarded_signals) / sizeof(forwarded_signals[0]); s++)
-        sigaction(forwarded_signals[s], &sa, NULL);
-
-    /* Both children. A gofer that dies first takes the sandbox's files with it: the guest's file
-     * operations fail with EIO from then on (the sentry's 9P client sees the hang-up), the guest
-     * goes on to its end, and runsc reports the death and fails. */
-    int status, child_status, code;
-    bool gofer_died = false, gofer_reaped = false;
-    for (;;) {
-        pid_t w = waitpid(-1, &child_status, 0);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            fprintf(stderr, "runsc: wait for the sandbox: %s\n", strerror(errno));
-            kill(pid, SIGKILL);
-            kill(gofer_pid, SIGKILL);
-            return 1;
-        }
-        if (w == pid) {
-            status = child_status;
-            break;
-        }
-        if (w == gofer_pid) {
-            gofer_reaped = true;
-            if (gofer_failed(child_status)) {
-                report_gofer_death(child_status);
-                gofer_died = true;
-            }
-        }
-    }
-    if (WIFEXITED(status)) {
-        code = WEXITSTATUS(status);
-    } else {
-        fprintf(stderr, "runsc: the sandbox was killed by signal %d\n", WTERMSIG(status));
-        code = 128 + WTERMSIG(status);
-    }
-    if (gofer_died)
-        return code != 0 ? code : 1;
-    if (!gofer_reaped) {
-        int gofer_status = reap_gofer(gofer_pid);
-        /* A gofer crashing after the sandbox is still a bug to see; the guest's failure status
-         * wins over it. */
-        if (gofer_failed(gofer_status)) {
-            report_gofer_death(gofer_status);
-            return code != 0 ? code : 1;
-        }
-    }
+    int code = wait_children(pid, gofer_pid, &term);
+    cli_terminal_restore(&term);
     return code;
 }
+

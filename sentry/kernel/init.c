@@ -111,6 +111,12 @@ static int init_fds(struct task *t, const struct init_process *init)
         return -ENOMEM;
     fdtable_init(t->fds);
     for (int fd = 0; fd < 3; fd++) {
+        if (init->stdio_files[fd]) {
+            int err = fdtable_install_at(t->fds, fd, init->stdio_files[fd], false);
+            if (err < 0)
+                return err;
+            continue;
+        }
         if (init->stdio_fds[fd] < 0)
             continue;
         /* The guest sees the open file description's real flags (a terminal is O_RDWR). */

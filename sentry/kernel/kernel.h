@@ -208,9 +208,11 @@ struct init_process {
     const char *path; /* the executable, walked in fs; also AT_EXECFN */
     char *const *argv;
     char *const *envp;
-    const char *cwd;       /* walked in fs: the working directory */
-    struct fs_context *fs; /* root, mounts and umask; a reference the kernel takes over */
-    int stdio_fds[3];      /* host fds that become fds 0, 1, 2; the kernel owns them */
+    const char *cwd;             /* walked in fs: the working directory */
+    struct fs_context *fs;       /* root, mounts and umask; a reference the kernel takes over */
+    int stdio_fds[3]; /* host fds that become fds 0, 1, 2; the kernel owns them; -1: none */
+    struct file *stdio_files[3]; /* sentry files that become fds 0, 1, 2 instead (the sandbox's
+                                    console); the kernel takes its own references */
 };
 
 struct kernel_config {

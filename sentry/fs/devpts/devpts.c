@@ -24,6 +24,7 @@
 pthread_mutex_t pty_ctrl_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct pty *ptys[PTY_MAX];      /* pty_ctrl_lock */
 static struct super_block *devpts_sb;  /* set once by devpts_create */
+static struct inode *ptmx_inode;       /* set once by devpts_create; the root's reference */
 
 void pty_get(struct pty *p)
 {
@@ -111,10 +112,10 @@ static const struct inode_ops pts_inode_ops = {
 
 /* ---- /dev/pts/ptmx ---- */
 
-/* A new pty with the lowest free number, its node and one reference for the caller. */
-static int pty_create(struct pty **out)
+int pty_create(struct kernel *k, uid_t owner, struct pty **out)
 {
-    struct task *t = task_current();
+    if (!devpts_sb)
+        return -ENODEV; /* no devpts yet: nothing to name the pty by */
     struct pty *p = calloc(1, sizeof(*p));
 
     if (!p || !(p->out = malloc(PTY_OUT_CAP))) {
@@ -126,7 +127,7 @@ static int pty_create(struct pty **out)
     ldisc_init_termios(&p->termios);
     p->master_open = true;
     p->locked = true; /* until unlockpt (ptmx_open sets TTY_PTY_LOCK) */
-    p->kernel = t ? t->kernel : NULL;
+    p->kernel = k;
     p->refs = 1;
     pthread_mutex_lock(&pty_ctrl_lock);
     int index = 0;
@@ -142,7 +143,7 @@ static int pty_create(struct pty **out)
         pthread_mutex_unlock(&pty_ctrl_lock);
         goto out_free;
     }
-    inode->uid = t ? t->creds.fsuid : 0;
+    inode->uid = owner;
     inode->gid = TTY_GID;
     inode->rdev = makedev(PTS_MAJOR, index);
     inode->nlink = 1;
@@ -161,22 +162,64 @@ out_free:
     return index == PTY_MAX ? -ENOSPC : -ENOMEM;
 }
 
+/* A pty whose master was never opened: its node goes with it. */
+static void pty_forget_node(struct pty *p)
+{
+    pthread_mutex_lock(&pty_ctrl_lock);
+    struct inode *node = p->inode;
+    p->inode = NULL;
+    node->priv = NULL;
+    pthread_mutex_unlock(&pty_ctrl_lock);
+    inode_put(node);
+}
+
 static int ptmx_open(struct inode *inode, int flags, struct file **out)
 {
+    struct task *t = task_current();
     struct pty *p;
-    int err = pty_create(&p);
+    int err = pty_create(t ? t->kernel : NULL, t ? t->creds.fsuid : 0, &p);
     if (err)
         return err;
     err = pty_open_master(p, inode, flags, out);
-    if (err) {
-        /* Never opened: the node goes with it. */
-        pthread_mutex_lock(&pty_ctrl_lock);
-        struct inode *node = p->inode;
-        p->inode = NULL;
-        node->priv = NULL;
-        pthread_mutex_unlock(&pty_ctrl_lock);
-        inode_put(node);
+    if (err)
+        pty_forget_node(p);
+    pty_put(p);
+    return err;
+}
+
+int devpts_console_create(struct kernel *k, const struct devpts_console_config *cfg,
+                          struct file **master, struct file **slave)
+{
+    struct pty *p;
+    int err = pty_create(k, cfg->owner, &p);
+    if (err)
+        return err;
+    pthread_mutex_lock(&p->lock);
+    p->locked = false; /* nobody is left to unlockpt it */
+    p->winsize = cfg->winsize;
+    pthread_mutex_unlock(&p->lock);
+    if ((err = pty_open_master(p, ptmx_inode, O_RDWR, master)) != 0) {
+        pty_forget_node(p);
+        goto out_put;
     }
+    pthread_mutex_lock(&pty_ctrl_lock);
+    struct inode *node = p->inode;
+    inode_get(node);
+    pthread_mutex_unlock(&pty_ctrl_lock);
+    err = pty_open_slave(p, node, O_RDWR, false, slave);
+    inode_put(node);
+    if (err) {
+        file_put(*master); /* hangs the pty up, and its node goes */
+        goto out_put;
+    }
+    /* As TIOCSCTTY by the session's leader would make it, with its group in the foreground. */
+    pthread_mutex_lock(&pty_ctrl_lock);
+    if (cfg->sid && !pty_find_session(cfg->sid)) {
+        p->session = cfg->sid;
+        p->pgrp = cfg->pgrp;
+    }
+    pthread_mutex_unlock(&pty_ctrl_lock);
+out_put:
     pty_put(p);
     return err;
 }
@@ -187,8 +230,6 @@ static const struct inode_ops ptmx_inode_ops = {
 };
 
 /* ---- the root directory ---- */
-
-static struct inode *ptmx_inode; /* set once by devpts_create; the root's reference */
 
 static int root_lookup(struct inode *dir, const char *name, struct inode **out)
 {

@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/ioctl.h>
+#include <sys/types.h>
 
 #include "sentry/kernel/waitqueue.h"
 #include "sentry/vfs/vfs.h"
@@ -102,6 +103,10 @@ void ldisc_set_termios(struct pty *p, const struct ktermios *t);
 
 /* ---- devpts.c ---- */
 extern pthread_mutex_t pty_ctrl_lock;
+/* A new pty with the lowest free number, its /dev/pts/N node (owned by `owner`, group tty) and
+ * one reference for the caller; locked until TIOCSPTLCK. Signals go to k's process groups.
+ * -ENOSPC when every number is taken, -ENOMEM. */
+int pty_create(struct kernel *k, uid_t owner, struct pty **out);
 /* pty_ctrl_lock NOT held (the last put frees the pty and its number). */
 void pty_get(struct pty *p);
 void pty_put(struct pty *p);
@@ -127,6 +132,11 @@ void job_ids_locked(struct pty *p, struct task *t, struct job_ids *ids);
 int pty_job_check(struct pty *p, struct task *t, int sig);
 /* Sends each signal in the set to the foreground group; pty.lock not held. */
 void pty_send_signals(struct pty *p, uint64_t sigs);
+/* The master side goes away (its close, or the host terminal behind the sandbox's console hung
+ * up): the slave reads end of file, writes fail with EIO, /dev/pts/N is gone, and the session
+ * it controlled loses it, its leader getting SIGHUP and SIGCONT (tty_signal_session_leader).
+ * Idempotent; no pty lock held. */
+void pty_hangup(struct pty *p);
 bool pty_file_is_master(struct file *f);
 /* The pty of a pty file, or NULL for any other file. */
 struct pty *pty_file_pty(struct file *f);

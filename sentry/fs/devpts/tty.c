@@ -340,37 +340,41 @@ static void signal_session_leader(struct kernel *k, int sid)
     pthread_mutex_unlock(&k->lock);
 }
 
+void pty_hangup(struct pty *p)
+{
+    /* The slave hangs up: its session loses it and the leader gets SIGHUP and SIGCONT. */
+    pthread_mutex_lock(&pty_ctrl_lock);
+    int session = p->session;
+    p->session = p->pgrp = 0;
+    struct inode *inode = p->inode;
+    p->inode = NULL;
+    if (inode)
+        inode->priv = NULL; /* /dev/pts/N is gone */
+    pthread_mutex_unlock(&pty_ctrl_lock);
+    pthread_mutex_lock(&p->lock);
+    p->master_open = false;
+    pthread_mutex_unlock(&p->lock);
+    waitqueue_wake_all(&p->wait);
+    if (session)
+        signal_session_leader(p->kernel, session);
+    inode_put(inode);
+}
+
 static void pty_release(struct file *f)
 {
     struct pty *p = pty_of(f);
-    struct inode *inode = NULL;
-    int session = 0;
 
     if (is_master(f)) {
-        /* The slave hangs up: its session loses it and the leader gets SIGHUP and SIGCONT. */
-        pthread_mutex_lock(&pty_ctrl_lock);
-        session = p->session;
-        p->session = p->pgrp = 0;
-        inode = p->inode;
-        p->inode = NULL;
-        if (inode)
-            inode->priv = NULL; /* /dev/pts/N is gone */
-        pthread_mutex_unlock(&pty_ctrl_lock);
-        pthread_mutex_lock(&p->lock);
-        p->master_open = false;
-        pthread_mutex_unlock(&p->lock);
+        pty_hangup(p);
     } else {
         pthread_mutex_lock(&p->lock);
         if (--p->slave_opens == 0)
             p->slave_closed = true;
         pthread_mutex_unlock(&p->lock);
+        waitqueue_wake_all(&p->wait);
     }
-    waitqueue_wake_all(&p->wait);
-    if (session)
-        signal_session_leader(p->kernel, session);
     file_release_common(f);
     free(f);
-    inode_put(inode);
     pty_put(p);
 }
 
