@@ -31,5 +31,6 @@ void cli_print_usage(int fd);
 int cmd_do(const struct global_flags *g, int argc, char **argv);
 int cmd_boot(int argc, char **argv);
 int cmd_gofer(int argc, char **argv);
+int cmd_debug(int argc, char **argv);
 
 #endif

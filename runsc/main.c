@@ -63,6 +63,8 @@ int main(int argc, char **argv)
         runsc_in_sandbox = 1; /* confined as the sandbox is: no LeakSanitizer scan at exit */
         return cmd_gofer(argc - first, argv + first);
     }
+    if (strcmp(cmd, "debug") == 0)
+        return cmd_debug(argc - first, argv + first);
     if (strcmp(cmd, "help") == 0) {
         cli_print_usage(STDOUT_FILENO);
         return 0;
