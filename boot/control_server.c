@@ -29,8 +29,8 @@ struct control_server {
     int listen_fd;        /* owned */
     pthread_mutex_t lock; /* protects the counts below */
     pthread_cond_t changed;
-    int connections;      /* threads serving a connection */
-    int waiting;          /* connections inside Wait/WaitPID, until their reply is sent */
+    int connections; /* threads serving a connection */
+    int waiting;     /* connections inside Wait/WaitPID, until their reply is sent */
 };
 
 struct connection {
@@ -215,7 +215,8 @@ static int do_execute(struct connection *c, struct json_object *req, int *fds, s
     } else if (json_object_object_get_ex(req, "stdio", &v) &&
                json_object_is_type(v, json_type_array)) {
         for (size_t i = 0; i < 3 && i < json_object_array_length(v); i++)
-            e.stdio_fds[i] = take_fd(fds, nfds, json_object_get_int64(json_object_array_get_idx(v, i)));
+            e.stdio_fds[i] =
+                take_fd(fds, nfds, json_object_get_int64(json_object_array_get_idx(v, i)));
     }
     /* Capabilities and no_new_privs: the sentry's credentials have no capability sets yet;
      * uid 0 is all-powerful in it, others are not. */
@@ -243,8 +244,10 @@ static int do_event(struct connection *c)
 
     kernel_stats(c->server->kernel, &st);
     if (reply) {
-        json_object_object_add(reply, "cpu_total_ns", json_object_new_int64((int64_t)st.cpu_total_ns));
-        json_object_object_add(reply, "cpu_user_ns", json_object_new_int64((int64_t)st.cpu_user_ns));
+        json_object_object_add(reply, "cpu_total_ns",
+                               json_object_new_int64((int64_t)st.cpu_total_ns));
+        json_object_object_add(reply, "cpu_user_ns",
+                               json_object_new_int64((int64_t)st.cpu_user_ns));
         json_object_object_add(reply, "cpu_system_ns",
                                json_object_new_int64((int64_t)st.cpu_system_ns));
         json_object_object_add(reply, "memory_usage_bytes",
@@ -302,7 +305,8 @@ static int dispatch(struct connection *c, struct json_object *req, int *fds, siz
         return do_event(c);
     if (strcmp(method, CONTROL_METHOD_CREATE_CONTAINER) == 0 ||
         strcmp(method, CONTROL_METHOD_DESTROY_CONTAINER) == 0)
-        return control_reply_error(c->sock, ENOSYS, "multi-container sandboxes are not supported yet");
+        return control_reply_error(c->sock, ENOSYS,
+                                   "multi-container sandboxes are not supported yet");
     char msg[128];
     snprintf(msg, sizeof(msg), "unknown method \"%.64s\"", method);
     return control_reply_error(c->sock, EINVAL, msg);

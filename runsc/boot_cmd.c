@@ -38,8 +38,7 @@ struct spec_process {
 
 static char **strings_of(struct json_object *arr)
 {
-    size_t n = arr && json_object_is_type(arr, json_type_array) ? json_object_array_length(arr)
-                                                                : 0;
+    size_t n = arr && json_object_is_type(arr, json_type_array) ? json_object_array_length(arr) : 0;
     char **v = calloc(n + 1, sizeof(*v));
     for (size_t i = 0; v && i < n; i++) {
         const char *s = json_object_get_string(json_object_array_get_idx(arr, i));

@@ -51,9 +51,10 @@ static int parse_signal(const char *s)
 
 static int usage(const char *why)
 {
-    fprintf(stderr, "runsc: debug: %s\n"
-                    "usage: runsc debug --socket=PATH <--ps | --signal=N [--pid=P | --all] | "
-                    "--pause | --resume | --stats | --exec ARGV...>\n",
+    fprintf(stderr,
+            "runsc: debug: %s\n"
+            "usage: runsc debug --socket=PATH <--ps | --signal=N [--pid=P | --all] | "
+            "--pause | --resume | --stats | --exec ARGV...>\n",
             why);
     return EXIT_USAGE;
 }
@@ -121,12 +122,11 @@ static int parse_args(int argc, char **argv, struct debug_args *a)
 
 static void print_ps(const struct control_process *ps, size_t n)
 {
-    printf("%-7s %-7s %-8s %-6s %-9s %-6s %s\n", "PID", "PPID", "HOSTPID", "UID", "CPU(ms)",
-           "TTY", "CMD");
+    printf("%-7s %-7s %-8s %-6s %-9s %-6s %s\n", "PID", "PPID", "HOSTPID", "UID", "CPU(ms)", "TTY",
+           "CMD");
     for (size_t i = 0; i < n; i++)
         printf("%-7d %-7d %-8d %-6u %-9llu %-6s %s\n", ps[i].pid, ps[i].ppid, ps[i].host_pid,
-               ps[i].uid, (unsigned long long)(ps[i].cpu_ns / 1000000), ps[i].tty,
-               ps[i].cmdline);
+               ps[i].uid, (unsigned long long)(ps[i].cpu_ns / 1000000), ps[i].tty, ps[i].cmdline);
 }
 
 static int exit_code_of(int status)
@@ -209,8 +209,7 @@ int cmd_debug(int argc, char **argv)
             printf("cpu_total_ns %llu\ncpu_user_ns %llu\ncpu_system_ns %llu\n"
                    "memory_usage_bytes %llu\npids_current %llu\npids_limit %llu\n",
                    (unsigned long long)st.cpu_total_ns, (unsigned long long)st.cpu_user_ns,
-                   (unsigned long long)st.cpu_system_ns,
-                   (unsigned long long)st.memory_usage_bytes,
+                   (unsigned long long)st.cpu_system_ns, (unsigned long long)st.memory_usage_bytes,
                    (unsigned long long)st.pids_current, (unsigned long long)st.pids_limit);
         break;
     }

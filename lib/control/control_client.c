@@ -11,8 +11,8 @@
 #include "lib/control/control.h"
 
 struct control_conn {
-    int sock;              /* owned */
-    char last_error[256];  /* the sandbox's message for the last failed call, or ours */
+    int sock;             /* owned */
+    char last_error[256]; /* the sandbox's message for the last failed call, or ours */
 };
 
 int control_connect(const char *socket_path, struct control_conn **out)
@@ -101,7 +101,7 @@ static int call(struct control_conn *c, struct json_object *req, const int *fds,
         struct json_object *text;
         snprintf(c->last_error, sizeof(c->last_error), "%s",
                  json_object_object_get_ex(rep, "error", &text) ? json_object_get_string(text)
-                                                                 : strerror(err));
+                                                                : strerror(err));
         json_object_put(rep);
         return -err;
     }
@@ -158,8 +158,7 @@ int control_wait(struct control_conn *c, const char *container_id, int *status)
     return wait_call(c, request_new(CONTROL_METHOD_WAIT, container_id), status);
 }
 
-int control_wait_pid(struct control_conn *c, const char *container_id, pid_t guest_pid,
-                     int *status)
+int control_wait_pid(struct control_conn *c, const char *container_id, pid_t guest_pid, int *status)
 {
     struct json_object *req = request_new(CONTROL_METHOD_WAIT_PID, container_id);
 
@@ -221,8 +220,8 @@ static struct json_object *string_array(char *const *v)
     return a;
 }
 
-int control_execute(struct control_conn *c, const char *container_id,
-                    const struct control_exec *e, pid_t *guest_pid)
+int control_execute(struct control_conn *c, const char *container_id, const struct control_exec *e,
+                    pid_t *guest_pid)
 {
     struct json_object *req = request_new(CONTROL_METHOD_EXECUTE, container_id), *rep;
     int fds[4];
@@ -242,9 +241,12 @@ int control_execute(struct control_conn *c, const char *container_id,
         for (size_t i = 0; groups && i < e->n_groups; i++)
             json_object_array_add(groups, json_object_new_int64(e->groups[i]));
         json_object_object_add(req, "groups", groups);
-        json_object_object_add(req, "caps_effective", json_object_new_int64((int64_t)e->caps_effective));
-        json_object_object_add(req, "caps_permitted", json_object_new_int64((int64_t)e->caps_permitted));
-        json_object_object_add(req, "caps_bounding", json_object_new_int64((int64_t)e->caps_bounding));
+        json_object_object_add(req, "caps_effective",
+                               json_object_new_int64((int64_t)e->caps_effective));
+        json_object_object_add(req, "caps_permitted",
+                               json_object_new_int64((int64_t)e->caps_permitted));
+        json_object_object_add(req, "caps_bounding",
+                               json_object_new_int64((int64_t)e->caps_bounding));
         json_object_object_add(req, "no_new_privs", json_object_new_boolean(e->no_new_privs));
         /* Which fd of the message each stdio number (and the console) is, -1 for none. */
         struct json_object *stdio = json_object_new_array();

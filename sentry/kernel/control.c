@@ -43,8 +43,7 @@ static int exit_status_locked(struct kernel *k, int pid, int *status)
     return -ESRCH;
 }
 
-int kernel_wait_pid(struct kernel *k, int pid, int *status, bool (*cancelled)(void *arg),
-                    void *arg)
+int kernel_wait_pid(struct kernel *k, int pid, int *status, bool (*cancelled)(void *arg), void *arg)
 {
     int ret;
 
@@ -103,8 +102,8 @@ static void fill_row(struct kernel *k, struct thread_group *g, struct process_ro
     }
     pthread_mutex_unlock(&g->lock);
     const struct timespec *st = g->leader ? &g->leader->start_time : mono_now;
-    int64_t age = (int64_t)(mono_now->tv_sec - st->tv_sec) * 1000000000LL +
-                  (mono_now->tv_nsec - st->tv_nsec);
+    int64_t age =
+        (int64_t)(mono_now->tv_sec - st->tv_sec) * 1000000000LL + (mono_now->tv_nsec - st->tv_nsec);
     int64_t real = (int64_t)real_now->tv_sec * 1000000000LL + real_now->tv_nsec;
     p->start_ns = (uint64_t)(real - age);
     uint64_t u, s;

@@ -146,7 +146,9 @@ static void test_oversized_and_malformed(void **state)
         char buf[CMSG_SPACE(sizeof(int))];
         struct cmsghdr align;
     } cbuf;
-    struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf.buf,
+    struct msghdr mh = {.msg_iov = &iov,
+                        .msg_iovlen = 1,
+                        .msg_control = cbuf.buf,
                         .msg_controllen = sizeof(cbuf.buf)};
     struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
     cm->cmsg_level = SOL_SOCKET;
