@@ -46,5 +46,6 @@ int cmd_boot(int argc, char **argv);
 int cmd_gofer(int argc, char **argv);
 int cmd_spec(int argc, char **argv);
 int cmd_features(int argc, char **argv);
+int cmd_debug(int argc, char **argv);
 
 #endif

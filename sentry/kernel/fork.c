@@ -116,7 +116,7 @@ static int write_tids(struct task *t, struct task *c, const struct clone_request
 }
 
 /* The lowest free pid from kernel.next_pid on, wrapping below KERNEL_PID_MAX. kernel.lock held. */
-static int alloc_pid(struct kernel *k)
+int kernel_alloc_pid(struct kernel *k)
 {
     for (int tries = 0; tries < KERNEL_PID_MAX; tries++) {
         int pid = k->next_pid++;
@@ -145,11 +145,10 @@ static int reserve_task(struct task *t, bool new_process)
     rlim_t nproc = task_rlimit(t, RLIMIT_NPROC);
 
     pthread_mutex_lock(&k->lock);
-    bool limited = k->ntasks >= KERNEL_MAX_TASKS ||
-                   (new_process && k->nprocs >= KERNEL_MAX_TASKS);
+    bool limited = k->ntasks >= KERNEL_MAX_TASKS || (new_process && k->nprocs >= KERNEL_MAX_TASKS);
     if (!limited && nproc != RLIM_INFINITY && t->creds.ruid != 0 && !task_capable(t))
         limited = (rlim_t)kernel_count_user_tasks(k, t->creds.ruid) >= nproc;
-    int pid = limited ? -EAGAIN : alloc_pid(k);
+    int pid = limited ? -EAGAIN : kernel_alloc_pid(k);
     if (pid > 0) {
         k->ntasks++;
         k->total_forks++;

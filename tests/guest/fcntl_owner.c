@@ -10,7 +10,8 @@
 #include <sys/syscall.h>
 #include <time.h>
 
-static const char *dir = "/tmp/fcntl_owner.d";
+/* Its own directory: the static and static-PIE builds run at once, natively on the same /tmp. */
+static char dir[] = "/tmp/fcntl_owner.XXXXXX";
 
 /* Takes the next pending signal of `set` within ms, printing what came. */
 static void expect_signal(const sigset_t *set, int ms, const char *what, int fd)
@@ -74,7 +75,7 @@ int main(void)
     sigaddset(&set, SIGIO);
     sigaddset(&set, SIGRTMIN + 1);
     sigprocmask(SIG_BLOCK, &set, NULL);
-    mkdir(dir, 0755);
+    CHECK(mkdtemp(dir) != NULL, "%s", "mkdtemp");
     int d = open(dir, O_RDONLY | O_DIRECTORY);
     CHECK(d >= 0, "%s", "open dir");
     EXPECT_ERRNO("F_NOTIFY on a pipe", fcntl(p[0], F_NOTIFY, DN_CREATE), ENOTDIR);
