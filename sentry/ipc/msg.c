@@ -36,9 +36,9 @@ struct msg_receiver {
     struct task *task;
     long type;
     enum msg_search mode;
-    size_t maxsize; /* larger messages are E2BIG for it */
+    size_t maxsize;          /* larger messages are E2BIG for it */
     struct msg_message *msg; /* handed over, with status 0 */
-    int status; /* MSG_WAITING; 0; -E2BIG; -EIDRM; -EAGAIN: look again (IPC_SET) */
+    int status;              /* MSG_WAITING; 0; -E2BIG; -EIDRM; -EAGAIN: look again (IPC_SET) */
 };
 
 struct msg_queue {
@@ -49,8 +49,8 @@ struct msg_queue {
     struct msg_message *head, *tail;
     struct msg_receiver *receivers, *receivers_tail;
     struct waitqueue senders; /* senders waiting for room */
-    int holds;    /* waiters using it with the lock dropped */
-    bool removed; /* IPC_RMID: out of the table, freed at the last hold */
+    int holds;                /* waiters using it with the lock dropped */
+    bool removed;             /* IPC_RMID: out of the table, freed at the last hold */
 };
 
 static struct ipc_registry msg_ids = IPC_REGISTRY_INIT(IPC_MSGMNI);
@@ -155,8 +155,7 @@ static void queue_destroy(struct msg_queue *q)
     queue_free_if_unused(q);
 }
 
-static long queue_create(struct ipc_registry *r, struct task *t, int32_t key, int flags,
-                         void *arg)
+static long queue_create(struct ipc_registry *r, struct task *t, int32_t key, int flags, void *arg)
 {
     (void)arg;
     struct msg_queue *q = calloc(1, sizeof(*q));
@@ -353,8 +352,12 @@ static long msg_receive(struct task *t, int id, size_t bufsz, long type, enum ms
             goto out;
         }
         struct msg_receiver r = {
-            .prev = q->receivers_tail, .task = t, .type = type, .mode = mode,
-            .maxsize = (flags & MSG_NOERROR) ? (size_t)INT_MAX : bufsz, .status = MSG_WAITING,
+            .prev = q->receivers_tail,
+            .task = t,
+            .type = type,
+            .mode = mode,
+            .maxsize = (flags & MSG_NOERROR) ? (size_t)INT_MAX : bufsz,
+            .status = MSG_WAITING,
         };
         if (q->receivers_tail)
             q->receivers_tail->next = &r;

@@ -28,7 +28,7 @@ struct ipc_object {
 };
 
 struct ipc_registry {
-    pthread_mutex_t lock; /* the table, the counters and every object's state of this kind */
+    pthread_mutex_t lock;      /* the table, the counters and every object's state of this kind */
     struct ipc_object **table; /* `mni` slots, allocated on first use */
     int mni;
     int in_use;

@@ -330,7 +330,11 @@ long ipc_semtimedop(struct task *t, int id, uint64_t sops_addr, uint64_t nsops,
         goto out;
     }
     struct sem_waiter w = {
-        .task = t, .sops = sops, .nsops = nsops, .undo = un, .pid = t->tg->tgid,
+        .task = t,
+        .sops = sops,
+        .nsops = nsops,
+        .undo = un,
+        .pid = t->tg->tgid,
         .status = SEM_WAITING,
     };
     ret = sem_apply(s, sops, nsops, un, w.pid, &w.blocking);

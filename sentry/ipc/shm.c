@@ -43,7 +43,7 @@ struct shm_segment {
  * across an mm call. A removed segment stays in the table (as SHM_DEST, key IPC_PRIVATE) until
  * its last detach, as Linux's does. */
 static struct ipc_registry shm_ids = IPC_REGISTRY_INIT(IPC_SHMMNI);
-static uint64_t shm_total_pages;  /* shm_ids.lock */
+static uint64_t shm_total_pages;   /* shm_ids.lock */
 static uint64_t shm_touched_pages; /* pages allocated so far (SHM_INFO's shm_rss); shm_ids.lock */
 
 static const struct mappable_ops shm_mappable_ops;
@@ -325,8 +325,7 @@ long ipc_shmdt(struct task *t, uint64_t addr)
 static void seg_stat(const struct shm_segment *s, struct shmid_ds *out)
 {
     memset(out, 0, sizeof(*out));
-    ipc_perm_fill(&s->perm,
-                  (s->removed ? SHM_DEST_MODE : 0) | (s->locked ? SHM_LOCKED_MODE : 0),
+    ipc_perm_fill(&s->perm, (s->removed ? SHM_DEST_MODE : 0) | (s->locked ? SHM_LOCKED_MODE : 0),
                   &out->shm_perm);
     out->shm_segsz = s->size;
     out->shm_atime = s->atime;
@@ -384,8 +383,7 @@ long ipc_shmctl(struct task *t, int id, int cmd, uint64_t buf)
     pthread_mutex_lock(&shm_ids.lock);
     /* SHM_STAT and SHM_STAT_ANY name a slot of the table, not an id, and return the id. */
     bool by_index = cmd == SHM_STAT || cmd == SHM_STAT_ANY;
-    struct shm_segment *s =
-        by_index ? seg_of_object(ipc_registry_at(&shm_ids, id)) : seg_find(id);
+    struct shm_segment *s = by_index ? seg_of_object(ipc_registry_at(&shm_ids, id)) : seg_find(id);
     if (!s) {
         ret = -EINVAL;
         goto out;

@@ -76,9 +76,9 @@ static void types(void)
     EXPECT_RET("IPC_STAT", msgctl(id, IPC_STAT, &ds), 0);
     EXPECT_RET("mode", ds.msg_perm.mode & 0777, 0600);
     EXPECT_RET("qbytes is msgmnb", ds.msg_qbytes, 16384);
-    EXPECT_FACT("empty, no pids or times yet",
-                ds.msg_qnum == 0 && ds.__msg_cbytes == 0 && ds.msg_lspid == 0 &&
-                    ds.msg_lrpid == 0 && ds.msg_stime == 0 && ds.msg_rtime == 0);
+    EXPECT_FACT("empty, no pids or times yet", ds.msg_qnum == 0 && ds.__msg_cbytes == 0 &&
+                                                   ds.msg_lspid == 0 && ds.msg_lrpid == 0 &&
+                                                   ds.msg_stime == 0 && ds.msg_rtime == 0);
 
     EXPECT_RET("send 3 a", send(id, 3, "three-a", 0), 0);
     EXPECT_RET("send 1", send(id, 1, "one", 0), 0);

@@ -154,8 +154,8 @@ static void basics(void)
 
     struct seminfo si;
     EXPECT_FACT("IPC_INFO", semctl(id, 0, IPC_INFO, (union semun){.__buf = &si}) >= 0);
-    printf("semmsl %d semopm %d semvmx %d semmni %d semaem %d\n", si.semmsl, si.semopm,
-           si.semvmx, si.semmni, si.semaem);
+    printf("semmsl %d semopm %d semvmx %d semmni %d semaem %d\n", si.semmsl, si.semopm, si.semvmx,
+           si.semmni, si.semaem);
     int max_idx = semctl(id, 0, SEM_INFO, (union semun){.__buf = &si});
     EXPECT_FACT("SEM_INFO", max_idx >= 0 && si.semusz >= 1 && si.semaem >= 3);
     bool found = false;
