@@ -4,6 +4,7 @@
 #include "sentry/ipc/ipc.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,25 +13,20 @@
 #include <sys/shm.h>
 #include <time.h>
 
+#include "sentry/ipc/registry.h"
 #include "sentry/kernel/kernel.h"
 #include "sentry/memfile/memfile.h"
 #include "sentry/mm/mm.h"
 
 #define SHM_PAGE 4096ULL
-/* Linux's IPCMNI split of an id: index in the low 15 bits, a sequence number above. */
-#define IPC_SEQ_MULTIPLIER 32768
 #define SHM_DEST_MODE 01000 /* SHM_DEST in shm_perm.mode: removed, waiting for its detaches */
 #define SHM_LOCKED_MODE 02000
 
 struct shm_segment {
     struct mappable base;
     struct memfile *mf;
-    /* All below: shm_lock. */
-    int id;
-    int32_t key;
-    uid_t uid, cuid;
-    gid_t gid, cgid;
-    unsigned mode;
+    /* All below: shm_ids.lock. */
+    struct ipc_object perm;
     uint64_t size;
     uint64_t npages;
     uint64_t *pages; /* memory-file offset + 1 of each page, 0 until first touched */
@@ -42,13 +38,13 @@ struct shm_segment {
     bool locked;          /* SHM_LOCK: only reported */
 };
 
-/* The sandbox's one IPC namespace. shm_lock protects the table and every segment's state; it is
- * taken under mm.lock (a mapping's get/put/translate) and never held across an mm call. */
-static pthread_mutex_t shm_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct shm_segment *shm_table[IPC_SHMMNI];
-static int shm_count;
-static unsigned shm_seq;
-static uint64_t shm_total_pages;
+/* The sandbox's one IPC namespace's segments. shm_ids.lock protects the table and every
+ * segment's state; it is taken under mm.lock (a mapping's get/put/translate) and never held
+ * across an mm call. A removed segment stays in the table (as SHM_DEST, key IPC_PRIVATE) until
+ * its last detach, as Linux's does. */
+static struct ipc_registry shm_ids = IPC_REGISTRY_INIT(IPC_SHMMNI);
+static uint64_t shm_total_pages;   /* shm_ids.lock */
+static uint64_t shm_touched_pages; /* pages allocated so far (SHM_INFO's shm_rss); shm_ids.lock */
 
 static const struct mappable_ops shm_mappable_ops;
 
@@ -57,19 +53,18 @@ static struct shm_segment *seg_of(struct mappable *m)
     return (struct shm_segment *)m;
 }
 
-/* Frees a segment no longer reachable: removed, unattached, unheld. shm_lock held. */
+/* Frees a segment no longer reachable: removed, unattached, unheld. shm_ids.lock held. */
 static void seg_free_if_unused(struct shm_segment *s)
 {
     if (!s->removed || s->nattch || s->holds)
         return;
-    int idx = s->id % IPC_SEQ_MULTIPLIER;
-    if (shm_table[idx] == s) {
-        shm_table[idx] = NULL;
-        shm_count--;
-    }
-    for (uint64_t i = 0; i < s->npages; i++)
-        if (s->pages[i])
+    ipc_registry_remove(&shm_ids, &s->perm);
+    for (uint64_t i = 0; i < s->npages; i++) {
+        if (s->pages[i]) {
             memfile_decref(s->mf, s->pages[i] - 1, SHM_PAGE);
+            shm_touched_pages--;
+        }
+    }
     shm_total_pages -= s->npages;
     free(s->pages);
     free(s);
@@ -80,7 +75,7 @@ static ssize_t shm_mappable_read(struct mappable *m, void *buf, size_t len, uint
     struct shm_segment *s = seg_of(m);
     size_t done = 0;
 
-    pthread_mutex_lock(&shm_lock);
+    pthread_mutex_lock(&shm_ids.lock);
     while (done < len && off + done < s->size) {
         uint64_t pos = off + done, page = pos / SHM_PAGE, in = pos % SHM_PAGE;
         size_t n = SHM_PAGE - in;
@@ -94,7 +89,7 @@ static ssize_t shm_mappable_read(struct mappable *m, void *buf, size_t len, uint
             memset((char *)buf + done, 0, n);
         done += n;
     }
-    pthread_mutex_unlock(&shm_lock);
+    pthread_mutex_unlock(&shm_ids.lock);
     return (ssize_t)done;
 }
 
@@ -102,9 +97,9 @@ static ssize_t shm_mappable_read(struct mappable *m, void *buf, size_t len, uint
  * shm_open counts vm_area opens). */
 static void shm_mappable_get(struct mappable *m)
 {
-    pthread_mutex_lock(&shm_lock);
+    pthread_mutex_lock(&shm_ids.lock);
     seg_of(m)->nattch++;
-    pthread_mutex_unlock(&shm_lock);
+    pthread_mutex_unlock(&shm_ids.lock);
 }
 
 static void shm_mappable_put(struct mappable *m)
@@ -112,13 +107,13 @@ static void shm_mappable_put(struct mappable *m)
     struct shm_segment *s = seg_of(m);
     struct task *cur = task_current();
 
-    pthread_mutex_lock(&shm_lock);
+    pthread_mutex_lock(&shm_ids.lock);
     s->nattch--;
     s->dtime = time(NULL);
     if (cur)
         s->lpid = cur->tg->tgid;
     seg_free_if_unused(s);
-    pthread_mutex_unlock(&shm_lock);
+    pthread_mutex_unlock(&shm_ids.lock);
 }
 
 static int shm_mappable_translate(struct mappable *m, uint64_t off, uint64_t *mf_off)
@@ -127,7 +122,7 @@ static int shm_mappable_translate(struct mappable *m, uint64_t off, uint64_t *mf
     uint64_t page = off / SHM_PAGE;
     int err = 0;
 
-    pthread_mutex_lock(&shm_lock);
+    pthread_mutex_lock(&shm_ids.lock);
     if (page >= s->npages) {
         err = -EFAULT; /* past the segment's end: Linux raises SIGBUS */
         goto out;
@@ -138,11 +133,12 @@ static int shm_mappable_translate(struct mappable *m, uint64_t off, uint64_t *mf
         if (err)
             goto out;
         s->pages[page] = o + 1;
+        shm_touched_pages++;
     }
     memfile_incref(s->mf, s->pages[page] - 1, SHM_PAGE); /* the mapping's reference */
     *mf_off = s->pages[page] - 1;
 out:
-    pthread_mutex_unlock(&shm_lock);
+    pthread_mutex_unlock(&shm_ids.lock);
     return err;
 }
 
@@ -150,9 +146,9 @@ static int shm_mappable_name(struct mappable *m, char *buf, size_t size, dev_t *
 {
     struct shm_segment *s = seg_of(m);
     /* /proc/PID/maps shows "/SYSV<key in hex> (deleted)" with the id as inode. */
-    int n = snprintf(buf, size, "/SYSV%08x (deleted)", (unsigned)s->key);
+    int n = snprintf(buf, size, "/SYSV%08x (deleted)", (unsigned)s->perm.key);
     *dev = 0;
-    *ino = (uint64_t)s->id;
+    *ino = (uint64_t)s->perm.id;
     return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : n;
 }
 
@@ -164,46 +160,20 @@ static const struct mappable_ops shm_mappable_ops = {
     .translate = shm_mappable_translate,
 };
 
-/* Linux's ipcperms: the owner's, group's or others' bits of `mode` must grant every bit of
- * `requested` (in the S_IRWXO position: 4 read, 2 write, 1 exec); root (CAP_IPC_OWNER) always
- * passes. */
-static bool ipc_perm_ok(const struct task *t, const struct shm_segment *s, unsigned requested)
+static struct shm_segment *seg_of_object(struct ipc_object *o)
 {
-    const struct creds *c = &t->creds;
-    unsigned granted = s->mode;
-
-    if (c->euid == 0)
-        return true;
-    if (c->euid == s->uid || c->euid == s->cuid) {
-        granted >>= 6;
-    } else {
-        bool member = c->egid == s->gid || c->egid == s->cgid;
-        for (int i = 0; i < c->ngroups && !member; i++)
-            member = c->groups[i] == s->gid || c->groups[i] == s->cgid;
-        if (member)
-            granted >>= 3;
-    }
-    return !(requested & ~granted & 7);
+    return o ? (struct shm_segment *)((char *)o - offsetof(struct shm_segment, perm)) : NULL;
 }
 
-/* IPC_SET and IPC_RMID: the owner, the creator, or root (CAP_SYS_ADMIN). */
-static bool ipc_owner_ok(const struct task *t, const struct shm_segment *s)
-{
-    uid_t e = t->creds.euid;
-    return e == 0 || e == s->uid || e == s->cuid;
-}
-
-/* The segment with this id (shm_lock held), or NULL. */
+/* The segment with this id (shm_ids.lock held), or NULL. */
 static struct shm_segment *seg_find(int id)
 {
-    if (id < 0)
-        return NULL;
-    struct shm_segment *s = shm_table[id % IPC_SEQ_MULTIPLIER];
-    return s && s->id == id ? s : NULL;
+    return seg_of_object(ipc_registry_find(&shm_ids, id));
 }
 
-static long seg_create(struct task *t, int32_t key, uint64_t size, int flags)
+static long seg_create(struct ipc_registry *r, struct task *t, int32_t key, int flags, void *arg)
 {
+    uint64_t size = *(const uint64_t *)arg;
     if (size < IPC_SHMMIN || size > IPC_SHMMAX)
         return -EINVAL;
     uint64_t npages = (size + SHM_PAGE - 1) / SHM_PAGE;
@@ -212,11 +182,6 @@ static long seg_create(struct task *t, int32_t key, uint64_t size, int flags)
      * allocated up front, so its size is bounded here. */
     if (npages > memfile_size(mf) / SHM_PAGE)
         return -ENOMEM;
-    if (shm_count >= IPC_SHMMNI)
-        return -ENOSPC;
-    int idx = 0;
-    while (shm_table[idx])
-        idx++;
     struct shm_segment *s = calloc(1, sizeof(*s));
     if (!s)
         return -ENOMEM;
@@ -225,53 +190,33 @@ static long seg_create(struct task *t, int32_t key, uint64_t size, int flags)
         free(s);
         return -ENOMEM;
     }
+    long id = ipc_registry_add(r, &s->perm, t, key, flags);
+    if (id < 0) {
+        free(s->pages);
+        free(s);
+        return id;
+    }
     s->base.ops = &shm_mappable_ops;
     s->mf = mf;
-    s->id = (int)((shm_seq++ % (0x7fffffffU / IPC_SEQ_MULTIPLIER)) * IPC_SEQ_MULTIPLIER) + idx;
-    s->key = key;
-    s->uid = s->cuid = t->creds.euid;
-    s->gid = s->cgid = t->creds.egid;
-    s->mode = (unsigned)flags & 0777;
     s->size = size;
     s->npages = npages;
     s->ctime = time(NULL);
     s->cpid = t->tg->tgid;
-    shm_table[idx] = s;
-    shm_count++;
     shm_total_pages += npages;
-    return s->id;
+    return id;
 }
+
+/* An existing segment smaller than asked for: EINVAL (Linux's shm_more_checks). */
+static int seg_check(struct ipc_object *o, void *arg)
+{
+    return *(const uint64_t *)arg > seg_of_object(o)->size ? -EINVAL : 0;
+}
+
+static const struct ipc_get_ops shm_get_ops = {.create = seg_create, .check = seg_check};
 
 long ipc_shmget(struct task *t, int32_t key, uint64_t size, int flags)
 {
-    long ret;
-
-    pthread_mutex_lock(&shm_lock);
-    if (key == IPC_PRIVATE) {
-        ret = seg_create(t, key, size, flags);
-        goto out;
-    }
-    struct shm_segment *found = NULL;
-    for (int i = 0; i < IPC_SHMMNI && !found; i++)
-        if (shm_table[i] && !shm_table[i]->removed && shm_table[i]->key == key)
-            found = shm_table[i];
-    if (!found) {
-        ret = (flags & IPC_CREAT) ? seg_create(t, key, size, flags) : -ENOENT;
-        goto out;
-    }
-    /* Linux's order: EEXIST, then the size, then the permissions. */
-    if ((flags & IPC_CREAT) && (flags & IPC_EXCL))
-        ret = -EEXIST;
-    else if (size > found->size)
-        ret = -EINVAL;
-    else if (!ipc_perm_ok(t, found,
-                          (((unsigned)flags >> 6) | ((unsigned)flags >> 3) | (unsigned)flags) & 7))
-        ret = -EACCES;
-    else
-        ret = found->id;
-out:
-    pthread_mutex_unlock(&shm_lock);
-    return ret;
+    return ipc_registry_get(&shm_ids, t, key, flags, &shm_get_ops, &size);
 }
 
 long ipc_shmat(struct task *t, int id, uint64_t addr, int flags)
@@ -294,19 +239,19 @@ long ipc_shmat(struct task *t, int id, uint64_t addr, int flags)
         requested |= 1;
     }
 
-    pthread_mutex_lock(&shm_lock);
+    pthread_mutex_lock(&shm_ids.lock);
     struct shm_segment *s = seg_find(id);
     if (!s) {
-        pthread_mutex_unlock(&shm_lock);
+        pthread_mutex_unlock(&shm_ids.lock);
         return -EINVAL;
     }
-    if (!ipc_perm_ok(t, s, requested)) {
-        pthread_mutex_unlock(&shm_lock);
+    if (!ipc_perm_allows(t, &s->perm, requested)) {
+        pthread_mutex_unlock(&shm_ids.lock);
         return -EACCES;
     }
     s->holds++;
     uint64_t len = s->npages * SHM_PAGE;
-    pthread_mutex_unlock(&shm_lock);
+    pthread_mutex_unlock(&shm_ids.lock);
 
     long ret;
     struct vma v;
@@ -325,23 +270,24 @@ long ipc_shmat(struct task *t, int id, uint64_t addr, int flags)
         ret = mm_map(t->mm, &req);
     }
 
-    pthread_mutex_lock(&shm_lock);
+    pthread_mutex_lock(&shm_ids.lock);
     if (ret >= 0) {
         s->atime = time(NULL);
         s->lpid = t->tg->tgid;
     }
     s->holds--;
     seg_free_if_unused(s);
-    pthread_mutex_unlock(&shm_lock);
+    pthread_mutex_unlock(&shm_ids.lock);
     return ret;
 }
 
-/* Whether `m` is a live segment, and its mapped length (shm_lock held). */
+/* Whether `m` is a live segment, and its mapped length (shm_ids.lock held). */
 static bool seg_is_live(const struct mappable *m, uint64_t *len)
 {
-    for (int i = 0; i < IPC_SHMMNI; i++) {
-        if (shm_table[i] && &shm_table[i]->base == m) {
-            *len = shm_table[i]->npages * SHM_PAGE;
+    for (int i = 0; i <= shm_ids.max_idx; i++) {
+        struct shm_segment *s = seg_of_object(ipc_registry_at(&shm_ids, i));
+        if (s && &s->base == m) {
+            *len = s->npages * SHM_PAGE;
             return true;
         }
     }
@@ -359,9 +305,9 @@ long ipc_shmdt(struct task *t, uint64_t addr)
         return -EINVAL;
     /* The VMA's file is compared with the table, never dereferenced: another thread may unmap
      * it meanwhile. */
-    pthread_mutex_lock(&shm_lock);
+    pthread_mutex_lock(&shm_ids.lock);
     bool ours = v.file && seg_is_live(v.file, &len);
-    pthread_mutex_unlock(&shm_lock);
+    pthread_mutex_unlock(&shm_ids.lock);
     if (!ours)
         return -EINVAL;
     /* Every mapping of that segment within its length from addr goes (Linux's shmdt). */
@@ -379,14 +325,8 @@ long ipc_shmdt(struct task *t, uint64_t addr)
 static void seg_stat(const struct shm_segment *s, struct shmid_ds *out)
 {
     memset(out, 0, sizeof(*out));
-    out->shm_perm.__key = s->key;
-    out->shm_perm.uid = s->uid;
-    out->shm_perm.gid = s->gid;
-    out->shm_perm.cuid = s->cuid;
-    out->shm_perm.cgid = s->cgid;
-    out->shm_perm.mode = (unsigned short)(s->mode | (s->removed ? SHM_DEST_MODE : 0) |
-                                          (s->locked ? SHM_LOCKED_MODE : 0));
-    out->shm_perm.__seq = (unsigned short)(s->id / IPC_SEQ_MULTIPLIER);
+    ipc_perm_fill(&s->perm, (s->removed ? SHM_DEST_MODE : 0) | (s->locked ? SHM_LOCKED_MODE : 0),
+                  &out->shm_perm);
     out->shm_segsz = s->size;
     out->shm_atime = s->atime;
     out->shm_dtime = s->dtime;
@@ -396,51 +336,91 @@ static void seg_stat(const struct shm_segment *s, struct shmid_ds *out)
     out->shm_nattch = s->nattch;
 }
 
+/* IPC_INFO and SHM_INFO: the limits or the usage, and the highest index in use (Linux's
+ * shmctl_ipc_info, shmctl_shm_info). */
+static long shm_info(struct task *t, int cmd, uint64_t buf)
+{
+    union {
+        struct shminfo ipc;
+        struct shm_info shm;
+    } u;
+    size_t len;
+
+    memset(&u, 0, sizeof(u));
+    pthread_mutex_lock(&shm_ids.lock);
+    if (cmd == IPC_INFO) {
+        u.ipc.shmmax = IPC_SHMMAX;
+        u.ipc.shmmin = IPC_SHMMIN;
+        u.ipc.shmmni = IPC_SHMMNI;
+        u.ipc.shmseg = IPC_SHMMNI;
+        u.ipc.shmall = IPC_SHMMAX;
+        len = sizeof(u.ipc);
+    } else {
+        u.shm.used_ids = shm_ids.in_use;
+        u.shm.shm_tot = shm_total_pages;
+        u.shm.shm_rss = shm_touched_pages;
+        len = sizeof(u.shm);
+    }
+    int max_idx = shm_ids.max_idx;
+    pthread_mutex_unlock(&shm_ids.lock);
+    if (mm_copy_out(t->mm, buf, &u, len) != 0)
+        return -EFAULT;
+    return max_idx < 0 ? 0 : max_idx;
+}
+
 long ipc_shmctl(struct task *t, int id, int cmd, uint64_t buf)
 {
     struct shmid_ds ds;
     long ret = 0;
 
     cmd &= ~0x100; /* IPC_64: the only layout there is */
+    if (cmd < 0 || id < 0)
+        return -EINVAL;
+    if (cmd == IPC_INFO || cmd == SHM_INFO)
+        return shm_info(t, cmd, buf);
     if (cmd == IPC_SET && mm_copy_in(t->mm, buf, &ds, sizeof(ds)) != 0)
         return -EFAULT;
-    pthread_mutex_lock(&shm_lock);
-    struct shm_segment *s = seg_find(id);
+    pthread_mutex_lock(&shm_ids.lock);
+    /* SHM_STAT and SHM_STAT_ANY name a slot of the table, not an id, and return the id. */
+    bool by_index = cmd == SHM_STAT || cmd == SHM_STAT_ANY;
+    struct shm_segment *s = by_index ? seg_of_object(ipc_registry_at(&shm_ids, id)) : seg_find(id);
     if (!s) {
         ret = -EINVAL;
         goto out;
     }
     switch (cmd) {
     case IPC_STAT:
-        if (!ipc_perm_ok(t, s, 4)) {
+    case SHM_STAT:
+    case SHM_STAT_ANY:
+        if (cmd != SHM_STAT_ANY && !ipc_perm_allows(t, &s->perm, 4)) {
             ret = -EACCES;
             break;
         }
         seg_stat(s, &ds);
+        if (by_index)
+            ret = s->perm.id;
         break;
     case IPC_SET:
-        if (!ipc_owner_ok(t, s)) {
+        if (!ipc_perm_is_owner(t, &s->perm)) {
             ret = -EPERM;
             break;
         }
-        s->uid = ds.shm_perm.uid;
-        s->gid = ds.shm_perm.gid;
-        s->mode = ds.shm_perm.mode & 0777;
+        ipc_perm_update(&s->perm, &ds.shm_perm);
         s->ctime = time(NULL);
         break;
     case IPC_RMID:
-        if (!ipc_owner_ok(t, s)) {
+        if (!ipc_perm_is_owner(t, &s->perm)) {
             ret = -EPERM;
             break;
         }
         /* The key is free at once; the segment lives until its last detach. */
         s->removed = true;
-        s->key = IPC_PRIVATE;
+        s->perm.key = IPC_PRIVATE;
         seg_free_if_unused(s);
         break;
     case SHM_LOCK:
     case SHM_UNLOCK:
-        if (!ipc_owner_ok(t, s)) {
+        if (!ipc_perm_is_owner(t, &s->perm)) {
             ret = -EPERM;
             break;
         }
@@ -450,8 +430,8 @@ long ipc_shmctl(struct task *t, int id, int cmd, uint64_t buf)
         ret = -EINVAL;
     }
 out:
-    pthread_mutex_unlock(&shm_lock);
-    if (!ret && cmd == IPC_STAT && mm_copy_out(t->mm, buf, &ds, sizeof(ds)) != 0)
+    pthread_mutex_unlock(&shm_ids.lock);
+    if (ret >= 0 && (cmd == IPC_STAT || by_index) && mm_copy_out(t->mm, buf, &ds, sizeof(ds)) != 0)
         return -EFAULT;
     return ret;
 }

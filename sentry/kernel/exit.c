@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 
 #include "platform/platform.h"
+#include "sentry/ipc/ipc.h"
 #include "sentry/kernel/futex.h"
 #include "sentry/kernel/filelock.h"
 #include "sentry/kernel/kernel.h"
@@ -174,6 +175,8 @@ void task_release(struct task *t)
         if (mm_copy_out(t->mm, t->clear_child_tid, &zero, sizeof(zero)) == 0)
             futex_wake(t, t->clear_child_tid, false, 1, FUTEX_BITSET_MATCH_ANY);
     }
+    /* The last task of a SEM_UNDO list gives back what it took (semop(2)). */
+    ipc_sem_undo_exit(t);
     /* Detached under tg->lock so /proc (task_get_mm...) never takes a reference to a dying
      * one. */
     pthread_mutex_lock(&tg->lock);

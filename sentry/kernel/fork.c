@@ -8,6 +8,7 @@
 
 #include "lib/log.h"
 #include "platform/platform.h"
+#include "sentry/ipc/ipc.h"
 #include "sentry/kernel/kernel.h"
 #include "sentry/mm/mm.h"
 #include "sentry/vfs/vfs.h"
@@ -72,6 +73,9 @@ static int start_task_thread(struct task_start *start)
  * returns 0 from the clone, on its own stack and TLS if given. */
 static int task_inherit(struct task *t, struct task *c, const struct clone_request *req)
 {
+    int err = ipc_sem_undo_clone(t, c, (req->flags & CLONE_SYSVSEM) != 0);
+    if (err)
+        return err;
     if (req->flags & CLONE_FS) {
         fs_context_get(t->fs);
         c->fs = t->fs;
@@ -217,6 +221,7 @@ out_free:
     free(fp);
     free(start);
     if (c) {
+        ipc_sem_undo_exit(c); /* a shared list's reference: nothing is applied */
         mm_put(c->mm);
         fdtable_put_ref(c->fds);
         fs_context_put(c->fs);
@@ -327,6 +332,7 @@ out_free:
     free(fp);
     free(start);
     if (c) {
+        ipc_sem_undo_exit(c); /* a shared list's reference: nothing is applied */
         mm_put(c->mm);
         c->mm = NULL;
         fdtable_put_ref(c->fds);

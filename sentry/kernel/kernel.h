@@ -29,6 +29,7 @@ struct platform;
 struct platform_ctx;
 struct fdtable;
 struct task;
+struct sem_undo_list;
 
 #define KERNEL_NSIG 64
 /* The guest's sigset_t as syscalls pass it: one bit per signal, signal N at bit N-1. */
@@ -178,6 +179,9 @@ struct task {
     int altstack_flags;
     uint64_t clear_child_tid;
     uint64_t robust_list, robust_list_len;
+    struct sem_undo_list *sem_undo; /* SEM_UNDO adjustments (sentry/ipc), shared by
+                                       CLONE_SYSVSEM; its own thread, or its creator before it
+                                       runs */
 
     /* Signal state, protected by tg->lock. */
     uint64_t blocked;
