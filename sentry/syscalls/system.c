@@ -1,5 +1,6 @@
 /* System information and limits: uname(2), getrandom(2), prlimit64(2), getrlimit(2),
- * setrlimit(2), sysinfo(2), sched_getaffinity(2), sched_yield(2), getcwd(2), umask(2). */
+ * setrlimit(2), sysinfo(2), sched_getaffinity(2), getcpu(2), sched_yield(2), getcwd(2),
+ * umask(2). */
 #include <errno.h>
 #include <sched.h>
 #include <stdio.h>
@@ -140,6 +141,19 @@ long sys_sched_getaffinity(struct task *t, const struct syscall_args *a)
     if (a->a[1] < (uint64_t)size || (a->a[1] & 7))
         return -EINVAL;
     return mm_copy_out(t->mm, a->a[2], &set, (size_t)size) ? -EFAULT : size;
+}
+
+/* The sandbox does not expose which host CPU a stub runs on (it changes under the guest's feet
+ * anyway): every task is on CPU 0 of node 0, as the vDSO's getcpu also says (sentry/vdso). */
+long sys_getcpu(struct task *t, const struct syscall_args *a)
+{
+    uint32_t zero = 0;
+
+    if (a->a[0] && mm_copy_out(t->mm, a->a[0], &zero, sizeof(zero)) != 0)
+        return -EFAULT;
+    if (a->a[1] && mm_copy_out(t->mm, a->a[1], &zero, sizeof(zero)) != 0)
+        return -EFAULT;
+    return 0;
 }
 
 long sys_sched_yield(struct task *t, const struct syscall_args *a)
