@@ -45,6 +45,16 @@ static void measure_offsets(struct timekeeper *tk, const struct timekeeper_sampl
     tk->offset[VVAR_CLOCK_MONOTONIC] = 0;
 }
 
+static void remember(struct timekeeper *tk, const struct timekeeper_reading *r)
+{
+    if (tk->nhistory < TIMEKEEPER_HISTORY) {
+        tk->history[(tk->oldest + tk->nhistory++) % TIMEKEEPER_HISTORY] = *r;
+        return;
+    }
+    tk->history[tk->oldest] = *r;
+    tk->oldest = (tk->oldest + 1) % TIMEKEEPER_HISTORY;
+}
+
 int timekeeper_init(struct timekeeper *tk, const struct timekeeper_sample *first,
                     const struct timekeeper_sample *second, uint64_t publish_tsc)
 {
@@ -54,16 +64,18 @@ int timekeeper_init(struct timekeeper *tk, const struct timekeeper_sample *first
         return -EINVAL;
     memset(tk, 0, sizeof(*tk));
     tk->mask = first->mask & second->mask;
-    tk->origin = first->at[VVAR_CLOCK_MONOTONIC];
+    const struct timekeeper_reading *then = &first->at[VVAR_CLOCK_MONOTONIC];
     const struct timekeeper_reading *now = &second->at[VVAR_CLOCK_MONOTONIC];
     /* The largest shift that keeps the slope below MULT_LIMIT: the most precise fixed point. */
     for (tk->shift = MAX_SHIFT;; tk->shift--) {
-        tk->rate = measure_rate(&tk->origin, now, tk->shift);
+        tk->rate = measure_rate(then, now, tk->shift);
         if (tk->rate != 0 || tk->shift == 0)
             break;
     }
     if (tk->rate == 0)
         return -EINVAL;
+    remember(tk, then);
+    remember(tk, now);
     tk->mult = tk->rate;
     tk->base_tsc = publish_tsc;
     tk->base_mono = extrapolate(now, tk->rate, tk->shift, publish_tsc);
@@ -78,9 +90,14 @@ void timekeeper_update(struct timekeeper *tk, const struct timekeeper_sample *s,
 
     if (!(s->mask & (1U << VVAR_CLOCK_MONOTONIC)))
         return;
-    uint64_t rate = measure_rate(&tk->origin, now, tk->shift);
-    if (rate != 0)
+    uint64_t rate = measure_rate(&tk->history[tk->oldest], now, tk->shift);
+    if (rate != 0) {
         tk->rate = rate;
+        const struct timekeeper_reading *newest =
+            &tk->history[(tk->oldest + tk->nhistory - 1) % TIMEKEEPER_HISTORY];
+        if (now->ns - newest->ns >= TIMEKEEPER_HISTORY_SPACING_NS)
+            remember(tk, now);
+    }
     /* Where the host clock will be at publish_tsc, and where our line will be. */
     int64_t host = extrapolate(now, tk->rate, tk->shift, publish_tsc);
     int64_t ours = timekeeper_read(tk, VVAR_CLOCK_MONOTONIC, publish_tsc);

@@ -18,6 +18,13 @@
  * suspend); differences below this are the sampling's own noise and are ignored, so that
  * CLOCK_REALTIME does not jitter back and forth at each refresh. */
 #define TIMEKEEPER_OFFSET_NOISE_NS 1000
+/* The rate is measured over the last this many samples (seconds, at one refresh a second): long
+ * enough that sampling noise is a few parts per billion, short enough to follow the host
+ * clock's own rate as NTP adjusts it. */
+#define TIMEKEEPER_HISTORY 8
+/* A sample joins the history only this long after the newest one, so that refreshes in quick
+ * succession (vdso_refresh called directly) cannot shrink the baseline to microseconds. */
+#define TIMEKEEPER_HISTORY_SPACING_NS 500000000LL
 
 /* One host clock read between two TSC reads: `tsc` is their midpoint. */
 struct timekeeper_reading {
@@ -33,9 +40,11 @@ struct timekeeper_sample {
 
 struct timekeeper {
     uint32_t mask;                 /* the clocks served */
-    struct timekeeper_reading origin; /* the first CLOCK_MONOTONIC reading: the rate's baseline */
+    /* The last CLOCK_MONOTONIC readings, oldest at `oldest`: the rate's baseline. */
+    struct timekeeper_reading history[TIMEKEEPER_HISTORY];
+    unsigned nhistory, oldest;
     uint32_t shift;
-    uint64_t rate;                 /* measured ns per cycle, times 2^shift, from origin to now */
+    uint64_t rate;                 /* measured ns per cycle, times 2^shift, over the history */
     uint64_t mult;                 /* the slope in force: rate, corrected to close the error */
     uint64_t base_tsc;
     int64_t base_mono;             /* the CLOCK_MONOTONIC line at base_tsc */
@@ -48,7 +57,7 @@ struct timekeeper {
 int timekeeper_init(struct timekeeper *tk, const struct timekeeper_sample *first,
                     const struct timekeeper_sample *second, uint64_t publish_tsc);
 
-/* Refines the lines with a fresh sample: the rate is remeasured from the origin, and the line
+/* Refines the lines with a fresh sample: the rate is remeasured over the history, and the line
  * restarts at `publish_tsc` (a TSC reading taken after the sample, when the new line is
  * published) from the old line's value there, so no reader sees time go back; its slope is set
  * to close the gap to the host clock over the next `slew_ns` nanoseconds. A gap over
