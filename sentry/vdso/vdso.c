@@ -52,6 +52,7 @@ struct vdso {
     pthread_mutex_t lock;       /* protects tk, stopping, and every write to *vvar */
     struct timekeeper tk;
     bool stopping;              /* vdso_destroy began: the timer must not re-arm */
+    int64_t interval_ns;        /* until the next refresh (VDSO_FIRST_REFRESH_NS, x4, ...) */
 };
 
 static void vdso_get(struct vdso *v)
@@ -161,21 +162,27 @@ static void calibrate(struct vdso *v)
     vvar_end(vd);
 }
 
-void vdso_refresh(struct vdso *v)
+/* With v->lock held. */
+static void refresh_locked(struct vdso *v)
 {
     struct timekeeper_sample s;
 
-    pthread_mutex_lock(&v->lock);
     if (__atomic_load_n(&v->vvar->mode, __ATOMIC_RELAXED) == VVAR_MODE_TSC) {
         take_sample(&s);
         vvar_begin(v->vvar);
         /* The new line starts at a TSC read after the count went odd: a reader that got the
          * old line read its TSC before that, where the old line is at most the new one's
          * start, so time never goes back. */
-        timekeeper_update(&v->tk, &s, arch_tsc_read(), VDSO_REFRESH_NS);
+        timekeeper_update(&v->tk, &s, arch_tsc_read(), v->interval_ns);
         vvar_write_lines(v->vvar, &v->tk);
         vvar_end(v->vvar);
     }
+}
+
+void vdso_refresh(struct vdso *v)
+{
+    pthread_mutex_lock(&v->lock);
+    refresh_locked(v);
     pthread_mutex_unlock(&v->lock);
 }
 
@@ -183,10 +190,16 @@ static void refresh_fire(struct ktimer *kt)
 {
     struct vdso *v = (struct vdso *)((char *)kt - offsetof(struct vdso, refresh));
 
-    vdso_refresh(v);
     pthread_mutex_lock(&v->lock);
+    /* The line just made closes its gap over the interval to the next refresh. */
+    if (v->interval_ns < VDSO_REFRESH_NS)
+        v->interval_ns = v->interval_ns * 4 < VDSO_REFRESH_NS ? v->interval_ns * 4
+                                                               : VDSO_REFRESH_NS;
+    refresh_locked(v);
+    /* ktimer_arm fails only when the service can't grow its heap, and the slot this timer
+     * just left is still there; were it to fail, the lines would run on at their last rate. */
     if (!v->stopping)
-        ktimer_arm(&v->refresh, ktimer_now_ns() + VDSO_REFRESH_NS);
+        ktimer_arm(&v->refresh, ktimer_now_ns() + v->interval_ns);
     pthread_mutex_unlock(&v->lock);
 }
 
@@ -307,8 +320,9 @@ int vdso_create(struct memfile *mf, bool use_tsc, struct vdso **out)
     pthread_mutex_lock(&v->lock);
     calibrate(v);
     err = 0;
+    v->interval_ns = VDSO_FIRST_REFRESH_NS;
     if (__atomic_load_n(&v->vvar->mode, __ATOMIC_RELAXED) == VVAR_MODE_TSC)
-        err = ktimer_arm(&v->refresh, ktimer_now_ns() + VDSO_REFRESH_NS);
+        err = ktimer_arm(&v->refresh, ktimer_now_ns() + v->interval_ns);
     pthread_mutex_unlock(&v->lock);
     if (err) {
         vdso_put(v);

@@ -20,6 +20,10 @@ struct vvar_data;
 /* How often the sentry recalibrates: the error it lets build up is about the TSC rate's
  * drift relative to the host clock over this long. */
 #define VDSO_REFRESH_NS 1000000000LL
+/* The first refresh comes this soon after the 2 ms calibration, and each next one four times
+ * later up to VDSO_REFRESH_NS: the rate's error shrinks as its baseline grows, so the error
+ * built up between refreshes stays well under a microsecond from the start. */
+#define VDSO_FIRST_REFRESH_NS 10000000LL
 
 struct vdso;
 
