@@ -34,11 +34,11 @@ struct vvar_data {
     uint32_t mode;       /* enum vvar_mode */
     uint32_t clock_mask; /* bit N: clock id N is served from the TSC */
     uint32_t shift;
-    uint64_t base_tsc;   /* the TSC reading at which every base_ns holds */
-    uint64_t mult;       /* nanoseconds per TSC cycle, times 2^shift */
+    uint64_t base_tsc;             /* the TSC reading at which every base_ns holds */
+    uint64_t mult;                 /* nanoseconds per TSC cycle, times 2^shift */
     int64_t base_ns[VVAR_NCLOCKS]; /* each served clock at base_tsc, in ns since its epoch */
     int64_t res_ns[VVAR_NCLOCKS];  /* clock_getres(2) of each served clock */
-    uint32_t cpu, node;  /* what getcpu(2) answers */
+    uint32_t cpu, node;            /* what getcpu(2) answers */
 };
 
 #endif

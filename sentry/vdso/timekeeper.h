@@ -39,16 +39,16 @@ struct timekeeper_sample {
 };
 
 struct timekeeper {
-    uint32_t mask;                 /* the clocks served */
+    uint32_t mask; /* the clocks served */
     /* The last CLOCK_MONOTONIC readings, oldest at `oldest`: the rate's baseline. */
     struct timekeeper_reading history[TIMEKEEPER_HISTORY];
     unsigned nhistory, oldest;
     uint32_t shift;
-    uint64_t rate;                 /* measured ns per cycle, times 2^shift, over the history */
-    uint64_t mult;                 /* the slope in force: rate, corrected to close the error */
+    uint64_t rate; /* measured ns per cycle, times 2^shift, over the history */
+    uint64_t mult; /* the slope in force: rate, corrected to close the error */
     uint64_t base_tsc;
-    int64_t base_mono;             /* the CLOCK_MONOTONIC line at base_tsc */
-    int64_t offset[VVAR_NCLOCKS];  /* each clock minus CLOCK_MONOTONIC */
+    int64_t base_mono;            /* the CLOCK_MONOTONIC line at base_tsc */
+    int64_t offset[VVAR_NCLOCKS]; /* each clock minus CLOCK_MONOTONIC */
 };
 
 /* Starts the lines from two samples taken some time apart (a millisecond gives the rate to

@@ -31,8 +31,8 @@ _Static_assert(sizeof(struct vvar_data) <= VVAR_SIZE, "the vvar data fits its pa
  * coarse clocks get the precise time: finer than clock_getres says, never wrong. The others
  * (CPU-time clocks, MONOTONIC_RAW, the alarm clocks) take the syscall. */
 static const int served_clocks[] = {
-    CLOCK_REALTIME, CLOCK_MONOTONIC,        CLOCK_REALTIME_COARSE,
-    CLOCK_MONOTONIC_COARSE, CLOCK_BOOTTIME, CLOCK_TAI,
+    CLOCK_REALTIME,         CLOCK_MONOTONIC, CLOCK_REALTIME_COARSE,
+    CLOCK_MONOTONIC_COARSE, CLOCK_BOOTTIME,  CLOCK_TAI,
 };
 /* The first calibration's two samples are this far apart. */
 #define CALIBRATION_NS 2000000L
@@ -44,15 +44,15 @@ struct vdso {
     struct ktimer refresh;
     atomic_int refs; /* the creator's and one per VMA; atomic: VMAs come and go without a lock */
     struct memfile *mf;
-    uint64_t vvar_off;          /* the vvar page in the memory file; one reference is ours */
-    struct vvar_data *vvar;     /* the sentry's mapping of it */
-    bool use_tsc;               /* immutable after create */
-    struct mappable vvar_map;   /* "[vvar]": translate() hands out the page itself */
-    struct mappable image_map;  /* "[vdso]": read() copies from vdso_image */
-    pthread_mutex_t lock;       /* protects tk, stopping, and every write to *vvar */
+    uint64_t vvar_off;         /* the vvar page in the memory file; one reference is ours */
+    struct vvar_data *vvar;    /* the sentry's mapping of it */
+    bool use_tsc;              /* immutable after create */
+    struct mappable vvar_map;  /* "[vvar]": translate() hands out the page itself */
+    struct mappable image_map; /* "[vdso]": read() copies from vdso_image */
+    pthread_mutex_t lock;      /* protects tk, stopping, and every write to *vvar */
     struct timekeeper tk;
-    bool stopping;              /* vdso_destroy began: the timer must not re-arm */
-    int64_t interval_ns;        /* until the next refresh (VDSO_FIRST_REFRESH_NS, x4, ...) */
+    bool stopping;       /* vdso_destroy began: the timer must not re-arm */
+    int64_t interval_ns; /* until the next refresh (VDSO_FIRST_REFRESH_NS, x4, ...) */
 };
 
 static void vdso_get(struct vdso *v)
@@ -193,8 +193,8 @@ static void refresh_fire(struct ktimer *kt)
     pthread_mutex_lock(&v->lock);
     /* The line just made closes its gap over the interval to the next refresh. */
     if (v->interval_ns < VDSO_REFRESH_NS)
-        v->interval_ns = v->interval_ns * 4 < VDSO_REFRESH_NS ? v->interval_ns * 4
-                                                               : VDSO_REFRESH_NS;
+        v->interval_ns =
+            v->interval_ns * 4 < VDSO_REFRESH_NS ? v->interval_ns * 4 : VDSO_REFRESH_NS;
     refresh_locked(v);
     /* ktimer_arm fails only when the service can't grow its heap, and the slot this timer
      * just left is still there; were it to fail, the lines would run on at their last rate. */

@@ -75,9 +75,8 @@ static void *vdso_sym(uintptr_t base, const char *name, const char *version)
              d = (const Elf64_Verdef *)((const char *)d + d->vd_next)) {
             if (d->vd_ndx == (versym[i] & 0x7fff)) {
                 const Elf64_Verdaux *a = (const Elf64_Verdaux *)((const char *)d + d->vd_aux);
-                return strcmp(strs + a->vda_name, version) == 0
-                           ? (void *)(bias + syms[i].st_value)
-                           : NULL;
+                return strcmp(strs + a->vda_name, version) == 0 ? (void *)(bias + syms[i].st_value)
+                                                                : NULL;
             }
             if (!d->vd_next)
                 return NULL;
@@ -144,9 +143,9 @@ static uintptr_t check_image(void)
     EXPECT_FACT("AT_SYSINFO_EHDR present", base != 0);
     const Elf64_Ehdr *eh = (const Elf64_Ehdr *)base;
     EXPECT_FACT("vDSO has a valid ELF header",
-                memcmp(eh->e_ident, ELFMAG, SELFMAG) == 0 &&
-                    eh->e_ident[EI_CLASS] == ELFCLASS64 && eh->e_type == ET_DYN &&
-                    eh->e_machine == EM_X86_64 && eh->e_phentsize == sizeof(Elf64_Phdr));
+                memcmp(eh->e_ident, ELFMAG, SELFMAG) == 0 && eh->e_ident[EI_CLASS] == ELFCLASS64 &&
+                    eh->e_type == ET_DYN && eh->e_machine == EM_X86_64 &&
+                    eh->e_phentsize == sizeof(Elf64_Phdr));
     return base;
 }
 
@@ -181,8 +180,8 @@ int main(int argc, char **argv)
 
     /* The symbols glibc and musl look for, and one nobody has. */
     static const char *const names[] = {"__vdso_clock_gettime", "__vdso_gettimeofday",
-                                        "__vdso_time", "__vdso_clock_getres", "__vdso_getcpu",
-                                        "__vdso_no_such_function"};
+                                        "__vdso_time",          "__vdso_clock_getres",
+                                        "__vdso_getcpu",        "__vdso_no_such_function"};
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
         printf("%s@LINUX_2.6: %s\n", names[i],
                vdso_sym(base, names[i], "LINUX_2.6") ? "found" : "not found");
@@ -213,9 +212,9 @@ int main(int argc, char **argv)
         mono = t;
     }
     EXPECT_FACT("100000 more vDSO reads never go back", !backwards);
-    static const clockid_t clocks[] = {CLOCK_REALTIME, CLOCK_MONOTONIC, CLOCK_BOOTTIME,
-                                       CLOCK_REALTIME_COARSE, CLOCK_MONOTONIC_COARSE,
-                                       CLOCK_MONOTONIC_RAW, CLOCK_TAI};
+    static const clockid_t clocks[] = {
+        CLOCK_REALTIME,         CLOCK_MONOTONIC,     CLOCK_BOOTTIME, CLOCK_REALTIME_COARSE,
+        CLOCK_MONOTONIC_COARSE, CLOCK_MONOTONIC_RAW, CLOCK_TAI};
     int agree = 1;
     for (size_t i = 0; i < sizeof(clocks) / sizeof(clocks[0]); i++) {
         long long d = vdso_ns(vdso_gettime, clocks[i]) - syscall_ns(clocks[i]);

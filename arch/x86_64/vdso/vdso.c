@@ -31,10 +31,7 @@ extern struct vvar_data vdso_vvar __attribute__((visibility("hidden")));
 static long vdso_syscall2(long nr, long a0, long a1)
 {
     long ret;
-    __asm__ volatile("syscall"
-                     : "=a"(ret)
-                     : "a"(nr), "D"(a0), "S"(a1)
-                     : "rcx", "r11", "memory");
+    __asm__ volatile("syscall" : "=a"(ret) : "a"(nr), "D"(a0), "S"(a1) : "rcx", "r11", "memory");
     return ret;
 }
 
@@ -157,4 +154,5 @@ int gettimeofday(struct vdso_timeval *tv, struct vdso_timezone *tz)
 int64_t time(int64_t *t) __attribute__((weak, alias("__vdso_time")));
 int clock_getres(int clock, struct vdso_timespec *res)
     __attribute__((weak, alias("__vdso_clock_getres")));
-int getcpu(unsigned *cpu, unsigned *node, void *cache) __attribute__((weak, alias("__vdso_getcpu")));
+int getcpu(unsigned *cpu, unsigned *node, void *cache)
+    __attribute__((weak, alias("__vdso_getcpu")));

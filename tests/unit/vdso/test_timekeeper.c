@@ -22,9 +22,9 @@
  * know); the host's CLOCK_MONOTONIC runs at true time times (1 + drift(t)), NTP-style. */
 struct machine {
     double hz;
-    double drift_ppm;   /* amplitude of the host clock's slow rate wobble */
-    double period_ns;   /* its period */
-    double noise_ns;    /* sampling error of each reading, uniform in +-noise */
+    double drift_ppm; /* amplitude of the host clock's slow rate wobble */
+    double period_ns; /* its period */
+    double noise_ns;  /* sampling error of each reading, uniform in +-noise */
     int64_t real_offset;
     unsigned rng;
 };
@@ -91,8 +91,8 @@ static double run(struct machine *m, double hours, double settle_ns)
         /* Readers between refreshes, after the line's start (3 us after the sample). */
         for (int i = 0; i < 4; i++) {
             double at = t + 3000 + rnd_unit(m) * (next - t - 3000);
-            double err = (double)timekeeper_read(&tk, VVAR_CLOCK_MONOTONIC, tsc_at(m, at)) -
-                         mono_at(m, at);
+            double err =
+                (double)timekeeper_read(&tk, VVAR_CLOCK_MONOTONIC, tsc_at(m, at)) - mono_at(m, at);
             if (at > settle_ns && fabs(err) > worst)
                 worst = fabs(err);
         }
@@ -123,8 +123,12 @@ static void test_steady_clock_error_bound_over_hours(void **state)
  * at work): the error stays under 2 us over six hours. */
 static void test_drifting_noisy_clock_error_bound_over_hours(void **state)
 {
-    struct machine m = {.hz = 3100000000.0 * (1 + 37e-6), .drift_ppm = 10, .period_ns = 600e9,
-                        .noise_ns = 30, .real_offset = REAL_EPOCH, .rng = 7};
+    struct machine m = {.hz = 3100000000.0 * (1 + 37e-6),
+                        .drift_ppm = 10,
+                        .period_ns = 600e9,
+                        .noise_ns = 30,
+                        .real_offset = REAL_EPOCH,
+                        .rng = 7};
     double worst = run(&m, 6, 60e9);
     print_message("worst CLOCK_MONOTONIC error over 6 h: %.0f ns\n", worst);
     assert_true(worst < 2000);
@@ -146,8 +150,8 @@ static void test_unrefreshed_drift_is_bounded(void **state)
         timekeeper_update(&tk, &s, tsc_at(&m, t + 1000), NS_PER_SEC);
     }
     double later = t + 600e9;
-    double err = (double)timekeeper_read(&tk, VVAR_CLOCK_MONOTONIC, tsc_at(&m, later)) -
-                 mono_at(&m, later);
+    double err =
+        (double)timekeeper_read(&tk, VVAR_CLOCK_MONOTONIC, tsc_at(&m, later)) - mono_at(&m, later);
     print_message("error after 10 min without a refresh: %.0f ns\n", err);
     assert_true(fabs(err) < 50000);
 }
@@ -200,8 +204,8 @@ static void test_large_gap_steps_small_gap_slews(void **state)
     take_sample(&m, t, &s);
     uint64_t publish = tsc_at(&m, t);
     timekeeper_update(&tk, &s, publish, NS_PER_SEC);
-    assert_true(fabs((double)timekeeper_read(&tk, VVAR_CLOCK_MONOTONIC, publish) -
-                     mono_at(&m, t)) < 10);
+    assert_true(fabs((double)timekeeper_read(&tk, VVAR_CLOCK_MONOTONIC, publish) - mono_at(&m, t)) <
+                10);
 
     tk.base_mono -= 5000; /* 5 us behind: slewed */
     t += 1e9;
@@ -239,10 +243,9 @@ static void test_shift_fits_slow_and_fast_tsc(void **state)
             timekeeper_update(&tk, &s, tsc_at(&m, t), 30 * NS_PER_SEC);
         }
         double at = t + HOUR_NS;
-        double err = (double)timekeeper_read(&tk, VVAR_CLOCK_MONOTONIC, tsc_at(&m, at)) -
-                     mono_at(&m, at);
-        print_message("%.0f Hz: shift %u, error an hour ahead %.0f ns\n", rates[i], tk.shift,
-                      err);
+        double err =
+            (double)timekeeper_read(&tk, VVAR_CLOCK_MONOTONIC, tsc_at(&m, at)) - mono_at(&m, at);
+        print_message("%.0f Hz: shift %u, error an hour ahead %.0f ns\n", rates[i], tk.shift, err);
         assert_true(fabs(err) < 2000);
     }
 }

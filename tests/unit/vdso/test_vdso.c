@@ -158,9 +158,10 @@ static void local_teardown(struct local *l)
  * error (20 us is generous: a fresh 2 ms calibration is within ~0.1 us a millisecond). */
 static void check_clocks_agree_with_host(struct local *l)
 {
-    static const clockid_t clocks[] = {CLOCK_REALTIME, CLOCK_MONOTONIC, CLOCK_BOOTTIME,
-                                       CLOCK_TAI, CLOCK_REALTIME_COARSE, CLOCK_MONOTONIC_COARSE,
-                                       CLOCK_MONOTONIC_RAW, CLOCK_PROCESS_CPUTIME_ID};
+    static const clockid_t clocks[] = {CLOCK_REALTIME,        CLOCK_MONOTONIC,
+                                       CLOCK_BOOTTIME,        CLOCK_TAI,
+                                       CLOCK_REALTIME_COARSE, CLOCK_MONOTONIC_COARSE,
+                                       CLOCK_MONOTONIC_RAW,   CLOCK_PROCESS_CPUTIME_ID};
     for (size_t i = 0; i < sizeof(clocks) / sizeof(clocks[0]); i++) {
         struct timespec before, ours, after;
         clockid_t c = clocks[i];

@@ -46,11 +46,21 @@ static inline void *vdso_elf_lookup(const void *base, const char *name, const ch
     const Elf64_Verdef *verdef = NULL;
     for (; dyn->d_tag != DT_NULL; dyn++) {
         switch (dyn->d_tag) {
-        case DT_HASH: hash = (const uint32_t *)(bias + dyn->d_un.d_ptr); break;
-        case DT_SYMTAB: syms = (const Elf64_Sym *)(bias + dyn->d_un.d_ptr); break;
-        case DT_STRTAB: strs = bias + dyn->d_un.d_ptr; break;
-        case DT_VERSYM: versym = (const Elf64_Half *)(bias + dyn->d_un.d_ptr); break;
-        case DT_VERDEF: verdef = (const Elf64_Verdef *)(bias + dyn->d_un.d_ptr); break;
+        case DT_HASH:
+            hash = (const uint32_t *)(bias + dyn->d_un.d_ptr);
+            break;
+        case DT_SYMTAB:
+            syms = (const Elf64_Sym *)(bias + dyn->d_un.d_ptr);
+            break;
+        case DT_STRTAB:
+            strs = bias + dyn->d_un.d_ptr;
+            break;
+        case DT_VERSYM:
+            versym = (const Elf64_Half *)(bias + dyn->d_un.d_ptr);
+            break;
+        case DT_VERDEF:
+            verdef = (const Elf64_Verdef *)(bias + dyn->d_un.d_ptr);
+            break;
         }
     }
     if (!hash || !syms || !strs)
@@ -67,8 +77,7 @@ static inline void *vdso_elf_lookup(const void *base, const char *name, const ch
             const Elf64_Verdef *d = verdef;
             for (;;) {
                 if (d->vd_ndx == (versym[i] & 0x7fff)) {
-                    const Elf64_Verdaux *aux =
-                        (const Elf64_Verdaux *)((const char *)d + d->vd_aux);
+                    const Elf64_Verdaux *aux = (const Elf64_Verdaux *)((const char *)d + d->vd_aux);
                     if (strcmp(strs + aux->vda_name, version) != 0)
                         return NULL;
                     break;
