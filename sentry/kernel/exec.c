@@ -346,6 +346,7 @@ int task_execve(struct task *t, const char *path, char *const *argv, char *const
         .egid = t->creds.egid,
         .open_interp = open_interp,
         .open_ctx = &ic,
+        .vdso = t->kernel->vdso,
     };
     pthread_mutex_lock(&t->tg->lock);
     la.stack_limit = t->tg->rlimits[RLIMIT_STACK].rlim_cur;

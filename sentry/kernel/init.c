@@ -17,6 +17,7 @@
 #include "sentry/fs/host/host.h"
 #include "sentry/loader/loader.h"
 #include "sentry/mm/mm.h"
+#include "sentry/vdso/vdso.h"
 #include "sentry/vfs/vfs.h"
 
 /* The last reference to an open file description is going: its locks, epoll watches and
@@ -46,12 +47,18 @@ int kernel_create(const struct kernel_config *cfg, struct kernel **out)
         free(k);
         return err;
     }
+    /* Without a memory file (unit tests of the process tree) there is nothing to map. */
+    if (cfg->memfile && (err = vdso_create(cfg->memfile, true, &k->vdso)) != 0) {
+        free(k);
+        return err;
+    }
     *out = k;
     return 0;
 }
 
 void kernel_destroy(struct kernel *k)
 {
+    vdso_destroy(k->vdso);
     pthread_mutex_destroy(&k->lock);
     pthread_cond_destroy(&k->changed);
     waitqueue_destroy(&k->signal_queued);

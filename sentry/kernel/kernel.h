@@ -23,6 +23,7 @@
 #include "sentry/vfs/vfs.h"
 
 struct memfile;
+struct vdso;
 struct mm;
 struct mappable;
 struct platform;
@@ -239,6 +240,7 @@ struct kernel_config {
 struct kernel {
     struct kernel_config cfg;
     struct timespec boot_time; /* CLOCK_MONOTONIC at boot, for sysinfo's uptime */
+    struct vdso *vdso;         /* mapped into every address space at exec; immutable */
     pthread_mutex_t lock;      /* protects the fields below and the process tree */
     pthread_cond_t changed;
     struct task *init_task;

@@ -12,6 +12,7 @@
 #include "sentry/loader/elf.h"
 #include "sentry/loader/stack.h"
 #include "sentry/mm/mm.h"
+#include "sentry/vdso/vdso.h"
 
 #define PAGE ARCH_PAGE_SIZE
 /* Linux's minimum gap between the stack and the mmap area (mmap_base()). */
@@ -189,6 +190,10 @@ int loader_load(struct mm *mm, const struct loader_args *a, struct loader_result
         (err = load_interp(mm, a, img.interp, &start, &interp_base, why)) != 0)
         return err;
     mm_set_layout(mm, brk, mmap_base);
+    /* Last, as Linux's arch_setup_additional_pages: the vDSO goes where mmap would put it. */
+    uint64_t vdso_base = 0;
+    if (a->vdso && (err = vdso_map(a->vdso, mm, &vdso_base)) != 0)
+        return err;
 
     struct stack_info si = {
         .argv = a->argv,
@@ -203,6 +208,7 @@ int loader_load(struct mm *mm, const struct loader_args *a, struct loader_result
         .gid = a->gid,
         .egid = a->egid,
         .interp_base = interp_base,
+        .vdso_base = vdso_base,
     };
     uint64_t stack_size = a->stack_limit < (8UL << 20) ? a->stack_limit : (8UL << 20);
     if (stack_size < 128UL << 10)

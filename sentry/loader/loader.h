@@ -9,6 +9,7 @@
 
 struct mm;
 struct mappable;
+struct vdso;
 
 struct loader_args {
     struct mappable *file;
@@ -24,6 +25,7 @@ struct loader_args {
      * the loader. */
     int (*open_interp)(void *ctx, const char *path, struct mappable **out, uint64_t *size);
     void *open_ctx;
+    struct vdso *vdso; /* mapped into the new image (AT_SYSINFO_EHDR); NULL: no vDSO */
 };
 
 struct loader_result {

@@ -84,6 +84,10 @@ int stack_build(struct mm *mm, uint64_t top, uint64_t size, const struct stack_i
         auxv[na++] = (type);                                                                       \
         auxv[na++] = (uint64_t)(value);                                                            \
     } while (0)
+    /* x86's ARCH_DLINFO puts these two first. */
+    if (si->vdso_base)
+        AUX(AT_SYSINFO_EHDR, si->vdso_base);
+    AUX(AT_MINSIGSTKSZ, getauxval(AT_MINSIGSTKSZ));
     AUX(AT_HWCAP, getauxval(AT_HWCAP));
     AUX(AT_PAGESZ, ARCH_PAGE_SIZE);
     AUX(AT_CLKTCK, sysconf(_SC_CLK_TCK));
@@ -102,7 +106,6 @@ int stack_build(struct mm *mm, uint64_t top, uint64_t size, const struct stack_i
     AUX(AT_HWCAP2, getauxval(AT_HWCAP2));
     AUX(AT_EXECFN, execfn);
     AUX(AT_PLATFORM, platform);
-    AUX(AT_MINSIGSTKSZ, getauxval(AT_MINSIGSTKSZ));
     AUX(AT_NULL, 0);
 #undef AUX
 

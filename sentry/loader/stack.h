@@ -13,6 +13,7 @@ struct stack_info {
     const char *execfn;
     uint64_t entry, phdr, phent, phnum;
     uint64_t interp_base; /* AT_BASE: where the interpreter is loaded, 0 without one */
+    uint64_t vdso_base;   /* AT_SYSINFO_EHDR: the vDSO's ELF header, 0 without one */
     uid_t uid, euid;
     gid_t gid, egid;
 };

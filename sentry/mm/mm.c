@@ -270,6 +270,15 @@ int mm_protect(struct mm *mm, uint64_t addr, uint64_t len, int prot)
     }
     if ((err = mm_reserve(mm)) != 0)
         goto out;
+    if (prot & (PROT_WRITE | PROT_EXEC)) {
+        for (size_t i = rangevec_lower_bound(&mm->vmas, addr);
+             i < mm->vmas.len && vma_at(mm, i)->start < end; i++) {
+            if (vma_at(mm, i)->flags & VMA_SPECIAL) {
+                err = -EACCES; /* mprotect(2): beyond what the mapping may ever allow */
+                goto out;
+            }
+        }
+    }
     mm_split_at(mm, addr);
     mm_split_at(mm, end);
     for (size_t i = rangevec_lower_bound(&mm->vmas, addr);

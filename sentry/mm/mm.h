@@ -44,6 +44,11 @@ enum vma_flags {
     VMA_GROWSDOWN = 1 << 1, /* the main stack */
     VMA_HEAP = 1 << 2,      /* made by brk */
     VMA_LOCKED = 1 << 3,    /* mlock(2): counts against RLIMIT_MEMLOCK */
+    /* A page the kernel installs for every process (the vDSO's vvar): its pages are the
+     * mappable's own, as with VMA_SHARED (set with it), yet /proc/PID/maps shows it private and
+     * mprotect can never add PROT_WRITE or PROT_EXEC to it (EACCES: Linux's special mappings
+     * without VM_MAYWRITE/VM_MAYEXEC). */
+    VMA_SPECIAL = 1 << 4,
 };
 
 struct vma {

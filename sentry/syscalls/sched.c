@@ -184,12 +184,11 @@ long sys_getcpu(struct task *t, const struct syscall_args *a)
 {
     unsigned cpu = 0, node = 0;
 
-    if (getcpu(&cpu, &node) != 0)
-        cpu = node = 0;
-    /* The affinity is the sentry's record, not applied to host threads: a task restricted to
-     * CPUs it isn't on is reported on the first of them, as if it had been moved there. */
-    if (CPU_COUNT(&t->affinity) && !CPU_ISSET(cpu, &t->affinity)) {
-        for (unsigned i = 0; i < CPU_SETSIZE; i++) {
+    /* The sandbox does not say which host CPU a stub runs on (it changes under the guest's feet
+     * anyway): a task is on CPU 0 of node 0, as the vDSO's getcpu also says (sentry/vdso), or on
+     * the first CPU of its affinity mask when that leaves CPU 0 out. */
+    if (CPU_COUNT(&t->affinity) && !CPU_ISSET(0, &t->affinity)) {
+        for (unsigned i = 1; i < CPU_SETSIZE; i++) {
             if (CPU_ISSET(i, &t->affinity)) {
                 cpu = i;
                 break;
@@ -213,8 +212,8 @@ long sys_membarrier(struct task *t, const struct syscall_args *a)
     unsigned flags = (unsigned)a->a[1];
     long host = syscall(SYS_membarrier, MEMBARRIER_CMD_QUERY, 0, 0);
 
-    if (flags && !(cmd == MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ &&
-                   flags == MEMBARRIER_CMD_FLAG_CPU))
+    if (flags &&
+        !(cmd == MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ && flags == MEMBARRIER_CMD_FLAG_CPU))
         return -EINVAL;
     if (cmd == MEMBARRIER_CMD_QUERY)
         return host < 0 ? MEMBARRIER_CMD_GLOBAL : host;

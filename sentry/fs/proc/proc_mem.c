@@ -65,7 +65,8 @@ static int maps_one(const struct vma *v, void *arg)
     dev_t dev;
     uint64_t ino;
     const char *name = vma_name(c, v, &dev, &ino);
-    proc_format_maps_line(c->b, v->start, v->end, v->prot, v->flags & VMA_SHARED,
+    bool shared = (v->flags & VMA_SHARED) && !(v->flags & VMA_SPECIAL);
+    proc_format_maps_line(c->b, v->start, v->end, v->prot, shared,
                           v->file ? v->file_off : 0, dev, ino, name);
     return c->b->err;
 }
