@@ -22,7 +22,7 @@ MMAP_ITERS=20
 # clock_gettime from a vDSO costs tens of ns everywhere it has one: the same count for all.
 CLOCK_ITERS=2000000
 RUN_TIMEOUT=120
-BENCHMARKS=(getpid-pinned getpid-unpinned clock_gettime mmap start fork pipe-pingpong futex-pingpong thread
+BENCHMARKS=(getpid-pinned getpid-unpinned clock_gettime mmap start fork exec pipe-pingpong futex-pingpong thread
     file-open file-stat file-open-host file-stat-host file-getdents file-read file-write)
 
 usage() {
@@ -89,7 +89,7 @@ for prog in getpid_loop clock_loop mmap_touch walltime proc_ops file_ops; do
         die "build $prog: $CC failed"
 done
 # Iterations of the process and thread workloads in a sandbox (about half a second each here).
-declare -A PROC_OPS_ITERS=([fork]=300 [pipe-pingpong]=5000 [futex-pingpong]=5000 [thread]=1000)
+declare -A PROC_OPS_ITERS=([fork]=300 [exec]=100 [pipe-pingpong]=5000 [futex-pingpong]=5000 [thread]=1000)
 # File workloads: iterations in a sandbox (native runs do ten times as many), and the size of
 # the read and write files. file-*-host use an existing host file (the workload's own binary),
 # which a sandbox serves from the host (gVisor: its gofer); the others use files the workload
@@ -190,7 +190,7 @@ run_once() {
         CMD=("$BUILD_DIR/walltime" "${CMD[@]}")
         key=wall_ns scale=1e6
         ;;
-    fork | pipe-pingpong | futex-pingpong | thread)
+    fork | exec | pipe-pingpong | futex-pingpong | thread)
         # Native runs do ten times the work: they are that much faster.
         iters=${PROC_OPS_ITERS[$bench]}
         if [[ $runtime == native ]]; then
@@ -266,7 +266,7 @@ unit_of() {
     getpid-* | clock_gettime) echo "ns/call" ;;
     mmap) echo "ms/iter" ;;
     start) echo "ms" ;;
-    fork | pipe-pingpong | futex-pingpong | thread) echo "us/op" ;;
+    fork | exec | pipe-pingpong | futex-pingpong | thread) echo "us/op" ;;
     file-getdents) echo "us/list" ;;
     file-read | file-write) echo "ms/${FILE_MIB}M" ;;
     file-*) echo "us/op" ;;
@@ -303,6 +303,7 @@ echo "getpid            $GETPID_ITERS_SANDBOX calls sandboxed, $GETPID_ITERS_NAT
 echo "clock_gettime     $CLOCK_ITERS x clock_gettime(CLOCK_MONOTONIC) through libc (the vDSO)"
 echo "mmap              $MMAP_ITERS x (mmap 64 MiB anon private, write each 4 KiB page, munmap)"
 echo "start             fork to exit of 'RUNTIME do /bin/busybox true' (native: busybox true)"
+echo "fork, exec        fork+_exit+wait; fork+execve of a static binary+wait"
 echo "file              on files the workload makes in its /tmp (a sandbox's own /tmp):"
 echo "                  open+close, stat, getdents64 (1000 entries), ${FILE_MIB} MiB read" \
     "(2nd, cached), ${FILE_MIB} MiB write;"

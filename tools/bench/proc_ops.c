@@ -1,6 +1,7 @@
 /* Benchmark guest for process and thread operations, one per mode, each timed over N iterations
  * and printed as "ns_per_op <mean ns>":
  *   fork    fork + _exit + waitpid
+ *   exec    fork + execve of this (static) program in mode "noop" + waitpid
  *   pipe    a one-byte ping-pong between two processes over two pipes (one round trip)
  *   futex   a ping-pong between two threads through a futex word (one round trip)
  *   thread  pthread_create + pthread_join */
@@ -50,7 +51,21 @@ static void *nothing(void *arg)
 
 static int run(const char *mode)
 {
-    if (strcmp(mode, "fork") == 0) {
+    if (strcmp(mode, "noop") == 0)
+        return 0;
+    if (strcmp(mode, "exec") == 0) {
+        char *child_argv[] = {"proc_ops", "noop", "1", NULL};
+        for (long i = 0; i < iterations; i++) {
+            pid_t pid = fork();
+            if (pid == 0) {
+                execv("/proc/self/exe", child_argv);
+                _exit(127);
+            }
+            int status;
+            if (pid < 0 || waitpid(pid, &status, 0) != pid || status != 0)
+                return -1;
+        }
+    } else if (strcmp(mode, "fork") == 0) {
         for (long i = 0; i < iterations; i++) {
             pid_t pid = fork();
             if (pid == 0)
@@ -102,7 +117,7 @@ int main(int argc, char **argv)
     struct timespec start, end;
 
     if (argc != 3 || (iterations = parse_count(argv[2])) < 0) {
-        fprintf(stderr, "usage: proc_ops fork|pipe|futex|thread ITERATIONS\n");
+        fprintf(stderr, "usage: proc_ops fork|exec|pipe|futex|thread ITERATIONS\n");
         return 2;
     }
     clock_gettime(CLOCK_MONOTONIC, &start);
