@@ -41,6 +41,7 @@ void cli_print_usage(int fd);
 int cmd_do(const struct global_flags *g, int argc, char **argv);
 int cmd_boot(int argc, char **argv);
 int cmd_gofer(int argc, char **argv);
+int cmd_debug(int argc, char **argv);
 
 /* The runc-compatible OCI commands (runsc/oci_*.c); each returns the process's exit code. */
 int cmd_oci(const struct global_flags *g, const char *cmd, int argc, char **argv);

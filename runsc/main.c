@@ -65,6 +65,8 @@ int main(int argc, char **argv)
     }
     if (cmd_is_oci(cmd))
         return cmd_oci(&g, cmd, argc - first, argv + first);
+    if (strcmp(cmd, "debug") == 0)
+        return cmd_debug(argc - first, argv + first);
     if (strcmp(cmd, "help") == 0) {
         cli_print_usage(STDOUT_FILENO);
         return 0;

@@ -107,7 +107,7 @@ static __attribute__((noreturn)) void exec_boot(const struct boot_child *c)
     if (c->s->console_fd < 0)
         close(SANDBOX_CONSOLE_FD);
 
-    char a[8][PATH_MAX + 32];
+    char a[10][PATH_MAX + 32];
     char *argv[16];
     size_t n = 0, b = 0;
     argv[n++] = "runsc";
@@ -118,7 +118,13 @@ static __attribute__((noreturn)) void exec_boot(const struct boot_child *c)
     argv[n++] = a[b++];
     if (c->g->strace)
         argv[n++] = "--strace";
-    snprintf(a[b], sizeof(a[b]), "--id=%s", c->s->id);
+    if (c->s->spec->hostname) {
+        snprintf(a[b], sizeof(a[b]), "--hostname=%s", c->s->spec->hostname);
+        argv[n++] = a[b++];
+    }
+    snprintf(a[b], sizeof(a[b]), "--uid=%u", c->s->spec->process.user.uid);
+    argv[n++] = a[b++];
+    snprintf(a[b], sizeof(a[b]), "--gid=%u", c->s->spec->process.user.gid);
     argv[n++] = a[b++];
     snprintf(a[b], sizeof(a[b]), "--spec-fd=%d", SANDBOX_SPEC_FD);
     argv[n++] = a[b++];
