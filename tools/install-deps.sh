@@ -4,7 +4,10 @@ set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 packages=(build-essential clang libclang-rt-14-dev cmake pkg-config libseccomp-dev libcap-dev
           libjson-c-dev libcmocka-dev libcapstone-dev busybox-static util-linux
-          libpython3.11-testsuite)
+          libpython3.11-testsuite
+          # oracles the tests compare against or drive: runc (OCI state), tmux (a terminal for
+          # job control), musl (a second libc using the vDSO), stress-ng (tools/stress.sh)
+          runc tmux musl-tools stress-ng)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
