@@ -4,7 +4,11 @@ set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 packages=(build-essential clang libclang-rt-14-dev cmake pkg-config libseccomp-dev libcap-dev
           libjson-c-dev libcmocka-dev libcapstone-dev busybox-static util-linux
-          libpython3.11-testsuite)
+          libpython3.11-testsuite
+          # the engine tests (tests/integration/engines, tools/engines.sh): Podman with conmon
+          # and catatonit (its pause image), containerd with ctr and the runc v2 shim, Docker's
+          # 20.10 engine and client, runc and crun to compare with, script(1)
+          podman conmon catatonit containerd docker.io runc crun bsdutils)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -145,3 +145,16 @@ wait_for() {
 since_ms() {
     echo $((($(date +%s%N) - $1) / 1000000))
 }
+
+# in_tty COMMAND_STRING: runs the shell command under script(1), which gives it a terminal; sets
+# RC and OUT (everything written to the terminal). Retries while script(1) cannot get a pty (this
+# machine runs out of them now and then while other tests run).
+in_tty() {
+    local i
+    for i in 1 2 3 4 5; do
+        RC=0
+        OUT=$(t script -qec "$1" /dev/null 2>&1) || RC=$?
+        [[ $OUT == *"failed to create pseudo-terminal"* ]] || return 0
+        sleep 1
+    done
+}

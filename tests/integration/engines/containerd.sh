@@ -66,9 +66,8 @@ expect run-echo 0 "hello" "$C" "${RUN[@]}" --rm "$IMAGE" r1 echo hello
 expect exit-code 42 "" "$C" "${RUN[@]}" --rm "$IMAGE" r2 sh -c 'exit 42'
 expect env-cwd 0 "bar /tmp" "$C" "${RUN[@]}" --rm --env FOO=bar --cwd /tmp "$IMAGE" r3 \
     sh -c 'echo $FOO $(pwd)'
-RC=0
-OUT=$(t script -qec "$C run --runc-binary $RUNTIME --rm -t $IMAGE r4 \
-    sh -c 'test -t 0 && test -t 1 && echo is-a-tty'" /dev/null 2>&1) || RC=$?
+in_tty "$C run --runc-binary $RUNTIME --rm -t $IMAGE r4 \
+    sh -c 'test -t 0 && test -t 1 && echo is-a-tty'"
 if [[ $RC -eq 0 && $OUT == *is-a-tty* ]]; then pass tty; else fail tty "exit $RC, out: $OUT"; fi
 
 # A detached task: exec, ps, pause/resume, metrics.

@@ -69,9 +69,8 @@ expect run-echo 0 "hello" "$D" "${R[@]}" --rm "$IMAGE" echo hello
 expect exit-code 42 "" "$D" "${R[@]}" --rm "$IMAGE" sh -c 'exit 42'
 expect env-workdir-user 0 "bar /tmp 1000" "$D" "${R[@]}" --rm -e FOO=bar -w /tmp -u 1000 "$IMAGE" \
     sh -c 'echo $FOO $(pwd) $(id -u)'
-RC=0
-OUT=$(t script -qec "$D run --runtime=rt --network=none --rm -it $IMAGE \
-    sh -c 'test -t 0 && test -t 1 && echo is-a-tty'" /dev/null 2>&1) || RC=$?
+in_tty "$D run --runtime=rt --network=none --rm -it $IMAGE \
+    sh -c 'test -t 0 && test -t 1 && echo is-a-tty'"
 if [[ $RC -eq 0 && $OUT == *is-a-tty* ]]; then pass tty; else fail tty "exit $RC, out: $OUT"; fi
 
 status() { "$D" inspect --format '{{.State.Status}}' "$1" 2>&1; }
@@ -82,8 +81,7 @@ else
 fi
 expect exec 0 "in-exec" "$D" exec det echo in-exec
 expect exec-exit-code 7 "" "$D" exec det sh -c 'exit 7'
-RC=0
-OUT=$(t script -qec "$D exec -it det sh -c 'test -t 0 && echo is-a-tty'" /dev/null 2>&1) || RC=$?
+in_tty "$D exec -it det sh -c 'test -t 0 && echo is-a-tty'"
 if [[ $RC -eq 0 && $OUT == *is-a-tty* ]]; then pass exec-tty; else fail exec-tty "exit $RC, out: $OUT"; fi
 r "$D" top det
 if [[ $RC -eq 0 && $OUT == *"sleep 1000"* ]]; then pass top; else fail top "exit $RC, out '$OUT'; err: $ERR"; fi

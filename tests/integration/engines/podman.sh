@@ -80,9 +80,8 @@ if [[ $RC -eq 0 && $OUT == "piped line" ]]; then pass stdin; else
 fi
 
 # -t: script(1) gives podman a terminal; the guest must see one on stdin and stdout.
-RC=0
-OUT=$(t script -qec "$P run --network=none --rm -t \
-    $IMAGE sh -c 'test -t 0 && test -t 1 && echo is-a-tty; stty size'" /dev/null 2>&1) || RC=$?
+in_tty "$P run --network=none --rm -t \
+    $IMAGE sh -c 'test -t 0 && test -t 1 && echo is-a-tty; stty size'"
 if [[ $RC -eq 0 && $OUT == *is-a-tty* ]]; then pass tty; else fail tty "exit $RC, out: $OUT"; fi
 
 # A detached container: exec, top, stats, pause/unpause.
@@ -95,6 +94,8 @@ fi
 expect exec 0 "in-exec" "$P" exec det echo in-exec
 expect exec-exit-code 7 "" "$P" exec det sh -c 'exit 7'
 expect exec-env-user 0 "1000 v" "$P" exec --user 1000 -e V=v det sh -c 'echo $(id -u) $V'
+in_tty "$P exec -t det sh -c 'test -t 0 && echo is-a-tty'"
+if [[ $RC -eq 0 && $OUT == *is-a-tty* ]]; then pass exec-tty; else fail exec-tty "exit $RC, out: $OUT"; fi
 r "$P" top det
 if [[ $RC -eq 0 && $OUT == *"sleep 1000"* ]]; then pass top; else fail top "exit $RC, out '$OUT'; err: $ERR"; fi
 r "$P" stats --no-stream --format '{{.Name}} {{.MemUsage}}' det
