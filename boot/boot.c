@@ -4,6 +4,7 @@
 #include "boot/boot.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -21,6 +22,8 @@
 /* SIGTERM is forwarded, and if the guest still runs after this long it is killed, as container
  * engines stop containers. */
 #define TERM_GRACE_SECONDS 10
+/* How long clients waiting for init's status get to read it once init is gone. */
+#define DRAIN_TIMEOUT_MS 2000
 
 /* Host signals runsc passes on to the guest's init. */
 static const int forwarded_signals[] = {SIGINT,  SIGTERM, SIGHUP,  SIGQUIT, SIGUSR1,
@@ -80,6 +83,35 @@ static int exit_code_for_status(int status)
     return WEXITSTATUS(status);
 }
 
+/* Container mode's one line on the ready pipe: "ok", or "err CODE exec: "PATH": WHY" (or
+ * "err 1 sandbox setup failed" for a failure before init's load, whose reason is in the log);
+ * the pipe is closed after it. Written once (boot_run's thread only). */
+static bool ready_reported;
+
+static void report_ready(const struct boot_config *cfg, int code, const char *path,
+                         const char *why)
+{
+    char line[512];
+    int n;
+
+    if (cfg->ready_fd < 0 || ready_reported)
+        return;
+    ready_reported = true;
+    if (code == 0)
+        n = snprintf(line, sizeof(line), "ok\n");
+    else if (!path)
+        n = snprintf(line, sizeof(line), "err %d %s\n", code, why);
+    else
+        n = snprintf(line, sizeof(line), "err %d exec: \"%s\": %s\n", code, path, why);
+    if (n >= (int)sizeof(line)) {
+        n = (int)sizeof(line);
+        line[n - 1] = '\n';
+    }
+    if (write(cfg->ready_fd, line, (size_t)n) != n)
+        log_warning("ready pipe: the CLI is gone");
+    close(cfg->ready_fd);
+}
+
 static int fail(const char *what, int err)
 {
     log_error("%s: %s", what, strerror(-err));
@@ -91,6 +123,7 @@ int boot_run(const struct boot_config *cfg)
     struct memfile *mf = NULL;
     struct platform *platform = NULL;
     struct kernel *k = NULL;
+    struct control_server *server = NULL;
     sigset_t fwd;
     int err, code = 1;
 
@@ -108,7 +141,16 @@ int boot_run(const struct boot_config *cfg)
     if (ngroups < 0)
         ngroups = 0;
     /* The CLI checked the executable through this fd; the guest's comes through the gofer. */
-    close(cfg->exec_fd);
+    if (cfg->exec_fd >= 0)
+        close(cfg->exec_fd);
+    /* A console is init's stdio (until the terminal bridge): three fds, made before the seccomp
+     * filter. */
+    int stdio[3] = {STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO};
+    if (cfg->console_fd >= 0) {
+        stdio[0] = cfg->console_fd;
+        stdio[1] = fcntl(cfg->console_fd, F_DUPFD_CLOEXEC, 0);
+        stdio[2] = fcntl(cfg->console_fd, F_DUPFD_CLOEXEC, 0);
+    }
     if ((err = memfile_create(memfile_size_for_host(), &mf)) != 0)
         return fail("create the memory file", err);
     if ((err = boot_enter_empty_root()) != 0) {
@@ -169,18 +211,29 @@ int boot_run(const struct boot_config *cfg)
         .argv = cfg->argv,
         .envp = cfg->envp,
         .cwd = cfg->cwd,
-        .stdio_fds = {STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO},
+        .stdio_fds = {stdio[0], stdio[1], stdio[2]},
     };
     char why[256];
-    if ((err = kernel_start_init(k, &init, why, sizeof(why))) != 0) {
+    err = cfg->container_mode ? kernel_load_init(k, &init, why, sizeof(why))
+                              : kernel_start_init(k, &init, why, sizeof(why));
+    if (err) {
         /* As a shell reports a failed exec: 126 for a file that can't be executed. */
         log_error("exec %s: %s", cfg->exec_path, why);
         code = err == -ENOENT ? 127 : 126;
+        report_ready(cfg, code, cfg->exec_path, why);
         goto out;
     }
+    if (cfg->control_fd >= 0 && (err = control_server_start(k, cfg->control_fd, &server)) != 0) {
+        code = fail("serve the control socket", err);
+        report_ready(cfg, code, NULL, "cannot serve the control socket");
+        goto out;
+    }
+    report_ready(cfg, 0, NULL, NULL);
     int status = kernel_wait_init(k);
     code = exit_code_for_status(status);
     log_debug("init exited with status %#x: exit code %d", status, code);
+    /* Clients waiting for init get their answer before the sandbox goes. */
+    control_server_drain(server, DRAIN_TIMEOUT_MS);
     if (cfg->strace) {
         char line[64];
         int n = WIFSIGNALED(status) || (status & 0x7f)
@@ -190,6 +243,7 @@ int boot_run(const struct boot_config *cfg)
         log_write_raw(line, n);
     }
 out:
+    report_ready(cfg, code ? code : 1, NULL, "sandbox setup failed (see the log)");
     /* The process exits right after: the forwarder thread and the kernel go with it. */
     if (platform)
         platform_destroy(platform);

@@ -1,5 +1,18 @@
 /* The sandbox process (`runsc boot`): confines itself, creates the memory file, the platform and
- * the kernel, runs the container's first process and exits with its status. */
+ * the kernel, runs the container's first process and exits with its status.
+ *
+ * Two modes. Started by `runsc do`: `runsc boot [flags] --exec-path=P -- ARGV...` runs ARGV at
+ * once (the executable at BOOT_EXEC_FD, the log at BOOT_LOG_FD, the gofer at BOOT_GOFER_FD).
+ * Container mode, started by `runsc create`: `runsc boot --spec-fd=N --control-fd=N
+ * --ready-fd=N [--console-fd=N] [--log-fd=N] [--gofer-fd=N] [--platform= --log-level=
+ * --strace --hostname= --uid= --gid=]`: no ARGV and no executable fd; the spec JSON is read
+ * from spec-fd (process.args, env, cwd); the log and the gofer default to BOOT_LOG_FD and
+ * BOOT_GOFER_FD. Boot loads init (its executable looked up in the spec's PATH), then writes one
+ * line to ready-fd: "ok\n", or "err CODE MESSAGE\n" (CODE 127: not found, 126: not
+ * executable, 1: anything else) and exits with CODE. It serves the control socket listening on
+ * control-fd (bound by the CLI at <state dir>/sandbox.sock) and runs init on Start; when init
+ * exits it kills what remains and exits with init's status (128+N for signal N). `runsc do`
+ * may pass --control-fd too: its sandbox then serves the socket while running as usual. */
 #ifndef RUNSC_BOOT_BOOT_H
 #define RUNSC_BOOT_BOOT_H
 
@@ -22,11 +35,23 @@ struct boot_config {
     const char *hostname;
     uid_t uid;               /* the guest's credentials */
     gid_t gid;
+    bool container_mode;     /* load init, report on ready_fd, run it on Start */
+    int control_fd;          /* owned: a listening SOCK_SEQPACKET socket to serve, -1 none */
+    int ready_fd;            /* owned: container mode's "ok" / "err" line, -1 none */
+    int console_fd;          /* owned: a host terminal that is init's stdio, -1 none */
 };
 
 /* Runs the sandbox; returns the exit code for `runsc boot` (the guest's status, 128+N for a
  * signal, or 126/127/1 for failures to start, after printing why). */
 int boot_run(const struct boot_config *cfg);
+
+/* The control server (control_server.c): serves connections on listen_fd (owned from the call
+ * on) on threads of its own, each request a kernel call. drain gives calls waiting for a
+ * process up to timeout_ms to send their answers (once init is gone). */
+struct kernel;
+struct control_server;
+int control_server_start(struct kernel *k, int listen_fd, struct control_server **out);
+void control_server_drain(struct control_server *s, int timeout_ms);
 
 /* Confinement steps (confine.c, seccomp.c). Each returns 0 or -errno. */
 int boot_enter_empty_root(void);

@@ -26,6 +26,8 @@ static const int allowed_syscalls[] = {
     /* the gofer connection: 9P messages, and host fds donated with them */
     SCMP_SYS(sendmsg), SCMP_SYS(recvmsg), SCMP_SYS(sendto), SCMP_SYS(recvfrom),
     SCMP_SYS(shutdown),
+    /* the control socket: connections from the CLI on the listening socket it bound */
+    SCMP_SYS(accept4),
     /* threads, synchronization, signals */
     SCMP_SYS(futex), SCMP_SYS(set_robust_list), SCMP_SYS(rseq), SCMP_SYS(gettid),
     SCMP_SYS(getpid), SCMP_SYS(tgkill), SCMP_SYS(kill), SCMP_SYS(rt_sigprocmask),
@@ -92,6 +94,10 @@ int boot_install_sentry_seccomp(void)
     }
     if ((err = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(fcntl), 1,
                                 SCMP_A1(SCMP_CMP_EQ, F_GETFL, 0))) != 0)
+        goto out;
+    /* A console donated over the control socket becomes three stdio fds. */
+    if ((err = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(fcntl), 1,
+                                SCMP_A1(SCMP_CMP_EQ, F_DUPFD_CLOEXEC, 0))) != 0)
         goto out;
     /* Threads only: the sentry never forks (stubs come from the factory). glibc tries clone3
      * first and falls back to clone on ENOSYS; clone3's flags are behind a pointer. */

@@ -10,7 +10,17 @@ struct global_flags {
     bool strace;
     bool debug;
     const char *debug_log;
+    /* The OCI runtime's flags (runc's and gVisor's names). */
+    const char *root;        /* state directory, default /run/runsc */
+    const char *log;         /* runc's --log: where errors (and --debug lines) go */
+    bool log_json;           /* --log-format=json */
+    bool systemd_cgroup;     /* accepted, no effect: the sandbox has no host cgroup of its own */
+    const char *network;     /* none|host|sandbox: all loopback-only in the sentry for now */
+    bool overlay;            /* accepted: the root is always under an in-memory overlay */
+    const char *overlay2;    /* accepted, as --overlay */
 };
+
+#define RUNSC_DEFAULT_ROOT "/run/runsc"
 
 /* Fixed fd numbers `runsc boot` finds its inputs at (after stdio): the executable, the log, and
  * the sandbox's end of the gofer's 9P socket. */
@@ -31,5 +41,11 @@ void cli_print_usage(int fd);
 int cmd_do(const struct global_flags *g, int argc, char **argv);
 int cmd_boot(int argc, char **argv);
 int cmd_gofer(int argc, char **argv);
+int cmd_debug(int argc, char **argv);
+
+/* The runc-compatible OCI commands (runsc/oci_*.c); each returns the process's exit code. */
+int cmd_oci(const struct global_flags *g, const char *cmd, int argc, char **argv);
+/* Whether `cmd` is one of the commands cmd_oci runs. */
+bool cmd_is_oci(const char *cmd);
 
 #endif

@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -22,6 +23,9 @@
 #include "runsc/cli.h"
 
 #define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+/* Where `runsc boot` finds the control socket with --control-socket. */
+#define DO_CONTROL_FD (BOOT_GOFER_FD + 1)
 
 /* Where `runsc gofer` finds its socket. */
 #define GOFER_SOCK_FD 3
@@ -195,7 +199,7 @@ static int reap_gofer(pid_t gofer_pid)
 
 /* In the child: put the inputs at their fixed fds and become `runsc boot`. */
 static __attribute__((noreturn)) void exec_boot(int exec_fd, int log_fd, int gofer_fd, int sync_fd,
-                                                char **boot_argv)
+                                                int control_fd, char **boot_argv)
 {
     char c;
     /* The sandbox dies with runsc: nothing else would end it if runsc were killed. */
@@ -210,17 +214,19 @@ static __attribute__((noreturn)) void exec_boot(int exec_fd, int log_fd, int gof
     int exec_high = fcntl(exec_fd, F_DUPFD, BOOT_GOFER_FD + 1);
     int log_high = fcntl(log_fd, F_DUPFD, BOOT_GOFER_FD + 1);
     int gofer_high = fcntl(gofer_fd, F_DUPFD, BOOT_GOFER_FD + 1);
+    int control_high = control_fd >= 0 ? fcntl(control_fd, F_DUPFD, DO_CONTROL_FD + 1) : -1;
     if (exec_high < 0 || log_high < 0 || gofer_high < 0 || dup2(exec_high, BOOT_EXEC_FD) < 0 ||
-        dup2(log_high, BOOT_LOG_FD) < 0 || dup2(gofer_high, BOOT_GOFER_FD) < 0)
+        dup2(log_high, BOOT_LOG_FD) < 0 || dup2(gofer_high, BOOT_GOFER_FD) < 0 ||
+        (control_fd >= 0 && (control_high < 0 || dup2(control_high, DO_CONTROL_FD) < 0)))
         _exit(1);
-    syscall(SYS_close_range, BOOT_GOFER_FD + 1, ~0U, 0);
+    syscall(SYS_close_range, control_fd >= 0 ? DO_CONTROL_FD + 1 : BOOT_GOFER_FD + 1, ~0U, 0);
     execv("/proc/self/exe", boot_argv);
     dprintf(STDERR_FILENO, "runsc: re-exec as boot: %s\n", strerror(errno));
     _exit(1);
 }
 
 static void build_boot_argv(char **v, size_t max, const struct global_flags *g, const char *path,
-                            char *const *cmd_argv, char bufs[][PATH_MAX + 32])
+                            bool control, char *const *cmd_argv, char bufs[][PATH_MAX + 32])
 {
     size_t n = 0, b = 0;
     char host[HOST_NAME_MAX + 1] = "localhost", cwd[PATH_MAX] = "/";
@@ -247,18 +253,58 @@ static void build_boot_argv(char **v, size_t max, const struct global_flags *g, 
     v[n++] = bufs[b++];
     snprintf(bufs[b], sizeof(bufs[b]), "--gid=%u", getgid());
     v[n++] = bufs[b++];
+    if (control) {
+        snprintf(bufs[b], sizeof(bufs[b]), "--control-fd=%d", DO_CONTROL_FD);
+        v[n++] = bufs[b++];
+    }
     v[n++] = "--";
     for (size_t i = 0; cmd_argv[i] && n < max - 1; i++)
         v[n++] = cmd_argv[i];
     v[n] = NULL;
 }
 
+/* Binds and listens on a SOCK_SEQPACKET unix socket at path (a stale one is replaced): the fd
+ * or -errno. */
+static int listen_control_socket(const char *path)
+{
+    struct sockaddr_un addr = {.sun_family = AF_UNIX};
+
+    if (strlen(path) >= sizeof(addr.sun_path))
+        return -ENAMETOOLONG;
+    strcpy(addr.sun_path, path);
+    int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -errno;
+    unlink(path);
+    if (bind(fd, (struct sockaddr *)&addr, sizeof(addr)) != 0 || listen(fd, 16) != 0) {
+        int err = -errno;
+        close(fd);
+        return err;
+    }
+    return fd;
+}
+
+static int do_run(const struct global_flags *g, int argc, char **argv, const char **control_out);
+
 int cmd_do(const struct global_flags *g, int argc, char **argv)
+{
+    const char *control_path = NULL;
+    int code = do_run(g, argc, argv, &control_path);
+    if (control_path)
+        unlink(control_path);
+    return code;
+}
+
+static int do_run(const struct global_flags *g, int argc, char **argv, const char **control_out)
 {
     char path[PATH_MAX];
     int exec_fd = -1, log_fd, err;
     int i = 1;
 
+    /* Hidden: serve the sandbox's control socket at PATH, for `runsc debug` and tests. */
+    const char *control_path = NULL;
+    if (i < argc && strncmp(argv[i], "--control-socket=", 17) == 0)
+        control_path = argv[i++] + 17;
     if (i < argc && strcmp(argv[i], "--") == 0)
         i++;
     else if (i < argc && argv[i][0] == '-') {
@@ -292,7 +338,16 @@ int cmd_do(const struct global_flags *g, int argc, char **argv)
 
     char *boot_argv[4096];
     static char bufs[8][PATH_MAX + 32];
-    build_boot_argv(boot_argv, sizeof(boot_argv) / sizeof(boot_argv[0]), g, path, argv + i, bufs);
+    build_boot_argv(boot_argv, sizeof(boot_argv) / sizeof(boot_argv[0]), g, path,
+                    control_path != NULL, argv + i, bufs);
+    int control_fd = -1;
+    if (control_path && (control_fd = listen_control_socket(control_path)) < 0) {
+        char text[128];
+        fprintf(stderr, "runsc: do: control socket %s: %s\n", control_path,
+                errno_text(-control_fd, text, sizeof(text)));
+        return 1;
+    }
+    *control_out = control_path;
 
     /* The gofer first: the sandbox starts with its file server already there. */
     int gofer_sock[2];
@@ -324,8 +379,10 @@ int cmd_do(const struct global_flags *g, int argc, char **argv)
     }
     if (pid == 0) {
         close(sync[1]);
-        exec_boot(exec_fd, log_fd, gofer_sock[1], sync[0], boot_argv);
+        exec_boot(exec_fd, log_fd, gofer_sock[1], sync[0], control_fd, boot_argv);
     }
+    if (control_fd >= 0)
+        close(control_fd); /* the sandbox's now; the path goes when runsc does (below) */
     sandbox_pid = pid;
     /* Only the sandbox holds this end now, so its exit is the gofer's end of file. */
     close(gofer_sock[1]);

@@ -19,6 +19,14 @@ static const struct flag_spec global_flag_specs[] = {
     {"strace", FLAG_BOOL, "log every guest syscall, in strace's format"},
     {"debug", FLAG_BOOL, "log debug messages"},
     {"debug-log", FLAG_STRING, "write logs (and --strace output) to this file instead of stderr"},
+    {"root", FLAG_STRING, "where containers' state is kept (default " RUNSC_DEFAULT_ROOT ")"},
+    {"log", FLAG_STRING, "append errors (and --debug messages) to this file, not stderr"},
+    {"log-format", FLAG_STRING, "the format of --log's lines: text (default) or json"},
+    {"systemd-cgroup", FLAG_BOOL, "accepted for runc compatibility; no effect"},
+    {"network", FLAG_STRING,
+     "none|host|sandbox: accepted; every mode is loopback-only inside the sentry for now"},
+    {"overlay", FLAG_BOOL, "accepted: the root is always under an in-memory overlay"},
+    {"overlay2", FLAG_STRING, "accepted, as --overlay"},
     {"help", FLAG_BOOL, "show this help"},
     {"version", FLAG_BOOL, "show the version"},
 };
@@ -30,11 +38,14 @@ void cli_print_usage(int fd)
                 "application kernel in user space and never reach the host kernel.\n\n"
                 "commands:\n"
                 "  do [--] CMD [ARGS...]   run CMD in a throw-away sandbox with the caller's\n"
-                "                          stdio, environment and working directory\n\n"
+                "                          stdio, environment and working directory\n"
+                "  create, start, run, state, kill, delete, list, ps, exec, events, pause,\n"
+                "  resume, checkpoint       the OCI runtime commands, as runc has them\n"
+                "                          (`runsc COMMAND --help` for each)\n\n"
                 "flags:\n");
     for (size_t i = 0; i < sizeof(global_flag_specs) / sizeof(global_flag_specs[0]); i++) {
         const struct flag_spec *f = &global_flag_specs[i];
-        char name[40];
+        char name[48];
         snprintf(name, sizeof(name), "--%s%s", f->name, f->kind == FLAG_STRING ? "=VALUE" : "");
         dprintf(fd, "  %-22s  %s\n", name, f->help);
     }
@@ -90,6 +101,25 @@ int cli_parse_global_flags(int argc, char **argv, struct global_flags *g, bool *
             g->platform = value;
         else if (strcmp(f->name, "debug-log") == 0)
             g->debug_log = value;
+        else if (strcmp(f->name, "root") == 0)
+            g->root = value;
+        else if (strcmp(f->name, "log") == 0)
+            g->log = value;
+        else if (strcmp(f->name, "log-format") == 0) {
+            if (strcmp(value, "json") != 0 && strcmp(value, "text") != 0)
+                return usage_error("invalid log format (want text or json)", value);
+            g->log_json = strcmp(value, "json") == 0;
+        } else if (strcmp(f->name, "network") == 0) {
+            if (strcmp(value, "none") != 0 && strcmp(value, "host") != 0 &&
+                strcmp(value, "sandbox") != 0)
+                return usage_error("invalid network (want none, host or sandbox)", value);
+            g->network = value;
+        } else if (strcmp(f->name, "overlay2") == 0)
+            g->overlay2 = value;
+        else if (strcmp(f->name, "overlay") == 0)
+            g->overlay = on;
+        else if (strcmp(f->name, "systemd-cgroup") == 0)
+            g->systemd_cgroup = on;
         else if (strcmp(f->name, "strace") == 0)
             g->strace = on;
         else if (strcmp(f->name, "debug") == 0)

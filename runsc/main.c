@@ -28,7 +28,7 @@ static void ensure_stdio_open(void)
 
 int main(int argc, char **argv)
 {
-    struct global_flags g = {.platform = "ptrace"};
+    struct global_flags g = {.platform = "ptrace", .root = RUNSC_DEFAULT_ROOT};
     bool help = false, version = false;
 
     ensure_stdio_open();
@@ -63,6 +63,10 @@ int main(int argc, char **argv)
         runsc_in_sandbox = 1; /* confined as the sandbox is: no LeakSanitizer scan at exit */
         return cmd_gofer(argc - first, argv + first);
     }
+    if (cmd_is_oci(cmd))
+        return cmd_oci(&g, cmd, argc - first, argv + first);
+    if (strcmp(cmd, "debug") == 0)
+        return cmd_debug(argc - first, argv + first);
     if (strcmp(cmd, "help") == 0) {
         cli_print_usage(STDOUT_FILENO);
         return 0;

@@ -89,4 +89,34 @@ int control_create_container(struct control_conn *c, const char *container_id,
                              int console_fd);
 int control_destroy_container(struct control_conn *c, const char *container_id);
 
+/* The wire, shared by the client above and the server in `runsc boot`. A message is one JSON
+ * object of at most CONTROL_MAX_MSG bytes in one SOCK_SEQPACKET record, with at most
+ * CONTROL_MAX_FDS fds riding along (SCM_RIGHTS). A request is {"method": NAME, ...}; a reply is
+ * {"ok": true, ...} or {"errno": N, "error": TEXT}. Sends never raise SIGPIPE (MSG_NOSIGNAL).
+ * Each returns 0 or -errno: -ECONNRESET when the peer closed, -EMSGSIZE for an oversized or
+ * truncated message, -EPROTO for one that is not a JSON object. */
+#define CONTROL_MAX_MSG (64 * 1024)
+#define CONTROL_MAX_FDS 8
+
+struct json_object;
+/* Sends `msg` (not consumed) with `nfds` fds (still the caller's). */
+int control_msg_send(int sock, struct json_object *msg, const int *fds, size_t nfds);
+/* Receives one message: *msg is the caller's (json_object_put); fds[0..*nfds) are new fds with
+ * FD_CLOEXEC, the caller's; fds must hold CONTROL_MAX_FDS. On error no fd stays open. */
+int control_msg_recv(int sock, struct json_object **msg, int *fds, size_t *nfds);
+/* Sends {"errno": err, "error": text} (err positive, as errno). */
+int control_reply_error(int sock, int err, const char *text);
+/* The method names on the wire. */
+#define CONTROL_METHOD_START "Start"
+#define CONTROL_METHOD_SIGNAL "Signal"
+#define CONTROL_METHOD_WAIT "Wait"
+#define CONTROL_METHOD_WAIT_PID "WaitPID"
+#define CONTROL_METHOD_PROCESSES "Processes"
+#define CONTROL_METHOD_EXECUTE "Execute"
+#define CONTROL_METHOD_PAUSE "Pause"
+#define CONTROL_METHOD_RESUME "Resume"
+#define CONTROL_METHOD_EVENT "Event"
+#define CONTROL_METHOD_CREATE_CONTAINER "CreateContainer"
+#define CONTROL_METHOD_DESTROY_CONTAINER "DestroyContainer"
+
 #endif

@@ -42,6 +42,9 @@ struct oci_process {
     unsigned console_height, console_width; /* 0 when not given */
     bool has_oom_score_adj;
     int oom_score_adj;
+    /* Host LSM labels: taken so engines that always send them work; the sandbox is the
+     * boundary (as in gVisor), so they are not applied to guest processes. NULL if absent. */
+    char *apparmor_profile, *selinux_label;
 };
 
 struct oci_mount {
@@ -78,6 +81,17 @@ enum oci_hook_kind {
     OCI_HOOK_START_CONTAINER, OCI_HOOK_POSTSTART, OCI_HOOK_POSTSTOP, OCI_HOOK_KINDS,
 };
 
+/* linux.devices[]: a device node to create in the container's /dev. */
+struct oci_device {
+    char *path;          /* absolute */
+    char type;           /* 'c', 'b', 'u' or 'p' */
+    int64_t major, minor; /* not meaningful for 'p' */
+    bool has_file_mode, has_uid, has_gid;
+    mode_t file_mode;
+    uid_t uid;
+    gid_t gid;
+};
+
 struct oci_key_value {
     char *key, *value;
 };
@@ -103,6 +117,14 @@ struct oci_spec {
     size_t n_sysctl, n_annotations;
     struct oci_hook *hooks[OCI_HOOK_KINDS];
     size_t n_hooks[OCI_HOOK_KINDS];
+    char *cgroups_path;  /* linux.cgroupsPath, NULL if absent */
+    /* linux.resources re-serialized (type-checked), NULL if absent: for the sandbox's host
+     * cgroup. The limits above are the part of it the sentry enforces itself. */
+    char *resources_json;
+    char *rootfs_propagation; /* linux.rootfsPropagation, NULL if absent */
+    char *mount_label;   /* linux.mountLabel, NULL if absent */
+    struct oci_device *devices; /* linux.devices */
+    size_t n_devices;
 };
 
 /* Reads and checks <bundle>/config.json. On failure returns -errno (-ENOENT: no such bundle or
@@ -121,5 +143,17 @@ const char *oci_spec_annotation(const struct oci_spec *spec, const char *key);
 
 /* The default config.json `runsc spec` writes (runc's, with args ["sh"]); caller frees. */
 char *oci_spec_default_json(void);
+
+/* The same made rootless as `runsc spec --rootless` does (runc's rules): a user namespace
+ * mapping container root to uid/gid, no network namespace, /sys bind-mounted, no uid=/gid=
+ * mount options, no linux.resources. Caller frees. */
+char *oci_spec_rootless_json(uid_t uid, gid_t gid);
+
+/* The OCI features document (runtime-spec features.md) `runsc features` prints: what this
+ * parser and the sandbox honour. Caller frees. */
+char *oci_features_json(void);
+
+/* Capability name ("CAP_SYS_ADMIN") to number; -1 if unknown. */
+int oci_cap_from_name(const char *name);
 
 #endif

@@ -55,6 +55,12 @@ struct thread_group *kernel_find_group(struct kernel *k, int tgid)
     return NULL;
 }
 
+void kernel_record_exit(struct kernel *k, int pid, int status)
+{
+    k->exits[k->exits_next % KERNEL_EXIT_RECORDS] = (struct kernel_exit_record){pid, status};
+    k->exits_next++;
+}
+
 static void unlink_child(struct thread_group *tg)
 {
     struct thread_group **p = &tg->parent->children;
@@ -204,9 +210,13 @@ void task_release(struct task *t)
         return;
     }
     tg->vfork_done = true;
-    bool autoreap = notify_parent(tg);
+    kernel_record_exit(k, tg->tgid, tg->exit_status);
+    /* A process started from outside (kernel_execute) has no parent: the kernel reaps it, and
+     * its status stays in kernel.exits for the control socket. */
+    bool autoreap = tg->parent ? notify_parent(tg) : true;
     if (autoreap) {
-        unlink_child(tg);
+        if (tg->parent)
+            unlink_child(tg);
         unlink_group(k, tg);
     } else {
         tg->zombie = true;

@@ -109,7 +109,7 @@ static int write_tids(struct task *t, struct task *c, const struct clone_request
 }
 
 /* The lowest free pid from kernel.next_pid on, wrapping below KERNEL_PID_MAX. kernel.lock held. */
-static int alloc_pid(struct kernel *k)
+int kernel_alloc_pid(struct kernel *k)
 {
     for (int tries = 0; tries < KERNEL_PID_MAX; tries++) {
         int pid = k->next_pid++;
@@ -141,7 +141,7 @@ static int reserve_task(struct task *t, bool new_process)
     bool limited = k->ntasks >= KERNEL_MAX_TASKS ||
                    (new_process && k->nprocs >= KERNEL_MAX_TASKS) ||
                    ((rlim_t)k->ntasks >= nproc && t->creds.ruid != 0);
-    int pid = limited ? -EAGAIN : alloc_pid(k);
+    int pid = limited ? -EAGAIN : kernel_alloc_pid(k);
     if (pid > 0) {
         k->ntasks++;
         k->total_forks++;

@@ -1,6 +1,7 @@
 /* The kernel object and its first process: creating, loading and waiting for init. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,76 +55,168 @@ void kernel_destroy(struct kernel *k)
     free(k);
 }
 
-/* Handshake between kernel_start_init and the init task's thread, which must do the loading
- * itself: the platform context belongs to the thread that creates it. */
-struct init_start {
+/* The PATH execvp uses when the environment has none. */
+#define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+/* Handshake between the starter (kernel_load_init, kernel_execute) and the new process's task
+ * thread, which must do the loading itself: the platform context belongs to the thread that
+ * creates it. */
+struct process_start {
     struct task *task;
-    const struct init_process *init;
+    const char *path;
+    char *const *argv;
+    char *const *envp;
+    bool gated; /* init: run only after kernel_run_init */
     pthread_mutex_t lock;
     pthread_cond_t cond;
     bool done; /* guarded by lock */
     int err;
-    char *why;
-    size_t whylen;
+    char why[256];
 };
 
-static int init_load(struct task *t, const struct init_process *init, const char **why)
+static const char *env_path(char *const *envp)
 {
-    int err = task_execve(t, init->path, init->argv, init->envp, why);
-    if (err == -ENOENT && !*why)
-        *why = "no such file or directory";
-    return err;
+    for (size_t i = 0; envp && envp[i]; i++) {
+        if (strncmp(envp[i], "PATH=", 5) == 0)
+            return envp[i] + 5;
+    }
+    return DEFAULT_PATH;
 }
 
-static void *init_task_main(void *arg)
+/* execve of `path`, or with no slash in it, of the first PATH entry that has it (execvp's
+ * rules: not found and not a directory go on; permission denied is remembered and goes on;
+ * anything else stops the search). */
+static int process_load(struct task *t, const struct process_start *s, const char **why)
 {
-    struct init_start *start = arg;
+    if (strchr(s->path, '/')) {
+        int err = task_execve(t, s->path, s->argv, s->envp, why);
+        if (err == -ENOENT && !*why)
+            *why = "no such file or directory";
+        return err;
+    }
+    int result = -ENOENT;
+    const char *p = env_path(s->envp);
+    char candidate[PATH_MAX];
+    for (;;) {
+        size_t len = strcspn(p, ":");
+        if (len == 0)
+            snprintf(candidate, sizeof(candidate), "%s", s->path);
+        else
+            snprintf(candidate, sizeof(candidate), "%.*s/%s", (int)len, p, s->path);
+        const char *w = NULL;
+        int err = task_execve(t, candidate, s->argv, s->envp, &w);
+        if (err == 0)
+            return 0;
+        if (err == -EACCES) {
+            result = err;
+        } else if (err != -ENOENT && err != -ENOTDIR) {
+            *why = w;
+            return err;
+        }
+        p += len;
+        if (*p != ':')
+            break;
+        p++;
+    }
+    *why = result == -ENOENT ? "executable file not found in $PATH" : NULL;
+    return result;
+}
+
+static void *process_task_main(void *arg)
+{
+    struct process_start *start = arg;
     struct task *t = start->task;
+    struct kernel *k = t->kernel;
+    bool gated = start->gated;
     const char *why = NULL;
 
     task_set_current(t);
-    int err = init_load(t, start->init, &why);
+    int err = process_load(t, start, &why);
     pthread_mutex_lock(&start->lock);
     start->err = err;
     if (err)
-        snprintf(start->why, start->whylen, "%s", why ? why : strerror(-err));
+        snprintf(start->why, sizeof(start->why), "%s", why ? why : strerror(-err));
     start->done = true;
     pthread_cond_signal(&start->cond);
     pthread_mutex_unlock(&start->lock);
     /* `start` is gone once done is seen. */
     if (err) {
+        if (!gated)
+            task_exit_group(t, (err == -ENOENT ? 127 : 126) << 8);
         task_release(t);
         return NULL;
+    }
+    if (gated) {
+        pthread_mutex_lock(&k->lock);
+        while (!k->init_released)
+            pthread_cond_wait(&k->changed, &k->lock);
+        pthread_mutex_unlock(&k->lock);
     }
     task_run(t);
     task_release(t);
     return NULL;
 }
 
-static int init_fds(struct task *t, const struct init_process *init)
+/* Starts t's thread to load (and run) it and waits for the load: 0 or -errno with why. */
+static int process_start_thread(struct process_start *start, bool detached)
 {
+    pthread_attr_t attr;
 
-    t->fds = calloc(1, sizeof(*t->fds));
-    if (!t->fds)
-        return -ENOMEM;
-    fdtable_init(t->fds);
-    for (int fd = 0; fd < 3; fd++) {
-        if (init->stdio_fds[fd] < 0)
-            continue;
-        /* The guest sees the open file description's real flags (a terminal is O_RDWR). */
-        int flags = fcntl(init->stdio_fds[fd], F_GETFL);
-        struct file *f = host_file_create(init->stdio_fds[fd], flags < 0 ? O_RDWR : flags);
-        if (!f)
-            return -ENOMEM;
-        int err = fdtable_install_at(t->fds, fd, f, false);
-        file_put(f);
-        if (err < 0)
-            return err;
+    pthread_mutex_init(&start->lock, NULL);
+    pthread_cond_init(&start->cond, NULL);
+    pthread_attr_init(&attr);
+    if (detached)
+        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    int err = pthread_create(&start->task->thread, &attr, process_task_main, start);
+    pthread_attr_destroy(&attr);
+    if (err) {
+        snprintf(start->why, sizeof(start->why), "cannot start the task thread: %s",
+                 strerror(err));
+        start->err = -err;
+    } else {
+        pthread_mutex_lock(&start->lock);
+        while (!start->done)
+            pthread_cond_wait(&start->cond, &start->lock);
+        pthread_mutex_unlock(&start->lock);
     }
-    return 0;
+    pthread_mutex_destroy(&start->lock);
+    pthread_cond_destroy(&start->cond);
+    return start->err;
 }
 
-/* Walks the initial working directory as the init task (its credentials, its root). */
+static int init_fds(struct task *t, const int stdio_fds[3])
+{
+    int err = 0;
+
+    t->fds = calloc(1, sizeof(*t->fds));
+    if (t->fds)
+        fdtable_init(t->fds);
+    else
+        err = -ENOMEM;
+    for (int fd = 0; fd < 3; fd++) {
+        if (stdio_fds[fd] < 0)
+            continue;
+        if (err) {
+            close(stdio_fds[fd]); /* owned: the rest goes as the table would have closed it */
+            continue;
+        }
+        /* The guest sees the open file description's real flags (a terminal is O_RDWR). */
+        int flags = fcntl(stdio_fds[fd], F_GETFL);
+        struct file *f = host_file_create(stdio_fds[fd], flags < 0 ? O_RDWR : flags);
+        if (!f) {
+            close(stdio_fds[fd]);
+            err = -ENOMEM;
+            continue;
+        }
+        int ret = fdtable_install_at(t->fds, fd, f, false);
+        file_put(f);
+        if (ret < 0)
+            err = ret;
+    }
+    return err;
+}
+
+/* Walks the initial working directory as the new task (its credentials, its root). */
 static int init_cwd(struct task *t, const char *cwd)
 {
     struct vfs_cred cred = {.fsuid = t->creds.fsuid, .fsgid = t->creds.fsgid,
@@ -141,7 +234,15 @@ static int init_cwd(struct task *t, const char *cwd)
     return 0;
 }
 
-int kernel_start_init(struct kernel *k, const struct init_process *init, char *why, size_t whylen)
+static void set_creds(struct task *t, uid_t uid, gid_t gid, const gid_t *groups, int ngroups)
+{
+    t->creds = (struct creds){.ruid = uid, .euid = uid, .suid = uid, .fsuid = uid,
+                              .rgid = gid, .egid = gid, .sgid = gid, .fsgid = gid};
+    for (int i = 0; i < ngroups && i < CREDS_MAX_GROUPS; i++)
+        t->creds.groups[t->creds.ngroups++] = groups[i];
+}
+
+int kernel_load_init(struct kernel *k, const struct init_process *init, char *why, size_t whylen)
 {
     struct thread_group *tg = thread_group_alloc(k, 1);
     struct task *t = tg ? task_alloc(k, tg, 1) : NULL;
@@ -155,11 +256,7 @@ int kernel_start_init(struct kernel *k, const struct init_process *init, char *w
     tg->is_init = true;
     tg->unkillable = true;
     tg->live_tasks = 1;
-    t->creds = (struct creds){.ruid = k->cfg.uid, .euid = k->cfg.uid, .suid = k->cfg.uid,
-                              .fsuid = k->cfg.uid, .rgid = k->cfg.gid, .egid = k->cfg.gid,
-                              .sgid = k->cfg.gid, .fsgid = k->cfg.gid};
-    for (int i = 0; i < k->cfg.ngroups && i < CREDS_MAX_GROUPS; i++)
-        t->creds.groups[t->creds.ngroups++] = k->cfg.groups[i];
+    set_creds(t, k->cfg.uid, k->cfg.gid, k->cfg.groups, k->cfg.ngroups);
     t->fs = init->fs;
     if ((err = init_cwd(t, init->cwd)) != 0) {
         snprintf(why, whylen, "cannot change to the working directory %s: %s", init->cwd,
@@ -168,7 +265,7 @@ int kernel_start_init(struct kernel *k, const struct init_process *init, char *w
         task_free(t);
         return err;
     }
-    if ((err = init_fds(t, init)) != 0) {
+    if ((err = init_fds(t, init->stdio_fds)) != 0) {
         snprintf(why, whylen, "cannot set up stdio: %s", strerror(-err));
         task_release(t);
         task_free(t);
@@ -186,33 +283,152 @@ int kernel_start_init(struct kernel *k, const struct init_process *init, char *w
     k->ntasks = 1;
     pthread_mutex_unlock(&k->lock);
 
-    struct init_start start = {.task = t, .init = init, .why = why, .whylen = whylen};
-    pthread_mutex_init(&start.lock, NULL);
-    pthread_cond_init(&start.cond, NULL);
-    err = pthread_create(&t->thread, NULL, init_task_main, &start);
+    struct process_start start = {.task = t, .path = init->path, .argv = init->argv,
+                                  .envp = init->envp, .gated = true};
+    err = process_start_thread(&start, false);
     if (err) {
-        snprintf(why, whylen, "cannot start the task thread: %s", strerror(err));
-        task_release(t);
-        pthread_mutex_lock(&k->lock);
-        k->groups = NULL;
-        k->init_task = NULL;
-        pthread_mutex_unlock(&k->lock);
-        task_free(t);
-        return -err;
-    }
-    pthread_mutex_lock(&start.lock);
-    while (!start.done)
-        pthread_cond_wait(&start.cond, &start.lock);
-    pthread_mutex_unlock(&start.lock);
-    err = start.err;
-    if (err) {
-        pthread_join(t->thread, NULL);
+        snprintf(why, whylen, "%s", start.why);
+        if (start.done)
+            pthread_join(t->thread, NULL);
+        else
+            task_release(t);
         pthread_mutex_lock(&k->lock);
         k->groups = NULL;
         k->init_task = NULL;
         pthread_mutex_unlock(&k->lock);
         task_free(t);
     }
+    return err;
+}
+
+int kernel_run_init(struct kernel *k)
+{
+    int err = 0;
+
+    pthread_mutex_lock(&k->lock);
+    if (!k->init_task)
+        err = -ESRCH;
+    else if (k->init_released)
+        err = -EALREADY;
+    k->init_released = true;
+    pthread_cond_broadcast(&k->changed);
+    pthread_mutex_unlock(&k->lock);
+    return err;
+}
+
+int kernel_start_init(struct kernel *k, const struct init_process *init, char *why, size_t whylen)
+{
+    int err = kernel_load_init(k, init, why, whylen);
+    if (!err)
+        kernel_run_init(k);
+    return err;
+}
+
+static void close_stdio(const struct kernel_exec *e)
+{
+    for (int i = 0; i < 3; i++) {
+        if (e->stdio_fds[i] >= 0)
+            close(e->stdio_fds[i]);
+    }
+}
+
+int kernel_execute(struct kernel *k, const struct kernel_exec *e, char *why, size_t whylen)
+{
+    struct fs_context *init_fs = NULL;
+    struct thread_group *tg;
+    struct task *t;
+    int err;
+
+    pthread_mutex_lock(&k->lock);
+    struct task *init = k->init_task && !k->init_exited ? k->init_task : NULL;
+    int pid = !init                            ? -ESRCH
+              : k->ntasks >= KERNEL_MAX_TASKS ? -EAGAIN
+                                              : kernel_alloc_pid(k);
+    if (pid > 0) {
+        init_fs = task_get_fs(init); /* kernel.lock, then tg->lock: in order */
+        k->ntasks++;
+        k->total_forks++;
+    }
+    pthread_mutex_unlock(&k->lock);
+    if (pid < 0) {
+        snprintf(why, whylen, "%s", pid == -ESRCH ? "the container is not running"
+                                                  : "too many tasks");
+        close_stdio(e);
+        return pid;
+    }
+    if (!init_fs) {
+        err = -ESRCH;
+        snprintf(why, whylen, "the container is not running");
+        goto out_unreserve_fds;
+    }
+    tg = thread_group_alloc(k, pid);
+    t = tg ? task_alloc(k, tg, pid) : NULL;
+    if (!t) {
+        free(tg);
+        err = -ENOMEM;
+        snprintf(why, whylen, "out of memory");
+        goto out_unreserve_fds;
+    }
+    tg->leader = t;
+    tg->tasks = t;
+    tg->live_tasks = 1;
+    tg->exit_signal = 0;
+    pthread_mutex_lock(&init->tg->lock);
+    memcpy(tg->rlimits, init->tg->rlimits, sizeof(tg->rlimits));
+    pthread_mutex_unlock(&init->tg->lock);
+    set_creds(t, e->uid, e->gid, e->groups, e->ngroups);
+    t->fs = fs_context_copy(init_fs);
+    fs_context_put(init_fs);
+    if (!t->fs) {
+        err = -ENOMEM;
+        snprintf(why, whylen, "out of memory");
+        goto out_task_fds;
+    }
+    if ((err = init_cwd(t, e->cwd)) != 0) {
+        snprintf(why, whylen, "cannot change to the working directory %s: %s", e->cwd,
+                 strerror(-err));
+        goto out_task_fds;
+    }
+    if ((err = init_fds(t, e->stdio_fds)) != 0) {
+        snprintf(why, whylen, "cannot set up stdio: %s", strerror(-err));
+        goto out_task;
+    }
+
+    pthread_mutex_lock(&k->lock);
+    tg->pgid = tg->sid = pid; /* its own session, as gVisor's Execute (setsid) */
+    tg->next = k->groups;
+    k->groups = tg;
+    k->nprocs++;
+    pthread_mutex_unlock(&k->lock);
+    /* From here the task's own thread ends it: a failed load exits it with 127 or 126, which
+     * kernel_wait_pid can still report. */
+    struct process_start start = {.task = t, .path = e->argv[0], .argv = e->argv,
+                                  .envp = e->envp};
+    err = process_start_thread(&start, true);
+    if (err) {
+        snprintf(why, whylen, "%s", start.why);
+        if (!start.done) {
+            task_exit_group(t, SIGKILL);
+            task_release(t);
+        }
+        return err;
+    }
+    return pid;
+
+out_task_fds:
+    close_stdio(e);
+out_task:
+    fdtable_put_ref(t->fds);
+    t->fds = NULL;
+    task_free(t);
+    goto out_unreserve;
+out_unreserve_fds:
+    close_stdio(e);
+    fs_context_put(init_fs);
+out_unreserve:
+    pthread_mutex_lock(&k->lock);
+    k->ntasks--;
+    pthread_mutex_unlock(&k->lock);
     return err;
 }
 

@@ -10,6 +10,7 @@
 
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/resource.h>
@@ -164,6 +165,8 @@ struct task {
     pthread_mutex_t wait_lock;
     pthread_cond_t wake;
     bool woken; /* guarded by wait_lock */
+    bool sleeping; /* in task_block (wait_lock): a safe point for kernel_pause */
+    bool parked;   /* held by kernel_pause at its safe point in the run loop (wait_lock) */
 
     bool exiting; /* set and read only by the task's own thread */
     long restart; /* the -ERESTART* code the last syscall returned, or 0 */
@@ -196,6 +199,9 @@ struct kernel_config {
     int ngroups;
 };
 
+/* How many exit statuses the kernel keeps for control-socket waits (kernel.exits). */
+#define KERNEL_EXIT_RECORDS 64
+
 struct kernel {
     struct kernel_config cfg;
     struct timespec boot_time; /* CLOCK_MONOTONIC at boot, for sysinfo's uptime */
@@ -213,6 +219,17 @@ struct kernel {
     /* Woken after a signal is queued for any task: signalfd readers and watchers sleep here
      * (Linux's sighand->signalfd_wqh, one for the sandbox: its waiters re-check). */
     struct waitqueue signal_queued;
+    bool init_released; /* kernel_run_init was called: a loaded init may run (lock) */
+    /* The last processes' exit statuses, for kernel_wait_pid once they are reaped (lock). */
+    struct kernel_exit_record {
+        int pid;
+        int status;
+    } exits[KERNEL_EXIT_RECORDS];
+    unsigned exits_next;
+    /* Set by kernel_pause: tasks park before their next switch into guest code. Written under
+     * lock with release order, read by task threads with acquire (so the interrupt that follows
+     * the store finds the task either parked or about to see it). */
+    _Atomic bool paused;
 };
 
 /* The Linux release the sentry presents (uname(2), /proc/version): the ABI it implements
@@ -230,10 +247,72 @@ int kernel_create(const struct kernel_config *cfg, struct kernel **out);
 void kernel_destroy(struct kernel *k);
 /* Loads and starts the first process. Returns 0, or -errno with a reason in `why`. */
 int kernel_start_init(struct kernel *k, const struct init_process *init, char *why, size_t whylen);
+/* The two halves of kernel_start_init, for a container that is created, then started: load
+ * makes the task and runs execve (an executable without a slash is looked up in init's PATH, as
+ * execvp does), so a missing (-ENOENT) or unrunnable one is known now; the task then waits
+ * until kernel_run_init (0, -ESRCH before a load, -EALREADY the second time). */
+int kernel_load_init(struct kernel *k, const struct init_process *init, char *why, size_t whylen);
+int kernel_run_init(struct kernel *k);
 /* Waits for the first process to exit and returns its wait(2) status. */
 int kernel_wait_init(struct kernel *k);
 /* Delivers a signal from outside the sandbox (runsc forwarding a host signal) to pid 1. */
 void kernel_signal_init_from_host(struct kernel *k, int sig);
+
+/* Control of a running sandbox from outside (control.c, init.c), for the control socket. */
+struct control_process;
+struct control_stats;
+/* A new process started from outside, as gVisor's Execute: no parent in the sandbox (ppid 0),
+ * its own session and process group, init's root and mounts, reaped by the kernel with its
+ * status kept for kernel_wait_pid. stdio_fds are host fds that become fds 0-2 (-1: none),
+ * owned by the kernel from the call on, whatever it returns. */
+struct kernel_exec {
+    char *const *argv; /* argv[0] is looked up in envp's PATH when it has no slash */
+    char *const *envp;
+    const char *cwd;
+    uid_t uid;
+    gid_t gid;
+    const gid_t *groups;
+    int ngroups;
+    int stdio_fds[3];
+};
+/* The new process's pid, or -errno with a reason in `why` (-ENOENT: not found, 127). */
+int kernel_execute(struct kernel *k, const struct kernel_exec *e, char *why, size_t whylen);
+/* Waits until process `pid` has exited and gives its wait status (pid 1: init). A process
+ * already gone is found among the last KERNEL_EXIT_RECORDS exits. `cancelled` (may be NULL) is
+ * asked every KERNEL_WAIT_POLL_MS: when it says true the wait gives up with -EINTR. -ESRCH for
+ * a pid unknown. */
+#define KERNEL_WAIT_POLL_MS 100
+int kernel_wait_pid(struct kernel *k, int pid, int *status, bool (*cancelled)(void *arg),
+                    void *arg);
+/* The sandbox's live processes (not zombies), in pid order; *out is the caller's (free). */
+int kernel_list_processes(struct kernel *k, struct control_process **out, size_t *n);
+/* Signals from outside the sandbox (as the host's kill: init's rules for signals from outside
+ * its namespace hold). Signal 0 only checks that the target exists. */
+int kernel_signal_process(struct kernel *k, int pid, int sig);
+int kernel_signal_all(struct kernel *k, int sig);
+/* The foreground process group of the terminal that controls `pid`'s session, or, with no
+ * such terminal, `pid`'s own process group. */
+int kernel_signal_foreground(struct kernel *k, int pid, int sig);
+/* The terminal layer's answer to "which group is in the foreground of session sid's terminal"
+ * (0: no terminal); set once at start-up, as the session-end hook. */
+typedef int (*kernel_foreground_fn)(struct kernel *k, int sid);
+void kernel_set_foreground_hook(kernel_foreground_fn fn);
+/* Stops every task before its next switch into guest code (tasks sleeping in the sentry stay
+ * asleep and park when they wake); returns once every task is parked or asleep, or after
+ * KERNEL_PAUSE_SETTLE_MS. Timers keep running: their signals wait for resume. Resume lets them
+ * go. Pausing twice or resuming a running kernel is no error. */
+#define KERNEL_PAUSE_SETTLE_MS 2000
+int kernel_pause(struct kernel *k);
+int kernel_resume(struct kernel *k);
+/* A task's safe point in its run loop: holds it while the kernel is paused (task.c). */
+void task_pause_point(struct task *t);
+/* CPU time of every process (live, zombie, and reaped into a parent's children totals), the
+ * memory file's pages in use, and the live task count. */
+void kernel_stats(struct kernel *k, struct control_stats *out);
+/* Remembers a process's exit status (kernel.lock held; exit.c). */
+void kernel_record_exit(struct kernel *k, int pid, int status);
+/* The next free pid (kernel.lock held), or -EAGAIN (fork.c). */
+int kernel_alloc_pid(struct kernel *k);
 
 /* Signals (signal.c). */
 /* Sends `sig` from inside the sandbox; `info` may be NULL for SI_USER from the task itself. */

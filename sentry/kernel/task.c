@@ -202,6 +202,10 @@ void task_run(struct task *t)
         task_signal_deliver(t);
         if (t->exiting)
             break;
+        if (atomic_load_explicit(&t->kernel->paused, memory_order_acquire)) {
+            task_pause_point(t);
+            continue; /* signals that came meanwhile first */
+        }
         struct timespec in, out;
         t->map_gen_at_entry = mm_map_generation(t->mm);
         clock_gettime(CLOCK_MONOTONIC, &in);
@@ -236,6 +240,21 @@ void task_run(struct task *t)
     }
 }
 
+void task_pause_point(struct task *t)
+{
+    struct kernel *k = t->kernel;
+
+    /* Woken by kernel_resume, or by a signal (task_interrupt), which the loop then delivers
+     * before parking again: a SIGKILL ends a paused task. */
+    pthread_mutex_lock(&t->wait_lock);
+    t->parked = true;
+    while (atomic_load_explicit(&k->paused, memory_order_acquire) && !t->woken)
+        pthread_cond_wait(&t->wake, &t->wait_lock);
+    t->woken = false;
+    t->parked = false;
+    pthread_mutex_unlock(&t->wait_lock);
+}
+
 static bool deadline_passed(const struct timespec *deadline)
 {
     struct timespec now;
@@ -251,6 +270,7 @@ int task_block(struct task *t, const struct timespec *deadline)
     if (task_signal_pending(t))
         return -EINTR;
     pthread_mutex_lock(&t->wait_lock);
+    t->sleeping = true;
     while (!t->woken) {
         if (deadline && deadline_passed(deadline))
             break;
@@ -262,6 +282,7 @@ int task_block(struct task *t, const struct timespec *deadline)
     }
     bool woken = t->woken;
     t->woken = false;
+    t->sleeping = false;
     pthread_mutex_unlock(&t->wait_lock);
     if (task_signal_pending(t))
         return -EINTR;

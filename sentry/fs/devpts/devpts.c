@@ -333,8 +333,19 @@ int devpts_open_ctty(int flags, struct file **out)
     return err;
 }
 
+/* The kernel's foreground hook: the foreground group of session sid's terminal, 0 if none. */
+static int pty_session_foreground(struct kernel *k, int sid)
+{
+    pthread_mutex_lock(&pty_ctrl_lock);
+    struct pty *p = pty_find_session(sid);
+    int fg = p ? p->pgrp : 0;
+    pthread_mutex_unlock(&pty_ctrl_lock);
+    return fg;
+}
+
 void devpts_install_hooks(void)
 {
     dev_set_tty_open(devpts_open_ctty);
     kernel_set_session_end_hook(pty_session_end);
+    kernel_set_foreground_hook(pty_session_foreground);
 }
