@@ -47,5 +47,7 @@ int cmd_debug(int argc, char **argv);
 int cmd_oci(const struct global_flags *g, const char *cmd, int argc, char **argv);
 /* Whether `cmd` is one of the commands cmd_oci runs. */
 bool cmd_is_oci(const char *cmd);
+int cmd_spec(int argc, char **argv);
+int cmd_features(int argc, char **argv);
 
 #endif

@@ -67,6 +67,10 @@ int main(int argc, char **argv)
         return cmd_oci(&g, cmd, argc - first, argv + first);
     if (strcmp(cmd, "debug") == 0)
         return cmd_debug(argc - first, argv + first);
+    if (strcmp(cmd, "spec") == 0)
+        return cmd_spec(argc - first, argv + first);
+    if (strcmp(cmd, "features") == 0)
+        return cmd_features(argc - first, argv + first);
     if (strcmp(cmd, "help") == 0) {
         cli_print_usage(STDOUT_FILENO);
         return 0;
