@@ -75,15 +75,27 @@ trap 'exit 130' INT TERM
 
 # RUNTIME: the path given to the engine. With flags, a wrapper of the same base name (engines
 # treat some runtime names specially) that passes them before the client's own arguments.
+# ENGINES_TRACE=FILE (for debugging) makes the wrapper append each call's arguments and exit code
+# to FILE; the wrapper then stays the runtime's parent instead of exec'ing it.
 RUNTIME=$RUNTIME_REAL
-if [[ ${#RUNTIME_FLAGS[@]} -gt 0 ]]; then
+if [[ ${#RUNTIME_FLAGS[@]} -gt 0 || -n ${ENGINES_TRACE:-} ]]; then
     mkdir -p "$TMP/rtbin"
     RUNTIME=$TMP/rtbin/$(basename -- "$RUNTIME_REAL")
     {
         echo '#!/bin/sh'
-        printf 'exec %q' "$RUNTIME_REAL"
-        printf ' %q' "${RUNTIME_FLAGS[@]}"
+        if [[ -n ${ENGINES_TRACE:-} ]]; then
+            printf 'echo "$(date +%%T.%%N) [$$] $*" >>%q\n' "$ENGINES_TRACE"
+            printf '%q' "$RUNTIME_REAL"
+        else
+            printf 'exec %q' "$RUNTIME_REAL"
+        fi
+        [[ ${#RUNTIME_FLAGS[@]} -eq 0 ]] || printf ' %q' "${RUNTIME_FLAGS[@]}"
         echo ' "$@"'
+        if [[ -n ${ENGINES_TRACE:-} ]]; then
+            echo 'rc=$?'
+            printf 'echo "$(date +%%T.%%N) [$$] exit $rc" >>%q\n' "$ENGINES_TRACE"
+            echo 'exit $rc'
+        fi
     } >"$RUNTIME"
     chmod 755 "$RUNTIME"
 fi

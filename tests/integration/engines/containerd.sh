@@ -61,12 +61,12 @@ if r "$C" image import "$IMAGE_DIR/image.tar"; then pass import; else
     exit 1
 fi
 
-RUN=(run --runc-binary "$RUNTIME")
+RUN=(run --runc-binary "$RUNTIME" --runc-root "$TMP/runc-root")
 expect run-echo 0 "hello" "$C" "${RUN[@]}" --rm "$IMAGE" r1 echo hello
 expect exit-code 42 "" "$C" "${RUN[@]}" --rm "$IMAGE" r2 sh -c 'exit 42'
 expect env-cwd 0 "bar /tmp" "$C" "${RUN[@]}" --rm --env FOO=bar --cwd /tmp "$IMAGE" r3 \
     sh -c 'echo $FOO $(pwd)'
-in_tty "$C run --runc-binary $RUNTIME --rm -t $IMAGE r4 \
+in_tty "$C run --runc-binary $RUNTIME --runc-root $TMP/runc-root --rm -t $IMAGE r4 \
     sh -c 'test -t 0 && test -t 1 && echo is-a-tty'"
 if [[ $RC -eq 0 && $OUT == *is-a-tty* ]]; then pass tty; else fail tty "exit $RC, out: $OUT"; fi
 
