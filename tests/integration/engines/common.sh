@@ -5,6 +5,7 @@
 #   FAIL <engine>/<check>: <reason>
 # then "N passed, N failed" and exits 1 if any check failed. A check never stops the script;
 # everything it started (daemons, containers, mounts, temp dirs) is torn down at exit.
+# shellcheck disable=SC2016 # single-quoted text is for the generated wrapper
 set -uo pipefail
 
 ENGINE=$(basename -- "$0" .sh)
@@ -62,7 +63,7 @@ _on_exit() {
         eval "$c" >/dev/null 2>&1
     done
     # Mounts left under TMP (overlay snapshots, shm) would make rm fail or cross into them.
-    grep -o " $TMP[^ ]*" /proc/self/mountinfo 2>/dev/null | sort -r | while read -r m; do
+    grep -o " ${TMP}[^ ]*" /proc/self/mountinfo 2>/dev/null | sort -r | while read -r m; do
         umount -l "$m" 2>/dev/null
     done
     rm -rf --one-file-system -- "$TMP" 2>/dev/null
@@ -108,6 +109,7 @@ if [[ ! -f $IMAGE_DIR/image.tar ]]; then
         exit 2
     }
 fi
+# shellcheck disable=SC2034 # for the engine scripts
 IMAGE=$(cat "$IMAGE_DIR/name")
 
 # t CMD...: CMD with the time limit; output as CMD's. Sets RC.
@@ -162,8 +164,8 @@ since_ms() {
 # RC and OUT (everything written to the terminal). Retries while script(1) cannot get a pty (this
 # machine runs out of them now and then while other tests run).
 in_tty() {
-    local i
-    for i in 1 2 3 4 5; do
+    local _
+    for _ in 1 2 3 4 5; do
         RC=0
         OUT=$(t script -qec "$1" /dev/null 2>&1) || RC=$?
         [[ $OUT == *"failed to create pseudo-terminal"* ]] || return 0

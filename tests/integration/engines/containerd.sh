@@ -2,13 +2,13 @@
 # containerd (runc v2 shim) driving an OCI runtime through `ctr run --runc-binary`:
 # containerd.sh RUNTIME_PATH [RUNTIME_FLAG...]. The script starts a private containerd (own socket,
 # root, state and config under a temp dir) and stops it, and every shim it started, at the end.
-# shellcheck source=common.sh
+# shellcheck source=tests/integration/engines/common.sh disable=SC2016 # guest commands in single quotes
 source "$(dirname -- "$0")/common.sh"
 
-command -v containerd >/dev/null && command -v ctr >/dev/null || {
+if ! command -v containerd >/dev/null || ! command -v ctr >/dev/null; then
     echo "$0: containerd is not installed (tools/install-deps.sh)" >&2
     exit 2
-}
+fi
 
 cat >"$TMP/config.toml" <<EOF
 version = 2
@@ -45,7 +45,7 @@ stop_all() {
     done
     for pid in $(grep -l -F -- "$TMP/containerd.sock" /proc/[0-9]*/cmdline 2>/dev/null |
         cut -d/ -f3); do
-        [[ $pid != "$CTD_PID" && $pid != $$ ]] && kill -9 "$pid"
+        [[ $pid != "$CTD_PID" && $pid != "$$" ]] && kill -9 "$pid"
     done
     kill "$CTD_PID"
     wait "$CTD_PID"

@@ -3,7 +3,7 @@
 # registered in daemon.json: docker.sh RUNTIME_PATH [RUNTIME_FLAG...] (the flags become the
 # runtime's runtimeArgs). The script starts a private dockerd (--data-root, --exec-root,
 # --pidfile and socket under a temp dir, no bridge, no iptables) and stops it at the end.
-# shellcheck source=common.sh
+# shellcheck source=tests/integration/engines/common.sh disable=SC2016 # guest commands in single quotes
 source "$(dirname -- "$0")/common.sh"
 
 DOCKERD=$(command -v dockerd || true)
@@ -42,13 +42,14 @@ DOCKERD_PID=$!
 stop_all() {
     local ids pid
     ids=$("$D" ps -aq 2>/dev/null)
+    # shellcheck disable=SC2086 # a list of ids
     [[ -n $ids ]] && timeout 30 "$D" rm -f $ids
     kill "$DOCKERD_PID"
     timeout 20 tail --pid="$DOCKERD_PID" -f /dev/null
     kill -9 "$DOCKERD_PID"
     wait "$DOCKERD_PID"
     for pid in $(grep -l -F -- "$TMP/" /proc/[0-9]*/cmdline 2>/dev/null | cut -d/ -f3); do
-        [[ $pid != $$ && $pid != "$BASHPID" ]] && kill -9 "$pid"
+        [[ $pid != "$$" && $pid != "$BASHPID" ]] && kill -9 "$pid"
     done
 }
 at_exit stop_all

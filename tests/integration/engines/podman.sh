@@ -2,7 +2,7 @@
 # Podman (with conmon) driving an OCI runtime: podman.sh RUNTIME_PATH [RUNTIME_FLAG...].
 # Podman's storage, run root, tmpdir, events log and containers.conf are private to a temp dir;
 # cgroups are managed with cgroupfs; every container runs with --network=none.
-# shellcheck source=common.sh
+# shellcheck source=tests/integration/engines/common.sh disable=SC2016 # guest commands in single quotes
 source "$(dirname -- "$0")/common.sh"
 
 command -v podman >/dev/null || {
