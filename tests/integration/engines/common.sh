@@ -144,7 +144,8 @@ expect() {
     fi
 }
 
-# wait_for SECONDS CMD...: polls CMD every 0.2 s until it succeeds; 1 if it never does.
+# wait_for SECONDS CMD...: polls CMD every 0.2 s until it succeeds; 1 if it never does. CMD may be
+# a function, or `eval '...'` for an expression to evaluate afresh each time.
 wait_for() {
     local deadline=$((SECONDS + $1))
     shift

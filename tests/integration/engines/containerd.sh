@@ -72,7 +72,7 @@ if [[ $RC -eq 0 && $OUT == *is-a-tty* ]]; then pass tty; else fail tty "exit $RC
 
 # A detached task: exec, ps, pause/resume, metrics.
 task_status() { "$C" task ls 2>/dev/null | awk -v id="$1" '$1 == id { print $3 }'; }
-if r "$C" "${RUN[@]}" -d "$IMAGE" d1 sleep 1000 && wait_for 10 test "$(task_status d1)" = RUNNING; then
+if r "$C" "${RUN[@]}" -d "$IMAGE" d1 sleep 1000 && wait_for 10 eval '[[ $(task_status d1) == RUNNING ]]'; then
     pass run-detached
 else
     fail run-detached "exit $RC, status '$(task_status d1)'; err: $ERR"
@@ -97,7 +97,7 @@ if [[ $RC -eq 0 && $OUT == *memory* ]]; then pass metrics; else
     fail metrics "exit $RC, out '$OUT'; err: $ERR"
 fi
 r "$C" task kill -a -s SIGKILL d1
-if wait_for 10 test -z "$(task_status d1 | grep -v STOPPED)"; then pass kill-all; else
+if wait_for 10 eval '[[ -z $(task_status d1 | grep -v STOPPED) ]]'; then pass kill-all; else
     fail kill-all "kill exit $RC ($ERR); status still '$(task_status d1)'"
 fi
 "$C" task rm -f d1 >/dev/null 2>&1
@@ -107,7 +107,7 @@ fi
 t "$C" "${RUN[@]}" --rm "$IMAGE" k1 sh -c "trap 'exit 3' TERM; while :; do sleep 0.1; done" \
     </dev/null >/dev/null 2>"$TMP/k1.err" &
 k1=$!
-wait_for 10 test "$(task_status k1)" = RUNNING
+wait_for 10 eval '[[ $(task_status k1) == RUNNING ]]'
 sleep 0.3
 r "$C" task kill -s SIGTERM k1
 kill_rc=$RC kill_err=$ERR

@@ -75,7 +75,7 @@ in_tty "$D run --runtime=rt --network=none --rm -it $IMAGE \
 if [[ $RC -eq 0 && $OUT == *is-a-tty* ]]; then pass tty; else fail tty "exit $RC, out: $OUT"; fi
 
 status() { "$D" inspect --format '{{.State.Status}}' "$1" 2>&1; }
-if r "$D" "${R[@]}" -d --name det "$IMAGE" sleep 1000 && wait_for 10 test "$(status det)" = running; then
+if r "$D" "${R[@]}" -d --name det "$IMAGE" sleep 1000 && wait_for 10 eval '[[ $(status det) == running ]]'; then
     pass run-detached
 else
     fail run-detached "exit $RC, status '$(status det)'; err: $ERR"

@@ -86,7 +86,7 @@ if [[ $RC -eq 0 && $OUT == *is-a-tty* ]]; then pass tty; else fail tty "exit $RC
 
 # A detached container: exec, top, stats, pause/unpause.
 status() { "$P" inspect --format '{{.State.Status}}' "$1" 2>&1; }
-if r "$P" "${R[@]}" -d --name det "$IMAGE" sleep 1000 && wait_for 10 test "$(status det)" = running; then
+if r "$P" "${R[@]}" -d --name det "$IMAGE" sleep 1000 && wait_for 10 eval '[[ $(status det) == running ]]'; then
     pass run-detached
 else
     fail run-detached "exit $RC, status '$(status det)'; err: $ERR"
