@@ -29,6 +29,8 @@ fi
 
 TMP=$(mktemp -d "/tmp/engines-$ENGINE.XXXXXX")
 chmod 755 "$TMP"
+# conmon leaves a file "oom" in its working directory when a container is OOM-killed.
+cd "$TMP" || exit 2
 _cleanups=()
 _passed=0
 _failed=0
@@ -66,7 +68,7 @@ _on_exit() {
     grep -o " ${TMP}[^ ]*" /proc/self/mountinfo 2>/dev/null | sort -r | while read -r m; do
         umount -l "$m" 2>/dev/null
     done
-    rm -rf --one-file-system -- "$TMP" 2>/dev/null
+    cd / && rm -rf --one-file-system -- "$TMP" 2>/dev/null
     echo "$ENGINE: $_passed passed, $_failed failed"
     ((_failed == 0))
     exit $?
