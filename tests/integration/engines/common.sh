@@ -175,3 +175,13 @@ in_tty() {
         sleep 1
     done
 }
+
+# delete_leftovers STATE_ROOT: force-deletes every container the runtime still lists under its
+# state root (a sandbox whose shim was killed outlives it otherwise).
+delete_leftovers() {
+    local id
+    [[ -d $1 ]] || return 0
+    for id in $(timeout 20 "$RUNTIME" --root "$1" list -q 2>/dev/null); do
+        timeout 20 "$RUNTIME" --root "$1" delete --force "$id"
+    done
+}

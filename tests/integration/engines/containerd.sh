@@ -49,6 +49,7 @@ stop_all() {
     done
     kill "$CTD_PID"
     wait "$CTD_PID"
+    delete_leftovers "$TMP/runc-root"
 }
 at_exit stop_all
 if ! wait_for 20 "$C" version; then

@@ -51,6 +51,7 @@ stop_all() {
     for pid in $(grep -l -F -- "$TMP/" /proc/[0-9]*/cmdline 2>/dev/null | cut -d/ -f3); do
         [[ $pid != "$$" && $pid != "$BASHPID" ]] && kill -9 "$pid"
     done
+    delete_leftovers "$TMP/exec/runtime-rt/moby"
 }
 at_exit stop_all
 if ! wait_for 30 "$D" version; then
