@@ -181,7 +181,8 @@ in_tty() {
 delete_leftovers() {
     local id
     [[ -d $1 ]] || return 0
-    for id in $(timeout 20 "$RUNTIME" --root "$1" list -q 2>/dev/null); do
+    # `list` without flags: gVisor's runsc has no -q.
+    for id in $(timeout 20 "$RUNTIME" --root "$1" list 2>/dev/null | awk 'NR > 1 { print $1 }'); do
         timeout 20 "$RUNTIME" --root "$1" delete --force "$id"
     done
 }
