@@ -17,7 +17,8 @@
 #include "sentry/fs/tmpfs/tmpfs.h"
 #include "sentry/vfs/vfs.h"
 
-/* Mounts a filesystem (root dentry reference passes) at `path` of the namespace. */
+/* Mounts a filesystem (root dentry reference passes) at `path` of the namespace, making the
+ * directory first if the image lacks it (as runc does: a pause image holds one binary). */
 static int mount_at(struct fs_context *fs, const char *path, struct super_block *sb,
                     struct dentry *root, const char *source, const char *options, int flags)
 {
@@ -25,6 +26,8 @@ static int mount_at(struct fs_context *fs, const char *path, struct super_block 
     struct walk_ctx ctx = {.fs = fs, .cred = &cred, .start = fs->root};
     struct vfs_path at;
     int err = vfs_walk(&ctx, path, WALK_FOLLOW | WALK_DIRECTORY, &at);
+    if (err == -ENOENT && (err = vfs_mkdir(&ctx, path, 0755)) == 0)
+        err = vfs_walk(&ctx, path, WALK_FOLLOW | WALK_DIRECTORY, &at);
     if (err) {
         dentry_put(root);
         return err;

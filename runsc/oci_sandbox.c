@@ -38,6 +38,11 @@ static pid_t start_gofer(const char *rootfs, bool readonly, int sock)
         return pid < 0 ? -errno : pid;
     /* Its own session: a terminal's signals are the guest's, not its file server's. */
     setsid();
+    /* Nor does it hold the container's stdio (or create's, which a console replaces): an engine
+     * reading create's output or the container's waits for EOF until every holder is gone. */
+    int null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+    for (int fd = 0; fd < 3 && null_fd >= 0; fd++)
+        dup2(null_fd, fd);
     int high = fcntl(sock, F_DUPFD, GOFER_SOCK_FD + 1);
     if (high < 0 || dup2(high, GOFER_SOCK_FD) < 0)
         _exit(1);
@@ -218,6 +223,11 @@ int sandbox_start(const struct global_flags *g, const struct sandbox_start *s,
     *exit_code = 1;
     if (g->debug_log)
         log_fd = open(g->debug_log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    else if (s->console_fd >= 0)
+        /* With a console, create's stderr is the engine's, which waits for its EOF (containerd's
+         * shim reads create's output to the end before it takes the console): the sandbox must
+         * not keep it. Failures still reach create through the ready pipe. */
+        log_fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
     else
         log_fd = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3);
     if (log_fd < 0) {
