@@ -552,6 +552,12 @@ int task_attach_platform(struct task *t, const char **why);
 void task_cputime(struct task *t, uint64_t *utime, uint64_t *stime);
 /* The process's: live threads plus ended ones. tg->lock must not be held. */
 void thread_group_cputime(struct thread_group *tg, uint64_t *utime, uint64_t *stime);
+/* clock_gettime(2) and clock_getres(2) on a Linux CPU-clock id (negative: what
+ * clock_getcpuclockid(3) and pthread_getcpuclockid(3) return) as `t` names it: *ns (if not NULL)
+ * gets the clock's reading. 0, or -EINVAL for a malformed id or one naming no thread of t's
+ * process / no process. `gettime`: clock_gettime's lookup (a process's clock by the caller's own
+ * tid too). Takes kernel.lock. */
+int kernel_cpu_clock_read(struct task *t, clockid_t clock, bool gettime, uint64_t *ns);
 /* A thread ends: its CPU time joins the process's ended_* totals (before its stub goes). */
 void task_account_exit(struct task *t);
 /* The parent reaps `child`: the child's times (its own and its reaped children's) become the
