@@ -497,8 +497,8 @@ void task_apply_mm_limits(struct task *t, struct mm *mm);
 int kernel_count_user_tasks(struct kernel *k, uid_t ruid);
 
 /* Processes (fork.c, exit.c). */
-/* fork(2)/clone(2) without shared memory: a new process with a copy-on-write copy of the
- * address space. Returns the child's pid or -errno. */
+/* fork(2)/clone(2): a new thread (CLONE_THREAD) or process, the latter with a copy-on-write
+ * copy of the address space or sharing it (CLONE_VM). Returns the child's pid or -errno. */
 struct clone_request {
     uint64_t flags;      /* CLONE_* and the exit signal in the low byte */
     uint64_t stack;      /* new stack pointer, or 0 */
