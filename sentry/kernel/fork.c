@@ -234,10 +234,25 @@ out_free:
     return err;
 }
 
+/* CLONE_PIDFD: a pidfd for the child in the parent's fd table, its number written at `addr`.
+ * 0 with *fd set (the caller closes it if the clone fails later), or -errno. */
+static int give_pidfd(struct task *t, struct thread_group *child, uint64_t addr, int *fd)
+{
+    int ret = pidfd_install(t, child, 0);
+
+    if (ret < 0)
+        return ret;
+    *fd = ret;
+    if (mm_copy_out(t->mm, addr, &ret, sizeof(ret)) != 0)
+        return -EFAULT;
+    return 0;
+}
+
 long task_fork(struct task *t, const struct clone_request *req)
 {
     struct kernel *k = t->kernel;
     uint64_t flags = req->flags;
+    int pidfd = -1;
     int err;
 
     /* clone(2)'s rules: a thread shares signal handlers, which needs a shared address space. */
@@ -245,8 +260,8 @@ long task_fork(struct task *t, const struct clone_request *req)
         return -EINVAL;
     if ((flags & CLONE_SIGHAND) && !(flags & CLONE_VM))
         return -EINVAL;
-    /* Not yet: pidfds (clone(2) would hand one back through parent_tid or args.pidfd). */
-    if (flags & CLONE_PIDFD)
+    /* A pidfd names a process: not for a thread, nor with the obsolete CLONE_DETACHED. */
+    if ((flags & CLONE_PIDFD) && (flags & (CLONE_THREAD | CLONE_DETACHED)))
         return -EINVAL;
     if (flags & (CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUSER | CLONE_NEWNET | CLONE_NEWIPC |
                  CLONE_NEWUTS | CLONE_NEWCGROUP | CLONE_PARENT | CLONE_PTRACE | CLONE_UNTRACED))
@@ -313,6 +328,8 @@ long task_fork(struct task *t, const struct clone_request *req)
     }
     if ((err = write_tids(t, c, req, pid)) != 0)
         goto out_free;
+    if ((flags & CLONE_PIDFD) && (err = give_pidfd(t, tg, req->pidfd, &pidfd)) != 0)
+        goto out_free;
     /* Last: a host thread made in the stub cannot be taken back. */
     if (share_vm && (err = platform_ctx_new_thread(t->ctx, &start->handle)) != 0)
         goto out_free;
@@ -346,6 +363,8 @@ long task_fork(struct task *t, const struct clone_request *req)
     return pid;
 
 out_free:
+    if (pidfd >= 0)
+        fdtable_close(t->fds, pidfd);
     free(fp);
     free(start);
     if (c) {

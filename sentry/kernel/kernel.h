@@ -114,6 +114,8 @@ struct thread_group {
     int live_tasks;
     struct vfs_path exe;    /* the executable (for /proc/PID/exe); a reference; tg->lock */
     struct task *exec_task; /* a thread in execve killing the others (tg->lock) */
+    uint64_t serial; /* unique among every group the kernel made: pidfds name a process by it;
+                        immutable */
     /* CPU time (ns) of threads that have ended, and of reaped children with their own reaped
      * children (getrusage's RUSAGE_CHILDREN); tg->lock. children_maxrss_kb: the largest
      * resident size, in KiB, of this process at its end and of its reaped descendants. */
@@ -255,6 +257,8 @@ struct kernel {
     /* Woken after a signal is queued for any task: signalfd readers and watchers sleep here
      * (Linux's sighand->signalfd_wqh, one for the sandbox: its waiters re-check). */
     struct waitqueue signal_queued;
+    /* Woken when a process's last task has ended: pidfd pollers sleep here and re-check. */
+    struct waitqueue process_exited;
     bool init_released; /* kernel_run_init was called: a loaded init may run (lock) */
     /* The last processes' exit statuses, for kernel_wait_pid once they are reaped (lock). */
     struct kernel_exit_record {
@@ -496,6 +500,17 @@ void task_apply_mm_limits(struct task *t, struct mm *mm);
 /* Live tasks whose real uid is `ruid`, as RLIMIT_NPROC counts them (kernel.lock held). */
 int kernel_count_user_tasks(struct kernel *k, uid_t ruid);
 
+/* pidfds (pidfd.c): a file naming a process, readable once all its threads have ended. */
+int pidfd_file_create(struct kernel *k, struct thread_group *g, int status_flags,
+                      struct file **out);
+/* A new pidfd for `g` in t's fd table (close-on-exec): the fd, or -errno. */
+int pidfd_install(struct task *t, struct thread_group *g, int status_flags);
+bool pidfd_file_is(const struct file *f);
+/* The process a pidfd names (kernel.lock held), or NULL once it has been reaped. */
+struct thread_group *pidfd_file_group(struct file *f);
+/* Its pid as /proc/PID/fdinfo shows it, -1 once reaped (takes kernel.lock). */
+int pidfd_file_pid(struct file *f);
+
 /* Processes (fork.c, exit.c). */
 /* fork(2)/clone(2): a new thread (CLONE_THREAD) or process, the latter with a copy-on-write
  * copy of the address space or sharing it (CLONE_VM). Returns the child's pid or -errno. */
@@ -505,6 +520,7 @@ struct clone_request {
     uint64_t parent_tid; /* CLONE_PARENT_SETTID */
     uint64_t child_tid;  /* CLONE_CHILD_SETTID / CLONE_CHILD_CLEARTID */
     uint64_t tls;        /* CLONE_SETTLS */
+    uint64_t pidfd;      /* CLONE_PIDFD: where the parent gets the child's pidfd (an int) */
 };
 long task_fork(struct task *t, const struct clone_request *req);
 /* Ends the thread group with wait status `status`. */
