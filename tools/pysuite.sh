@@ -22,6 +22,11 @@ GVISOR_FLAGS=(--network=none --platform=ptrace)
 PYTHON=/usr/bin/python3.11
 DEFAULT_MODULES=(test_os test_fileio test_io test_stat test_glob test_shutil test_tempfile
     test_pathlib test_posixpath test_file)
+# --quick also runs the process, signal and time modules that finish fast (about 3 min for both
+# runtimes on 2 CPUs); test_subprocess and test_multiprocessing_fork take too long for CI.
+QUICK_PROCESS_MODULES=(test_signal test_time test_resource test_pty test_threading
+    test.test_asyncio.test_subprocess test.test_asyncio.test_unix_events
+    test.test_asyncio.test_events)
 THRESHOLD=95
 TIMEOUT=""
 FULL_TIMEOUT=900
@@ -219,6 +224,7 @@ fi
 [[ $TIMEOUT =~ ^[1-9][0-9]*$ ]] || die "--timeout: not a positive number of seconds: $TIMEOUT"
 if [[ ${#MODULES[@]} -eq 0 ]]; then
     MODULES=("${DEFAULT_MODULES[@]}")
+    [[ $QUICK -eq 1 ]] && MODULES+=("${QUICK_PROCESS_MODULES[@]}")
 fi
 # The runs start in a scratch directory: relative paths are the caller's.
 [[ $OURS_BIN == /* ]] || OURS_BIN=$PWD/$OURS_BIN

@@ -236,6 +236,7 @@ void task_release(struct task *t)
     }
     pthread_cond_broadcast(&k->changed);
     pthread_mutex_unlock(&k->lock);
+    waitqueue_wake_all(&k->process_exited);
     /* From here a parent's wait4 may free t and tg at any time. */
     if (session_leader)
         kernel_session_end(k, sid);

@@ -1,6 +1,7 @@
 /* fork(2), vfork(2) and clone(2) for new processes: the child gets a copy-on-write copy of the
- * address space, copies of the fd table and signal actions, and its own sentry thread, which
- * attaches it to the platform (a new stub for ptrace) before running it. */
+ * address space (or shares it: CLONE_VM), copies of the fd table (or shares it: CLONE_FILES) and
+ * of the signal actions, and its own sentry thread, which attaches it to the platform (a new
+ * stub for ptrace, or a new thread of the creator's stub for CLONE_VM) before running it. */
 #include <errno.h>
 #include <sched.h>
 #include <stdlib.h>
@@ -233,10 +234,25 @@ out_free:
     return err;
 }
 
+/* CLONE_PIDFD: a pidfd for the child in the parent's fd table, its number written at `addr`.
+ * 0 with *fd set (the caller closes it if the clone fails later), or -errno. */
+static int give_pidfd(struct task *t, struct thread_group *child, uint64_t addr, int *fd)
+{
+    int ret = pidfd_install(t, child, 0);
+
+    if (ret < 0)
+        return ret;
+    *fd = ret;
+    if (mm_copy_out(t->mm, addr, &ret, sizeof(ret)) != 0)
+        return -EFAULT;
+    return 0;
+}
+
 long task_fork(struct task *t, const struct clone_request *req)
 {
     struct kernel *k = t->kernel;
     uint64_t flags = req->flags;
+    int pidfd = -1;
     int err;
 
     /* clone(2)'s rules: a thread shares signal handlers, which needs a shared address space. */
@@ -244,19 +260,21 @@ long task_fork(struct task *t, const struct clone_request *req)
         return -EINVAL;
     if ((flags & CLONE_SIGHAND) && !(flags & CLONE_VM))
         return -EINVAL;
-    /* Not yet: pidfds (clone(2) would hand one back through parent_tid or args.pidfd). */
-    if (flags & CLONE_PIDFD)
+    /* A pidfd names a process: not for a thread, nor with the obsolete CLONE_DETACHED. */
+    if ((flags & CLONE_PIDFD) && (flags & (CLONE_THREAD | CLONE_DETACHED)))
         return -EINVAL;
     if (flags & (CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUSER | CLONE_NEWNET | CLONE_NEWIPC |
                  CLONE_NEWUTS | CLONE_NEWCGROUP | CLONE_PARENT | CLONE_PTRACE | CLONE_UNTRACED))
         return -EINVAL;
     if (flags & CLONE_THREAD)
         return task_clone_thread(t, req);
-    /* A process sharing memory without being a thread (CLONE_VM alone) needs a shared mm across
-     * thread groups; CLONE_VM is taken only with CLONE_VFORK, where the parent waits and a copy
-     * behaves the same for programs that only exec or _exit. */
-    if (((flags & CLONE_VM) && !(flags & CLONE_VFORK)) || (flags & (CLONE_SIGHAND | CLONE_FILES)))
+    /* Signal handlers shared between processes would need a shared action table. */
+    if (flags & CLONE_SIGHAND)
         return -ENOSYS;
+    /* CLONE_VM without CLONE_THREAD: a new process in the same address space, run as a further
+     * host thread of the creator's stub, as a thread is. With CLONE_VFORK the parent waits until
+     * the child execs or exits, so a copy-on-write copy behaves the same for it. */
+    bool share_vm = (flags & CLONE_VM) && !(flags & CLONE_VFORK);
 
     int pid = reserve_task(t, true);
     if (pid < 0)
@@ -294,11 +312,26 @@ long task_fork(struct task *t, const struct clone_request *req)
     c->altstack_size = t->altstack_size;
     c->altstack_flags = t->altstack_flags;
 
-    if ((err = platform_ctx_get_fpstate(t->ctx, fp)) != 0 || (err = copy_fds(t, c)) != 0 ||
-        (err = mm_fork(t->mm, &c->mm)) != 0)
+    if ((err = platform_ctx_get_fpstate(t->ctx, fp)) != 0)
         goto out_free;
-
+    if (flags & CLONE_FILES) {
+        c->fds = t->fds;
+        fdtable_get_ref(c->fds);
+    } else if ((err = copy_fds(t, c)) != 0) {
+        goto out_free;
+    }
+    if (share_vm) {
+        c->mm = t->mm;
+        mm_get(c->mm);
+    } else if ((err = mm_fork(t->mm, &c->mm)) != 0) {
+        goto out_free;
+    }
     if ((err = write_tids(t, c, req, pid)) != 0)
+        goto out_free;
+    if ((flags & CLONE_PIDFD) && (err = give_pidfd(t, tg, req->pidfd, &pidfd)) != 0)
+        goto out_free;
+    /* Last: a host thread made in the stub cannot be taken back. */
+    if (share_vm && (err = platform_ctx_new_thread(t->ctx, &start->handle)) != 0)
         goto out_free;
 
     pthread_mutex_lock(&k->lock);
@@ -314,6 +347,7 @@ long task_fork(struct task *t, const struct clone_request *req)
     pthread_mutex_unlock(&k->lock);
 
     start->task = c;
+    start->thread = share_vm;
     start->fp = fp;
     if ((err = start_task_thread(start)) != 0) {
         /* The child exists in the tree: let it die as a process killed before it ran. */
@@ -329,6 +363,8 @@ long task_fork(struct task *t, const struct clone_request *req)
     return pid;
 
 out_free:
+    if (pidfd >= 0)
+        fdtable_close(t->fds, pidfd);
     free(fp);
     free(start);
     if (c) {

@@ -41,6 +41,7 @@ int kernel_create(const struct kernel_config *cfg, struct kernel **out)
     clock_gettime(CLOCK_MONOTONIC, &k->boot_time);
     k->next_pid = 1;
     waitqueue_init(&k->signal_queued);
+    waitqueue_init(&k->process_exited);
     vfs_set_file_release_hook(kernel_file_released);
     int err = kernel_start_itimers(k);
     if (err) {
@@ -62,6 +63,7 @@ void kernel_destroy(struct kernel *k)
     pthread_mutex_destroy(&k->lock);
     pthread_cond_destroy(&k->changed);
     waitqueue_destroy(&k->signal_queued);
+    waitqueue_destroy(&k->process_exited);
     free(k);
 }
 

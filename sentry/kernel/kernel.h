@@ -114,6 +114,8 @@ struct thread_group {
     int live_tasks;
     struct vfs_path exe;    /* the executable (for /proc/PID/exe); a reference; tg->lock */
     struct task *exec_task; /* a thread in execve killing the others (tg->lock) */
+    uint64_t serial; /* unique among every group the kernel made: pidfds name a process by it;
+                        immutable */
     /* CPU time (ns) of threads that have ended, and of reaped children with their own reaped
      * children (getrusage's RUSAGE_CHILDREN); tg->lock. children_maxrss_kb: the largest
      * resident size, in KiB, of this process at its end and of its reaped descendants. */
@@ -255,6 +257,8 @@ struct kernel {
     /* Woken after a signal is queued for any task: signalfd readers and watchers sleep here
      * (Linux's sighand->signalfd_wqh, one for the sandbox: its waiters re-check). */
     struct waitqueue signal_queued;
+    /* Woken when a process's last task has ended: pidfd pollers sleep here and re-check. */
+    struct waitqueue process_exited;
     bool init_released; /* kernel_run_init was called: a loaded init may run (lock) */
     /* The last processes' exit statuses, for kernel_wait_pid once they are reaped (lock). */
     struct kernel_exit_record {
@@ -496,15 +500,27 @@ void task_apply_mm_limits(struct task *t, struct mm *mm);
 /* Live tasks whose real uid is `ruid`, as RLIMIT_NPROC counts them (kernel.lock held). */
 int kernel_count_user_tasks(struct kernel *k, uid_t ruid);
 
+/* pidfds (pidfd.c): a file naming a process, readable once all its threads have ended. */
+int pidfd_file_create(struct kernel *k, struct thread_group *g, int status_flags,
+                      struct file **out);
+/* A new pidfd for `g` in t's fd table (close-on-exec): the fd, or -errno. */
+int pidfd_install(struct task *t, struct thread_group *g, int status_flags);
+bool pidfd_file_is(const struct file *f);
+/* The process a pidfd names (kernel.lock held), or NULL once it has been reaped. */
+struct thread_group *pidfd_file_group(struct file *f);
+/* Its pid as /proc/PID/fdinfo shows it, -1 once reaped (takes kernel.lock). */
+int pidfd_file_pid(struct file *f);
+
 /* Processes (fork.c, exit.c). */
-/* fork(2)/clone(2) without shared memory: a new process with a copy-on-write copy of the
- * address space. Returns the child's pid or -errno. */
+/* fork(2)/clone(2): a new thread (CLONE_THREAD) or process, the latter with a copy-on-write
+ * copy of the address space or sharing it (CLONE_VM). Returns the child's pid or -errno. */
 struct clone_request {
     uint64_t flags;      /* CLONE_* and the exit signal in the low byte */
     uint64_t stack;      /* new stack pointer, or 0 */
     uint64_t parent_tid; /* CLONE_PARENT_SETTID */
     uint64_t child_tid;  /* CLONE_CHILD_SETTID / CLONE_CHILD_CLEARTID */
     uint64_t tls;        /* CLONE_SETTLS */
+    uint64_t pidfd;      /* CLONE_PIDFD: where the parent gets the child's pidfd (an int) */
 };
 long task_fork(struct task *t, const struct clone_request *req);
 /* Ends the thread group with wait status `status`. */
@@ -552,6 +568,12 @@ int task_attach_platform(struct task *t, const char **why);
 void task_cputime(struct task *t, uint64_t *utime, uint64_t *stime);
 /* The process's: live threads plus ended ones. tg->lock must not be held. */
 void thread_group_cputime(struct thread_group *tg, uint64_t *utime, uint64_t *stime);
+/* clock_gettime(2) and clock_getres(2) on a Linux CPU-clock id (negative: what
+ * clock_getcpuclockid(3) and pthread_getcpuclockid(3) return) as `t` names it: *ns (if not NULL)
+ * gets the clock's reading. 0, or -EINVAL for a malformed id or one naming no thread of t's
+ * process / no process. `gettime`: clock_gettime's lookup (a process's clock by the caller's own
+ * tid too). Takes kernel.lock. */
+int kernel_cpu_clock_read(struct task *t, clockid_t clock, bool gettime, uint64_t *ns);
 /* A thread ends: its CPU time joins the process's ended_* totals (before its stub goes). */
 void task_account_exit(struct task *t);
 /* The parent reaps `child`: the child's times (its own and its reaped children's) become the

@@ -234,6 +234,10 @@ int thread_group_signal_send(struct thread_group *g, int sig, const siginfo_t *i
                 task_wake(it);
     }
     struct task *any = NULL, *ready = NULL;
+    /* complete_signal: the task the pid names (the leader) first, if it can take it now;
+     * else the first thread not blocking it. */
+    if (g->leader && !g->leader->released && !(g->leader->blocked & SIGBIT(sig)))
+        ready = any = g->leader;
     for (struct task *it = g->tasks; it && !ready; it = it->group_next) {
         if (it->released)
             continue;

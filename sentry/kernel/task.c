@@ -85,8 +85,11 @@ struct thread_group *thread_group_alloc(struct kernel *k, int tgid)
 
     if (!tg)
         return NULL;
+    /* Relaxed: the counter only has to hand out distinct numbers. */
+    static _Atomic uint64_t next_serial = 1;
     tg->kernel = k;
     tg->tgid = tgid;
+    tg->serial = atomic_fetch_add_explicit(&next_serial, 1, memory_order_relaxed);
     pthread_mutex_init(&tg->lock, NULL);
     pthread_mutex_init(&tg->timers_lock, NULL);
     waitqueue_init(&tg->child_events);
@@ -135,6 +138,10 @@ struct task *thread_group_signal_target(struct thread_group *tg, int sig)
     struct task *any = NULL, *ready = NULL;
 
     pthread_mutex_lock(&tg->lock);
+    /* complete_signal: the task the pid names (the leader) first, if it can take it now. */
+    struct task *leader = tg->leader;
+    if (leader && !leader->released && !(leader->blocked & (1ULL << (sig - 1))))
+        ready = leader;
     for (struct task *it = tg->tasks; it && !ready; it = it->group_next) {
         if (it->released)
             continue;

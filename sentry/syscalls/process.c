@@ -1,6 +1,7 @@
 /* Process and thread identity and lifetime: exit(2), exit_group(2), getpid(2) and friends,
  * set_tid_address(2), set_robust_list(2), arch_prctl(2). */
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/capability.h>
 #include <sched.h>
 #include <sys/resource.h>
@@ -10,6 +11,10 @@
 
 #include "sentry/mm/mm.h"
 #include "sentry/syscalls/syscalls.h"
+
+#ifndef P_PIDFD
+#define P_PIDFD 3 /* waitid(2) by pidfd, Linux 5.4 */
+#endif
 
 long sys_exit_group(struct task *t, const struct syscall_args *a)
 {
@@ -107,7 +112,11 @@ long sys_clone(struct task *t, const struct syscall_args *a)
         .parent_tid = a->a[2],
         .child_tid = a->a[3],
         .tls = a->a[4],
+        .pidfd = a->a[2], /* clone(2): CLONE_PIDFD shares parent_tid's slot */
     };
+    /* ...so it can't be had with CLONE_PARENT_SETTID. */
+    if ((req.flags & CLONE_PIDFD) && (req.flags & CLONE_PARENT_SETTID))
+        return -EINVAL;
     return task_fork(t, &req);
 }
 
@@ -187,6 +196,7 @@ long sys_clone3(struct task *t, const struct syscall_args *a)
         .parent_tid = ca.parent_tid,
         .child_tid = ca.child_tid,
         .tls = ca.tls,
+        .pidfd = ca.pidfd,
     };
     return task_fork(t, &req);
 }
@@ -309,6 +319,7 @@ long sys_waitid(struct task *t, const struct syscall_args *a)
     int idtype = (int)a->a[0];
     int32_t id = (int32_t)a->a[1];
     int options = (int)a->a[3];
+    bool pidfd_nonblock = false;
     int pid;
 
     if (options & ~(WNOHANG | WNOWAIT | WEXITED | WSTOPPED | WCONTINUED | __WNOTHREAD |
@@ -331,12 +342,37 @@ long sys_waitid(struct task *t, const struct syscall_args *a)
             return -EINVAL;
         pid = id == 0 ? 0 : -id;
         break;
+    case P_PIDFD: {
+        if (id < 0)
+            return -EINVAL;
+        struct file *f = task_get_file(t, (uint64_t)id);
+        if (!f)
+            return -EBADF;
+        if (!pidfd_file_is(f)) {
+            file_put(f);
+            return -EBADF;
+        }
+        pthread_mutex_lock(&t->kernel->lock);
+        struct thread_group *g = pidfd_file_group(f);
+        pid = g ? g->tgid : 0;
+        pthread_mutex_unlock(&t->kernel->lock);
+        /* A PIDFD_NONBLOCK pidfd doesn't wait: EAGAIN unless the caller asked for WNOHANG's
+         * 0 (kernel_waitid). */
+        if (atomic_load_explicit(&f->status_flags, memory_order_relaxed) & O_NONBLOCK)
+            pidfd_nonblock = true;
+        file_put(f);
+        if (!pid)
+            return -ECHILD; /* reaped: no child has the pid any more */
+        break;
+    }
     default:
         return -EINVAL;
     }
     struct wait_result res;
     memset(&res, 0, sizeof(res));
-    long ret = task_waitid(t, pid, options, &res);
+    long ret = task_waitid(t, pid, options | (pidfd_nonblock ? WNOHANG : 0), &res);
+    if (ret == 0 && pidfd_nonblock && !(options & WNOHANG))
+        return -EAGAIN;
     if (ret < 0)
         return ret;
     if (a->a[2]) {

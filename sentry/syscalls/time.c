@@ -43,16 +43,28 @@ static int host_clock(struct task *t, uint64_t guest_clock, clockid_t *out)
     }
 }
 
+static struct timespec ns_to_timespec(uint64_t ns)
+{
+    return (struct timespec){(time_t)(ns / 1000000000ULL), (long)(ns % 1000000000ULL)};
+}
+
 long sys_clock_gettime(struct task *t, const struct syscall_args *a)
 {
     clockid_t clk;
     struct timespec ts;
+    if ((int32_t)a->a[0] < 0) {
+        uint64_t ns;
+        int err = kernel_cpu_clock_read(t, (clockid_t)a->a[0], true, &ns);
+        if (err)
+            return err;
+        ts = ns_to_timespec(ns);
+        return mm_copy_out(t->mm, a->a[1], &ts, sizeof(ts));
+    }
     if (a->a[0] == CLOCK_THREAD_CPUTIME_ID) {
         /* The stub thread's clock is another process's: the task's accounted time instead. */
         uint64_t u, s;
         task_cputime(t, &u, &s);
-        uint64_t ns = u + s;
-        ts = (struct timespec){(time_t)(ns / 1000000000ULL), (long)(ns % 1000000000ULL)};
+        ts = ns_to_timespec(u + s);
         return mm_copy_out(t->mm, a->a[1], &ts, sizeof(ts));
     }
     int err = host_clock(t, a->a[0], &clk);
@@ -68,6 +80,15 @@ long sys_clock_getres(struct task *t, const struct syscall_args *a)
 {
     clockid_t clk;
     struct timespec ts;
+    if ((int32_t)a->a[0] < 0) {
+        int err = kernel_cpu_clock_read(t, (clockid_t)a->a[0], false, NULL);
+        if (err)
+            return err;
+        /* posix_cpu_clock_getres: 1 ns for the scheduler's clock, a tick (HZ 250) for the
+         * others. */
+        ts = (struct timespec){0, (a->a[0] & 3) == 2 ? 1 : 4000000};
+        return a->a[1] ? mm_copy_out(t->mm, a->a[1], &ts, sizeof(ts)) : 0;
+    }
     int err = host_clock(t, a->a[0] == CLOCK_THREAD_CPUTIME_ID ? CLOCK_PROCESS_CPUTIME_ID
                                                                 : a->a[0],
                          &clk);
@@ -77,6 +98,23 @@ long sys_clock_getres(struct task *t, const struct syscall_args *a)
     if (clock_getres(clk, &ts) != 0)
         return -errno;
     return a->a[1] ? mm_copy_out(t->mm, a->a[1], &ts, sizeof(ts)) : 0;
+}
+
+/* clock_settime(2): the sandbox never sets the host's clock, so CLOCK_REALTIME answers as Linux
+ * does to a caller without CAP_SYS_TIME (root in a container), EPERM, after the checks that come
+ * first; no other clock can be set (EINVAL, as do_clock_settime for a clock without clock_set). */
+long sys_clock_settime(struct task *t, const struct syscall_args *a)
+{
+    struct timespec ts;
+
+    if ((int32_t)a->a[0] != CLOCK_REALTIME)
+        return -EINVAL;
+    if (mm_copy_in(t->mm, a->a[1], &ts, sizeof(ts)) != 0)
+        return -EFAULT;
+    /* timespec64_valid_settod: a valid timespec within the settable range. */
+    if (ts.tv_sec < 0 || ts.tv_nsec < 0 || ts.tv_nsec >= 1000000000L)
+        return -EINVAL;
+    return -EPERM;
 }
 
 long sys_gettimeofday(struct task *t, const struct syscall_args *a)

@@ -15,4 +15,8 @@ int procfs_create(struct kernel *k, struct super_block **sb, struct dentry **roo
 /* Drops the root reference and frees the super block once nothing else uses the filesystem. */
 void procfs_destroy(struct super_block *sb, struct dentry *root);
 
+/* The tgid of a /proc/PID directory open at `f` (which pidfd_send_signal(2) takes as a pidfd),
+ * or -EBADF for any other file. */
+int procfs_file_tgid(struct file *f);
+
 #endif

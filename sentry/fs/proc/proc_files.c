@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/sysmacros.h>
 
+#include "sentry/fs/proc/proc.h"
 #include "sentry/fs/proc/proc_internal.h"
 
 /* Appends `p` as seen from the task's root (Linux's d_path), " (deleted)" if unlinked. */
@@ -140,6 +141,11 @@ static int fdinfo_generate(const struct kernfs_node *n, struct kernfs_buf *b)
         ino = st.st_ino;
     kernfs_printf(b, "pos:\t%lld\nflags:\t0%o\nmnt_id:\t%d\nino:\t%llu\n", pos, flags,
                   f->path.mnt ? f->path.mnt->id : 0, ino);
+    /* pidfd_show_fdinfo: the pid in the reader's namespace, -1 once reaped. */
+    if (pidfd_file_is(f)) {
+        int pid = pidfd_file_pid(f);
+        kernfs_printf(b, "Pid:\t%d\nNSpid:\t%d\n", pid, pid);
+    }
     file_put(f);
     return 0;
 }
@@ -379,4 +385,12 @@ int proc_gen_mounts(const struct kernfs_node *n, struct kernfs_buf *b)
 int proc_gen_mountinfo(const struct kernfs_node *n, struct kernfs_buf *b)
 {
     return gen_mount_table(n, b, true);
+}
+
+int procfs_file_tgid(struct file *f)
+{
+    if (!f->inode || strcmp(f->inode->sb->fs_name, "proc") != 0)
+        return -EBADF;
+    const struct kernfs_node *n = kernfs_node_of(f->inode);
+    return n && n->entry == &proc_pid_dir ? n->pid : -EBADF;
 }
