@@ -61,7 +61,13 @@ int main(void)
     EXPECT_RET("clock_gettime(other thread clock)", clock_gettime(clk, &a), 0);
     pthread_barrier_wait(&barrier);
     pthread_join(th, NULL);
-    EXPECT_ERRNO("clock_gettime(joined thread clock)", read_clock(clk), EINVAL);
+    /* pthread_join returns once the kernel clears the thread's tid word, which Linux does before
+     * the thread is gone: its clock stays readable for a moment. Give it up to a second. */
+    long joined_ret = 0;
+    for (int i = 0; i < 1000 && (joined_ret = read_clock(clk)) == 0; i++)
+        usleep(1000);
+    printf("clock_gettime(joined thread clock) soon fails: %s\n",
+           joined_ret == 0 ? "no" : guest_errno_name(errno));
 
     EXPECT_RET("clock_getcpuclockid(0)", clock_getcpuclockid(0, &clk), 0);
     EXPECT_RET("clock_gettime(own process clock)", clock_gettime(clk, &a), 0);
