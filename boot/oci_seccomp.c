@@ -110,9 +110,12 @@ static int parse_arg(struct compile *c, struct json_object *arg, struct scmp_arg
     static const struct {
         const char *name;
         enum scmp_compare op;
-    } ops[] = {{"SCMP_CMP_NE", SCMP_CMP_NE}, {"SCMP_CMP_LT", SCMP_CMP_LT},
-               {"SCMP_CMP_LE", SCMP_CMP_LE}, {"SCMP_CMP_EQ", SCMP_CMP_EQ},
-               {"SCMP_CMP_GE", SCMP_CMP_GE}, {"SCMP_CMP_GT", SCMP_CMP_GT},
+    } ops[] = {{"SCMP_CMP_NE", SCMP_CMP_NE},
+               {"SCMP_CMP_LT", SCMP_CMP_LT},
+               {"SCMP_CMP_LE", SCMP_CMP_LE},
+               {"SCMP_CMP_EQ", SCMP_CMP_EQ},
+               {"SCMP_CMP_GE", SCMP_CMP_GE},
+               {"SCMP_CMP_GT", SCMP_CMP_GT},
                {"SCMP_CMP_MASKED_EQ", SCMP_CMP_MASKED_EQ}};
     struct json_object *v;
     const char *op = string_field(arg, "op");
@@ -261,8 +264,8 @@ int boot_seccomp_compile(const char *json, struct sock_filter **prog, unsigned *
     c.arch = seccomp_arch_resolve_name(ARCH_SECCOMP_NAME);
     json_object_object_get_ex(profile, "defaultErrnoRet", &default_errno);
     if (check_arches(&c, profile) != 0 || parse_flags(&c, profile, log) != 0 ||
-        parse_action(&c, string_field(profile, "defaultAction"), default_errno,
-                     &default_action) != 0)
+        parse_action(&c, string_field(profile, "defaultAction"), default_errno, &default_action) !=
+            0)
         goto out_json;
     const char *listener = string_field(profile, "listenerPath");
     if (listener && *listener) {

@@ -140,8 +140,7 @@ int bpf_check_classic(const struct sock_filter *prog, unsigned len)
                 return -EINVAL;
             break;
         default:
-            if (is_conditional_jump(in->code) &&
-                (pc + in->jt + 1 >= len || pc + in->jf + 1 >= len))
+            if (is_conditional_jump(in->code) && (pc + in->jt + 1 >= len || pc + in->jf + 1 >= len))
                 return -EINVAL;
             break;
         }

@@ -20,8 +20,8 @@
 #define SECCOMP_MAX_ERRNO 4095
 
 struct seccomp_filter {
-    _Atomic unsigned refs; /* tasks and newer filters holding it (relaxed get, acq_rel put:
-                              the last put must see every use before it frees) */
+    _Atomic unsigned refs;       /* tasks and newer filters holding it (relaxed get, acq_rel put:
+                                    the last put must see every use before it frees) */
     struct seccomp_filter *prev; /* the filter below it (a reference), NULL for the first */
     unsigned count;              /* filters in the stack down from this one */
     unsigned path_insns;         /* Linux's total_insns of the stack down from this one */

@@ -26,10 +26,14 @@ static void check_bad_programs(void)
         struct sock_filter *f;
         unsigned short len;
     } cases[] = {
-        {"jump past the end", jump_out, 2},     {"unaligned load", unaligned, 2},
-        {"load past seccomp_data", past_data, 2}, {"byte load", byte_load, 2},
-        {"no return at the end", no_ret, 1},   {"unknown opcode", bad_op, 2},
-        {"division by constant 0", div_zero, 2}, {"scratch read before write", mem_unset, 2},
+        {"jump past the end", jump_out, 2},
+        {"unaligned load", unaligned, 2},
+        {"load past seccomp_data", past_data, 2},
+        {"byte load", byte_load, 2},
+        {"no return at the end", no_ret, 1},
+        {"unknown opcode", bad_op, 2},
+        {"division by constant 0", div_zero, 2},
+        {"scratch read before write", mem_unset, 2},
         {"length 0", ok, 0},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -54,8 +58,8 @@ static void check_queries(void)
     uint32_t action = SECCOMP_RET_ALLOW;
     EXPECT_RET("action ALLOW available", seccomp_call(SECCOMP_GET_ACTION_AVAIL, 0, &action), 0);
     action = SECCOMP_RET_KILL_PROCESS;
-    EXPECT_RET("action KILL_PROCESS available",
-               seccomp_call(SECCOMP_GET_ACTION_AVAIL, 0, &action), 0);
+    EXPECT_RET("action KILL_PROCESS available", seccomp_call(SECCOMP_GET_ACTION_AVAIL, 0, &action),
+               0);
     action = 0x12340000;
     EXPECT_ERRNO("action 0x12340000", seccomp_call(SECCOMP_GET_ACTION_AVAIL, 0, &action),
                  EOPNOTSUPP);
@@ -64,8 +68,7 @@ static void check_queries(void)
     EXPECT_ERRNO("action avail NULL", seccomp_call(SECCOMP_GET_ACTION_AVAIL, 0, NULL), EFAULT);
     struct seccomp_notif_sizes sizes;
     EXPECT_RET("notif sizes", seccomp_call(SECCOMP_GET_NOTIF_SIZES, 0, &sizes), 0);
-    printf("sizes: %u %u %u\n", sizes.seccomp_notif, sizes.seccomp_notif_resp,
-           sizes.seccomp_data);
+    printf("sizes: %u %u %u\n", sizes.seccomp_notif, sizes.seccomp_notif_resp, sizes.seccomp_data);
     EXPECT_RET("PR_GET_SECCOMP", prctl(PR_GET_SECCOMP, 0, 0, 0, 0), 0);
 }
 
@@ -116,8 +119,7 @@ static void stacking(void)
 {
     EXPECT_RET("no_new_privs", prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), 0);
     EXPECT_RET("older: getppid EPERM", install_one(0, SYS_getppid, SECCOMP_RET_ERRNO | EPERM), 0);
-    EXPECT_RET("newer: getppid ENOENT", install_one(0, SYS_getppid, SECCOMP_RET_ERRNO | ENOENT),
-               0);
+    EXPECT_RET("newer: getppid ENOENT", install_one(0, SYS_getppid, SECCOMP_RET_ERRNO | ENOENT), 0);
     EXPECT_ERRNO("getppid (newest of equals)", syscall(SYS_getppid), ENOENT);
     EXPECT_RET("newest: getppid LOG", install_one(0, SYS_getppid, SECCOMP_RET_LOG), 0);
     EXPECT_ERRNO("getppid (ERRNO beats LOG)", syscall(SYS_getppid), ENOENT);

@@ -152,8 +152,8 @@ static void tsync_refused(void)
     while (atomic_load(&stage) != 1)
         sched_yield();
     long r = install_one(SECCOMP_FILTER_FLAG_TSYNC, SYS_getppid, SECCOMP_RET_ERRNO | EPERM);
-    printf("TSYNC returns the other thread's tid: %s\n", r == atomic_load(&thread_tid) ? "yes"
-                                                                                         : "no");
+    printf("TSYNC returns the other thread's tid: %s\n",
+           r == atomic_load(&thread_tid) ? "yes" : "no");
     r = install_one(SECCOMP_FILTER_FLAG_TSYNC | SECCOMP_FILTER_FLAG_TSYNC_ESRCH, SYS_getppid,
                     SECCOMP_RET_ERRNO | EPERM);
     printf("with TSYNC_ESRCH: %ld %s\n", r, guest_errno_name(errno));

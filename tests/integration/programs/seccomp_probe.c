@@ -32,8 +32,8 @@ int main(void)
     show("clone(SIGCHLD)", pid);
     if (pid > 0)
         waitpid((pid_t)pid, NULL, 0);
-    show("clone(CLONE_NEWUSER)", syscall(SYS_clone, (unsigned long)(CLONE_NEWUSER | SIGCHLD), 0UL,
-                                         0UL, 0UL, 0UL));
+    show("clone(CLONE_NEWUSER)",
+         syscall(SYS_clone, (unsigned long)(CLONE_NEWUSER | SIGCHLD), 0UL, 0UL, 0UL, 0UL));
     printf("PR_GET_SECCOMP: %d\n", prctl(PR_GET_SECCOMP, 0, 0, 0, 0));
     FILE *f = fopen("/proc/self/status", "r");
     char line[256];

@@ -116,7 +116,8 @@ static void test_run_edge_cases(void **state)
     struct sock_filter past[] = {BPF_STMT(BPF_LD | BPF_W | BPF_ABS, 14),
                                  BPF_STMT(BPF_RET | BPF_K, 1)};
     assert_int_equal(bpf_run(past, LEN(past), data, sizeof(data)), 0);
-    struct sock_filter len[] = {BPF_STMT(BPF_LD | BPF_W | BPF_LEN, 0), BPF_STMT(BPF_RET | BPF_A, 0)};
+    struct sock_filter len[] = {BPF_STMT(BPF_LD | BPF_W | BPF_LEN, 0),
+                                BPF_STMT(BPF_RET | BPF_A, 0)};
     assert_int_equal(bpf_run(len, LEN(len), data, sizeof(data)), sizeof(data));
     /* Shifts by X use its low 5 bits; NEG is two's complement. */
     struct sock_filter shx[] = {BPF_STMT(BPF_LD | BPF_IMM, 1), BPF_STMT(BPF_LDX | BPF_IMM, 33),
@@ -125,9 +126,12 @@ static void test_run_edge_cases(void **state)
     assert_int_equal(bpf_run(shx, LEN(shx), data, sizeof(data)), (uint32_t)-2);
     /* TAX/TXA and scratch memory. */
     struct sock_filter misc[] = {
-        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, 4), BPF_STMT(BPF_MISC | BPF_TAX, 0),
-        BPF_STMT(BPF_STX, 15),                 BPF_STMT(BPF_LD | BPF_IMM, 0),
-        BPF_STMT(BPF_LD | BPF_MEM, 15),        BPF_STMT(BPF_RET | BPF_A, 0),
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, 4),
+        BPF_STMT(BPF_MISC | BPF_TAX, 0),
+        BPF_STMT(BPF_STX, 15),
+        BPF_STMT(BPF_LD | BPF_IMM, 0),
+        BPF_STMT(BPF_LD | BPF_MEM, 15),
+        BPF_STMT(BPF_RET | BPF_A, 0),
     };
     assert_int_equal(bpf_check_classic(misc, LEN(misc)), 0);
     assert_int_equal(bpf_run(misc, LEN(misc), data, sizeof(data)), 0x80000000u);
@@ -150,13 +154,27 @@ static void test_random_programs(void **state)
 {
     (void)state;
     static const uint16_t codes[] = {
-        BPF_LD | BPF_W | BPF_ABS,   BPF_LD | BPF_H | BPF_IND,    BPF_LD | BPF_B | BPF_ABS,
-        BPF_LD | BPF_IMM,           BPF_LD | BPF_MEM,            BPF_LDX | BPF_MEM,
-        BPF_LDX | BPF_B | BPF_MSH,  BPF_ST,                      BPF_STX,
-        BPF_ALU | BPF_DIV | BPF_X,  BPF_ALU | BPF_MOD | BPF_K,   BPF_ALU | BPF_RSH | BPF_X,
-        BPF_ALU | BPF_ADD | BPF_K,  BPF_JMP | BPF_JA,            BPF_JMP | BPF_JEQ | BPF_K,
-        BPF_JMP | BPF_JGT | BPF_X,  BPF_JMP | BPF_JSET | BPF_K,  BPF_RET | BPF_K,
-        BPF_RET | BPF_A,            BPF_MISC | BPF_TAX,          BPF_LD | BPF_W | BPF_LEN,
+        BPF_LD | BPF_W | BPF_ABS,
+        BPF_LD | BPF_H | BPF_IND,
+        BPF_LD | BPF_B | BPF_ABS,
+        BPF_LD | BPF_IMM,
+        BPF_LD | BPF_MEM,
+        BPF_LDX | BPF_MEM,
+        BPF_LDX | BPF_B | BPF_MSH,
+        BPF_ST,
+        BPF_STX,
+        BPF_ALU | BPF_DIV | BPF_X,
+        BPF_ALU | BPF_MOD | BPF_K,
+        BPF_ALU | BPF_RSH | BPF_X,
+        BPF_ALU | BPF_ADD | BPF_K,
+        BPF_JMP | BPF_JA,
+        BPF_JMP | BPF_JEQ | BPF_K,
+        BPF_JMP | BPF_JGT | BPF_X,
+        BPF_JMP | BPF_JSET | BPF_K,
+        BPF_RET | BPF_K,
+        BPF_RET | BPF_A,
+        BPF_MISC | BPF_TAX,
+        BPF_LD | BPF_W | BPF_LEN,
     };
     struct sock_filter prog[64];
     unsigned accepted = 0;
