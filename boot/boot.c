@@ -8,6 +8,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/sysinfo.h>
 #include <sys/wait.h>
@@ -131,6 +132,31 @@ static int fail(const char *what, int err)
     return 1;
 }
 
+/* The spec's linux.seccomp as the sentry's filter for init: 0, or 1 after reporting why. */
+static int compile_guest_seccomp(const struct boot_config *cfg, struct seccomp_filter **out)
+{
+    struct sock_filter *prog;
+    unsigned len;
+    bool log;
+    char why[256], line[300];
+
+    if (boot_seccomp_compile(cfg->seccomp_json, &prog, &len, &log, why, sizeof(why)) != 0) {
+        snprintf(line, sizeof(line), "linux.seccomp: %s", why);
+        log_error("%s", line);
+        report_ready(cfg, 1, NULL, line);
+        return 1;
+    }
+    int err = seccomp_filter_create(prog, len, log, out);
+    free(prog);
+    if (err) {
+        log_error("linux.seccomp: the compiled program is refused: %s", strerror(-err));
+        report_ready(cfg, 1, NULL, "linux.seccomp: the compiled program is refused");
+        return 1;
+    }
+    log_debug("linux.seccomp: a guest filter of %u instructions", len);
+    return 0;
+}
+
 int boot_run(const struct boot_config *cfg)
 {
     static struct forwarder forwarder_arg;
@@ -140,6 +166,7 @@ int boot_run(const struct boot_config *cfg)
     struct boot_console *console = NULL;
     struct file *console_slave = NULL;
     struct control_server *server = NULL;
+    struct seccomp_filter *guest_seccomp = NULL;
     sigset_t fwd;
     int err, code = 1;
 
@@ -187,6 +214,11 @@ int boot_run(const struct boot_config *cfg)
         code = fail("set up the console", err);
         goto out;
     }
+    /* The guest's filter is compiled by libseccomp here, while the sandbox may still do what
+     * that needs; the kernel installs it on init. */
+    if (cfg->seccomp_json && (code = compile_guest_seccomp(cfg, &guest_seccomp)) != 0)
+        goto out;
+    code = 1;
     if ((err = boot_install_sentry_seccomp()) != 0) {
         code = fail("install the sandbox's seccomp filter", err);
         goto out;
@@ -230,7 +262,9 @@ int boot_run(const struct boot_config *cfg)
         .envp = cfg->envp,
         .cwd = cfg->cwd,
         .stdio_fds = {STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO},
+        .seccomp = guest_seccomp,
     };
+    guest_seccomp = NULL; /* the kernel's now */
     for (int fd = 0; fd < 3 && console_slave; fd++) {
         if (cfg->console_stdio & (1u << fd)) {
             init.stdio_files[fd] = console_slave;
@@ -273,6 +307,7 @@ int boot_run(const struct boot_config *cfg)
         log_write_raw(line, n);
     }
 out:
+    seccomp_filter_put(guest_seccomp);
     if (console_slave)
         file_put(console_slave);
     if (console)

@@ -44,6 +44,8 @@ struct boot_config {
     bool container_mode;    /* load init, report on ready_fd, run it on Start */
     int control_fd;         /* owned: a listening SOCK_SEQPACKET socket to serve, -1 none */
     int ready_fd;           /* owned: container mode's "ok" / "err" line, -1 none */
+    const char *seccomp_json; /* the spec's linux.seccomp as JSON text, or NULL: the guest's
+                                 filter, compiled before the sandbox confines itself */
 };
 
 /* Runs the sandbox; returns the exit code for `runsc boot` (the guest's status, 128+N for a
@@ -57,6 +59,16 @@ struct kernel;
 struct control_server;
 int control_server_start(struct kernel *k, int listen_fd, struct control_server **out);
 void control_server_drain(struct control_server *s, int timeout_ms);
+
+/* Compiles an OCI linux.seccomp profile (JSON text) with libseccomp into a classic BPF program
+ * for the guest's arch (oci_seccomp.c), honouring defaultAction, defaultErrnoRet, each
+ * syscall's action, errnoRet and args (SCMP_CMP_*), and the LOG flag (*log); syscall names
+ * unknown to the arch are skipped, as runc does. 0 with *prog (malloc'd, *len instructions), or
+ * -1 with the reason in `why` (a profile without the guest's arch among its architectures, an
+ * unknown action, operator or flag, user notification). Host side: call before confinement. */
+struct sock_filter;
+int boot_seccomp_compile(const char *json, struct sock_filter **prog, unsigned *len, bool *log,
+                         char *why, size_t whylen);
 
 /* Confinement steps (confine.c, seccomp.c). Each returns 0 or -errno. */
 int boot_enter_empty_root(void);

@@ -34,6 +34,7 @@ struct spec_process {
     char **args;
     char **env;
     char *cwd;
+    char *seccomp_json; /* linux.seccomp re-serialized, or NULL */
 };
 
 static char **strings_of(struct json_object *arr)
@@ -83,6 +84,15 @@ static int spec_read_process(int fd, struct spec_process *out)
     out->cwd = strdup(json_object_object_get_ex(process, "cwd", &v) && json_object_get_string(v)
                           ? json_object_get_string(v)
                           : "/");
+    struct json_object *linux_obj, *seccomp;
+    out->seccomp_json = NULL;
+    if (json_object_object_get_ex(spec, "linux", &linux_obj) &&
+        json_object_object_get_ex(linux_obj, "seccomp", &seccomp) && seccomp &&
+        !(out->seccomp_json = strdup(json_object_to_json_string(seccomp)))) {
+        json_object_put(spec);
+        fprintf(stderr, "runsc: boot: out of memory\n");
+        return -1;
+    }
     json_object_put(spec);
     if (!out->args || !out->env || !out->cwd || !out->args[0]) {
         fprintf(stderr, "runsc: boot: the spec's process.args is empty\n");
@@ -175,6 +185,7 @@ int cmd_boot(int argc, char **argv)
         cfg.envp = sp.env;
         cfg.cwd = sp.cwd;
         cfg.exec_path = sp.args[0];
+        cfg.seccomp_json = sp.seccomp_json;
         return boot_run(&cfg);
     }
     if (i >= argc - 1 || !cfg.exec_path) {

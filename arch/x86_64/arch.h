@@ -3,6 +3,7 @@
 #define RUNSC_ARCH_X86_64_ARCH_H
 
 #include <elf.h>
+#include <linux/audit.h>
 #include <stdint.h>
 
 #define ARCH_NAME "x86_64"
@@ -14,6 +15,12 @@
 /* Where position-independent executables with an interpreter go, as a fraction of the address
  * space (Linux's ELF_ET_DYN_BASE: two thirds of TASK_SIZE). */
 #define ARCH_ELF_ET_DYN_BASE(max_addr) (((max_addr) / 3 * 2) & ~(ARCH_PAGE_SIZE - 1))
+/* seccomp(2)'s struct seccomp_data.arch for this arch's syscalls, and libseccomp's name for
+ * the arch. */
+#define ARCH_AUDIT_ARCH AUDIT_ARCH_X86_64
+#define ARCH_SECCOMP_NAME "x86_64"
+/* SECCOMP_MODE_STRICT's syscalls: read, write, exit, rt_sigreturn (seccomp(2)). */
+#define ARCH_SECCOMP_STRICT_SYSCALLS {0, 1, 60, 15}
 /* AT_PLATFORM. */
 #define ARCH_PLATFORM_STRING "x86_64"
 /* The kernel's O_LARGEFILE, which open(2) sets on every file of a 64-bit process (F_GETFL shows

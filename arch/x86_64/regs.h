@@ -3,8 +3,11 @@
 #ifndef RUNSC_ARCH_X86_64_REGS_H
 #define RUNSC_ARCH_X86_64_REGS_H
 
+#include <linux/seccomp.h>
 #include <stdint.h>
 #include <sys/user.h>
+
+#include "arch.h"
 
 struct arch_regs {
     struct user_regs_struct r;
@@ -57,6 +60,13 @@ static inline int64_t arch_regs_syscall_return(const struct arch_regs *regs)
     return (int64_t)regs->r.rax;
 }
 
+/* Undoes what syscall entry changed (Linux's syscall_rollback): the return register holds the
+ * syscall number again, as a seccomp SIGSYS handler or a core dump sees it. */
+static inline void arch_regs_syscall_rollback(struct arch_regs *regs)
+{
+    regs->r.rax = regs->r.orig_rax;
+}
+
 /* Rewinds to the syscall instruction so the interrupted call runs again (syscall is 2 bytes). */
 static inline void arch_regs_restart_syscall(struct arch_regs *regs)
 {
@@ -82,6 +92,18 @@ static inline void arch_regs_set_sp(struct arch_regs *regs, uint64_t sp)
 static inline void arch_regs_set_tls(struct arch_regs *regs, uint64_t tls)
 {
     regs->r.fs_base = tls;
+}
+
+/* What a seccomp filter sees of the syscall the task stopped on (struct seccomp_data): its
+ * number (orig_rax's low 32 bits, as the kernel's syscall_get_nr), the audit arch, the address
+ * after the syscall instruction, and the six arguments. */
+static inline void arch_regs_seccomp_data(const struct arch_regs *regs, struct seccomp_data *d)
+{
+    d->nr = (int)regs->r.orig_rax;
+    d->arch = ARCH_AUDIT_ARCH;
+    d->instruction_pointer = regs->r.rip;
+    for (int i = 0; i < 6; i++)
+        d->args[i] = arch_regs_syscall_arg(regs, i);
 }
 
 /* Puts the registers in the state execve leaves them in: every general register zero (rdx is

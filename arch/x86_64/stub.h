@@ -6,7 +6,7 @@
 #include <linux/audit.h>
 #include <stdint.h>
 
-#include "regs.h"
+#include "regs.h" /* and arch.h: ARCH_AUDIT_ARCH */
 
 extern const char arch_stub_code_start[];
 extern const char arch_stub_code_end[];
@@ -18,7 +18,6 @@ extern const char arch_stub_park[];
 /* The flags of the clone a stub thread makes for a new guest thread: a thread of the stub. */
 #define ARCH_STUB_THREAD_CLONE_FLAGS 0x50f00 /* VM|FS|FILES|SIGHAND|THREAD|SYSVSEM */
 
-#define ARCH_AUDIT_ARCH AUDIT_ARCH_X86_64
 /* The highest address a host mapping can end at without asking for 5-level paging. */
 #define ARCH_HOST_USER_TOP 0x7ffffffff000UL
 

@@ -95,6 +95,10 @@ static int task_inherit(struct task *t, struct task *c, const struct clone_reque
     c->nice = t->nice;
     pthread_mutex_lock(&t->tg->lock);
     c->blocked = t->blocked;
+    /* A thread takes the filter when it joins the group (task_clone_thread), so a sibling's
+     * TSYNC can't miss it. */
+    if (!(req->flags & CLONE_THREAD))
+        task_seccomp_inherit(t, c);
     pthread_mutex_unlock(&t->tg->lock);
     c->regs = t->regs;
     arch_regs_set_syscall_return(&c->regs, 0);
@@ -201,6 +205,7 @@ static long task_clone_thread(struct task *t, const struct clone_request *req)
         goto out_free;
 
     pthread_mutex_lock(&t->tg->lock);
+    task_seccomp_inherit(t, c);
     c->group_next = t->tg->tasks;
     t->tg->tasks = c;
     t->tg->live_tasks++;

@@ -277,8 +277,17 @@ int kernel_load_init(struct kernel *k, const struct init_process *init, char *wh
 
     if (!t) {
         free(tg);
+        seccomp_filter_put(init->seccomp);
         snprintf(why, whylen, "out of memory");
         return -ENOMEM;
+    }
+    /* The container's filter is in force from init's first instruction (runc installs it just
+     * before the execve of the container's process; here execve is the sentry's own). */
+    long ret = init->seccomp ? task_seccomp_attach(t, init->seccomp, 0) : 0;
+    if (ret) {
+        snprintf(why, whylen, "cannot install the seccomp filter: %s", strerror((int)-ret));
+        task_free(t);
+        return (int)ret;
     }
     tg->is_init = true;
     tg->unkillable = true;

@@ -16,6 +16,7 @@
 #include <stdint.h>
 #include <sys/resource.h>
 #include <sys/types.h>
+#include <linux/filter.h>
 #include <time.h>
 
 #include "regs.h"
@@ -31,6 +32,7 @@ struct platform_ctx;
 struct fdtable;
 struct task;
 struct sem_undo_list;
+struct seccomp_filter;
 
 #define KERNEL_NSIG 64
 /* The guest's sigset_t as syscalls pass it: one bit per signal, signal N at bit N-1. */
@@ -168,6 +170,13 @@ struct task {
     int sched_policy;        /* sched_setscheduler(2): SCHED_OTHER/BATCH/IDLE, own thread */
     cpu_set_t affinity;      /* sched_setaffinity(2); empty: all the sandbox's CPUs */
     int nice;                /* setpriority(2): -20..19; stored, not yet used by any scheduler */
+    /* seccomp(2): the newest filter of the task's stack (a reference; each filter holds the one
+     * before it), seccomp_strict_mode for SECCOMP_MODE_STRICT, or NULL. Written under tg->lock
+     * with release order (by the task, by a sibling's TSYNC, or by fork before the task runs);
+     * read by the task's own syscall entry without a lock (acquire: the filter's contents are
+     * visible with the pointer). A replaced filter stays alive as an ancestor of its
+     * replacement, so the task may go on using the one it loaded. */
+    struct seccomp_filter *_Atomic seccomp;
     pid_t host_tid; /* the sentry thread running the task: its CPU time is the system time */
     uint64_t map_gen_at_entry; /* mm_map_generation() when it last entered the guest */
     _Atomic uint64_t guest_ns; /* time spent running guest code (in platform_ctx_switch); its
@@ -223,6 +232,9 @@ struct init_process {
     int stdio_fds[3];      /* host fds that become fds 0, 1, 2; the kernel owns them; -1: none */
     struct file *stdio_files[3]; /* sentry files that become fds 0, 1, 2 instead (the sandbox's
                                     console); the kernel takes its own references */
+    /* The container's seccomp filter (OCI linux.seccomp), installed on init before its first
+     * instruction; the kernel takes the reference over (also on failure). NULL: none. */
+    struct seccomp_filter *seccomp;
 };
 
 struct kernel_config {
@@ -381,6 +393,9 @@ void thread_group_signal_discard(struct thread_group *g, int sig);
 void sigq_list_free(struct sigq_list *l);
 /* A synchronous signal from a fault: it can be neither blocked nor ignored. */
 void task_signal_force(struct task *t, int sig, const siginfo_t *info);
+/* As task_signal_force, and its default action happens even over a handler (Linux's
+ * HANDLER_EXIT: seccomp's KILL actions). */
+void task_signal_force_default(struct task *t, int sig, const siginfo_t *info);
 /* rt_sigsuspend's, ppoll's and pselect6's mask, in force while they wait: the old one comes
  * back when a handler's frame returns, or at task_restore_temporary_mask (the call returned
  * without a signal to handle), or when a signal turns out to need nothing. */
@@ -510,6 +525,38 @@ bool pidfd_file_is(const struct file *f);
 struct thread_group *pidfd_file_group(struct file *f);
 /* Its pid as /proc/PID/fdinfo shows it, -1 once reaped (takes kernel.lock). */
 int pidfd_file_pid(struct file *f);
+/* seccomp (seccomp.c): guest filters, as Linux's kernel/seccomp.c. */
+/* The marker task.seccomp holds in SECCOMP_MODE_STRICT (read, write, exit, rt_sigreturn). */
+extern struct seccomp_filter seccomp_strict_mode;
+/* A filter from a classic BPF program: validated as Linux's seccomp_prepare_filter
+ * (bpf_check_classic, then loads only of aligned words of struct seccomp_data); `log` is
+ * SECCOMP_FILTER_FLAG_LOG. 0 and a new reference, or -EINVAL, -ENOMEM. */
+int seccomp_filter_create(const struct sock_filter *prog, unsigned len, bool log,
+                          struct seccomp_filter **out);
+void seccomp_filter_put(struct seccomp_filter *f);
+/* SECCOMP_SET_MODE_FILTER's attach: `f` (whose reference passes in, kept or dropped) on top of
+ * the task's stack, and with SECCOMP_FILTER_FLAG_TSYNC on every other thread's too. 0, a tid
+ * that cannot sync (or -ESRCH with TSYNC_ESRCH), -EINVAL in strict mode, -ENOMEM past
+ * Linux's MAX_INSNS_PER_PATH. */
+long task_seccomp_attach(struct task *t, struct seccomp_filter *f, unsigned flags);
+/* SECCOMP_SET_MODE_STRICT: 0, or -EINVAL with a filter installed. */
+long task_seccomp_set_strict(struct task *t);
+/* The mode (0 disabled, 1 strict, 2 filter) and how many filters are stacked (/proc status);
+ * tg->lock held. */
+int task_seccomp_mode(struct task *t);
+int task_seccomp_filter_count(struct task *t);
+/* Fork: the child takes the parent's filter (tg->lock of the parent held). */
+void task_seccomp_inherit(struct task *parent, struct task *child);
+/* What syscall entry does after the filters ran (task_seccomp_enter). */
+enum seccomp_verdict {
+    SECCOMP_VERDICT_RUN,    /* run the syscall */
+    SECCOMP_VERDICT_RETURN, /* skip it; the guest sees *ret (ERRNO, TRACE, USER_NOTIF) */
+    SECCOMP_VERDICT_SKIP,   /* skip it, registers as they are (TRAP, KILL_*: a signal or an exit
+                               is under way) */
+};
+/* Runs the task's filters (t->seccomp, non-NULL, loaded by the caller) on the syscall it
+ * stopped on, and acts on the strongest action. */
+enum seccomp_verdict task_seccomp_enter(struct task *t, struct seccomp_filter *f, long *ret);
 
 /* Processes (fork.c, exit.c). */
 /* fork(2)/clone(2): a new thread (CLONE_THREAD) or process, the latter with a copy-on-write

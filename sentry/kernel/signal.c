@@ -294,13 +294,13 @@ void kernel_signal_init_from_host(struct kernel *k, int sig)
     pthread_mutex_unlock(&k->lock);
 }
 
-void task_signal_force(struct task *t, int sig, const siginfo_t *info)
+static void signal_force(struct task *t, int sig, const siginfo_t *info, bool to_default)
 {
     pthread_mutex_lock(&t->tg->lock);
     struct k_sigaction *act = &t->tg->actions[sig];
     /* As Linux's force_sig_info(): a blocked or ignored synchronous signal gets its default
      * action back, and the default action kills even init. */
-    if ((t->blocked & SIGBIT(sig)) || act->handler == (uint64_t)SIG_IGN) {
+    if ((t->blocked & SIGBIT(sig)) || act->handler == (uint64_t)SIG_IGN || to_default) {
         act->handler = (uint64_t)SIG_DFL;
         t->blocked &= ~SIGBIT(sig);
     }
@@ -310,6 +310,16 @@ void task_signal_force(struct task *t, int sig, const siginfo_t *info)
     t->pending_info[sig] = *info;
     t->pending_info[sig].si_signo = sig;
     pthread_mutex_unlock(&t->tg->lock);
+}
+
+void task_signal_force(struct task *t, int sig, const siginfo_t *info)
+{
+    signal_force(t, sig, info, false);
+}
+
+void task_signal_force_default(struct task *t, int sig, const siginfo_t *info)
+{
+    signal_force(t, sig, info, true);
 }
 
 bool task_signal_pending(struct task *t)

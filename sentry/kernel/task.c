@@ -106,6 +106,7 @@ struct thread_group *thread_group_alloc(struct kernel *k, int tgid)
 static void task_destroy(struct task *t)
 {
     sigq_list_free(&t->pending_extra);
+    seccomp_filter_put(atomic_load_explicit(&t->seccomp, memory_order_relaxed));
     fs_context_put(t->fs);
     pthread_mutex_destroy(&t->wait_lock);
     pthread_cond_destroy(&t->wake);

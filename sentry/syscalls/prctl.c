@@ -3,6 +3,7 @@
  * the clear-child-tid address). Unknown options are EINVAL, as Linux's default case. */
 #include <errno.h>
 #include <linux/capability.h>
+#include <linux/seccomp.h>
 #include <string.h>
 #include <sys/prctl.h>
 
@@ -101,8 +102,19 @@ long sys_prctl(struct task *t, const struct syscall_args *a)
         return 0;
     case PR_GET_KEEPCAPS:
         return t->keepcaps;
-    case PR_GET_SECCOMP:
-        return 0; /* no seccomp filter in the guest (SECCOMP_MODE_DISABLED) */
+    case PR_GET_SECCOMP: {
+        pthread_mutex_lock(&t->tg->lock);
+        int mode = task_seccomp_mode(t);
+        pthread_mutex_unlock(&t->tg->lock);
+        return mode;
+    }
+    case PR_SET_SECCOMP:
+        /* prctl_set_seccomp: no flags; strict mode ignores the third argument. */
+        if (arg2 == SECCOMP_MODE_STRICT)
+            return seccomp_do(t, SECCOMP_SET_MODE_STRICT, 0, 0);
+        if (arg2 == SECCOMP_MODE_FILTER)
+            return seccomp_do(t, SECCOMP_SET_MODE_FILTER, 0, a->a[2]);
+        return -EINVAL;
     case PR_SET_TIMERSLACK:
         /* 0 restores the default (the value the task started with). */
         t->timer_slack_ns = arg2 ? arg2 : 50000;

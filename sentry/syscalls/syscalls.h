@@ -60,6 +60,9 @@ struct socket;
 long socket_transfer(struct task *t, struct socket *s, const struct iovec *iov, size_t n,
                      bool write);
 
+/* seccomp(2)'s operations, for sys_seccomp and prctl(PR_SET_SECCOMP) (seccomp.c). */
+long seccomp_do(struct task *t, unsigned op, unsigned flags, uint64_t uargs);
+
 /* Runs the syscall the task stopped on and writes its result into the task's registers. */
 void syscall_dispatch(struct task *t);
 /* Whether --strace is on, and turning it on. */

@@ -60,6 +60,9 @@ static void task_fill(struct kernel *k, struct thread_group *g, struct task *t, 
     out->exit_signal = out->leader ? g->exit_signal : -1;
     out->exit_code = g->zombie ? g->exit_status : 0;
     out->oom_score_adj = g->oom_score_adj;
+    out->no_new_privs = t->no_new_privs;
+    out->seccomp_mode = task_seccomp_mode(t);
+    out->seccomp_filters = task_seccomp_filter_count(t);
     int64_t ns = (t->start_time.tv_sec - k->boot_time.tv_sec) * 1000000000LL +
                  (t->start_time.tv_nsec - k->boot_time.tv_nsec);
     out->start_ticks = ns > 0 ? (uint64_t)ns / (1000000000ULL / PROC_CLK_TCK) : 0;

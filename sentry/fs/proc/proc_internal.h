@@ -50,6 +50,8 @@ struct proc_task {
     int exit_signal; /* -1 for threads other than the leader */
     int exit_code;   /* wait status once a zombie, else 0 */
     int oom_score_adj;
+    bool no_new_privs;
+    int seccomp_mode, seccomp_filters;
     uint64_t start_ticks; /* since boot */
     struct mm *mm;        /* references, or NULL: see the PROC_TASK_* asked for */
     struct fdtable *fds;

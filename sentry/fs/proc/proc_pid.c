@@ -98,7 +98,8 @@ void proc_format_status(struct kernfs_buf *b, const struct proc_task *pt,
     unsigned long long held = pt->creds.euid == 0 ? all : 0;
     kernfs_printf(b, "CapInh:\t%016llx\nCapPrm:\t%016llx\nCapEff:\t%016llx\n", 0ULL, held, held);
     kernfs_printf(b, "CapBnd:\t%016llx\nCapAmb:\t%016llx\n", all, 0ULL);
-    kernfs_printf(b, "NoNewPrivs:\t0\nSeccomp:\t0\nSeccomp_filters:\t0\n");
+    kernfs_printf(b, "NoNewPrivs:\t%d\nSeccomp:\t%d\nSeccomp_filters:\t%d\n", pt->no_new_privs,
+                  pt->seccomp_mode, pt->seccomp_filters);
     kernfs_printf(b, "Speculation_Store_Bypass:\tthread vulnerable\n");
     kernfs_printf(b, "SpeculationIndirectBranch:\tconditional enabled\n");
     kernfs_printf(b, "Cpus_allowed:\t");

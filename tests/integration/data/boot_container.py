@@ -5,7 +5,8 @@ usage: boot_container.py RUNSC WORKDIR ARGS...
 
 Starts `runsc gofer` serving / read-only, binds WORKDIR/sandbox.sock, starts `runsc boot
 --spec-fd --control-fd --ready-fd` in new namespaces (unshare) with a spec whose process.args
-are ARGS, and prints what it sees, one line each: the ready line; if it was "ok": the process
+are ARGS (and linux.seccomp from the file named by $BOOT_CONTAINER_SECCOMP), and prints what
+it sees, one line each: the ready line; if it was "ok": the process
 list before Start, Start's reply, a second Start's reply, the reply of a Wait sent before Start
 on another connection; then the sandbox's exit code.
 """
@@ -41,6 +42,10 @@ def main():
     ready_r, ready_w = os.pipe()
     spec = {"ociVersion": "1.0.2",
             "process": {"args": args, "env": ["PATH=/usr/bin:/bin"], "cwd": "/tmp"}}
+    # BOOT_CONTAINER_SECCOMP: a file whose JSON becomes linux.seccomp.
+    if os.environ.get("BOOT_CONTAINER_SECCOMP"):
+        with open(os.environ["BOOT_CONTAINER_SECCOMP"]) as f:
+            spec["linux"] = {"seccomp": json.load(f)}
     os.write(spec_w, json.dumps(spec).encode())
     os.close(spec_w)
     sandbox = os.fork()
