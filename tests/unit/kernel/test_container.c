@@ -30,12 +30,25 @@ static struct fs_context *make_fs(void)
     return fs;
 }
 
-static struct kernel *make_kernel(void)
+/* One kernel for the file, never destroyed: its interval-timer thread lives as long as the
+ * process, as in the sandbox. */
+static struct kernel *kernel;
+
+static int setup(void **state)
 {
     struct kernel_config cfg = {0};
-    struct kernel *k;
-    assert_int_equal(kernel_create(&cfg, &k), 0);
-    return k;
+    return kernel_create(&cfg, &kernel);
+}
+
+static int teardown(void **state)
+{
+    kernel_containers_free(kernel);
+    return 0;
+}
+
+static struct kernel *make_kernel(void)
+{
+    return kernel;
 }
 
 static void test_unknown_id_is_the_root_container(void **state)
@@ -51,7 +64,6 @@ static void test_unknown_id_is_the_root_container(void **state)
     pthread_mutex_lock(&k->lock);
     assert_false(kernel_container_released_locked(k, 0)); /* root: not yet kernel_run_init */
     pthread_mutex_unlock(&k->lock);
-    kernel_destroy(k);
 }
 
 static void test_failed_member_leaves_a_tombstone(void **state)
@@ -79,7 +91,6 @@ static void test_failed_member_leaves_a_tombstone(void **state)
     assert_null(kernel_container_fs_locked(k, 1));
     pthread_mutex_unlock(&k->lock);
     fs_context_put(fs);
-    kernel_destroy(k);
 }
 
 /* A process of container `container` linked into the kernel's list, with no task. */
@@ -125,7 +136,6 @@ static void test_listing_and_signals_keep_to_the_container(void **state)
         waitqueue_destroy(&all[i]->child_events);
         free(all[i]);
     }
-    kernel_destroy(k);
 }
 
 int main(void)
@@ -135,5 +145,5 @@ int main(void)
         cmocka_unit_test(test_failed_member_leaves_a_tombstone),
         cmocka_unit_test(test_listing_and_signals_keep_to_the_container),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return cmocka_run_group_tests(tests, setup, teardown);
 }
