@@ -69,6 +69,17 @@ void control_server_drain(struct control_server *s, int timeout_ms);
 struct sock_filter;
 int boot_seccomp_compile(const char *json, struct sock_filter **prog, unsigned *len, bool *log,
                          char *why, size_t whylen);
+/* Pods (pod.c): CreateContainer's work. Every fd in the request is owned by the call,
+ * whatever it returns (-1: none). Returns the member's first pid, or -errno with why. */
+struct boot_pod_request {
+    const char *id;
+    const char *spec_json;
+    int gofer_fd;   /* its 9P socket */
+    int stdio[3];   /* host fds for its fds 0-2 */
+    int console_fd; /* a host terminal for its stdio instead */
+};
+int boot_pod_create_container(struct kernel *k, const struct boot_pod_request *r, char *why,
+                              size_t whylen);
 
 /* Confinement steps (confine.c, seccomp.c). Each returns 0 or -errno. */
 int boot_enter_empty_root(void);

@@ -56,6 +56,27 @@ static int64_t get_int(struct json_object *req, const char *key, int64_t dflt)
     return json_object_object_get_ex(req, key, &v) ? json_object_get_int64(v) : dflt;
 }
 
+static const char *container_id(struct json_object *req)
+{
+    struct json_object *v;
+    return json_object_object_get_ex(req, "container_id", &v) ? json_object_get_string(v) : NULL;
+}
+
+/* The pod container a request names: 0 and its number and first pid, or an error reply sent
+ * (its result in *sent) for a destroyed member. */
+static int find_container(struct connection *c, struct json_object *req, unsigned *container,
+                          int *init_pid, int *sent)
+{
+    const char *id = container_id(req);
+    int err = kernel_container_find(c->server->kernel, id, container, init_pid);
+    if (err) {
+        char msg[160];
+        snprintf(msg, sizeof(msg), "container %.100s was destroyed", id ? id : "");
+        *sent = control_reply_error(c->sock, -err, msg);
+    }
+    return err;
+}
+
 /* Whether the client of a waiting call hung up (it gave up the wait). */
 static bool client_gone(void *arg)
 {
@@ -63,7 +84,8 @@ static bool client_gone(void *arg)
     return poll(&p, 1, 0) > 0 && (p.revents & (POLLHUP | POLLRDHUP | POLLERR | POLLNVAL));
 }
 
-static int do_wait(struct connection *c, int pid)
+/* Waits for guest process `pid`, or with pid 0 for the first process of container `id`. */
+static int do_wait(struct connection *c, const char *id, int pid)
 {
     struct control_server *s = c->server;
     int status, err;
@@ -71,7 +93,10 @@ static int do_wait(struct connection *c, int pid)
     pthread_mutex_lock(&s->lock);
     s->waiting++;
     pthread_mutex_unlock(&s->lock);
-    err = kernel_wait_pid(s->kernel, pid, &status, client_gone, &c->sock);
+    if (pid)
+        err = kernel_wait_pid(s->kernel, pid, &status, client_gone, &c->sock);
+    else
+        err = kernel_container_wait(s->kernel, id, &status, client_gone, &c->sock);
     if (err == -EINTR) {
         err = -ECONNRESET; /* nobody to answer */
     } else if (err) {
@@ -94,20 +119,23 @@ static int do_signal(struct connection *c, struct json_object *req)
     struct kernel *k = c->server->kernel;
     int sig = (int)get_int(req, "signo", -1);
     int pid = (int)get_int(req, "pid", 0);
-    int err;
+    unsigned container;
+    int init_pid, err;
 
+    if (find_container(c, req, &container, &init_pid, &err) != 0)
+        return err;
     switch (get_int(req, "target", CONTROL_SIGNAL_INIT)) {
     case CONTROL_SIGNAL_INIT:
-        err = kernel_signal_process(k, 1, sig);
+        err = kernel_signal_process(k, init_pid, sig);
         break;
     case CONTROL_SIGNAL_ALL:
-        err = kernel_signal_all(k, sig);
+        err = kernel_signal_all(k, (int)container, sig);
         break;
     case CONTROL_SIGNAL_PROCESS:
         err = pid > 0 ? kernel_signal_process(k, pid, sig) : -EINVAL;
         break;
     case CONTROL_SIGNAL_FG_GROUP:
-        err = kernel_signal_foreground(k, pid > 0 ? pid : 1, sig);
+        err = kernel_signal_foreground(k, pid > 0 ? pid : init_pid, sig);
         break;
     default:
         err = -EINVAL;
@@ -117,11 +145,16 @@ static int do_signal(struct connection *c, struct json_object *req)
     return reply_ok(c->sock, NULL);
 }
 
-static int do_processes(struct connection *c)
+static int do_processes(struct connection *c, struct json_object *req)
 {
     struct control_process *ps;
     size_t n;
-    int err = kernel_list_processes(c->server->kernel, &ps, &n);
+    unsigned container;
+    int init_pid, err;
+
+    if (find_container(c, req, &container, &init_pid, &err) != 0)
+        return err;
+    err = kernel_list_processes(c->server->kernel, (int)container, &ps, &n);
 
     if (err)
         return control_reply_error(c->sock, -err, NULL);
@@ -188,8 +221,10 @@ static int do_execute(struct connection *c, struct json_object *req, int *fds, s
     gid_t groups[CREDS_MAX_GROUPS];
     struct json_object *v;
     char why[256] = "";
-    int err;
+    int init_pid, err;
 
+    if (find_container(c, req, &e.container, &init_pid, &err) != 0)
+        goto out;
     if (!argv || !envp || !argv[0]) {
         err = control_reply_error(c->sock, EINVAL, "execute: argv must be a non-empty list");
         goto out;
@@ -237,6 +272,49 @@ out:
     return err;
 }
 
+static int do_create_container(struct connection *c, struct json_object *req, int *fds,
+                               size_t nfds)
+{
+    struct json_object *v;
+    struct boot_pod_request r = {
+        .id = container_id(req),
+        .spec_json = json_object_object_get_ex(req, "spec", &v) ? json_object_get_string(v) : NULL,
+        .gofer_fd = take_fd(fds, nfds, 0),
+        .stdio = {-1, -1, -1},
+        .console_fd = take_fd(fds, nfds, get_int(req, "console", -1)),
+    };
+    if (json_object_object_get_ex(req, "stdio", &v) && json_object_is_type(v, json_type_array)) {
+        for (size_t i = 0; i < 3 && i < json_object_array_length(v); i++) {
+            int64_t index = json_object_get_int64(json_object_array_get_idx(v, i));
+            r.stdio[i] = index > 0 ? take_fd(fds, nfds, index) : -1;
+        }
+    }
+    char why[512] = "";
+    int pid = boot_pod_create_container(c->server->kernel, &r, why, sizeof(why));
+    if (pid < 0)
+        return control_reply_error(c->sock, -pid, why[0] ? why : NULL);
+    struct json_object *reply = json_object_new_object();
+    if (reply)
+        json_object_object_add(reply, "pid", json_object_new_int(pid));
+    return reply_ok(c->sock, reply);
+}
+
+static int do_start(struct connection *c, struct json_object *req)
+{
+    struct kernel *k = c->server->kernel;
+    unsigned container;
+    int init_pid, err;
+
+    if (find_container(c, req, &container, &init_pid, &err) != 0)
+        return err;
+    err = container ? kernel_container_start(k, container_id(req)) : kernel_run_init(k);
+    if (err)
+        return control_reply_error(c->sock, -err,
+                                   err == -EALREADY ? "the container was already started"
+                                                    : "the container has no loaded process");
+    return reply_ok(c->sock, NULL);
+}
+
 static int do_event(struct connection *c)
 {
     struct control_stats st;
@@ -271,26 +349,20 @@ static int dispatch(struct connection *c, struct json_object *req, int *fds, siz
     int err;
 
     log_debug("control: %s", method);
-    if (strcmp(method, CONTROL_METHOD_START) == 0) {
-        err = kernel_run_init(k);
-        if (err)
-            return control_reply_error(c->sock, -err,
-                                       err == -EALREADY ? "the container was already started"
-                                                        : "the container has no loaded process");
-        return reply_ok(c->sock, NULL);
-    }
+    if (strcmp(method, CONTROL_METHOD_START) == 0)
+        return do_start(c, req);
     if (strcmp(method, CONTROL_METHOD_SIGNAL) == 0)
         return do_signal(c, req);
     if (strcmp(method, CONTROL_METHOD_WAIT) == 0)
-        return do_wait(c, 1);
+        return do_wait(c, container_id(req), 0);
     if (strcmp(method, CONTROL_METHOD_WAIT_PID) == 0) {
         int pid = (int)get_int(req, "pid", 0);
         if (pid <= 0)
             return control_reply_error(c->sock, EINVAL, "waitpid: a pid is required");
-        return do_wait(c, pid);
+        return do_wait(c, NULL, pid);
     }
     if (strcmp(method, CONTROL_METHOD_PROCESSES) == 0)
-        return do_processes(c);
+        return do_processes(c, req);
     if (strcmp(method, CONTROL_METHOD_EXECUTE) == 0)
         return do_execute(c, req, fds, nfds);
     if (strcmp(method, CONTROL_METHOD_PAUSE) == 0) {
@@ -303,10 +375,15 @@ static int dispatch(struct connection *c, struct json_object *req, int *fds, siz
     }
     if (strcmp(method, CONTROL_METHOD_EVENT) == 0)
         return do_event(c);
-    if (strcmp(method, CONTROL_METHOD_CREATE_CONTAINER) == 0 ||
-        strcmp(method, CONTROL_METHOD_DESTROY_CONTAINER) == 0)
-        return control_reply_error(c->sock, ENOSYS,
-                                   "multi-container sandboxes are not supported yet");
+    if (strcmp(method, CONTROL_METHOD_CREATE_CONTAINER) == 0)
+        return do_create_container(c, req, fds, nfds);
+    if (strcmp(method, CONTROL_METHOD_DESTROY_CONTAINER) == 0) {
+        /* The root container is destroyed with the sandbox, by the CLI. */
+        err = kernel_container_destroy(k, container_id(req) ? container_id(req) : "");
+        if (err)
+            return control_reply_error(c->sock, -err, "no such container in this sandbox");
+        return reply_ok(c->sock, NULL);
+    }
     char msg[128];
     snprintf(msg, sizeof(msg), "unknown method \"%.64s\"", method);
     return control_reply_error(c->sock, EINVAL, msg);

@@ -161,6 +161,27 @@ int sandbox_start(const struct global_flags *g, const struct sandbox_start *s,
 void sandbox_kill(pid_t pid, uint64_t start, pid_t gofer_pid, uint64_t gofer_start,
                   int timeout_ms);
 
+/* Starts `runsc gofer` serving rootfs on sock (the gofer's end, still the caller's to close). */
+pid_t sandbox_start_gofer(const char *rootfs, bool readonly, int sock);
+
+/* ---- pods (oci_pod.c) ---- */
+
+/* The sandbox a container joins by its annotations (io.kubernetes.cri.container-type=container
+ * with io.kubernetes.cri.sandbox-id, or CRI-O's ContainerType and SandboxID), or NULL when it
+ * makes its own. */
+const char *pod_sandbox_of(const struct oci_spec *spec, const char *id);
+/* Creates s->id inside that sandbox: its gofer, CreateContainer, and a waiter process whose pid
+ * (out->sandbox_pid) exits with the member's status. As sandbox_start on failure. */
+int pod_create_member(const struct global_flags *g, const struct sandbox_start *s,
+                      const char *sandbox_id, struct sandbox_procs *out, int *exit_code,
+                      char *err, size_t errlen);
+/* Whether the container of this state directory is a pod member. */
+bool pod_is_member(int dir_fd);
+/* DestroyContainer for a member (its processes and mounts go); quiet when the sandbox is gone. */
+void pod_destroy_member(int dir_fd, const char *id);
+/* The sandbox process a member lives in, or `fallback` (not a member, or no sandbox). */
+pid_t pod_sandbox_pid(const struct global_flags *g, int dir_fd, pid_t fallback);
+
 /* ---- the commands (oci_*.c) ---- */
 int oci_cmd_create(const struct global_flags *g, int argc, char **argv);
 int oci_cmd_run(const struct global_flags *g, int argc, char **argv);

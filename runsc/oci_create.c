@@ -194,7 +194,9 @@ static int container_create(const struct global_flags *g, const char *verb, cons
         .detach = o->detach,
     };
     int exit_code;
-    ret = sandbox_start(g, &s, procs, &exit_code, err, sizeof(err));
+    const char *sandbox_id = pod_sandbox_of(spec, id);
+    ret = sandbox_id ? pod_create_member(g, &s, sandbox_id, procs, &exit_code, err, sizeof(err))
+                     : sandbox_start(g, &s, procs, &exit_code, err, sizeof(err));
     if (console_fd >= 0)
         close(console_fd);
     if (ret != 0) {
@@ -238,6 +240,8 @@ static int container_create(const struct global_flags *g, const char *verb, cons
 
 out_procs:
     state_free(st);
+    if (sandbox_id)
+        pod_destroy_member(dir_fd, id);
     sandbox_kill(procs->sandbox_pid, proc_start_time(procs->sandbox_pid), procs->gofer_pid,
                  proc_start_time(procs->gofer_pid), 5000);
 out_dir:
@@ -403,7 +407,9 @@ int oci_cmd_run(const struct global_flags *g, int argc, char **argv)
     }
     if (o.detach)
         goto out;
-    /* The lock is for commands that change the state; others may signal or exec meanwhile. */
+    /* The lock is for commands that change the state; others may signal or exec meanwhile. A
+     * pod member's directory stays reachable (without the lock) to destroy it in its sandbox. */
+    int member_fd = pod_is_member(dir_fd) ? openat(dir_fd, ".", O_PATH | O_CLOEXEC) : -1;
     close(dir_fd);
     dir_fd = -1;
     run_sandbox_pid = procs.sandbox_pid;
@@ -414,6 +420,10 @@ int oci_cmd_run(const struct global_flags *g, int argc, char **argv)
     while (waitpid(procs.sandbox_pid, &status, 0) < 0 && errno == EINTR) {
     }
     code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    if (member_fd >= 0) {
+        pod_destroy_member(member_fd, id); /* its gofer ends with its tree */
+        close(member_fd);
+    }
     /* The gofer sees the sandbox hang up and exits; then the container is deleted, as runc's
      * run does. */
     for (int waited = 0; waited < 5000; waited += 5) {

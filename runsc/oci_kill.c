@@ -145,6 +145,10 @@ int oci_cmd_delete(const struct global_flags *g, int argc, char **argv)
             spec = NULL;
         free(text);
     }
+    /* A pod member goes from its sandbox first (its processes and mounts), then its waiter and
+     * gofer; the root container takes the whole sandbox with it. */
+    if (pod_is_member(dir_fd))
+        pod_destroy_member(dir_fd, id);
     sandbox_kill(st.pid, st.pid_start, st.gofer_pid, st.gofer_start, 5000);
     int code = 0;
     if ((ret = state_remove(g->root, id)) != 0) {

@@ -185,7 +185,7 @@ int oci_cmd_ps(const struct global_flags *g, int argc, char **argv)
     if (state_live_status(&st) == CONTAINER_STOPPED) {
         /* Nothing runs: an empty list, as runc gives for a container with no processes. */
     } else {
-        int ret = get_processes(id, dir_fd, st.pid, &pids, &n);
+        int ret = get_processes(id, dir_fd, pod_sandbox_pid(g, dir_fd, st.pid), &pids, &n);
         if (ret != 0) {
             oci_errorf("list the processes of %s: %s", id, strerror(-ret));
             goto out;

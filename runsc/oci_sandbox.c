@@ -56,6 +56,11 @@ static pid_t start_gofer(const char *rootfs, bool readonly, int sock)
     _exit(1);
 }
 
+pid_t sandbox_start_gofer(const char *rootfs, bool readonly, int sock)
+{
+    return start_gofer(rootfs, readonly, sock);
+}
+
 static int make_control_socket(int dir_fd)
 {
     struct sockaddr_un addr = {.sun_family = AF_UNIX};

@@ -144,7 +144,14 @@ static int row_by_pid(const void *a, const void *b)
     return (x->p.pid > y->p.pid) - (x->p.pid < y->p.pid);
 }
 
-int kernel_list_processes(struct kernel *k, struct control_process **out, size_t *n)
+/* Whether g belongs to pod container `container` (-1: any). */
+static bool in_container(const struct thread_group *g, int container)
+{
+    return container < 0 || g->container == (unsigned)container;
+}
+
+int kernel_list_processes(struct kernel *k, int container, struct control_process **out,
+                          size_t *n)
 {
     struct timespec mono_now, real_now;
     size_t count = 0, i = 0;
@@ -160,7 +167,8 @@ int kernel_list_processes(struct kernel *k, struct control_process **out, size_t
         return -ENOMEM;
     }
     for (struct thread_group *g = k->groups; g; g = g->next) {
-        if (g->zombie || (g->is_init && k->init_exited) || !g->live_tasks)
+        if (g->zombie || (g->is_init && k->init_exited) || !g->live_tasks ||
+            !in_container(g, container))
             continue;
         fill_row(k, g, &rows[i++], &mono_now, &real_now);
     }
@@ -212,7 +220,7 @@ int kernel_signal_process(struct kernel *k, int pid, int sig)
     return err;
 }
 
-int kernel_signal_all(struct kernel *k, int sig)
+int kernel_signal_all(struct kernel *k, int container, int sig)
 {
     bool any = false;
 
@@ -220,7 +228,7 @@ int kernel_signal_all(struct kernel *k, int sig)
         return -EINVAL;
     pthread_mutex_lock(&k->lock);
     for (struct thread_group *g = k->groups; g; g = g->next) {
-        if (g->zombie || !g->live_tasks)
+        if (g->zombie || !g->live_tasks || !in_container(g, container))
             continue;
         any = true;
         signal_group_from_host(g, sig);

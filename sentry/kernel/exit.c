@@ -224,6 +224,7 @@ void task_release(struct task *t)
     }
     tg->vfork_done = true;
     kernel_record_exit(k, tg->tgid, tg->exit_status);
+    kernel_container_note_exit(k, tg);
     /* A process started from outside (kernel_execute) has no parent: the kernel reaps it, and
      * its status stays in kernel.exits for the control socket. */
     bool autoreap = tg->parent ? notify_parent(tg) : true;

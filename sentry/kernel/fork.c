@@ -341,6 +341,7 @@ long task_fork(struct task *t, const struct clone_request *req)
 
     pthread_mutex_lock(&k->lock);
     tg->parent = t->tg;
+    tg->container = t->tg->container;
     tg->sibling = t->tg->children;
     t->tg->children = tg;
     tg->next = k->groups;

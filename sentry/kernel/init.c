@@ -59,6 +59,7 @@ int kernel_create(const struct kernel_config *cfg, struct kernel **out)
 
 void kernel_destroy(struct kernel *k)
 {
+    kernel_containers_free(k);
     vdso_destroy(k->vdso);
     pthread_mutex_destroy(&k->lock);
     pthread_cond_destroy(&k->changed);
@@ -153,14 +154,14 @@ static void *process_task_main(void *arg)
     pthread_mutex_unlock(&start->lock);
     /* `start` is gone once done is seen. */
     if (err) {
-        if (!gated)
+        if (!t->tg->is_init)
             task_exit_group(t, (err == -ENOENT ? 127 : 126) << 8);
         task_release(t);
         return NULL;
     }
     if (gated) {
         pthread_mutex_lock(&k->lock);
-        while (!k->init_released)
+        while (!kernel_container_released_locked(k, t->tg->container))
             pthread_cond_wait(&k->changed, &k->lock);
         pthread_mutex_unlock(&k->lock);
     }
@@ -379,7 +380,14 @@ int kernel_execute(struct kernel *k, const struct kernel_exec *e, char *why, siz
     struct task *init = k->init_task && !k->init_exited ? k->init_task : NULL;
     int pid = !init ? -ESRCH : k->ntasks >= KERNEL_MAX_TASKS ? -EAGAIN : kernel_alloc_pid(k);
     if (pid > 0) {
-        init_fs = task_get_fs(init); /* kernel.lock, then tg->lock: in order */
+        if (e->fs) {
+            init_fs = e->fs;
+            fs_context_get(init_fs);
+        } else if (e->container) {
+            init_fs = kernel_container_fs_locked(k, e->container);
+        } else {
+            init_fs = task_get_fs(init); /* kernel.lock, then tg->lock: in order */
+        }
         k->ntasks++;
         k->total_forks++;
     }
@@ -407,6 +415,7 @@ int kernel_execute(struct kernel *k, const struct kernel_exec *e, char *why, siz
     tg->tasks = t;
     tg->live_tasks = 1;
     tg->exit_signal = 0;
+    tg->container = e->container;
     pthread_mutex_lock(&init->tg->lock);
     memcpy(tg->rlimits, init->tg->rlimits, sizeof(tg->rlimits));
     pthread_mutex_unlock(&init->tg->lock);
@@ -436,7 +445,8 @@ int kernel_execute(struct kernel *k, const struct kernel_exec *e, char *why, siz
     pthread_mutex_unlock(&k->lock);
     /* From here the task's own thread ends it: a failed load exits it with 127 or 126, which
      * kernel_wait_pid can still report. */
-    struct process_start start = {.task = t, .path = e->argv[0], .argv = e->argv, .envp = e->envp};
+    struct process_start start = {
+        .task = t, .path = e->argv[0], .argv = e->argv, .envp = e->envp, .gated = e->gated};
     err = process_start_thread(&start, true);
     if (err) {
         snprintf(why, whylen, "%s", start.why);

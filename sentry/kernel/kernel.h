@@ -33,6 +33,7 @@ struct fdtable;
 struct task;
 struct sem_undo_list;
 struct seccomp_filter;
+struct kernel_container;
 
 #define KERNEL_NSIG 64
 /* The guest's sigset_t as syscalls pass it: one bit per signal, signal N at bit N-1. */
@@ -101,6 +102,8 @@ struct thread_group {
     int64_t itimer_interval_ns;    /* and its period, 0: one-shot */
     struct waitqueue child_events; /* wait4 and vfork sleep here for children's changes */
 
+    unsigned container;   /* the pod container it belongs to (0: the root one); fixed at creation,
+                             inherited by fork */
     bool is_init;         /* pid 1 of the sandbox's pid namespace */
     bool unkillable;      /* Linux's SIGNAL_UNKILLABLE: init until a fault is forced */
     pthread_mutex_t lock; /* protects everything below and tasks' signal state */
@@ -278,6 +281,10 @@ struct kernel {
         int status;
     } exits[KERNEL_EXIT_RECORDS];
     unsigned exits_next;
+    /* The pod's further containers (container.c), newest first, and the next number to give
+     * one (lock). Destroyed ones stay as tombstones so their ids never fall back to the root. */
+    struct kernel_container *containers;
+    unsigned next_container;
     /* Set by kernel_pause: tasks park before their next switch into guest code. Written under
      * lock with release order, read by task threads with acquire (so the interrupt that follows
      * the store finds the task either parked or about to see it). */
@@ -334,6 +341,10 @@ struct kernel_exec {
     const gid_t *groups;
     int ngroups;
     int stdio_fds[3];
+    unsigned container;    /* the pod container it joins (0: the root one) */
+    struct fs_context *fs; /* its root and mounts (a reference is taken); NULL: the container's
+                              init's, copied */
+    bool gated;            /* loaded now, run once kernel_container_start releases it */
 };
 /* The new process's pid, or -errno with a reason in `why` (-ENOENT: not found, 127). */
 int kernel_execute(struct kernel *k, const struct kernel_exec *e, char *why, size_t whylen);
@@ -344,12 +355,15 @@ int kernel_execute(struct kernel *k, const struct kernel_exec *e, char *why, siz
 #define KERNEL_WAIT_POLL_MS 100
 int kernel_wait_pid(struct kernel *k, int pid, int *status, bool (*cancelled)(void *arg),
                     void *arg);
-/* The sandbox's live processes (not zombies), in pid order; *out is the caller's (free). */
-int kernel_list_processes(struct kernel *k, struct control_process **out, size_t *n);
+/* The sandbox's live processes (not zombies) of pod container `container` (-1: every one), in
+ * pid order; *out is the caller's (free). */
+int kernel_list_processes(struct kernel *k, int container, struct control_process **out,
+                          size_t *n);
 /* Signals from outside the sandbox (as the host's kill: init's rules for signals from outside
  * its namespace hold). Signal 0 only checks that the target exists. */
 int kernel_signal_process(struct kernel *k, int pid, int sig);
-int kernel_signal_all(struct kernel *k, int sig);
+/* Every process of pod container `container` (-1: of the sandbox). */
+int kernel_signal_all(struct kernel *k, int container, int sig);
 /* The foreground process group of the terminal that controls `pid`'s session, or, with no
  * such terminal, `pid`'s own process group. */
 int kernel_signal_foreground(struct kernel *k, int pid, int sig);
@@ -369,6 +383,36 @@ void task_pause_point(struct task *t);
 /* CPU time of every process (live, zombie, and reaped into a parent's children totals), the
  * memory file's pages in use, and the live task count. */
 void kernel_stats(struct kernel *k, struct control_stats *out);
+/* Pods (container.c): further containers in the sandbox, each with its own filesystem tree,
+ * sharing the sandbox's pid, IPC and network view (gVisor's default for pods). A container is
+ * named by its OCI id; any id that names no member (alive or destroyed) is the root container,
+ * number 0, whose init is pid 1. */
+/* Loads the container's first process from `e` (e->fs its tree, a reference taken; e->gated
+ * set by the call; no parent, its own session, tagged with the container), to run at
+ * kernel_container_start. Its pid, or -errno with `why` (-EEXIST: the id is taken). */
+int kernel_container_create(struct kernel *k, const char *id, const struct kernel_exec *e,
+                            char *why, size_t whylen);
+/* Runs the loaded first process: 0, -EALREADY the second time, -ESRCH for a destroyed one. The
+ * root container's is kernel_run_init. */
+int kernel_container_start(struct kernel *k, const char *id);
+/* Kills every process of a member container, waits (a while) until they are gone and drops
+ * its filesystem tree: 0, or -ESRCH for no such member. */
+int kernel_container_destroy(struct kernel *k, const char *id);
+/* The container an id names: its number and its first process's pid (1 for the root one);
+ * -ESRCH for a destroyed member. */
+int kernel_container_find(struct kernel *k, const char *id, unsigned *container, int *init_pid);
+/* A new reference to member `container`'s tree, NULL once destroyed (kernel.lock held). */
+struct fs_context *kernel_container_fs_locked(struct kernel *k, unsigned container);
+/* Whether the gate of container `container`'s first process is open (kernel.lock held). */
+bool kernel_container_released_locked(struct kernel *k, unsigned container);
+/* Waits for a container's first process as kernel_wait_pid does for a pid, also once its
+ * status has left kernel.exits. */
+int kernel_container_wait(struct kernel *k, const char *id, int *status,
+                          bool (*cancelled)(void *arg), void *arg);
+/* Frees the table (kernel_destroy). */
+void kernel_containers_free(struct kernel *k);
+/* A process has exited (kernel.lock held; exit.c): a member's first process keeps its status. */
+void kernel_container_note_exit(struct kernel *k, struct thread_group *tg);
 /* Remembers a process's exit status (kernel.lock held; exit.c). */
 void kernel_record_exit(struct kernel *k, int pid, int status);
 /* The next free pid (kernel.lock held), or -EAGAIN (fork.c). */

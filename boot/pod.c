@@ -1,0 +1,107 @@
+/* CreateContainer on the control socket (DESIGN.md §1, §8): a further container of the pod is
+ * built inside the running sandbox, after its seccomp filter is in place: its tree comes from
+ * its own gofer over the 9P socket the request carries, its first process is loaded from its
+ * spec and waits for StartContainer. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/sysinfo.h>
+#include <unistd.h>
+
+#include "boot/boot.h"
+#include "runsc/oci/oci.h"
+#include "sentry/kernel/kernel.h"
+#include "sentry/vfs/vfs.h"
+
+static void close_fds(int *fds, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (fds[i] >= 0)
+            close(fds[i]);
+        fds[i] = -1;
+    }
+}
+
+int boot_pod_create_container(struct kernel *k, const struct boot_pod_request *r, char *why,
+                              size_t whylen)
+{
+    struct oci_spec *spec = NULL;
+    struct fs_context *fs = NULL;
+    int stdio[3] = {r->stdio[0], r->stdio[1], r->stdio[2]};
+    int gofer_fd = r->gofer_fd, console_fd = r->console_fd;
+    char err_text[512];
+    int err;
+
+    if (!r->id || !r->id[0]) {
+        snprintf(why, whylen, "create container: no container id");
+        err = -EINVAL;
+        goto out_fds;
+    }
+    if (gofer_fd < 0) {
+        snprintf(why, whylen, "create container %s: no gofer socket", r->id);
+        err = -EINVAL;
+        goto out_fds;
+    }
+    if ((err = oci_spec_parse(r->spec_json ? r->spec_json : "", NULL, &spec, err_text,
+                              sizeof(err_text))) != 0) {
+        snprintf(why, whylen, "create container %s: %s", r->id, err_text);
+        goto out_fds;
+    }
+    /* The tree is built as the root container's is (boot_build_rootfs owns gofer_fd now). */
+    err = boot_build_rootfs(gofer_fd, k->cfg.memfile, &fs);
+    gofer_fd = -1;
+    if (err) {
+        snprintf(why, whylen, "create container %s: mount its root from its gofer: %s", r->id,
+                 strerror(-err));
+        goto out_spec;
+    }
+    if ((err = boot_mount_kernel_fs(fs, k, (unsigned)get_nprocs())) != 0) {
+        snprintf(why, whylen, "create container %s: mount /proc and /sys: %s", r->id,
+                 strerror(-err));
+        goto out_fs;
+    }
+    /* Until the terminal bridge serves members too, a console is the process's stdio, as a
+     * donated host terminal (as Execute does). */
+    if (console_fd >= 0) {
+        close_fds(stdio, 3);
+        stdio[0] = console_fd;
+        stdio[1] = fcntl(console_fd, F_DUPFD_CLOEXEC, 0);
+        stdio[2] = fcntl(console_fd, F_DUPFD_CLOEXEC, 0);
+        console_fd = -1;
+    }
+    struct kernel_exec e = {
+        .argv = spec->process.args,
+        .envp = spec->process.env,
+        .cwd = spec->process.cwd,
+        .uid = spec->process.user.uid,
+        .gid = spec->process.user.gid,
+        .groups = spec->process.user.additional_gids,
+        .ngroups = (int)spec->process.user.n_additional_gids,
+        .stdio_fds = {stdio[0], stdio[1], stdio[2]},
+        .fs = fs,
+    };
+    stdio[0] = stdio[1] = stdio[2] = -1; /* the kernel's from the call on */
+    char load_why[256] = "";
+    int pid = kernel_container_create(k, r->id, &e, load_why, sizeof(load_why));
+    if (pid < 0) {
+        err = pid;
+        if (err == -EEXIST)
+            snprintf(why, whylen, "%s", load_why);
+        else
+            snprintf(why, whylen, "exec: \"%s\": %s", spec->process.args[0], load_why);
+        goto out_fs;
+    }
+    err = pid;
+out_fs:
+    fs_context_put(fs);
+out_spec:
+    oci_spec_free(spec);
+out_fds:
+    if (gofer_fd >= 0)
+        close(gofer_fd);
+    if (console_fd >= 0)
+        close(console_fd);
+    close_fds(stdio, 3);
+    return err;
+}
