@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/ptrace.h>
+#include <sys/socket.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -94,6 +95,12 @@ int boot_install_sentry_seccomp(void)
     }
     if ((err = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(fcntl), 1,
                                 SCMP_A1(SCMP_CMP_EQ, F_GETFL, 0))) != 0)
+        goto out;
+    /* A gofer connection made under the filter (a container's tree, boot_build_container_fs)
+     * checks its socket's type first. */
+    if ((err = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(getsockopt), 2,
+                                SCMP_A1(SCMP_CMP_EQ, SOL_SOCKET, 0),
+                                SCMP_A2(SCMP_CMP_EQ, SO_TYPE, 0))) != 0)
         goto out;
     /* A console donated over the control socket becomes three stdio fds. */
     if ((err = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(fcntl), 1,

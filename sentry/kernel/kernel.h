@@ -221,6 +221,20 @@ struct init_process {
     int stdio_fds[3];      /* host fds that become fds 0, 1, 2; the kernel owns them; -1: none */
     struct file *stdio_files[3]; /* sentry files that become fds 0, 1, 2 instead (the sandbox's
                                     console); the kernel takes its own references */
+    /* An OCI process's settings (container mode); zero values keep the defaults (runsc's own
+     * rlimits, every capability in the bounding set, oom_score_adj 0). */
+    const struct init_rlimit *rlimits;
+    size_t n_rlimits;
+    bool no_new_privs;
+    bool has_cap_bset;
+    uint64_t cap_bset; /* the bounding set (privilege checks themselves are euid == 0) */
+    int oom_score_adj;
+};
+
+/* One of init's resource limits (RLIMIT_* below RLIM_NLIMITS). */
+struct init_rlimit {
+    int resource;
+    struct rlimit limit;
 };
 
 struct kernel_config {
@@ -228,6 +242,7 @@ struct kernel_config {
     struct memfile *memfile;
     void (*syscall_dispatch)(struct task *t); /* the syscall table, from sentry/syscalls */
     const char *hostname;
+    const char *domainname; /* uname's; NULL: "(none)" */
     uid_t uid;
     gid_t gid;
     const gid_t *groups; /* the first process's supplementary groups */
