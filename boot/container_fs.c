@@ -211,6 +211,17 @@ static int mount_spec_entry(struct fs_context *fs, const struct oci_mount *m,
         o.flags |= MNT_READONLY;
     if (strcmp(m->type, "devpts") == 0 && !o.data[0])
         snprintf(o.data, sizeof(o.data), "%s", DEVPTS_MOUNT_OPTIONS);
+    /* runc gives a tmpfs over an existing directory that directory's mode, whatever mode=
+     * says (libcontainer's mountToRootfs): the same here, so images see what they would. */
+    if (strcmp(m->type, "tmpfs") == 0 && strcmp(m->destination, "/dev") != 0) {
+        struct vfs_cred cred = ROOTFS_CRED;
+        struct walk_ctx ctx = {.fs = fs, .cred = &cred, .start = fs->root};
+        struct vfs_path at;
+        if (vfs_walk(&ctx, m->destination, WALK_FOLLOW | WALK_DIRECTORY, &at) == 0) {
+            o.tmpfs.root_mode = at.dentry->inode->mode & 07777;
+            vfs_path_put(&at);
+        }
+    }
     if ((err = make_fs(m, &o, gofer, bind_index, k, &sb, &root)) != 0) {
         log_error("mount %s (%s): %s", m->destination, m->type, strerror(-err));
         return err;

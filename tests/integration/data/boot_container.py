@@ -40,7 +40,8 @@ def main():
     spec_r, spec_w = os.pipe()
     ready_r, ready_w = os.pipe()
     spec = {"ociVersion": "1.0.2",
-            "process": {"args": args, "env": ["PATH=/usr/bin:/bin"], "cwd": "/tmp"}}
+            "process": {"args": args, "env": ["PATH=/usr/bin:/bin"], "cwd": "/tmp"},
+            "root": {"path": "/"}}
     os.write(spec_w, json.dumps(spec).encode())
     os.close(spec_w)
     sandbox = os.fork()
