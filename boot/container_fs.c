@@ -33,11 +33,12 @@ struct mount_opts {
 /* Options that only say how the mount propagates or keeps times: nothing to do in a sandbox
  * whose mounts nobody else sees. */
 static const char *const ignored_options[] = {
-    "bind",      "rbind",      "private",     "rprivate", "shared",   "rshared", "slave",
-    "rslave",    "unbindable", "runbindable", "relatime", "norelatime", "strictatime",
-    "nostrictatime", "noatime", "atime",      "nodiratime", "diratime", "sync", "async",
-    "dirsync",   "lazytime",   "nolazytime",  "suid",     "dev",      "exec",  "rw",
-    "newinstance", "remount",  "tmpcopyup",   "nosymfollow", "symfollow", "rro", "rrw",
+    "bind",        "rbind",         "private",    "rprivate",    "shared",     "rshared",
+    "slave",       "rslave",        "unbindable", "runbindable", "relatime",   "norelatime",
+    "strictatime", "nostrictatime", "noatime",    "atime",       "nodiratime", "diratime",
+    "sync",        "async",         "dirsync",    "lazytime",    "nolazytime", "suid",
+    "dev",         "exec",          "rw",         "newinstance", "remount",    "tmpcopyup",
+    "nosymfollow", "symfollow",     "rro",        "rrw",
 };
 
 static void data_add(struct mount_opts *o, const char *opt)
@@ -57,10 +58,23 @@ static int parse_size(const char *v, int base, uint64_t *out)
         return -EINVAL;
     int shift = 0;
     switch (*end) {
-    case 'k': case 'K': shift = 10; end++; break;
-    case 'm': case 'M': shift = 20; end++; break;
-    case 'g': case 'G': shift = 30; end++; break;
-    default: break;
+    case 'k':
+    case 'K':
+        shift = 10;
+        end++;
+        break;
+    case 'm':
+    case 'M':
+        shift = 20;
+        end++;
+        break;
+    case 'g':
+    case 'G':
+        shift = 30;
+        end++;
+        break;
+    default:
+        break;
     }
     if (*end || (shift && n > (UINT64_MAX >> shift)))
         return -EINVAL;
@@ -316,8 +330,7 @@ static int mask_paths(const struct oci_spec *spec, struct fs_context *fs)
                 dentry_get(root);
         }
         if (!err) {
-            err = mount_ns_add(fs->ns, &at, sb, root, dir ? "tmpfs" : "devtmpfs", "",
-                               MNT_READONLY);
+            err = mount_ns_add(fs->ns, &at, sb, root, dir ? "tmpfs" : "devtmpfs", "", MNT_READONLY);
             if (err)
                 dentry_put(root);
         }
@@ -344,8 +357,8 @@ static int readonly_paths(const struct oci_spec *spec, struct fs_context *fs)
         if (vfs_walk(&ctx, *p, WALK_FOLLOW, &at) != 0)
             continue;
         dentry_get(at.dentry);
-        int err = mount_ns_add(fs->ns, &at, at.mnt->sb, at.dentry, at.mnt->source,
-                               at.mnt->options, at.mnt->flags | MNT_READONLY);
+        int err = mount_ns_add(fs->ns, &at, at.mnt->sb, at.dentry, at.mnt->source, at.mnt->options,
+                               at.mnt->flags | MNT_READONLY);
         if (err) {
             dentry_put(at.dentry);
             log_error("readonlyPaths: %s: %s", *p, strerror(-err));

@@ -8,7 +8,10 @@ struct memfile;
 struct p9_client;
 
 /* Who builds the tree: root, past every permission check. */
-#define ROOTFS_CRED {.fsuid = 0, .fsgid = 0, .dac_override = true, .fowner = true}
+#define ROOTFS_CRED                                                                                \
+    {                                                                                              \
+        .fsuid = 0, .fsgid = 0, .dac_override = true, .fowner = true                               \
+    }
 
 /* Sets the in-memory filesystems' hooks: data in `mf`, special files opened by the kernel. */
 void rootfs_set_hooks(struct memfile *mf);

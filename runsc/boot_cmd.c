@@ -124,7 +124,8 @@ int cmd_boot(int argc, char **argv)
             cfg.console_stdio = 7;
     }
     if (spec_fd >= 0) {
-        struct oci_spec *spec;
+        /* Lives as long as the process: the kernel's threads read it until the very end. */
+        static struct oci_spec *spec;
         char why[512];
         if (i < argc || cfg.ready_fd < 0) {
             fprintf(stderr, "runsc: boot: --spec-fd takes --ready-fd and no command\n");
@@ -147,7 +148,6 @@ int cmd_boot(int argc, char **argv)
         cfg.gid = spec->process.user.gid;
         if (spec->hostname)
             cfg.hostname = spec->hostname;
-        /* The spec lives as long as the sandbox: boot_run's return is the process's end. */
         return boot_run(&cfg);
     }
     if (i >= argc - 1 || !cfg.exec_path) {
