@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "platform/platform.h"
+#include "runsc/oci/oci.h"
 #include "sentry/fs/host/host.h"
 #include "sentry/vfs/vfs.h"
 #include "sentry/kernel/kernel.h"
@@ -183,6 +184,13 @@ int boot_run(const struct boot_config *cfg)
     int ngroups = getgroups(CREDS_MAX_GROUPS, groups);
     if (ngroups < 0)
         ngroups = 0;
+    /* A container's process has the spec's additionalGids and no others (as runc sets). */
+    if (cfg->spec) {
+        const struct oci_user *u = &cfg->spec->process.user;
+        ngroups = 0;
+        for (size_t i = 0; i < u->n_additional_gids && ngroups < CREDS_MAX_GROUPS; i++)
+            groups[ngroups++] = u->additional_gids[i];
+    }
     /* The CLI checked the executable through this fd; the guest's comes through the gofer. */
     if (cfg->exec_fd >= 0)
         close(cfg->exec_fd);
@@ -205,8 +213,9 @@ int boot_run(const struct boot_config *cfg)
         code = fail(err == -ENOENT ? "unknown platform" : "start the platform", err);
         goto out;
     }
-    struct fs_context *fs;
-    if ((err = boot_build_rootfs(cfg->gofer_fd, mf, &fs)) != 0) {
+    struct fs_context *fs = NULL;
+    /* A container's tree is built once the kernel exists (its /proc), under the filter. */
+    if (!cfg->spec && (err = boot_build_rootfs(cfg->gofer_fd, mf, &fs)) != 0) {
         code = fail("mount the root filesystem from the gofer", err);
         goto out;
     }
@@ -231,6 +240,7 @@ int boot_run(const struct boot_config *cfg)
         .memfile = mf,
         .syscall_dispatch = syscall_dispatch,
         .hostname = cfg->hostname,
+        .domainname = cfg->spec ? cfg->spec->domainname : NULL,
         .uid = cfg->uid,
         .gid = cfg->gid,
     };
@@ -238,7 +248,11 @@ int boot_run(const struct boot_config *cfg)
         code = fail("create the kernel", err);
         goto out;
     }
-    if ((err = boot_mount_kernel_fs(fs, k, (unsigned)get_nprocs())) != 0) {
+    if (cfg->spec && (err = boot_build_container_fs(cfg->spec, cfg->gofer_fd, mf, k, &fs)) != 0) {
+        code = fail("build the container's filesystem tree", err);
+        goto out;
+    }
+    if (!cfg->spec && (err = boot_mount_kernel_fs(fs, k, (unsigned)get_nprocs())) != 0) {
         code = fail("mount /proc and /sys", err);
         goto out;
     }
@@ -265,6 +279,9 @@ int boot_run(const struct boot_config *cfg)
         .seccomp = guest_seccomp,
     };
     guest_seccomp = NULL; /* the kernel's now */
+    struct init_rlimit rlimits[RLIM_NLIMITS];
+    if (cfg->spec)
+        boot_spec_init_settings(cfg->spec, &init, rlimits);
     for (int fd = 0; fd < 3 && console_slave; fd++) {
         if (cfg->console_stdio & (1u << fd)) {
             init.stdio_files[fd] = console_slave;

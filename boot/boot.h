@@ -21,6 +21,8 @@
 
 #include "lib/log.h"
 
+struct oci_spec;
+
 struct boot_config {
     const char *platform; /* "ptrace" */
     bool strace;
@@ -40,13 +42,28 @@ struct boot_config {
      * bridge copies between the pty's master and this terminal (console.c); the caller keeps
      * the host terminal in raw mode meanwhile. The OCI path (terminal: true) sets it too. */
     int console_fd;
-    unsigned console_stdio; /* bit i: the guest's fd i is the console (else host fd i) */
-    bool container_mode;    /* load init, report on ready_fd, run it on Start */
-    int control_fd;         /* owned: a listening SOCK_SEQPACKET socket to serve, -1 none */
-    int ready_fd;           /* owned: container mode's "ok" / "err" line, -1 none */
+    unsigned console_stdio;   /* bit i: the guest's fd i is the console (else host fd i) */
+    bool container_mode;      /* load init, report on ready_fd, run it on Start */
+    int control_fd;           /* owned: a listening SOCK_SEQPACKET socket to serve, -1 none */
+    int ready_fd;             /* owned: container mode's "ok" / "err" line, -1 none */
     const char *seccomp_json; /* the spec's linux.seccomp as JSON text, or NULL: the guest's
                                  filter, compiled before the sandbox confines itself */
+    /* Container mode's spec (borrowed, lives as long as the sandbox): the tree, init's user,
+     * groups, umask, rlimits, capabilities and more come from it (container_fs.c,
+     * container_init.c); NULL in `runsc do` mode. */
+    const struct oci_spec *spec;
 };
+
+/* init's settings from spec->process (container_init.c): rlimits (into rlimits[], room for
+ * RLIM_NLIMITS), noNewPrivileges, the capability bounding set, oomScoreAdj and the umask (into
+ * init->fs, which must be set). */
+struct init_process;
+struct init_rlimit;
+void boot_spec_init_settings(const struct oci_spec *spec, struct init_process *init,
+                             struct init_rlimit *rlimits);
+/* Checks linux.sysctl: 0 if the sandbox can honour every entry, else -EINVAL with the first it
+ * can't named in why. */
+int boot_spec_check_sysctl(const struct oci_spec *spec, char *why, size_t whylen);
 
 /* Runs the sandbox; returns the exit code for `runsc boot` (the guest's status, 128+N for a
  * signal, or 126/127/1 for failures to start, after printing why). */
@@ -109,5 +126,21 @@ struct memfile;
 int boot_build_rootfs(int gofer_fd, struct memfile *mf, struct fs_context **out);
 /* Mounts the filesystems that show the kernel's state: /proc and /sys. */
 int boot_mount_kernel_fs(struct fs_context *fs, struct kernel *k, unsigned ncpus);
+
+/* A container's whole tree from its spec (container_fs.c): the overlay root over the gofer's
+ * root tree, /dev, /dev/pts, /dev/shm, /proc and /sys unless the spec mounts them itself, then
+ * spec->mounts in order (mount points the image lacks are made in the overlay), maskedPaths,
+ * readonlyPaths, and root.readonly last. Bind mounts (boot_mount_is_gofer_bind) are the
+ * gofer's extra trees: the i-th of them in spec->mounts (from 0) is attach name "mount<i>",
+ * which is the i-th --mount flag the CLI gives `runsc gofer`. Ownership of gofer_fd passes.
+ * Makes no host syscall but 9P traffic on gofer_fd (plus getsockopt SO_TYPE and fcntl), so it
+ * may run under the sandbox's seccomp filter; `k` is for /proc. Returns 0 or -errno after
+ * logging which mount failed and why. */
+struct oci_mount;
+int boot_build_container_fs(const struct oci_spec *spec, int gofer_fd, struct memfile *mf,
+                            struct kernel *k, struct fs_context **out);
+/* Whether the gofer serves this spec mount (type "bind": the parser sets it for bind/rbind
+ * options too), except a /dev/shm bind, which the sandbox makes a tmpfs of. */
+bool boot_mount_is_gofer_bind(const struct oci_mount *m);
 
 #endif

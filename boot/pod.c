@@ -6,7 +6,6 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/sysinfo.h>
 #include <unistd.h>
 
 #include "boot/boot.h"
@@ -48,18 +47,14 @@ int boot_pod_create_container(struct kernel *k, const struct boot_pod_request *r
         snprintf(why, whylen, "create container %s: %s", r->id, err_text);
         goto out_fds;
     }
-    /* The tree is built as the root container's is (boot_build_rootfs owns gofer_fd now). */
-    err = boot_build_rootfs(gofer_fd, k->cfg.memfile, &fs);
+    /* The member's whole tree from its own spec, as the root container's (ownership of gofer_fd
+     * passes). */
+    err = boot_build_container_fs(spec, gofer_fd, k->cfg.memfile, k, &fs);
     gofer_fd = -1;
     if (err) {
-        snprintf(why, whylen, "create container %s: mount its root from its gofer: %s", r->id,
+        snprintf(why, whylen, "create container %s: build its filesystem tree: %s", r->id,
                  strerror(-err));
         goto out_spec;
-    }
-    if ((err = boot_mount_kernel_fs(fs, k, (unsigned)get_nprocs())) != 0) {
-        snprintf(why, whylen, "create container %s: mount /proc and /sys: %s", r->id,
-                 strerror(-err));
-        goto out_fs;
     }
     /* Until the terminal bridge serves members too, a console is the process's stdio, as a
      * donated host terminal (as Execute does). */

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "boot/boot.h"
+#include "boot/rootfs_internal.h"
 #include "lib/p9/p9_client.h"
 #include "sentry/fs/dev/dev.h"
 #include "sentry/fs/devpts/devpts.h"
@@ -17,17 +18,18 @@
 #include "sentry/fs/tmpfs/tmpfs.h"
 #include "sentry/vfs/vfs.h"
 
-/* Mounts a filesystem (root dentry reference passes) at `path` of the namespace, making the
- * directory first if the image lacks it (as runc does: a pause image holds one binary). */
-static int mount_at(struct fs_context *fs, const char *path, struct super_block *sb,
+int rootfs_mount_at(struct fs_context *fs, const char *path, struct super_block *sb,
                     struct dentry *root, const char *source, const char *options, int flags)
 {
-    struct vfs_cred cred = {.fsuid = 0, .fsgid = 0, .dac_override = true, .fowner = true};
+    struct vfs_cred cred = ROOTFS_CRED;
     struct walk_ctx ctx = {.fs = fs, .cred = &cred, .start = fs->root};
     struct vfs_path at;
-    int err = vfs_walk(&ctx, path, WALK_FOLLOW | WALK_DIRECTORY, &at);
-    if (err == -ENOENT && (err = vfs_mkdir(&ctx, path, 0755)) == 0)
-        err = vfs_walk(&ctx, path, WALK_FOLLOW | WALK_DIRECTORY, &at);
+    int walk_flags = WALK_FOLLOW | (S_ISDIR(root->inode->mode) ? WALK_DIRECTORY : 0);
+    int err = vfs_walk(&ctx, path, walk_flags, &at);
+    /* A directory the image lacks is made first, as runc does (a pause image holds one
+     * binary). */
+    if (err == -ENOENT && S_ISDIR(root->inode->mode) && (err = vfs_mkdir(&ctx, path, 0755)) == 0)
+        err = vfs_walk(&ctx, path, walk_flags, &at);
     if (err) {
         dentry_put(root);
         return err;
@@ -50,20 +52,23 @@ static int open_special(struct inode *inode, int flags, struct file **out)
     return -ENXIO;
 }
 
-int boot_build_rootfs(int gofer_fd, struct memfile *mf, struct fs_context **out)
+void rootfs_set_hooks(struct memfile *mf)
 {
     /* In-memory files keep their data in the guest's memory file, so shared mappings of them
      * (/dev/shm, the overlay's upper layer) map the very pages read and write use. */
     tmpfs_set_memfile(mf);
-    struct p9_client *client;
-    int err = p9_client_create(gofer_fd, &client);
-    if (err)
-        return err;
     goferfs_set_device_open(dev_open_char);
     tmpfs_set_special_open(open_special);
+    devpts_install_hooks();
+}
+
+int rootfs_make_overlay_root(struct p9_client *gofer, struct fs_context **out)
+{
     struct super_block *sb, *upper_sb;
     struct dentry *lower, *upper, *root;
-    if ((err = goferfs_create(client, true, &sb, &lower)) != 0)
+    int err;
+
+    if ((err = goferfs_create_tree(gofer, "/", true, &sb, &lower)) != 0)
         return err;
     struct inode *li = lower->inode;
     struct tmpfs_options upper_opts = {
@@ -89,19 +94,36 @@ int boot_build_rootfs(int gofer_fd, struct memfile *mf, struct fs_context **out)
     mount_ns_put(ns);
     if (!fs)
         return -ENOMEM;
+    *out = fs;
+    return 0;
+}
+
+int boot_build_rootfs(int gofer_fd, struct memfile *mf, struct fs_context **out)
+{
+    struct p9_client *client;
+    struct super_block *sb;
+    struct dentry *root;
+    struct fs_context *fs;
+    int err;
+
+    rootfs_set_hooks(mf);
+    if ((err = p9_client_create(gofer_fd, &client)) != 0)
+        return err;
+    /* The connection lives as long as the sandbox (the root's tree uses it). */
+    if ((err = rootfs_make_overlay_root(client, &fs)) != 0)
+        return err;
 
     if ((err = devfs_create(&sb, &root)) != 0 ||
-        (err = mount_at(fs, "/dev", sb, root, "tmpfs", "mode=755", MNT_NOSUID)) != 0)
+        (err = rootfs_mount_at(fs, "/dev", sb, root, "tmpfs", "mode=755", MNT_NOSUID)) != 0)
         goto fail;
-    devpts_install_hooks();
     if ((err = devpts_create(&sb, &root)) != 0 ||
-        (err = mount_at(fs, "/dev/pts", sb, root, "devpts", DEVPTS_MOUNT_OPTIONS,
-                        MNT_NOSUID | MNT_NOEXEC)) != 0)
+        (err = rootfs_mount_at(fs, "/dev/pts", sb, root, "devpts", DEVPTS_MOUNT_OPTIONS,
+                               MNT_NOSUID | MNT_NOEXEC)) != 0)
         goto fail;
     struct tmpfs_options shm = {.root_mode = 01777};
     if ((err = tmpfs_create(&shm, &sb, &root)) != 0 ||
-        (err = mount_at(fs, "/dev/shm", sb, root, "shm", "mode=1777",
-                        MNT_NOSUID | MNT_NODEV)) != 0)
+        (err = rootfs_mount_at(fs, "/dev/shm", sb, root, "shm", "mode=1777",
+                               MNT_NOSUID | MNT_NODEV)) != 0)
         goto fail;
     *out = fs;
     return 0;
@@ -116,11 +138,12 @@ int boot_mount_kernel_fs(struct fs_context *fs, struct kernel *k, unsigned ncpus
     struct dentry *root;
     int err;
     if ((err = procfs_create(k, &sb, &root)) != 0 ||
-        (err = mount_at(fs, "/proc", sb, root, "proc", "", MNT_NOSUID | MNT_NODEV | MNT_NOEXEC)) != 0)
+        (err = rootfs_mount_at(fs, "/proc", sb, root, "proc", "",
+                               MNT_NOSUID | MNT_NODEV | MNT_NOEXEC)) != 0)
         return err;
     if ((err = sysfs_create(ncpus, &sb, &root)) != 0 ||
-        (err = mount_at(fs, "/sys", sb, root, "sysfs", "",
-                        MNT_READONLY | MNT_NOSUID | MNT_NODEV | MNT_NOEXEC)) != 0)
+        (err = rootfs_mount_at(fs, "/sys", sb, root, "sysfs", "",
+                               MNT_READONLY | MNT_NOSUID | MNT_NODEV | MNT_NOEXEC)) != 0)
         return err;
     return 0;
 }

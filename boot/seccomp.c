@@ -96,7 +96,8 @@ int boot_install_sentry_seccomp(void)
     if ((err = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(fcntl), 1,
                                 SCMP_A1(SCMP_CMP_EQ, F_GETFL, 0))) != 0)
         goto out;
-    /* A pod member's gofer socket is checked (SO_TYPE) when its 9P client starts. */
+    /* A gofer connection made under the filter (a container's tree, boot_build_container_fs:
+     * pod members' too) checks its socket's type first. */
     if ((err = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(getsockopt), 2,
                                 SCMP_A1(SCMP_CMP_EQ, SOL_SOCKET, 0),
                                 SCMP_A2(SCMP_CMP_EQ, SO_TYPE, 0))) != 0)

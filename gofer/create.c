@@ -26,7 +26,7 @@ static int dir_and_name(struct gofer *g, uint32_t dir_id, const struct p9_str *w
         return -EBADF;
     if ((err = gofer_name_copy(wire_name, name)) != 0)
         return err;
-    if (g->readonly)
+    if ((*dir)->readonly)
         return -EROFS;
     if (!S_ISDIR((*dir)->type))
         return -ENOTDIR;

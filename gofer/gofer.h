@@ -20,10 +20,22 @@
 
 struct gofer;
 
+/* A tree served besides the root (a container's bind mount): Tattach with aname "mount<i>"
+ * (GOFER_TREE_ANAME, i counting from 0 in the config's order) attaches to trees[i]. Its root may
+ * be a directory or a single file (a file bind mount: nothing beside it is reachable). */
+struct gofer_tree {
+    int fd;        /* an O_PATH fd of the tree's root, opened before confinement */
+    bool readonly; /* every mutating request on its fids fails EROFS */
+};
+#define GOFER_TREE_ANAME "mount%u"
+
 struct gofer_config {
     int root_fd;     /* owned by the server: an O_PATH (or O_RDONLY) fd of the served dir */
     int proc_fd_dir; /* owned by the server: this process's /proc/self/fd, to reopen O_PATH fds */
-    bool readonly;   /* every mutating request fails EROFS */
+    bool readonly;   /* every mutating request in the root tree fails EROFS */
+    const struct gofer_tree *trees; /* the extra trees (the server copies the array and owns
+                                     * their fds, even on failure); NULL when ntrees is 0 */
+    unsigned ntrees;
 };
 
 /* Makes a server over cfg's root. Takes ownership of cfg's fds, even on failure. Sets the

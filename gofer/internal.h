@@ -24,13 +24,16 @@ struct gofer_fid {
     mode_t type;    /* S_IFMT bits of the file when the fid was made */
     bool opened;    /* Tlopen/Tlcreate done (open_fd may stay -1 for special files) */
     int open_flags; /* O_ACCMODE | O_APPEND bits it was opened with */
+    bool readonly;  /* in a read-only tree: every change fails EROFS */
     struct gofer_fid *next; /* the hash chain */
 };
 
 struct gofer {
     int root_fd;     /* owned */
     int proc_fd_dir; /* owned: /proc/self/fd of this process */
-    bool readonly;
+    bool readonly;   /* the root tree's */
+    struct gofer_tree *trees; /* owned, with each tree's fd: the extra trees (gofer.h) */
+    unsigned ntrees;
     bool versioned; /* a Tversion was answered: other requests are accepted */
     uint32_t msize; /* negotiated in Tversion */
     uint32_t nfids;

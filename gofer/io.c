@@ -58,7 +58,7 @@ int gofer_handle_lopen(struct gofer *g, const struct p9_msg *req, struct p9_msg 
     /* The gofer never follows a symlink, not even the last one (open(2) with O_NOFOLLOW). */
     if (S_ISLNK(fid->type))
         return -ELOOP;
-    if (writes && g->readonly)
+    if (writes && fid->readonly)
         return -EROFS;
     if (S_ISDIR(fid->type)) {
         if (writes)
@@ -109,7 +109,7 @@ int gofer_handle_lcreate(struct gofer *g, const struct p9_msg *req, struct p9_ms
         return -EBADF;
     if ((err = gofer_name_copy(&req->tlcreate.name, name)) != 0)
         return err;
-    if (g->readonly)
+    if (fid->readonly)
         return -EROFS;
     if (fid->opened)
         return -EINVAL;
@@ -184,7 +184,7 @@ int gofer_handle_write(struct gofer *g, const struct p9_msg *req, struct p9_msg 
 
     if (!fid)
         return -EBADF;
-    if (g->readonly)
+    if (fid->readonly)
         return -EROFS;
     if (!fid->opened || (fid->open_flags & O_ACCMODE) == O_RDONLY)
         return -EBADF;

@@ -3,6 +3,7 @@
  * Also the session-level requests: version, attach, flush, clunk, and the ones we refuse. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -39,19 +40,35 @@ static int handle_attach(struct gofer *g, const struct p9_msg *req, struct p9_ms
     struct stat st;
     int err;
 
-    /* One tree per gofer: the only name for it is "/" (or none). */
-    if (!(aname->len == 0 || (aname->len == 1 && aname->ptr[0] == '/')))
-        return -ENOENT;
+    struct gofer_fid *fid;
+    int tree_fd = g->root_fd;
+    bool readonly = g->readonly;
+
+    /* The root is "/" (or no name); an extra tree is "mount<i>" (gofer.h). */
+    if (!(aname->len == 0 || (aname->len == 1 && aname->ptr[0] == '/'))) {
+        char name[32];
+        unsigned i;
+        for (i = 0; i < g->ntrees; i++) {
+            int n = snprintf(name, sizeof(name), GOFER_TREE_ANAME, i);
+            if ((size_t)n == aname->len && memcmp(name, aname->ptr, aname->len) == 0)
+                break;
+        }
+        if (i == g->ntrees)
+            return -ENOENT;
+        tree_fd = g->trees[i].fd;
+        readonly = g->trees[i].readonly;
+    }
     if (gofer_fid_lookup(g, req->tattach.fid))
         return -EBADF;
-    int fd = fcntl(g->root_fd, F_DUPFD_CLOEXEC, 0);
+    int fd = fcntl(tree_fd, F_DUPFD_CLOEXEC, 0);
     if (fd < 0)
         return -errno;
     if ((err = gofer_stat_fd(fd, &st)) != 0 ||
-        (err = gofer_fid_insert(g, req->tattach.fid, fd, st.st_mode, NULL)) != 0) {
+        (err = gofer_fid_insert(g, req->tattach.fid, fd, st.st_mode, &fid)) != 0) {
         close(fd);
         return err;
     }
+    fid->readonly = readonly;
     reply->type = P9_RATTACH;
     reply->rattach.qid = gofer_qid_from_stat(g, &st);
     return 0;
@@ -95,9 +112,10 @@ static int handle_auth(struct gofer *g, const struct p9_msg *req, struct p9_msg 
 static int handle_rename(struct gofer *g, const struct p9_msg *req, struct p9_msg *reply, int *dfd)
 {
     /* Trename needs the fid's parent, which fids don't keep; clients fall back to Trenameat. */
-    if (!gofer_fid_lookup(g, req->trename.fid) || !gofer_fid_lookup(g, req->trename.dfid))
+    struct gofer_fid *fid = gofer_fid_lookup(g, req->trename.fid);
+    if (!fid || !gofer_fid_lookup(g, req->trename.dfid))
         return -EBADF;
-    return g->readonly ? -EROFS : -EOPNOTSUPP;
+    return fid->readonly ? -EROFS : -EOPNOTSUPP;
 }
 
 static int handle_xattrwalk(struct gofer *g, const struct p9_msg *req, struct p9_msg *reply,
@@ -111,9 +129,10 @@ static int handle_xattrwalk(struct gofer *g, const struct p9_msg *req, struct p9
 static int handle_xattrcreate(struct gofer *g, const struct p9_msg *req, struct p9_msg *reply,
                               int *dfd)
 {
-    if (!gofer_fid_lookup(g, req->txattrcreate.fid))
+    struct gofer_fid *fid = gofer_fid_lookup(g, req->txattrcreate.fid);
+    if (!fid)
         return -EBADF;
-    return g->readonly ? -EROFS : -EOPNOTSUPP;
+    return fid->readonly ? -EROFS : -EOPNOTSUPP;
 }
 
 static int handle_lock(struct gofer *g, const struct p9_msg *req, struct p9_msg *reply, int *dfd)
@@ -186,6 +205,13 @@ int gofer_create(const struct gofer_config *cfg, struct gofer **out)
     g->root_fd = cfg->root_fd;
     g->proc_fd_dir = cfg->proc_fd_dir;
     g->readonly = cfg->readonly;
+    if (cfg->ntrees) {
+        g->trees = calloc(cfg->ntrees, sizeof(*g->trees));
+        if (!g->trees)
+            goto out_buffers;
+        memcpy(g->trees, cfg->trees, cfg->ntrees * sizeof(*g->trees));
+        g->ntrees = cfg->ntrees;
+    }
     g->msize = GOFER_MAX_MSIZE;
     umask(0);
     *out = g;
@@ -199,6 +225,8 @@ out_buffers:
 out_fds:
     close(cfg->root_fd);
     close(cfg->proc_fd_dir);
+    for (unsigned i = 0; i < cfg->ntrees; i++)
+        close(cfg->trees[i].fd);
     return -ENOMEM;
 }
 
@@ -209,6 +237,9 @@ void gofer_destroy(struct gofer *g)
     gofer_fid_remove_all(g);
     close(g->root_fd);
     close(g->proc_fd_dir);
+    for (unsigned i = 0; i < g->ntrees; i++)
+        close(g->trees[i].fd);
+    free(g->trees);
     free(g->dirents);
     free(g->scratch);
     free(g->reply);

@@ -76,8 +76,10 @@ int gofer_handle_walk(struct gofer *g, const struct p9_msg *req, struct p9_msg *
         fid->type = st.st_mode & S_IFMT;
         return 0;
     }
-    if ((err = gofer_fid_insert(g, req->twalk.newfid, cur_fd, st.st_mode, NULL)) != 0)
+    struct gofer_fid *newfid;
+    if ((err = gofer_fid_insert(g, req->twalk.newfid, cur_fd, st.st_mode, &newfid)) != 0)
         goto out_cur;
+    newfid->readonly = fid->readonly; /* a walk stays in its tree */
     return 0;
 out_cur:
     close(cur_fd);
@@ -158,7 +160,7 @@ int gofer_handle_setattr(struct gofer *g, const struct p9_msg *req, struct p9_ms
 
     if (!fid)
         return -EBADF;
-    if (g->readonly)
+    if (fid->readonly)
         return -EROFS;
     is_link = S_ISLNK(fid->type);
     /* Mode and times go through /proc/self/fd/N, which names the file itself; Linux has no

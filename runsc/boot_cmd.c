@@ -1,8 +1,8 @@
 /* `runsc boot`: internal; `runsc do` starts it in new namespaces with the executable, the log and
  * the gofer's socket at fixed fds (cli.h), and `runsc create` in container mode with the spec on
- * a pipe (boot/boot.h has both command lines). Its environment is the guest's in `do` mode. */
+ * a pipe (boot/boot.h has both command lines), parsed with oci_spec_parse. Its environment is the
+ * guest's in `do` mode. */
 #include <errno.h>
-#include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +10,7 @@
 
 #include "boot/boot.h"
 #include "runsc/cli.h"
+#include "runsc/oci/oci.h"
 
 extern char **environ;
 
@@ -29,81 +30,35 @@ static int fd_value(const char *v)
     return *v && !*end && fd >= 0 && fd < 1 << 20 ? (int)fd : -1;
 }
 
-/* The spec's process as boot needs it. */
-struct spec_process {
-    char **args;
-    char **env;
-    char *cwd;
-    char *seccomp_json; /* linux.seccomp re-serialized, or NULL */
-};
-
-static char **strings_of(struct json_object *arr)
-{
-    size_t n = arr && json_object_is_type(arr, json_type_array) ? json_object_array_length(arr) : 0;
-    char **v = calloc(n + 1, sizeof(*v));
-    for (size_t i = 0; v && i < n; i++) {
-        const char *s = json_object_get_string(json_object_array_get_idx(arr, i));
-        if (!(v[i] = strdup(s ? s : "")))
-            return NULL; /* boot exits at once on failure: no need to free */
-    }
-    return v;
-}
-
-/* TO BE REPLACED by oci_spec_parse (runsc/oci/oci.h) once the oci_spec branch is merged: reads
- * the spec JSON from fd (closing it) and takes process.args, env and cwd with json-c directly;
- * every other field comes from boot's own flags meanwhile. 0, or -1 after printing why. */
-static int spec_read_process(int fd, struct spec_process *out)
+/* Reads the spec JSON the CLI checked from fd (closing it) and parses it again here, where it is
+ * the sandbox's whole description. 0, or -1 after putting why in why[]. */
+static int spec_read(int fd, struct oci_spec **out, char *why, size_t whylen)
 {
     char *buf = malloc(SPEC_MAX_BYTES + 1);
     size_t len = 0;
     ssize_t n;
 
-    if (!buf)
-        goto fail_io;
+    if (!buf) {
+        snprintf(why, whylen, "read the spec: out of memory");
+        close(fd);
+        return -1;
+    }
     while (len < SPEC_MAX_BYTES && (n = read(fd, buf + len, SPEC_MAX_BYTES - len)) != 0) {
         if (n < 0 && errno == EINTR)
             continue;
-        if (n < 0)
-            goto fail_io;
+        if (n < 0) {
+            snprintf(why, whylen, "read the spec: %s", strerror(errno));
+            free(buf);
+            close(fd);
+            return -1;
+        }
         len += (size_t)n;
     }
     close(fd);
     buf[len] = '\0';
-    struct json_object *spec = json_tokener_parse(buf), *process, *v;
+    int err = oci_spec_parse(buf, NULL, out, why, whylen);
     free(buf);
-    if (!spec || !json_object_object_get_ex(spec, "process", &process)) {
-        fprintf(stderr, "runsc: boot: the spec has no process\n");
-        json_object_put(spec);
-        return -1;
-    }
-    json_object_object_get_ex(process, "args", &v);
-    out->args = strings_of(v);
-    v = NULL;
-    json_object_object_get_ex(process, "env", &v);
-    out->env = strings_of(v);
-    out->cwd = strdup(json_object_object_get_ex(process, "cwd", &v) && json_object_get_string(v)
-                          ? json_object_get_string(v)
-                          : "/");
-    struct json_object *linux_obj, *seccomp;
-    out->seccomp_json = NULL;
-    if (json_object_object_get_ex(spec, "linux", &linux_obj) &&
-        json_object_object_get_ex(linux_obj, "seccomp", &seccomp) && seccomp &&
-        !(out->seccomp_json = strdup(json_object_to_json_string(seccomp)))) {
-        json_object_put(spec);
-        fprintf(stderr, "runsc: boot: out of memory\n");
-        return -1;
-    }
-    json_object_put(spec);
-    if (!out->args || !out->env || !out->cwd || !out->args[0]) {
-        fprintf(stderr, "runsc: boot: the spec's process.args is empty\n");
-        return -1;
-    }
-    return 0;
-
-fail_io:
-    fprintf(stderr, "runsc: boot: read the spec: %s\n", strerror(errno));
-    free(buf);
-    return -1;
+    return err == 0 ? 0 : -1;
 }
 
 int cmd_boot(int argc, char **argv)
@@ -170,22 +125,31 @@ int cmd_boot(int argc, char **argv)
             cfg.console_stdio = 7;
     }
     if (spec_fd >= 0) {
-        struct spec_process sp;
+        /* Lives as long as the process: the kernel's threads read it until the very end. */
+        static struct oci_spec *spec;
+        char why[512];
         if (i < argc || cfg.ready_fd < 0) {
             fprintf(stderr, "runsc: boot: --spec-fd takes --ready-fd and no command\n");
             return EXIT_USAGE;
         }
-        if (spec_read_process(spec_fd, &sp) != 0) {
-            dprintf(cfg.ready_fd, "err 1 cannot read the spec's process\n");
+        if (spec_read(spec_fd, &spec, why, sizeof(why)) != 0 ||
+            boot_spec_check_sysctl(spec, why, sizeof(why)) != 0) {
+            fprintf(stderr, "runsc: boot: %s\n", why);
+            dprintf(cfg.ready_fd, "err 1 %s\n", why);
             return 1;
         }
         cfg.container_mode = true;
+        cfg.spec = spec;
         cfg.exec_fd = -1;
-        cfg.argv = sp.args;
-        cfg.envp = sp.env;
-        cfg.cwd = sp.cwd;
-        cfg.exec_path = sp.args[0];
-        cfg.seccomp_json = sp.seccomp_json;
+        cfg.argv = spec->process.args;
+        cfg.envp = spec->process.env;
+        cfg.cwd = spec->process.cwd;
+        cfg.exec_path = spec->process.args[0];
+        cfg.seccomp_json = spec->seccomp_json;
+        cfg.uid = spec->process.user.uid;
+        cfg.gid = spec->process.user.gid;
+        if (spec->hostname)
+            cfg.hostname = spec->hostname;
         return boot_run(&cfg);
     }
     if (i >= argc - 1 || !cfg.exec_path) {

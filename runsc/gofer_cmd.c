@@ -1,5 +1,7 @@
-/* `runsc gofer --root=DIR --sock-fd=N [--readonly]`: internal; `runsc do` starts it to serve the
- * container's root tree over 9P2000.L on the SOCK_SEQPACKET socket at fd N. It confines itself
+/* `runsc gofer --root=DIR --sock-fd=N [--readonly] [--mount=ro:PATH|rw:PATH]...`: internal;
+ * `runsc do` and `runsc create` start it to serve the container's root tree over 9P2000.L on the
+ * SOCK_SEQPACKET socket at fd N, and each --mount (a bind mount's source, a directory or a file)
+ * as an extra tree attached as "mount<i>" in flag order (gofer.h). It opens them, confines itself
  * (gofer_confine, then seccomp) before it reads the first request, and exits 0 when the sandbox
  * hangs up. */
 #include <errno.h>
@@ -50,6 +52,26 @@ static int isolate_fds(int sock_fd)
     return 0;
 }
 
+/* The most --mount flags: one per bind mount of a spec. */
+#define GOFER_MAX_TREES 256
+
+/* Opens each --mount source by the host's rules (it is the runtime's path, not the container's),
+ * before confinement hides the host. */
+static int open_trees(char **paths, struct gofer_tree *trees, unsigned n, char *why, size_t size)
+{
+    for (unsigned i = 0; i < n; i++) {
+        trees[i].fd = open(paths[i], O_PATH | O_CLOEXEC);
+        if (trees[i].fd < 0) {
+            int err = -errno;
+            snprintf(why, size, "open the mount source %s", paths[i]);
+            while (i-- > 0)
+                close(trees[i].fd);
+            return err;
+        }
+    }
+    return 0;
+}
+
 /* Each fid holds an fd or two: allow as many as the hard limit lets us. */
 static void raise_fd_limit(void)
 {
@@ -64,6 +86,9 @@ static void raise_fd_limit(void)
 int cmd_gofer(int argc, char **argv)
 {
     const char *root = NULL, *v;
+    static char *tree_paths[GOFER_MAX_TREES];
+    static struct gofer_tree trees[GOFER_MAX_TREES];
+    unsigned ntrees = 0;
     bool readonly = false;
     int sock_fd = -1, type = 0, err;
     socklen_t type_len = sizeof(type);
@@ -80,6 +105,14 @@ int cmd_gofer(int argc, char **argv)
                 return EXIT_USAGE;
             }
             sock_fd = (int)n;
+        } else if ((v = flag_value(argv[i], "--mount"))) {
+            bool ro = strncmp(v, "ro:", 3) == 0;
+            if ((!ro && strncmp(v, "rw:", 3) != 0) || !v[3] || ntrees == GOFER_MAX_TREES) {
+                fprintf(stderr, "runsc: gofer: invalid --mount (ro:PATH or rw:PATH): %s\n", v);
+                return EXIT_USAGE;
+            }
+            trees[ntrees].readonly = ro;
+            tree_paths[ntrees++] = argv[i] + strlen("--mount=ro:");
         } else if (strcmp(argv[i], "--readonly") == 0) {
             readonly = true;
         } else {
@@ -103,8 +136,10 @@ int cmd_gofer(int argc, char **argv)
     if ((err = isolate_fds(sock_fd)) != 0)
         return gofer_fail("redirect stdin and stdout to /dev/null", err);
     raise_fd_limit();
+    if ((err = open_trees(tree_paths, trees, ntrees, why, sizeof(why))) != 0)
+        return gofer_fail(why, err);
 
-    struct gofer_config cfg = {.readonly = readonly};
+    struct gofer_config cfg = {.readonly = readonly, .trees = trees, .ntrees = ntrees};
     if ((err = gofer_confine(root, readonly, &cfg.root_fd, &cfg.proc_fd_dir, why, sizeof(why))) !=
         0)
         return gofer_fail(why, err);

@@ -47,10 +47,10 @@ struct oci_str_list {
 };
 
 struct oci_flag {
-    const char *name;   /* long name, "bundle" */
-    char short_name;    /* 'b', or 0 */
+    const char *name; /* long name, "bundle" */
+    char short_name;  /* 'b', or 0 */
     enum oci_flag_kind kind;
-    void *value;        /* bool *, const char **, struct oci_str_list * */
+    void *value; /* bool *, const char **, struct oci_str_list * */
     const char *help;
 };
 
@@ -82,15 +82,15 @@ enum container_status {
 
 struct container_state {
     char id[CONTAINER_ID_MAX + 1];
-    char *bundle;            /* absolute */
-    char *rootfs;            /* absolute */
-    char created[48];        /* RFC 3339 with nanoseconds */
-    pid_t pid;               /* the sandbox process, whose exit status is the container's */
-    uint64_t pid_start;      /* its start time (clock ticks after boot), against pid reuse */
+    char *bundle;       /* absolute */
+    char *rootfs;       /* absolute */
+    char created[48];   /* RFC 3339 with nanoseconds */
+    pid_t pid;          /* the sandbox process, whose exit status is the container's */
+    uint64_t pid_start; /* its start time (clock ticks after boot), against pid reuse */
     pid_t gofer_pid;
     uint64_t gofer_start;
     enum container_status saved; /* created, running or paused: what the last command did */
-    char *annotations_json;  /* a JSON object's text, or NULL */
+    char *annotations_json;      /* a JSON object's text, or NULL */
 };
 
 /* runc's rule: [\w+-.]+, and neither "." nor "..". */
@@ -141,10 +141,10 @@ struct sandbox_start {
     const char *id;
     const char *bundle;
     const struct oci_spec *spec;
-    const char *spec_json;   /* config.json's text, passed to boot */
-    int dir_fd;              /* the state directory: the control socket goes there */
-    int console_fd;          /* the pty slave for terminal=true, or -1 */
-    bool detach;             /* create: new session, reparented to the caller's subreaper */
+    const char *spec_json; /* config.json's text, passed to boot */
+    int dir_fd;            /* the state directory: the control socket goes there */
+    int console_fd;        /* the pty slave for terminal=true, or -1 */
+    bool detach;           /* create: new session, reparented to the caller's subreaper */
 };
 
 struct sandbox_procs {
@@ -158,11 +158,10 @@ int sandbox_start(const struct global_flags *g, const struct sandbox_start *s,
                   struct sandbox_procs *out, int *exit_code, char *err, size_t errlen);
 /* Kills a sandbox and its gofer that are not (or no longer) the caller's children and waits
  * until they are gone (or zombies) for at most `timeout_ms`. */
-void sandbox_kill(pid_t pid, uint64_t start, pid_t gofer_pid, uint64_t gofer_start,
-                  int timeout_ms);
+void sandbox_kill(pid_t pid, uint64_t start, pid_t gofer_pid, uint64_t gofer_start, int timeout_ms);
 
 /* Starts `runsc gofer` serving rootfs on sock (the gofer's end, still the caller's to close). */
-pid_t sandbox_start_gofer(const char *rootfs, bool readonly, int sock);
+pid_t sandbox_start_gofer(const struct oci_spec *spec, int sock);
 
 /* ---- pods (oci_pod.c) ---- */
 
@@ -173,8 +172,8 @@ const char *pod_sandbox_of(const struct oci_spec *spec, const char *id);
 /* Creates s->id inside that sandbox: its gofer, CreateContainer, and a waiter process whose pid
  * (out->sandbox_pid) exits with the member's status. As sandbox_start on failure. */
 int pod_create_member(const struct global_flags *g, const struct sandbox_start *s,
-                      const char *sandbox_id, struct sandbox_procs *out, int *exit_code,
-                      char *err, size_t errlen);
+                      const char *sandbox_id, struct sandbox_procs *out, int *exit_code, char *err,
+                      size_t errlen);
 /* Whether the container of this state directory is a pod member. */
 bool pod_is_member(int dir_fd);
 /* DestroyContainer for a member (its processes and mounts go); quiet when the sandbox is gone. */

@@ -231,7 +231,7 @@ int pod_create_member(const struct global_flags *g, const struct sandbox_start *
                  errno_text(errno, text, sizeof(text)));
         goto out_sandbox;
     }
-    gofer_pid = sandbox_start_gofer(s->spec->root_path, s->spec->root_readonly, gofer_sock[0]);
+    gofer_pid = sandbox_start_gofer(s->spec, gofer_sock[0]);
     close(gofer_sock[0]);
     if (gofer_pid < 0) {
         ret = gofer_pid;

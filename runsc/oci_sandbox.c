@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "boot/boot.h"
 #include "lib/errors.h"
 #include "runsc/oci/oci.h"
 #include "runsc/oci_cli.h"
@@ -30,7 +31,27 @@
 /* How long boot may take to load init before create gives up on it. */
 #define READY_TIMEOUT_MS 60000
 
-static pid_t start_gofer(const char *rootfs, bool readonly, int sock)
+/* The gofer's --mount flags: one per bind mount the sentry attaches, in spec order (boot.h,
+ * boot_build_container_fs), its source resolved against the bundle by the CLI's cwd. */
+static char **gofer_mount_flags(const struct oci_spec *spec)
+{
+    char **flags = calloc(spec->n_mounts + 1, sizeof(*flags));
+    size_t n = 0;
+    for (size_t i = 0; flags && i < spec->n_mounts; i++) {
+        const struct oci_mount *m = &spec->mounts[i];
+        if (!boot_mount_is_gofer_bind(m))
+            continue;
+        bool ro = false;
+        for (size_t j = 0; j < m->n_options; j++)
+            ro |= strcmp(m->options[j], "ro") == 0 || strcmp(m->options[j], "rro") == 0;
+        if (asprintf(&flags[n++], "--mount=%s:%s", ro ? "ro" : "rw", m->source ? m->source : "") <
+            0)
+            return NULL; /* the child exits at once on failure */
+    }
+    return flags;
+}
+
+static pid_t start_gofer(const struct oci_spec *spec, int sock)
 {
     pid_t pid = fork();
 
@@ -48,17 +69,29 @@ static pid_t start_gofer(const char *rootfs, bool readonly, int sock)
         _exit(1);
     syscall(SYS_close_range, GOFER_SOCK_FD + 1, ~0U, 0);
     char root_flag[PATH_MAX + 16], sock_flag[32];
-    snprintf(root_flag, sizeof(root_flag), "--root=%s", rootfs);
+    snprintf(root_flag, sizeof(root_flag), "--root=%s", spec->root_path);
     snprintf(sock_flag, sizeof(sock_flag), "--sock-fd=%d", GOFER_SOCK_FD);
-    char *argv[] = {"runsc", "gofer", root_flag, sock_flag, readonly ? "--readonly" : NULL, NULL};
+    char **mounts = gofer_mount_flags(spec);
+    char **argv = mounts ? calloc(spec->n_mounts + 6, sizeof(*argv)) : NULL;
+    if (!argv)
+        _exit(1);
+    size_t n = 0;
+    argv[n++] = "runsc";
+    argv[n++] = "gofer";
+    argv[n++] = root_flag;
+    argv[n++] = sock_flag;
+    if (spec->root_readonly)
+        argv[n++] = "--readonly";
+    for (size_t i = 0; mounts[i]; i++)
+        argv[n++] = mounts[i];
     execv("/proc/self/exe", argv);
     dprintf(STDERR_FILENO, "runsc: re-exec as gofer: %s\n", strerror(errno));
     _exit(1);
 }
 
-pid_t sandbox_start_gofer(const char *rootfs, bool readonly, int sock)
+pid_t sandbox_start_gofer(const struct oci_spec *spec, int sock)
 {
-    return start_gofer(rootfs, readonly, sock);
+    return start_gofer(spec, sock);
 }
 
 static int make_control_socket(int dir_fd)
@@ -107,8 +140,7 @@ static __attribute__((noreturn)) void exec_boot(const struct boot_child *c)
         for (int fd = 0; fd < 3; fd++)
             dup2(c->s->console_fd, fd);
     }
-    int fds[] = {c->log_fd, c->gofer_fd, c->spec_fd, c->control_fd, c->ready_fd,
-                 c->s->console_fd};
+    int fds[] = {c->log_fd, c->gofer_fd, c->spec_fd, c->control_fd, c->ready_fd, c->s->console_fd};
     int targets[] = {BOOT_LOG_FD,        BOOT_GOFER_FD,    SANDBOX_SPEC_FD,
                      SANDBOX_CONTROL_FD, SANDBOX_READY_FD, SANDBOX_CONSOLE_FD};
     if (place_fds(fds, targets, sizeof(fds) / sizeof(fds[0])) != 0)
@@ -253,7 +285,7 @@ int sandbox_start(const struct global_flags *g, const struct sandbox_start *s,
                  errno_text(errno, text, sizeof(text)));
         goto out;
     }
-    gofer_pid = start_gofer(s->spec->root_path, s->spec->root_readonly, gofer_sock[0]);
+    gofer_pid = start_gofer(s->spec, gofer_sock[0]);
     if (gofer_pid < 0) {
         ret = gofer_pid;
         snprintf(err, errlen, "start the gofer: %s", errno_text(-ret, text, sizeof(text)));
@@ -327,8 +359,8 @@ out:
         kill_and_reap(gofer_pid);
     if (control >= 0)
         close(control);
-    int fds[] = {gofer_sock[0], gofer_sock[1], spec_pipe[0], spec_pipe[1], ready_pipe[0],
-                 ready_pipe[1], log_fd};
+    int fds[] = {gofer_sock[0], gofer_sock[1], spec_pipe[0], spec_pipe[1],
+                 ready_pipe[0], ready_pipe[1], log_fd};
     for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
         if (fds[i] >= 0)
             close(fds[i]);
@@ -336,8 +368,7 @@ out:
     return ret;
 }
 
-void sandbox_kill(pid_t pid, uint64_t start, pid_t gofer_pid, uint64_t gofer_start,
-                  int timeout_ms)
+void sandbox_kill(pid_t pid, uint64_t start, pid_t gofer_pid, uint64_t gofer_start, int timeout_ms)
 {
     if (proc_alive(pid, start))
         kill(pid, SIGKILL);

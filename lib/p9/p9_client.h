@@ -62,6 +62,9 @@ void p9_client_fid_free(struct p9_client *c, uint32_t fid);
 /* Tattach with no auth fid, uname "" and aname "/": allocates the root fid and returns it with
  * the root's qid. On failure no fid is left allocated. */
 int p9_client_attach(struct p9_client *c, uint32_t *root_fid, struct p9_qid *qid);
+/* The same for the tree the server names `aname` (the gofer's "mount<i>" trees). */
+int p9_client_attach_name(struct p9_client *c, const char *aname, uint32_t *root_fid,
+                          struct p9_qid *qid);
 
 /* Twalk from fid to newfid (allocated by the caller, not yet known to the server) through
  * names[0, nwname), each a single component (p9_name_is_valid(), else -EINVAL; nwname at most

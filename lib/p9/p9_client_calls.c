@@ -23,6 +23,12 @@ static int p9_client_check_name(const char *name, struct p9_str *out)
 
 int p9_client_attach(struct p9_client *c, uint32_t *root_fid, struct p9_qid *qid)
 {
+    return p9_client_attach_name(c, "/", root_fid, qid);
+}
+
+int p9_client_attach_name(struct p9_client *c, const char *aname, uint32_t *root_fid,
+                          struct p9_qid *qid)
+{
     struct p9_msg req = {.type = P9_TATTACH};
     struct p9_msg reply;
     uint32_t fid;
@@ -34,7 +40,7 @@ int p9_client_attach(struct p9_client *c, uint32_t *root_fid, struct p9_qid *qid
     req.tattach.fid = fid;
     req.tattach.afid = P9_NOFID;
     req.tattach.uname = p9_str_from_cstr("");
-    req.tattach.aname = p9_str_from_cstr("/");
+    req.tattach.aname = p9_str_from_cstr(aname);
     req.tattach.n_uname = P9_NONUNAME;
     err = p9_client_call(c, &req, &reply);
     if (err) {

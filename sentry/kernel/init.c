@@ -294,6 +294,14 @@ int kernel_load_init(struct kernel *k, const struct init_process *init, char *wh
     tg->unkillable = true;
     tg->live_tasks = 1;
     set_creds(t, k->cfg.uid, k->cfg.gid, k->cfg.groups, k->cfg.ngroups);
+    for (size_t i = 0; i < init->n_rlimits; i++) {
+        if (init->rlimits[i].resource >= 0 && init->rlimits[i].resource < RLIM_NLIMITS)
+            tg->rlimits[init->rlimits[i].resource] = init->rlimits[i].limit;
+    }
+    t->no_new_privs = init->no_new_privs;
+    if (init->has_cap_bset)
+        t->cap_bset = init->cap_bset;
+    tg->oom_score_adj = init->oom_score_adj;
     t->fs = init->fs;
     if ((err = init_cwd(t, init->cwd)) != 0) {
         snprintf(why, whylen, "cannot change to the working directory %s: %s", init->cwd,

@@ -238,6 +238,20 @@ struct init_process {
     /* The container's seccomp filter (OCI linux.seccomp), installed on init before its first
      * instruction; the kernel takes the reference over (also on failure). NULL: none. */
     struct seccomp_filter *seccomp;
+    /* An OCI process's settings (container mode); zero values keep the defaults (runsc's own
+     * rlimits, every capability in the bounding set, oom_score_adj 0). */
+    const struct init_rlimit *rlimits;
+    size_t n_rlimits;
+    bool no_new_privs;
+    bool has_cap_bset;
+    uint64_t cap_bset; /* the bounding set (privilege checks themselves are euid == 0) */
+    int oom_score_adj;
+};
+
+/* One of init's resource limits (RLIMIT_* below RLIM_NLIMITS). */
+struct init_rlimit {
+    int resource;
+    struct rlimit limit;
 };
 
 struct kernel_config {
@@ -245,6 +259,7 @@ struct kernel_config {
     struct memfile *memfile;
     void (*syscall_dispatch)(struct task *t); /* the syscall table, from sentry/syscalls */
     const char *hostname;
+    const char *domainname; /* uname's; NULL: "(none)" */
     uid_t uid;
     gid_t gid;
     const gid_t *groups; /* the first process's supplementary groups */
@@ -357,8 +372,7 @@ int kernel_wait_pid(struct kernel *k, int pid, int *status, bool (*cancelled)(vo
                     void *arg);
 /* The sandbox's live processes (not zombies) of pod container `container` (-1: every one), in
  * pid order; *out is the caller's (free). */
-int kernel_list_processes(struct kernel *k, int container, struct control_process **out,
-                          size_t *n);
+int kernel_list_processes(struct kernel *k, int container, struct control_process **out, size_t *n);
 /* Signals from outside the sandbox (as the host's kill: init's rules for signals from outside
  * its namespace hold). Signal 0 only checks that the target exists. */
 int kernel_signal_process(struct kernel *k, int pid, int sig);

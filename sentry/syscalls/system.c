@@ -27,7 +27,8 @@ long sys_uname(struct task *t, const struct syscall_args *a)
     snprintf(u.release, sizeof(u.release), KERNEL_UTS_RELEASE);
     snprintf(u.version, sizeof(u.version), KERNEL_UTS_VERSION);
     snprintf(u.machine, sizeof(u.machine), ARCH_NAME);
-    snprintf(u.domainname, sizeof(u.domainname), "(none)");
+    snprintf(u.domainname, sizeof(u.domainname), "%s",
+             t->kernel->cfg.domainname ? t->kernel->cfg.domainname : "(none)");
     return mm_copy_out(t->mm, a->a[0], &u, sizeof(u));
 }
 

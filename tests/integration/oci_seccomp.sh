@@ -75,7 +75,7 @@ boot_with_profile '{"defaultAction": "SCMP_ACT_ALLOW", "architectures": ["SCMP_A
 expect_stdout_contains "ready: err 1 linux.seccomp: the seccomp profile's architectures do not include x86_64"
 
 boot_with_profile '{"defaultAction": "SCMP_ACT_SOMETHING"}' "$prog"
-expect_stdout_contains 'ready: err 1 linux.seccomp: unknown seccomp action "SCMP_ACT_SOMETHING"'
+expect_stdout_contains 'ready: err 1 config.json: linux.seccomp.defaultAction: unknown seccomp action "SCMP_ACT_SOMETHING"'
 
 boot_with_profile '{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [
   {"names": ["getppid"], "action": "SCMP_ACT_NOTIFY"}], "listenerPath": "/run/x.sock"}' "$prog"

@@ -20,6 +20,12 @@ struct p9_client;
 int goferfs_create(struct p9_client *client, bool readonly, struct super_block **sb,
                    struct dentry **root);
 
+/* Attaches to the gofer's tree `aname` over `client`, which stays the caller's: several trees of
+ * one gofer share its connection, which must outlive them all (the sandbox's lifetime). A tree
+ * whose root is a file (a file bind mount) has a file as its root dentry. */
+int goferfs_create_tree(struct p9_client *client, const char *aname, bool readonly,
+                        struct super_block **sb, struct dentry **root);
+
 /* Opens character devices found on the served tree (the same device numbers as /dev's);
  * set by whoever wires the filesystems together. Default: ENXIO. */
 void goferfs_set_device_open(int (*open_char)(dev_t rdev, int flags, struct file **out));

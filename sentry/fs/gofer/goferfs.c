@@ -369,19 +369,23 @@ const struct inode_ops gofer_inode_ops = {
     .evict = gofer_evict,
 };
 
-int goferfs_create(struct p9_client *client, bool readonly, struct super_block **sb_out,
-                   struct dentry **root_out)
+/* Attaches to `aname` and makes the super block; on failure the client is destroyed only if
+ * `owns_client`. */
+static int goferfs_attach(struct p9_client *client, const char *aname, bool readonly,
+                          bool owns_client, struct super_block **sb_out, struct dentry **root_out)
 {
     struct goferfs *fs = calloc(1, sizeof(*fs));
     if (!fs) {
-        p9_client_destroy(client);
+        if (owns_client)
+            p9_client_destroy(client);
         return -ENOMEM;
     }
     fs->client = client;
     fs->readonly = readonly;
     uint32_t root_fid;
     struct p9_qid qid;
-    int err = p9_client_attach(client, &root_fid, &qid);
+    int err = p9_client_attach_name(client, aname, &root_fid, &qid);
+    bool attached = !err;
     struct p9_attr attr;
     if (!err)
         err = p9_client_getattr(client, root_fid, P9_GETATTR_BASIC, &attr);
@@ -390,7 +394,10 @@ int goferfs_create(struct p9_client *client, bool readonly, struct super_block *
     if (!err && !sb)
         err = -ENOMEM;
     if (err) {
-        p9_client_destroy(client);
+        if (owns_client)
+            p9_client_destroy(client);
+        else if (attached)
+            p9_client_clunk(client, root_fid);
         free(fs);
         return err;
     }
@@ -405,4 +412,16 @@ int goferfs_create(struct p9_client *client, bool readonly, struct super_block *
     *sb_out = sb;
     *root_out = d;
     return 0;
+}
+
+int goferfs_create(struct p9_client *client, bool readonly, struct super_block **sb_out,
+                   struct dentry **root_out)
+{
+    return goferfs_attach(client, "/", readonly, true, sb_out, root_out);
+}
+
+int goferfs_create_tree(struct p9_client *client, const char *aname, bool readonly,
+                        struct super_block **sb_out, struct dentry **root_out)
+{
+    return goferfs_attach(client, aname, readonly, false, sb_out, root_out);
 }

@@ -41,7 +41,8 @@ def main():
     spec_r, spec_w = os.pipe()
     ready_r, ready_w = os.pipe()
     spec = {"ociVersion": "1.0.2",
-            "process": {"args": args, "env": ["PATH=/usr/bin:/bin"], "cwd": "/tmp"}}
+            "process": {"args": args, "env": ["PATH=/usr/bin:/bin"], "cwd": "/tmp"},
+            "root": {"path": "/"}}
     # BOOT_CONTAINER_SECCOMP: a file whose JSON becomes linux.seccomp.
     if os.environ.get("BOOT_CONTAINER_SECCOMP"):
         with open(os.environ["BOOT_CONTAINER_SECCOMP"]) as f:
