@@ -17,6 +17,7 @@
 #define RUNSC_BOOT_BOOT_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "lib/log.h"
@@ -44,6 +45,10 @@ struct boot_config {
     bool container_mode;    /* load init, report on ready_fd, run it on Start */
     int control_fd;         /* owned: a listening SOCK_SEQPACKET socket to serve, -1 none */
     int ready_fd;           /* owned: container mode's "ok" / "err" line, -1 none */
+    /* linux.resources the sentry enforces (0: none): memory.limit in bytes (the memory file's
+     * limit, past which the OOM killer runs) and pids.limit in tasks (fork/clone's EAGAIN). */
+    int64_t memory_limit;
+    int64_t pids_limit;
 };
 
 /* Runs the sandbox; returns the exit code for `runsc boot` (the guest's status, 128+N for a

@@ -3,6 +3,7 @@
  * a pipe (boot/boot.h has both command lines). Its environment is the guest's in `do` mode. */
 #include <errno.h>
 #include <json-c/json.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,7 +35,24 @@ struct spec_process {
     char **args;
     char **env;
     char *cwd;
+    int64_t memory_limit; /* linux.resources.memory.limit, 0: none */
+    int64_t pids_limit;   /* linux.resources.pids.limit, 0: none */
 };
+
+/* spec.linux.resources.<group>.limit when a positive integer, else 0 (none: runc takes 0 and
+ * -1 for "max"). oci_spec_parse has checked the spec's types on the CLI side already. */
+static int64_t resource_limit(struct json_object *spec, const char *group)
+{
+    struct json_object *v = spec;
+    const char *path[] = {"linux", "resources", group, "limit"};
+    for (size_t i = 0; i < sizeof(path) / sizeof(path[0]); i++) {
+        if (!json_object_is_type(v, json_type_object) ||
+            !json_object_object_get_ex(v, path[i], &v))
+            return 0;
+    }
+    int64_t limit = json_object_is_type(v, json_type_int) ? json_object_get_int64(v) : 0;
+    return limit > 0 ? limit : 0;
+}
 
 static char **strings_of(struct json_object *arr)
 {
@@ -83,6 +101,8 @@ static int spec_read_process(int fd, struct spec_process *out)
     out->cwd = strdup(json_object_object_get_ex(process, "cwd", &v) && json_object_get_string(v)
                           ? json_object_get_string(v)
                           : "/");
+    out->memory_limit = resource_limit(spec, "memory");
+    out->pids_limit = resource_limit(spec, "pids");
     json_object_put(spec);
     if (!out->args || !out->env || !out->cwd || !out->args[0]) {
         fprintf(stderr, "runsc: boot: the spec's process.args is empty\n");
@@ -175,6 +195,8 @@ int cmd_boot(int argc, char **argv)
         cfg.envp = sp.env;
         cfg.cwd = sp.cwd;
         cfg.exec_path = sp.args[0];
+        cfg.memory_limit = sp.memory_limit;
+        cfg.pids_limit = sp.pids_limit;
         return boot_run(&cfg);
     }
     if (i >= argc - 1 || !cfg.exec_path) {

@@ -35,7 +35,10 @@ int mm_populate(struct mm *mm, struct vma *v, uint64_t addr, struct pma **out)
         return 0;
     }
     /* Fill the aligned window around addr, clipped to the VMA and to the PMAs around it. */
-    uint64_t window = v->file ? MM_FILE_FAULT_AROUND : MM_ANON_FAULT_AROUND;
+    /* Under a memory limit every page allocated counts against it, touched or not: anonymous
+     * memory is filled in small windows too, so a process is charged about what it uses. */
+    uint64_t window = v->file || memfile_limit(mm->mf) ? MM_FILE_FAULT_AROUND
+                                                       : MM_ANON_FAULT_AROUND;
     uint64_t lo = addr & ~(window - 1), hi = lo + window;
     if (lo < v->start)
         lo = v->start;
