@@ -105,7 +105,8 @@ static int oom_collect(struct kernel *k, struct oom_candidate **out, size_t *n)
  * sandbox may use (the limit, else the memory file). */
 static int64_t oom_badness(uint64_t rss, int adj, uint64_t total)
 {
-    return (int64_t)(rss / MEMFILE_PAGE_SIZE) + (int64_t)adj * (int64_t)(total / MEMFILE_PAGE_SIZE) / 1000;
+    return (int64_t)(rss / MEMFILE_PAGE_SIZE) +
+           (int64_t)adj * (int64_t)(total / MEMFILE_PAGE_SIZE) / 1000;
 }
 
 /* Chooses and kills a victim: its tgid, or -ENOMEM with none to kill. */
@@ -136,10 +137,9 @@ static int oom_kill_one(struct kernel *k)
     if (best < n && kernel_signal_process(k, v[best].tgid, SIGKILL) == 0) {
         victim = v[best].tgid;
         log_info("memory limit of %llu bytes reached (%llu in use): killed process %d (%s), "
-                    "%llu KiB resident",
-                    (unsigned long long)total,
-                    (unsigned long long)(mf ? memfile_used(mf) : 0), victim, v[best].comm,
-                    (unsigned long long)(best_rss / 1024));
+                 "%llu KiB resident",
+                 (unsigned long long)total, (unsigned long long)(mf ? memfile_used(mf) : 0), victim,
+                 v[best].comm, (unsigned long long)(best_rss / 1024));
     }
     for (size_t i = 0; i < n; i++)
         mm_put(v[i].mm);

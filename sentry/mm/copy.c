@@ -76,8 +76,8 @@ static ssize_t copy_partial(struct mm *mm, uint64_t addr, void *buf, size_t len,
         return 0;
     for (;;) {
         pthread_mutex_lock(&mm->lock);
-        done += copy_locked(mm, addr + done, buf ? (char *)buf + done : NULL, len - done, dir,
-                            &oom);
+        done +=
+            copy_locked(mm, addr + done, buf ? (char *)buf + done : NULL, len - done, dir, &oom);
         pthread_mutex_unlock(&mm->lock);
         /* Out of memory mid-copy: as a fault in copy_to_user, the memory limit's OOM killer runs
          * (with the mm lock dropped: it reads the mms) and the copy goes on if it freed any. */

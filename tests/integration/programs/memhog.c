@@ -1,5 +1,6 @@
 /* Touches MIB mebibytes of anonymous memory, a page at a time, in 1 MiB mappings, then sleeps
- * SECONDS (default 0): the victim (or survivor) of a memory limit. Prints "touched N" per 16 MiB. */
+ * SECONDS (default 0): the victim (or survivor) of a memory limit. Prints "touched N" per 16 MiB.
+ */
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/mman.h>
