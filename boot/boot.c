@@ -196,6 +196,11 @@ int boot_run(const struct boot_config *cfg)
         close(cfg->exec_fd);
     if ((err = memfile_create(memfile_size_for_host(), &mf)) != 0)
         return fail("create the memory file", err);
+    if (cfg->memory_limit > 0) {
+        /* The memory cgroup rounds its limit down to whole pages too (page_counter). */
+        uint64_t limit = (uint64_t)cfg->memory_limit & ~(MEMFILE_PAGE_SIZE - 1);
+        memfile_set_limit(mf, limit ? limit : MEMFILE_PAGE_SIZE);
+    }
     if ((err = boot_enter_empty_root()) != 0) {
         code = fail("enter an empty root", err);
         goto out;
@@ -243,6 +248,7 @@ int boot_run(const struct boot_config *cfg)
         .domainname = cfg->spec ? cfg->spec->domainname : NULL,
         .uid = cfg->uid,
         .gid = cfg->gid,
+        .max_tasks = cfg->pids_limit > 0 && cfg->pids_limit < INT32_MAX ? (int)cfg->pids_limit : 0,
     };
     if ((err = kernel_create(&kcfg, &k)) != 0) {
         code = fail("create the kernel", err);

@@ -17,6 +17,7 @@
 #define RUNSC_BOOT_BOOT_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "lib/log.h"
@@ -52,6 +53,10 @@ struct boot_config {
      * groups, umask, rlimits, capabilities and more come from it (container_fs.c,
      * container_init.c); NULL in `runsc do` mode. */
     const struct oci_spec *spec;
+    /* linux.resources the sentry enforces (0: none): memory.limit in bytes (the memory file's
+     * limit, past which the OOM killer runs) and pids.limit in tasks (fork/clone's EAGAIN). */
+    int64_t memory_limit;
+    int64_t pids_limit;
 };
 
 /* init's settings from spec->process (container_init.c): rlimits (into rlimits[], room for

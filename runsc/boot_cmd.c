@@ -150,6 +150,9 @@ int cmd_boot(int argc, char **argv)
         cfg.gid = spec->process.user.gid;
         if (spec->hostname)
             cfg.hostname = spec->hostname;
+        /* The parser keeps -1 for none; boot takes 0. */
+        cfg.memory_limit = spec->memory_limit > 0 ? spec->memory_limit : 0;
+        cfg.pids_limit = spec->pids_limit > 0 ? spec->pids_limit : 0;
         return boot_run(&cfg);
     }
     if (i >= argc - 1 || !cfg.exec_path) {

@@ -372,5 +372,6 @@ void kernel_stats(struct kernel *k, struct control_stats *out)
     out->cpu_system_ns = sys;
     out->cpu_total_ns = user + sys;
     out->memory_usage_bytes = k->cfg.memfile ? memfile_used(k->cfg.memfile) : 0;
-    out->pids_limit = KERNEL_MAX_TASKS;
+    out->memory_limit_bytes = k->cfg.memfile ? memfile_limit(k->cfg.memfile) : 0;
+    out->pids_limit = (uint64_t)k->max_tasks;
 }

@@ -145,7 +145,8 @@ static int copy_fds(struct task *parent, struct task *child)
     return fdtable_copy(parent->fds, child->fds);
 }
 
-/* A pid for a new task within the sandbox's limits (counted in kernel.ntasks), or -EAGAIN.
+/* A pid for a new task within the sandbox's limits (counted in kernel.ntasks; kernel.max_tasks
+ * is linux.resources.pids.limit), or -EAGAIN as fork(2) gives past a pids cgroup's limit.
  * RLIMIT_NPROC counts the tasks of the caller's real user; as copy_process, it spares root and
  * a caller with CAP_SYS_RESOURCE or CAP_SYS_ADMIN. */
 static int reserve_task(struct task *t, bool new_process)
@@ -154,7 +155,8 @@ static int reserve_task(struct task *t, bool new_process)
     rlim_t nproc = task_rlimit(t, RLIMIT_NPROC);
 
     pthread_mutex_lock(&k->lock);
-    bool limited = k->ntasks >= KERNEL_MAX_TASKS || (new_process && k->nprocs >= KERNEL_MAX_TASKS);
+    /* Every task counts, thread or process, as the pids cgroup counts them (pids.max). */
+    bool limited = k->ntasks >= k->max_tasks || (new_process && k->nprocs >= k->max_tasks);
     if (!limited && nproc != RLIM_INFINITY && t->creds.ruid != 0 && !task_capable(t))
         limited = (rlim_t)kernel_count_user_tasks(k, t->creds.ruid) >= nproc;
     int pid = limited ? -EAGAIN : kernel_alloc_pid(k);

@@ -16,6 +16,7 @@
 #include "sentry/kernel/kernel.h"
 #include "sentry/fs/host/host.h"
 #include "sentry/loader/loader.h"
+#include "sentry/memfile/memfile.h"
 #include "sentry/mm/mm.h"
 #include "sentry/vdso/vdso.h"
 #include "sentry/vfs/vfs.h"
@@ -29,6 +30,12 @@ static void kernel_file_released(struct file *f)
     dnotify_flush(f);
 }
 
+/* The memory file's OOM hook: a syscall's allocation (a tmpfs write) waits for a kill. */
+static int kernel_oom_hook(void *arg)
+{
+    return kernel_oom_wait(arg, task_current());
+}
+
 int kernel_create(const struct kernel_config *cfg, struct kernel **out)
 {
     struct kernel *k = calloc(1, sizeof(*k));
@@ -36,6 +43,10 @@ int kernel_create(const struct kernel_config *cfg, struct kernel **out)
     if (!k)
         return -ENOMEM;
     k->cfg = *cfg;
+    k->max_tasks =
+        cfg->max_tasks > 0 && cfg->max_tasks < KERNEL_MAX_TASKS ? cfg->max_tasks : KERNEL_MAX_TASKS;
+    pthread_mutex_init(&k->oom.lock, NULL);
+    pthread_cond_init(&k->oom.cond, NULL);
     pthread_mutex_init(&k->lock, NULL);
     pthread_cond_init(&k->changed, NULL);
     clock_gettime(CLOCK_MONOTONIC, &k->boot_time);
@@ -53,6 +64,8 @@ int kernel_create(const struct kernel_config *cfg, struct kernel **out)
         free(k);
         return err;
     }
+    if (cfg->memfile)
+        memfile_set_oom_hook(cfg->memfile, kernel_oom_hook, k);
     *out = k;
     return 0;
 }
@@ -60,6 +73,11 @@ int kernel_create(const struct kernel_config *cfg, struct kernel **out)
 void kernel_destroy(struct kernel *k)
 {
     kernel_containers_free(k);
+    if (k->cfg.memfile)
+        memfile_set_oom_hook(k->cfg.memfile, NULL, NULL);
+    kernel_oom_stop(k);
+    pthread_mutex_destroy(&k->oom.lock);
+    pthread_cond_destroy(&k->oom.cond);
     vdso_destroy(k->vdso);
     pthread_mutex_destroy(&k->lock);
     pthread_cond_destroy(&k->changed);
@@ -386,7 +404,7 @@ int kernel_execute(struct kernel *k, const struct kernel_exec *e, char *why, siz
 
     pthread_mutex_lock(&k->lock);
     struct task *init = k->init_task && !k->init_exited ? k->init_task : NULL;
-    int pid = !init ? -ESRCH : k->ntasks >= KERNEL_MAX_TASKS ? -EAGAIN : kernel_alloc_pid(k);
+    int pid = !init ? -ESRCH : k->ntasks >= k->max_tasks ? -EAGAIN : kernel_alloc_pid(k);
     if (pid > 0) {
         if (e->fs) {
             init_fs = e->fs;

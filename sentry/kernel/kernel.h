@@ -264,6 +264,26 @@ struct kernel_config {
     gid_t gid;
     const gid_t *groups; /* the first process's supplementary groups */
     int ngroups;
+    /* linux.resources.pids.limit: live tasks (threads) the sandbox may hold, as the pids cgroup
+     * counts them; 0 or anything above KERNEL_MAX_TASKS: KERNEL_MAX_TASKS. */
+    int max_tasks;
+};
+
+/* The OOM killer of the memory limit (oom.c): allocating contexts ask for a round and wait for
+ * it; its own thread, which holds no other lock, reads the processes' resident sizes (mm locks)
+ * and kills. */
+struct kernel_oom {
+    /* `lock` protects every field below. Taken by allocating contexts that may hold fs locks;
+     * nothing is taken while it is held. */
+    pthread_mutex_t lock;
+    pthread_cond_t cond; /* a round is asked for, done, or the thread must stop */
+    bool started;        /* the thread runs (started at the first request) */
+    bool stop;           /* kernel_destroy: the thread ends */
+    pthread_t thread;
+    uint64_t requested; /* rounds asked for */
+    uint64_t done;      /* rounds finished: every request up to this one is answered */
+    int result;         /* the last round's: 0 memory was freed, -ENOMEM nothing to kill */
+    uint64_t kills;     /* processes killed since boot */
 };
 
 /* How many exit statuses the kernel keeps for control-socket waits (kernel.exits). */
@@ -304,6 +324,8 @@ struct kernel {
      * lock with release order, read by task threads with acquire (so the interrupt that follows
      * the store finds the task either parked or about to see it). */
     _Atomic bool paused;
+    int max_tasks; /* the sandbox's task limit: cfg.max_tasks within KERNEL_MAX_TASKS; fixed */
+    struct kernel_oom oom;
 };
 
 /* The Linux release the sentry presents (uname(2), /proc/version): the ABI it implements
@@ -395,7 +417,7 @@ int kernel_resume(struct kernel *k);
 /* A task's safe point in its run loop: holds it while the kernel is paused (task.c). */
 void task_pause_point(struct task *t);
 /* CPU time of every process (live, zombie, and reaped into a parent's children totals), the
- * memory file's pages in use, and the live task count. */
+ * memory file's pages in use and its limit, and the live task count and limit. */
 void kernel_stats(struct kernel *k, struct control_stats *out);
 /* Pods (container.c): further containers in the sandbox, each with its own filesystem tree,
  * sharing the sandbox's pid, IPC and network view (gVisor's default for pods). A container is
@@ -427,6 +449,18 @@ int kernel_container_wait(struct kernel *k, const char *id, int *status,
 void kernel_containers_free(struct kernel *k);
 /* A process has exited (kernel.lock held; exit.c): a member's first process keeps its status. */
 void kernel_container_note_exit(struct kernel *k, struct thread_group *tg);
+
+/* The memory limit's OOM killer (oom.c), as the memory cgroup's: no reclaim; when an allocation
+ * fails, SIGKILL to the process with the largest resident size (weighted by oom_score_adj, -1000
+ * never), and the allocation retries once the victim is gone. kernel_oom_wait asks for a round
+ * and waits for it (at most KERNEL_OOM_WAIT_MS): 0 when memory was freed and a retry may
+ * succeed, -ENOMEM when there is nothing to kill or the round took too long, -EINTR when `t`
+ * (the caller's task, NULL: none) is being killed. No mm lock may be held: the round reads the
+ * mms. kernel_create installs it as the memory file's OOM hook. */
+#define KERNEL_OOM_WAIT_MS 3000
+int kernel_oom_wait(struct kernel *k, struct task *t);
+/* Stops the OOM thread (kernel_destroy). */
+void kernel_oom_stop(struct kernel *k);
 /* Remembers a process's exit status (kernel.lock held; exit.c). */
 void kernel_record_exit(struct kernel *k, int pid, int status);
 /* The next free pid (kernel.lock held), or -EAGAIN (fork.c). */

@@ -199,6 +199,14 @@ static void task_handle_fault(struct task *t, const struct platform_event *ev)
     int err = mm_handle_fault_since(t->mm, ev->fault_addr, t->map_gen_at_entry);
     if (err == 0)
         return;
+    if (err == -ENOMEM) {
+        /* Out of memory (the sandbox's limit): as the memory cgroup, kill a process and let the
+         * guest fault again. The victim may be this task: it dies on its way back. SIGBUS only
+         * when there is nothing left to kill. */
+        int oom = kernel_oom_wait(t->kernel, t);
+        if (oom == 0 || oom == -EINTR)
+            return;
+    }
     siginfo_t info;
     memset(&info, 0, sizeof(info));
     info.si_signo = err == -ENOMEM ? SIGBUS : SIGSEGV;

@@ -154,6 +154,12 @@ int memfile_alloc(struct memfile *mf, uint64_t len, uint64_t *off)
         return -EINVAL;
 
     pthread_mutex_lock(&mf->lock);
+    /* The limit counts pages as the memory cgroup counts charges: whatever is allocated, shared
+     * or not, once. */
+    if (mf->limit && (len > mf->limit || mf->used > mf->limit - len)) {
+        err = -ENOMEM;
+        goto out_unlock;
+    }
     /* Everything that can fail happens before the free set changes. */
     err = memfile_extents_find(mf, len, &at);
     if (err)
@@ -276,4 +282,48 @@ uint64_t memfile_used(const struct memfile *mf)
     uint64_t used = mf->used;
     pthread_mutex_unlock(memfile_lock(mf));
     return used;
+}
+
+void memfile_set_limit(struct memfile *mf, uint64_t limit)
+{
+    pthread_mutex_lock(&mf->lock);
+    mf->limit = limit;
+    pthread_mutex_unlock(&mf->lock);
+}
+
+uint64_t memfile_limit(const struct memfile *mf)
+{
+    pthread_mutex_lock(memfile_lock(mf));
+    uint64_t limit = mf->limit;
+    pthread_mutex_unlock(memfile_lock(mf));
+    return limit;
+}
+
+void memfile_set_oom_hook(struct memfile *mf, memfile_oom_fn fn, void *arg)
+{
+    pthread_mutex_lock(&mf->lock);
+    mf->oom_hook = fn;
+    mf->oom_arg = arg;
+    pthread_mutex_unlock(&mf->lock);
+}
+
+int memfile_oom_wait(struct memfile *mf)
+{
+    pthread_mutex_lock(&mf->lock);
+    memfile_oom_fn fn = mf->oom_hook;
+    void *arg = mf->oom_arg;
+    pthread_mutex_unlock(&mf->lock);
+    /* The hook bounds its own wait and says -ENOMEM once killing cannot help. */
+    return fn ? fn(arg) : -ENOMEM;
+}
+
+int memfile_alloc_wait(struct memfile *mf, uint64_t len, uint64_t *off)
+{
+    int err;
+
+    while ((err = memfile_alloc(mf, len, off)) == -ENOMEM) {
+        if ((err = memfile_oom_wait(mf)) != 0)
+            break;
+    }
+    return err;
 }

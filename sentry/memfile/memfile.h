@@ -46,4 +46,25 @@ uint32_t memfile_refcount(const struct memfile *mf, uint64_t off);
 /* Bytes currently allocated (pages with a non-zero count). */
 uint64_t memfile_used(const struct memfile *mf);
 
+/* The sandbox's memory limit (linux.resources.memory.limit): memfile_alloc fails with -ENOMEM
+ * rather than take memfile_used past `limit` bytes (0: no limit but the file's size). Lowering
+ * it below what is in use frees nothing; later allocations fail until enough is freed. */
+void memfile_set_limit(struct memfile *mf, uint64_t limit);
+uint64_t memfile_limit(const struct memfile *mf);
+
+/* What an allocation that may wait does when memfile_alloc fails: the hook (the kernel's OOM
+ * killer) frees memory or gives up. It returns 0 when the allocation is worth retrying, -errno
+ * to give up with. It may block, so it is called with no memfile lock held. */
+typedef int (*memfile_oom_fn)(void *arg);
+void memfile_set_oom_hook(struct memfile *mf, memfile_oom_fn fn, void *arg);
+
+/* Runs the OOM hook once (no lock of the caller's may be one the hook's kill needs: no mm
+ * lock): 0 when an allocation is worth retrying, else -errno (-ENOMEM without a hook). */
+int memfile_oom_wait(struct memfile *mf);
+
+/* memfile_alloc for callers that may block and hold no lock the OOM hook could need (tmpfs and
+ * shm pages allocated by a syscall): on -ENOMEM it asks the hook and retries while the hook
+ * says so. Returns as memfile_alloc, or the hook's -errno. */
+int memfile_alloc_wait(struct memfile *mf, uint64_t len, uint64_t *off);
+
 #endif

@@ -50,6 +50,9 @@ struct memfile {
     uint64_t bump;                    /* [bump, size) is free */
     struct memfile_refchunk **chunks; /* nchunks slots; NULL when every page of it is free */
     uint64_t used;                    /* bytes in pages with a non-zero count */
+    uint64_t limit;                   /* allocations keep used <= limit; 0: none */
+    memfile_oom_fn oom_hook;          /* memfile_alloc_wait's hook, NULL: none */
+    void *oom_arg;
 };
 
 /* Where a request of some length fits: at `off`, carved from free[index], or from the tail when

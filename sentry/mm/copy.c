@@ -24,8 +24,10 @@ static bool prot_allows(int prot, enum copy_dir dir)
     }
 }
 
-/* Copies until the first page that can't be accessed; returns the bytes copied. */
-static size_t copy_locked(struct mm *mm, uint64_t addr, void *buf, size_t len, enum copy_dir dir)
+/* Copies until the first page that can't be accessed; returns the bytes copied. *oom is set
+ * when it stopped for want of memory (a page it could not allocate), not for an address. */
+static size_t copy_locked(struct mm *mm, uint64_t addr, void *buf, size_t len, enum copy_dir dir,
+                          bool *oom)
 {
     size_t done = 0;
     char *base = memfile_base(mm->mf);
@@ -40,12 +42,16 @@ static size_t copy_locked(struct mm *mm, uint64_t addr, void *buf, size_t len, e
         struct pma *p;
         if (!v && dir != COPY_CHECK_OUT)
             v = mm_grow_stack(mm, at); /* as get_user_pages grows a stack */
-        if (!v || !prot_allows(v->prot, dir) || mm_populate(mm, v, at, &p) != 0)
+        if (!v || !prot_allows(v->prot, dir))
             break;
+        int err = mm_populate(mm, v, at, &p);
         /* Writing to pages shared with another mm copies them first, as a guest write does. */
-        if ((dir == COPY_OUT || dir == COPY_ZERO_FORCE) && p->cow &&
-            mm_cow_break(mm, at, &p) != 0)
+        if (!err && (dir == COPY_OUT || dir == COPY_ZERO_FORCE) && p->cow)
+            err = mm_cow_break(mm, at, &p);
+        if (err) {
+            *oom = err == -ENOMEM;
             break;
+        }
         size_t n = p->end - at;
         if (n > len - done)
             n = len - done;
@@ -63,11 +69,22 @@ static size_t copy_locked(struct mm *mm, uint64_t addr, void *buf, size_t len, e
 
 static ssize_t copy_partial(struct mm *mm, uint64_t addr, void *buf, size_t len, enum copy_dir dir)
 {
+    size_t done = 0;
+    bool oom = false;
+
     if (len == 0)
         return 0;
-    pthread_mutex_lock(&mm->lock);
-    size_t done = copy_locked(mm, addr, buf, len, dir);
-    pthread_mutex_unlock(&mm->lock);
+    for (;;) {
+        pthread_mutex_lock(&mm->lock);
+        done +=
+            copy_locked(mm, addr + done, buf ? (char *)buf + done : NULL, len - done, dir, &oom);
+        pthread_mutex_unlock(&mm->lock);
+        /* Out of memory mid-copy: as a fault in copy_to_user, the memory limit's OOM killer runs
+         * (with the mm lock dropped: it reads the mms) and the copy goes on if it freed any. */
+        if (!oom || done == len || memfile_oom_wait(mm->mf) != 0)
+            break;
+        oom = false;
+    }
     return done ? (ssize_t)done : -EFAULT;
 }
 
@@ -117,7 +134,8 @@ ssize_t mm_copy_string_in(struct mm *mm, uint64_t addr, char *buf, size_t size)
         size_t chunk = PAGE_SIZE_MM - (at & (PAGE_SIZE_MM - 1));
         if (chunk > size - got)
             chunk = size - got;
-        size_t n = copy_locked(mm, at, buf + got, chunk, COPY_IN);
+        bool oom = false; /* a string the guest never wrote: EFAULT, not worth a kill */
+        size_t n = copy_locked(mm, at, buf + got, chunk, COPY_IN, &oom);
         char *nul = memchr(buf + got, '\0', n);
         if (nul) {
             pthread_mutex_unlock(&mm->lock);

@@ -35,7 +35,10 @@ int mm_populate(struct mm *mm, struct vma *v, uint64_t addr, struct pma **out)
         return 0;
     }
     /* Fill the aligned window around addr, clipped to the VMA and to the PMAs around it. */
-    uint64_t window = v->file ? MM_FILE_FAULT_AROUND : MM_ANON_FAULT_AROUND;
+    /* Under a memory limit every page allocated counts against it, touched or not: anonymous
+     * memory is filled in small windows too, so a process is charged about what it uses. */
+    uint64_t window =
+        v->file || memfile_limit(mm->mf) ? MM_FILE_FAULT_AROUND : MM_ANON_FAULT_AROUND;
     uint64_t lo = addr & ~(window - 1), hi = lo + window;
     if (lo < v->start)
         lo = v->start;
@@ -56,8 +59,7 @@ int mm_populate(struct mm *mm, struct vma *v, uint64_t addr, struct pma **out)
             return -EACCES; /* sys_mmap refuses these; never a copy that would lose writes */
         p.start = page_align_down(addr);
         p.end = p.start + PAGE_SIZE_MM;
-        int err = v->file->ops->translate(v->file, v->file_off + (p.start - v->start),
-                                          &p.mf_off);
+        int err = v->file->ops->translate(v->file, v->file_off + (p.start - v->start), &p.mf_off);
         if (err)
             return err == -ENOMEM ? -ENOMEM : -EFAULT;
         rangevec_insert(&mm->pmas, i, &p);
@@ -139,8 +141,7 @@ int mm_handle_fault_since(struct mm *mm, uint64_t addr, uint64_t gen)
             /* Another thread changed the mappings since this one entered the guest (a COW
              * break mapped the page writable): the access saw the old protection. Retry; a
              * real violation faults again with nothing changed in between. */
-            err = atomic_load_explicit(&mm->map_gen, memory_order_acquire) != gen ? 0
-                                                                                  : -EACCES;
+            err = atomic_load_explicit(&mm->map_gen, memory_order_acquire) != gen ? 0 : -EACCES;
             goto out;
         }
         if ((err = mm_cow_break(mm, addr, &p)) != 0)

@@ -83,8 +83,10 @@ static ssize_t data_read(struct inode *inode, void *buf, size_t len, int64_t off
     return (ssize_t)len;
 }
 
-/* The page at `index`, allocated (zeroed) and charged if absent. data_lock held for writing. */
-static int page_get(struct inode *inode, uint64_t index, char **out)
+/* The page at `index`, allocated (zeroed) and charged if absent. data_lock held for writing.
+ * may_wait: the caller is a syscall that holds no mm lock, so a page past the memory limit may
+ * wait for the OOM killer (tmpfs_page_alloc). */
+static int page_get(struct inode *inode, uint64_t index, bool may_wait, char **out)
 {
     struct tmpfs_regular *reg = reg_of(inode);
     char *page = page_tree_lookup(&reg->pages, index);
@@ -96,7 +98,7 @@ static int page_get(struct inode *inode, uint64_t index, char **out)
     int err = tmpfs_pages_reserve(tsb, 1);
     if (err)
         return err;
-    page = tmpfs_page_alloc();
+    page = tmpfs_page_alloc(may_wait);
     err = page ? page_tree_insert(&reg->pages, index, page) : -ENOMEM;
     if (err) {
         if (page)
@@ -127,7 +129,7 @@ static ssize_t data_write(struct inode *inode, const void *buf, size_t len, int6
         size_t in_page = pos % PAGE;
         size_t chunk = PAGE - in_page < len - done ? PAGE - in_page : len - done;
         char *page;
-        err = page_get(inode, pos / PAGE, &page);
+        err = page_get(inode, pos / PAGE, true, &page);
         if (err)
             break;
         memcpy(page + in_page, (const char *)buf + done, chunk);
@@ -239,7 +241,7 @@ static int tmpfs_fallocate(struct file *f, int mode, int64_t off, int64_t len)
     for (uint64_t i = first; i <= last && !err; i++) {
         if (page_tree_lookup(&reg->pages, i))
             continue;
-        char *page = tmpfs_page_alloc();
+        char *page = tmpfs_page_alloc(true);
         err = page ? page_tree_insert(&reg->pages, i, page) : -ENOMEM;
         if (err) {
             if (page)
@@ -298,7 +300,9 @@ static int tmpfs_mappable_translate(struct mappable *m, uint64_t off, uint64_t *
         return -ENODEV;
     pthread_rwlock_wrlock(&reg->data_lock);
     char *page;
-    int err = page_get(inode, off / PAGE, &page);
+    /* A fault: the mm lock is held, and the OOM killer reads mms. The fault path itself waits
+     * for it, once the lock is dropped (task_handle_fault). */
+    int err = page_get(inode, off / PAGE, false, &page);
     if (!err) {
         int64_t o = tmpfs_page_mf_off(page);
         if (o < 0) {
@@ -371,13 +375,13 @@ struct memfile *tmpfs_memfile(void)
     return atomic_load_explicit(&page_memfile, memory_order_acquire);
 }
 
-void *tmpfs_page_alloc(void)
+void *tmpfs_page_alloc(bool may_wait)
 {
     struct memfile *mf = tmpfs_memfile();
     if (!mf)
         return calloc(1, PAGE);
     uint64_t off;
-    if (memfile_alloc(mf, PAGE, &off) != 0)
+    if ((may_wait ? memfile_alloc_wait(mf, PAGE, &off) : memfile_alloc(mf, PAGE, &off)) != 0)
         return NULL;
     return (char *)memfile_base(mf) + off; /* zero-filled: free memory-file pages are holes */
 }

@@ -28,7 +28,9 @@ struct tmpfs_sb {
 
 /* ---- data pages: zeroed 4 KiB pages from the memory file (or the heap, without one) ---- */
 
-void *tmpfs_page_alloc(void);
+/* may_wait: past the sandbox's memory limit, wait for the OOM killer and retry (a syscall that
+ * holds no mm lock); else fail at once. NULL when no page could be had. */
+void *tmpfs_page_alloc(bool may_wait);
 void tmpfs_page_free(void *page);
 /* The memory-file offset of a page from tmpfs_page_alloc, or -1 for a heap page. */
 int64_t tmpfs_page_mf_off(const void *page);
