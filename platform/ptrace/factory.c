@@ -1,11 +1,13 @@
 /* The stub factory: a process forked from the sandbox before the sentry starts threads, so the
- * multi-threaded sentry never forks. On request it forks a stub: a process that keeps only the
- * memory file and the stub code page, confines itself with a seccomp filter that kills it for any
- * syscall not made from the stub page, and stops itself for a sentry thread to seize. */
+ * multi-threaded sentry never forks. It keeps a few stubs ready and hands one out per request. A
+ * stub is a process that keeps only the memory file and the stub code page, confines itself with
+ * a seccomp filter that kills it for any syscall not made from the stub page, and stops itself
+ * for a sentry thread to seize. */
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
+#include <poll.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -21,6 +23,7 @@
 
 #include "lib/log.h"
 #include "platform/ptrace/ptrace_internal.h"
+#include "platform/ptrace/stub_pool.h"
 #include "stub.h"
 
 #define STUB_PAGE_SIZE 4096UL
@@ -82,12 +85,54 @@ static __attribute__((noreturn)) void stub_child(uint64_t stub_base, int memfile
     _exit(122); /* not reached: stub_init never returns */
 }
 
+/* Forks a stub and waits until it has stopped itself, so the seizing thread finds it in
+ * group-stop rather than racing its SIGSTOP. Returns its pid or -errno. */
+static pid_t factory_spawn_stub(uint64_t stub_base, int memfile_fd)
+{
+    int status;
+
+    pid_t pid = fork();
+    if (pid == 0)
+        stub_child(stub_base, memfile_fd);
+    if (pid < 0)
+        return -errno;
+    while (waitpid(pid, &status, WUNTRACED) < 0) {
+        if (errno != EINTR) {
+            int err = -errno;
+            kill(pid, SIGKILL);
+            return err;
+        }
+    }
+    return WIFSTOPPED(status) ? pid : -ECHILD;
+}
+
+/* Whether a request is waiting on `sock` (or the sentry hung up): then serve it before refilling. */
+static bool factory_request_pending(int sock)
+{
+    struct pollfd pfd = {.fd = sock, .events = POLLIN};
+
+    return poll(&pfd, 1, 0) != 0;
+}
+
+/* Serves stub requests, handing out a ready stub from the pool when there is one and refilling the
+ * pool while no request waits: forking and initializing a stub takes most of a millisecond, which
+ * then runs in parallel with the guest instead of inside its fork or execve. */
 static void factory_serve(int sock, uint64_t stub_base, int memfile_fd)
 {
     struct sigaction sa = {.sa_handler = SIG_DFL, .sa_flags = SA_NOCLDWAIT};
-    sigaction(SIGCHLD, &sa, NULL);
+    struct stub_pool pool;
 
+    sigaction(SIGCHLD, &sa, NULL);
+    stub_pool_init(&pool);
     for (;;) {
+        if (!stub_pool_full(&pool) && !factory_request_pending(sock)) {
+            pid_t pid = factory_spawn_stub(stub_base, memfile_fd);
+            if (pid > 0) {
+                stub_pool_push(&pool, pid);
+                continue;
+            }
+            /* Out of processes or memory: stop refilling until someone asks. */
+        }
         char req;
         ssize_t n = read(sock, &req, 1);
         if (n == 0)
@@ -97,23 +142,9 @@ static void factory_serve(int sock, uint64_t stub_base, int memfile_fd)
                 continue;
             _exit(1);
         }
-        int32_t reply;
-        pid_t pid = fork();
-        if (pid == 0)
-            stub_child(stub_base, memfile_fd);
-        if (pid < 0) {
-            reply = -errno;
-        } else {
-            int status;
-            /* Reply only once the stub has stopped itself, so the seizing thread finds it in
-             * group-stop rather than racing its SIGSTOP. */
-            if (waitpid(pid, &status, WUNTRACED) < 0)
-                reply = -errno;
-            else if (WIFSTOPPED(status))
-                reply = pid;
-            else
-                reply = -ECHILD;
-        }
+        int32_t reply = stub_pool_pop(&pool);
+        if (reply < 0)
+            reply = factory_spawn_stub(stub_base, memfile_fd);
         if (write(sock, &reply, sizeof(reply)) != sizeof(reply))
             _exit(1);
     }

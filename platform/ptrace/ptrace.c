@@ -141,23 +141,29 @@ static int ptrace_as_create(struct platform *base, struct platform_as **out)
         err = -ENOMEM;
         goto out_free;
     }
-    pid_t pid = ptrace_factory_new_stub(p);
-    if (pid < 0) {
-        err = pid;
-        goto out_free;
+    /* A stub that waited in the factory's pool may have been killed meanwhile (by the OOM
+     * killer, say): then take another. */
+    for (int attempt = 0;; attempt++) {
+        pid_t pid = ptrace_factory_new_stub(p);
+        if (pid < 0) {
+            err = pid;
+            goto out_free;
+        }
+        as->pid = pid;
+        t->tid = pid;
+        t->tracer_tid = self_tid();
+        t->cpu = -1;
+        t->dead = false;
+        err = thread_seize(t);
+        if (!err)
+            break;
+        kill(pid, SIGKILL);
+        if (attempt == 1)
+            goto out_free;
     }
     as->base.platform = base;
     as->platform = p;
-    as->pid = pid;
     pthread_mutex_init(&as->lock, NULL);
-    t->tid = pid;
-    t->tracer_tid = self_tid();
-    t->cpu = -1;
-    err = thread_seize(t);
-    if (err) {
-        kill(pid, SIGKILL);
-        goto out_free;
-    }
     as->threads = t;
     *out = &as->base;
     return 0;

@@ -79,6 +79,16 @@ struct fs_context *task_get_fs(struct task *t)
     return fs;
 }
 
+/* The host's limits as the sandbox started; written once under host_rlimits_once. */
+static struct rlimit host_rlimits[RLIM_NLIMITS];
+static pthread_once_t host_rlimits_once = PTHREAD_ONCE_INIT;
+
+static void host_rlimits_read(void)
+{
+    for (int r = 0; r < RLIM_NLIMITS; r++)
+        getrlimit((__rlimit_resource_t)r, &host_rlimits[r]);
+}
+
 struct thread_group *thread_group_alloc(struct kernel *k, int tgid)
 {
     struct thread_group *tg = calloc(1, sizeof(*tg));
@@ -96,9 +106,9 @@ struct thread_group *thread_group_alloc(struct kernel *k, int tgid)
     tg->exit_signal = SIGCHLD;
     tg->dumpable = 1;
     /* The sandbox starts with the limits runsc itself runs under, as a container inherits the
-     * runtime's. */
-    for (int r = 0; r < RLIM_NLIMITS; r++)
-        getrlimit((__rlimit_resource_t)r, &tg->rlimits[r]);
+     * runtime's (read once: fork copies the parent's over these anyway). */
+    pthread_once(&host_rlimits_once, host_rlimits_read);
+    memcpy(tg->rlimits, host_rlimits, sizeof(tg->rlimits));
     return tg;
 }
 

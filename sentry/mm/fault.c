@@ -144,8 +144,13 @@ int mm_handle_fault_since(struct mm *mm, uint64_t addr, uint64_t gen)
             err = atomic_load_explicit(&mm->map_gen, memory_order_acquire) != gen ? 0 : -EACCES;
             goto out;
         }
-        if ((err = mm_cow_break(mm, addr, &p)) != 0)
+        if ((err = mm_cow_break(mm, addr, &p, true)) != 0)
             goto out;
+        /* The copy replaces the read-only mapping of the shared pages in one call (MAP_FIXED);
+         * should that fail, the old mapping must not stay in front of the copy. */
+        if ((err = mm_pma_map(mm, p, v->prot)) != 0 && mm->as)
+            platform_as_unmap(mm->as, p->start, p->end - p->start);
+        goto out;
     }
     err = mm_pma_map(mm, p, v->prot);
 out:
@@ -163,7 +168,7 @@ static bool pages_exclusive(struct mm *mm, uint64_t off, uint64_t len)
     return true;
 }
 
-int mm_cow_break(struct mm *mm, uint64_t addr, struct pma **pp)
+int mm_cow_break(struct mm *mm, uint64_t addr, struct pma **pp, bool remap_next)
 {
     /* Only the PMA vector grows here: callers hold pointers into the VMA vector. */
     if (rangevec_reserve(&mm->pmas, 2) != 0)
@@ -187,8 +192,8 @@ int mm_cow_break(struct mm *mm, uint64_t addr, struct pma **pp)
         p->mf_off = off;
     }
     /* The guest must not go on reading the old pages through its read-only host mapping: drop
-     * it, and the next access maps the copy (a write fault maps it at once). */
-    if (p->mapped && mm->as)
+     * it, and the next access maps the copy; unless the caller maps the copy over it at once. */
+    if (p->mapped && mm->as && !remap_next)
         platform_as_unmap(mm->as, lo, hi - lo);
     p->cow = false;
     p->mapped = false;

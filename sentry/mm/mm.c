@@ -48,6 +48,39 @@ void mm_destroy(struct mm *mm)
     free(mm);
 }
 
+/* After a fork made the parent's private pages copy-on-write: maps its pages that are mapped
+ * writable read-only instead, so its next write faults and copies while its reads go on without
+ * a fault. Only what is mapped costs a call into the platform, and a run of PMAs contiguous in
+ * both the guest and the memory file costs one. With parent->lock held. */
+static void mm_fork_protect_parent(struct mm *parent)
+{
+    size_t j = 0;
+
+    for (size_t i = 0; i < parent->pmas.len;) {
+        struct pma *p = pma_at(parent, i);
+        while (vma_at(parent, j)->end <= p->start)
+            j++;
+        struct vma *v = vma_at(parent, j);
+        if (!p->mapped || (v->flags & VMA_SHARED) || !(v->prot & PROT_WRITE) || !parent->as) {
+            i++;
+            continue;
+        }
+        uint64_t start = p->start, end = p->end, mf_off = p->mf_off;
+        for (i++; i < parent->pmas.len; i++) {
+            struct pma *next = pma_at(parent, i);
+            if (!next->mapped || next->start != end || next->end > v->end ||
+                next->mf_off != mf_off + (end - start))
+                break;
+            end = next->end;
+        }
+        if (platform_as_map(parent->as, start, end - start, v->prot & ~PROT_WRITE, mf_off) != 0) {
+            /* Could not downgrade: drop the mapping, the next access faults and maps anew. */
+            mm_pmas_unmap(parent, start, end);
+        }
+        atomic_fetch_add_explicit(&parent->map_gen, 1, memory_order_release);
+    }
+}
+
 int mm_fork(struct mm *parent, struct mm **out)
 {
     struct mm *child;
@@ -89,11 +122,7 @@ int mm_fork(struct mm *parent, struct mm **out)
         copy.mapped = false;
         rangevec_insert(&child->pmas, i, &copy);
     }
-    for (size_t i = 0; i < parent->vmas.len; i++) {
-        struct vma *v = vma_at(parent, i);
-        if (!(v->flags & VMA_SHARED) && (v->prot & PROT_WRITE))
-            mm_pmas_unmap(parent, v->start, v->end);
-    }
+    mm_fork_protect_parent(parent);
     pthread_mutex_unlock(&parent->lock);
     *out = child;
     return 0;

@@ -19,7 +19,7 @@
  * guest touching memory sequentially faults once per 2 MiB rather than once per page. */
 #define MM_ANON_FAULT_AROUND (2UL << 20)
 /* The same for private file mappings, which must read the file. */
-#define MM_FILE_FAULT_AROUND (64UL << 10)
+#define MM_FILE_FAULT_AROUND (256UL << 10)
 
 /* A run of guest pages backed by contiguous memory-file pages. Invariant: a PMA lies inside
  * one VMA, so it is mapped with that VMA's protection. */
@@ -107,7 +107,8 @@ int mm_populate(struct mm *mm, struct vma *v, uint64_t addr, struct pma **out);
 int mm_pma_map(struct mm *mm, struct pma *p, int prot);
 /* Gives the PMA covering `addr` pages of its own for the window around `addr`, so a write there
  * changes no other mm; *p is updated to the PMA now covering `addr`. It may move PMAs (not
- * VMAs): the caller's PMA pointers are stale afterwards, its VMA pointers are not. */
-int mm_cow_break(struct mm *mm, uint64_t addr, struct pma **p);
+ * VMAs): the caller's PMA pointers are stale afterwards, its VMA pointers are not. With
+ * `remap_next` the host mapping of the old pages stays until the caller maps the copy over it. */
+int mm_cow_break(struct mm *mm, uint64_t addr, struct pma **p, bool remap_next);
 
 #endif

@@ -1,0 +1,158 @@
+/* Unit tests for what a fork asks of the platform: the parent's writable private pages that are
+ * mapped become read-only (one call per run of pages, none for what is unmapped), and a write
+ * fault on such a page maps the copy over the old pages in one call, leaving the child's pages
+ * alone. A recording platform address space stands in for a real one. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "platform/platform_impl.h"
+#include "tests/unit/mm/mm_fixture.h"
+
+#define MAX_CALLS 64
+
+struct call {
+    bool map; /* map, else unmap */
+    uint64_t addr, len;
+    int prot;
+};
+
+/* The platform calls one address space received, in order. */
+struct recording_as {
+    struct platform_as base;
+    struct call calls[MAX_CALLS];
+    int ncalls;
+};
+
+static int rec_map(struct platform_as *as, uint64_t addr, uint64_t len, int prot, uint64_t off)
+{
+    struct recording_as *r = (struct recording_as *)as;
+
+    (void)off;
+    assert_true(r->ncalls < MAX_CALLS);
+    r->calls[r->ncalls++] = (struct call){.map = true, .addr = addr, .len = len, .prot = prot};
+    return 0;
+}
+
+static int rec_unmap(struct platform_as *as, uint64_t addr, uint64_t len)
+{
+    struct recording_as *r = (struct recording_as *)as;
+
+    assert_true(r->ncalls < MAX_CALLS);
+    r->calls[r->ncalls++] = (struct call){.map = false, .addr = addr, .len = len};
+    return 0;
+}
+
+static void rec_release(struct platform_as *as)
+{
+    (void)as;
+}
+
+static const struct platform_ops recording_ops = {
+    .name = "recording",
+    .as_map = rec_map,
+    .as_unmap = rec_unmap,
+    .as_release = rec_release,
+};
+static struct platform recording_platform = {.ops = &recording_ops};
+
+static void rec_init(struct recording_as *r)
+{
+    memset(r, 0, sizeof(*r));
+    r->base.platform = &recording_platform;
+}
+
+static void test_fork_maps_parent_pages_read_only(void **state)
+{
+    struct mm *parent = mm_of(state);
+    struct recording_as pas;
+    struct mm *child;
+
+    rec_init(&pas);
+    mm_set_platform_as(parent, &pas.base);
+    /* Two writable regions, one touched (mapped) and one never touched, and a read-only one. */
+    assert_int_equal(map_fixed(parent, AREA, 2 * MIB, RW), (int64_t)AREA);
+    assert_int_equal(map_fixed(parent, AREA + 4 * MIB, 2 * MIB, RW), (int64_t)(AREA + 4 * MIB));
+    assert_int_equal(map_fixed(parent, AREA + 8 * MIB, 2 * MIB, PROT_READ),
+                     (int64_t)(AREA + 8 * MIB));
+    assert_int_equal(mm_handle_fault(parent, AREA), 0);
+    assert_int_equal(mm_handle_fault(parent, AREA + 8 * MIB), 0);
+    fill_pattern(parent, AREA, 3 * PAGE, 1, 0);
+    pas.ncalls = 0;
+
+    assert_int_equal(mm_fork(parent, &child), 0);
+    /* One call for the one mapped writable run, read-only now; nothing for the rest. */
+    assert_int_equal(pas.ncalls, 1);
+    assert_true(pas.calls[0].map);
+    assert_int_equal(pas.calls[0].addr, AREA);
+    assert_int_equal(pas.calls[0].len, 2 * MIB);
+    assert_int_equal(pas.calls[0].prot, PROT_READ);
+    check_pattern(child, AREA, 3 * PAGE, 1, 0);
+    mm_put(child);
+    mm_set_platform_as(parent, NULL); /* the recorder lives on this stack frame */
+}
+
+static void test_parent_write_after_fork_copies_in_one_call(void **state)
+{
+    struct mm *parent = mm_of(state);
+    struct recording_as pas, cas;
+    struct mm *child;
+
+    rec_init(&pas);
+    rec_init(&cas);
+    mm_set_platform_as(parent, &pas.base);
+    assert_int_equal(map_fixed(parent, AREA, 2 * MIB, RW), (int64_t)AREA);
+    assert_int_equal(mm_handle_fault(parent, AREA), 0);
+    fill_pattern(parent, AREA, 2 * PAGE, 2, 0);
+    assert_int_equal(mm_fork(parent, &child), 0);
+    mm_set_platform_as(child, &cas.base);
+    pas.ncalls = 0;
+
+    /* The page is mapped read-only and shared: the write fault copies and maps the copy
+     * writable over the old pages, with no separate unmap. */
+    assert_int_equal(mm_handle_fault(parent, AREA + PAGE), 0);
+    assert_int_equal(pas.ncalls, 1);
+    assert_true(pas.calls[0].map);
+    assert_true(pas.calls[0].addr <= AREA + PAGE);
+    assert_true(pas.calls[0].addr + pas.calls[0].len > AREA + PAGE);
+    assert_int_equal(pas.calls[0].prot, RW);
+    assert_int_equal(cas.ncalls, 0);
+
+    /* The parent's write lands in its copy only. */
+    fill_pattern(parent, AREA + PAGE, PAGE, 3, 0);
+    check_pattern(child, AREA, 2 * PAGE, 2, 0);
+    check_pattern(parent, AREA + PAGE, PAGE, 3, 0);
+    mm_put(child);
+    mm_set_platform_as(parent, NULL); /* the recorder lives on this stack frame */
+}
+
+static void test_fork_of_unmapped_parent_calls_nothing(void **state)
+{
+    struct mm *parent = mm_of(state);
+    struct recording_as pas;
+    struct mm *child;
+
+    rec_init(&pas);
+    assert_int_equal(map_fixed(parent, AREA, 2 * MIB, RW), (int64_t)AREA);
+    fill_pattern(parent, AREA, PAGE, 4, 0); /* populated by the sentry, never mapped */
+    mm_set_platform_as(parent, &pas.base);
+    assert_int_equal(mm_fork(parent, &child), 0);
+    assert_int_equal(pas.ncalls, 0);
+    check_pattern(child, AREA, PAGE, 4, 0);
+    mm_put(child);
+    mm_set_platform_as(parent, NULL); /* the recorder lives on this stack frame */
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_fork_maps_parent_pages_read_only, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_parent_write_after_fork_copies_in_one_call, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_fork_of_unmapped_parent_calls_nothing, setup,
+                                        teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
