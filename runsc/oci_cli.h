@@ -101,6 +101,9 @@ int state_create_dir(const char *root, const char *id, int *dir_fd);
 int state_open_dir(const char *root, const char *id, int *dir_fd);
 /* Writes state.json atomically (a temporary file renamed over it). */
 int state_write(int dir_fd, const struct container_state *st);
+/* Writes pid into the --pid-file at path as runc does: through a temporary name and a rename, so
+ * a reader never sees it half written. 0 or -errno. */
+int oci_write_pid_file(const char *path, pid_t pid);
 /* Reads state.json; -ENOENT when the directory has none (a create that did not finish). */
 int state_read(int dir_fd, struct container_state *st);
 void state_free(struct container_state *st);

@@ -60,28 +60,6 @@ static int write_text_at(int dir_fd, const char *path, const char *text)
     return err;
 }
 
-/* runc writes the pid file through a temporary name and a rename. */
-static int write_pid_file(const char *path, pid_t pid)
-{
-    char tmp[PATH_MAX], text[32];
-    const char *slash = strrchr(path, '/');
-    int dir_len = slash ? (int)(slash - path) : 0;
-
-    snprintf(tmp, sizeof(tmp), "%.*s%s.%s", dir_len, path, slash ? "/" : "",
-             slash ? slash + 1 : path);
-    snprintf(text, sizeof(text), "%d", pid);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0)
-        return -errno;
-    int err = write(fd, text, strlen(text)) == (ssize_t)strlen(text) ? 0 : -EIO;
-    close(fd);
-    if (!err && rename(tmp, path) != 0)
-        err = -errno;
-    if (err)
-        unlink(tmp);
-    return err;
-}
-
 /* Loads the spec the container was created with (its copy in the state directory). */
 static int load_saved_spec(int dir_fd, const struct container_state *st, struct oci_spec **out)
 {
@@ -102,8 +80,8 @@ static char *annotations_json(const struct oci_spec *spec)
     for (size_t i = 0; i < spec->n_annotations; i++)
         json_object_object_add(o, spec->annotations[i].key,
                                json_object_new_string(spec->annotations[i].value));
-    char *text = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
-                                                              JSON_C_TO_STRING_NOSLASHESCAPE));
+    char *text = strdup(
+        json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
     json_object_put(o);
     return text;
 }
@@ -176,7 +154,8 @@ static int container_create(const struct global_flags *g, const char *verb, cons
         goto out_spec;
     }
     if ((ret = write_text_at(dir_fd, SPEC_COPY, spec_json)) != 0) {
-        oci_errorf("runsc %s failed: save the spec: %s", verb, errno_text(-ret, text, sizeof(text)));
+        oci_errorf("runsc %s failed: save the spec: %s", verb,
+                   errno_text(-ret, text, sizeof(text)));
         goto out_dir;
     }
     if (spec->process.terminal && o->console_socket &&
@@ -222,13 +201,13 @@ static int container_create(const struct global_flags *g, const char *verb, cons
                    errno_text(-ret, text, sizeof(text)));
         goto out_procs;
     }
-    static const enum oci_hook_kind create_hooks[] = {
-        OCI_HOOK_PRESTART, OCI_HOOK_CREATE_RUNTIME, OCI_HOOK_CREATE_CONTAINER};
+    static const enum oci_hook_kind create_hooks[] = {OCI_HOOK_PRESTART, OCI_HOOK_CREATE_RUNTIME,
+                                                      OCI_HOOK_CREATE_CONTAINER};
     if (run_hooks(spec, create_hooks, 3, st, CONTAINER_CREATING, err, sizeof(err)) != 0) {
         oci_errorf("runsc %s failed: %s", verb, err);
         goto out_procs;
     }
-    if (o->pid_file && (ret = write_pid_file(o->pid_file, procs->sandbox_pid)) != 0) {
+    if (o->pid_file && (ret = oci_write_pid_file(o->pid_file, procs->sandbox_pid)) != 0) {
         oci_errorf("runsc %s failed: write the pid file %s: %s", verb, o->pid_file,
                    errno_text(-ret, text, sizeof(text)));
         goto out_procs;
@@ -303,14 +282,16 @@ static const char create_summary[] = "create a container";
          "specify the file to write the process id to"},                                           \
         {"no-pivot", 0, OCI_FLAG_BOOL, &(o).no_pivot, "accepted; the sandbox always pivots"},      \
         {"no-new-keyring", 0, OCI_FLAG_BOOL, &(o).no_new_keyring, "accepted; no effect"},          \
-        {"preserve-fds", 0, OCI_FLAG_STRING, &(o).preserve_fds, "accepted; must be 0"}
+    {                                                                                              \
+        "preserve-fds", 0, OCI_FLAG_STRING, &(o).preserve_fds, "accepted; must be 0"               \
+    }
 
 int oci_cmd_create(const struct global_flags *g, int argc, char **argv)
 {
     struct create_opts o = {.detach = true};
     const struct oci_flag flags[] = {CREATE_FLAGS(o)};
-    const struct oci_command cmd = {"create", "<container-id>", create_summary, flags,
-                                    sizeof(flags) / sizeof(flags[0]), 1, 1};
+    const struct oci_command cmd = {
+        "create", "<container-id>", create_summary, flags, sizeof(flags) / sizeof(flags[0]), 1, 1};
     int first, r = oci_parse_flags(&cmd, argc, argv, &first);
     if (r != 0)
         return r > 0 ? 0 : 1;
@@ -330,9 +311,13 @@ int oci_cmd_create(const struct global_flags *g, int argc, char **argv)
 
 int oci_cmd_start(const struct global_flags *g, int argc, char **argv)
 {
-    const struct oci_command cmd = {"start", "<container-id>",
+    const struct oci_command cmd = {"start",
+                                    "<container-id>",
                                     "executes the user defined process in a created container",
-                                    NULL, 0, 1, 1};
+                                    NULL,
+                                    0,
+                                    1,
+                                    1};
     int first, r = oci_parse_flags(&cmd, argc, argv, &first);
     if (r != 0)
         return r > 0 ? 0 : 1;
@@ -374,7 +359,7 @@ static void forward_signal(int sig)
         kill(run_sandbox_pid, sig);
 }
 
-static const int run_forwarded[] = {SIGINT,  SIGTERM, SIGHUP,  SIGQUIT, SIGUSR1,
+static const int run_forwarded[] = {SIGINT,  SIGTERM, SIGHUP,   SIGQUIT, SIGUSR1,
                                     SIGUSR2, SIGCONT, SIGWINCH, SIGALRM};
 
 int oci_cmd_run(const struct global_flags *g, int argc, char **argv)
@@ -385,8 +370,13 @@ int oci_cmd_run(const struct global_flags *g, int argc, char **argv)
         {"detach", 'd', OCI_FLAG_BOOL, &o.detach, "detach from the container's process"},
         {"keep", 0, OCI_FLAG_BOOL, &o.keep, "do not delete the container after it exits"},
     };
-    const struct oci_command cmd = {"run", "<container-id>", "create and run a container", flags,
-                                    sizeof(flags) / sizeof(flags[0]), 1, 1};
+    const struct oci_command cmd = {"run",
+                                    "<container-id>",
+                                    "create and run a container",
+                                    flags,
+                                    sizeof(flags) / sizeof(flags[0]),
+                                    1,
+                                    1};
     int first, r = oci_parse_flags(&cmd, argc, argv, &first);
     if (r != 0)
         return r > 0 ? 0 : 1;

@@ -275,8 +275,8 @@ static int start_process(const char *socket_path, const char *id, const struct e
 /* Waits for the guest process with forwarded signals; returns the exit code. */
 static int wait_process(const char *socket_path, const char *id, pid_t guest_pid)
 {
-    static const int signals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH,
-                                  SIGCONT};
+    static const int signals[] = {SIGINT,  SIGTERM, SIGHUP,   SIGQUIT,
+                                  SIGUSR1, SIGUSR2, SIGWINCH, SIGCONT};
     static struct forwarder f;
     snprintf(f.socket_path, sizeof(f.socket_path), "%s", socket_path);
     f.id = id;
@@ -299,21 +299,6 @@ static int wait_process(const char *socket_path, const char *id, pid_t guest_pid
         return EXEC_FAILED;
     }
     return status_code(status);
-}
-
-static int write_pid(const char *path, pid_t pid)
-{
-    char tmp[4200], text[32];
-    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-    snprintf(text, sizeof(text), "%d", pid);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0)
-        return -errno;
-    int err = write(fd, text, strlen(text)) == (ssize_t)strlen(text) ? 0 : -EIO;
-    close(fd);
-    if (!err && rename(tmp, path) != 0)
-        err = -errno;
-    return err;
 }
 
 /* --detach: the waiter is a child that reports "ok" (or its failure, already logged) on a pipe,
@@ -356,7 +341,7 @@ static int exec_detached(const char *socket_path, const char *id, const struct e
         return EXEC_FAILED;
     }
     if (pid_file) {
-        int err = write_pid(pid_file, waiter);
+        int err = oci_write_pid_file(pid_file, waiter);
         if (err != 0) {
             oci_errorf("exec failed: write the pid file %s: %s", pid_file, strerror(-err));
             return EXEC_FAILED;
@@ -378,7 +363,8 @@ int oci_cmd_exec(const struct global_flags *g, int argc, char **argv)
         {"additional-gids", 'g', OCI_FLAG_LIST, &o.additional_gids, "additional gids"},
         {"process", 'p', OCI_FLAG_STRING, &o.process, "path to the process.json"},
         {"detach", 'd', OCI_FLAG_BOOL, &o.detach, "detach from the container's process"},
-        {"pid-file", 0, OCI_FLAG_STRING, &o.pid_file, "specify the file to write the process id to"},
+        {"pid-file", 0, OCI_FLAG_STRING, &o.pid_file,
+         "specify the file to write the process id to"},
         {"process-label", 0, OCI_FLAG_STRING, &o.process_label, "accepted; no effect"},
         {"apparmor", 0, OCI_FLAG_STRING, &o.apparmor, "accepted; no effect"},
         {"no-new-privs", 0, OCI_FLAG_BOOL, &o.no_new_privs, "set the no new privileges value"},
@@ -387,9 +373,13 @@ int oci_cmd_exec(const struct global_flags *g, int argc, char **argv)
         {"cgroup", 0, OCI_FLAG_LIST, &o.cgroup, "accepted; no effect"},
         {"ignore-paused", 0, OCI_FLAG_BOOL, &o.ignore_paused, "allow exec in a paused container"},
     };
-    const struct oci_command cmd = {"exec", "<container-id> <command> [command options]",
-                                    "execute new process inside the container", flags,
-                                    sizeof(flags) / sizeof(flags[0]), 1, -1};
+    const struct oci_command cmd = {"exec",
+                                    "<container-id> <command> [command options]",
+                                    "execute new process inside the container",
+                                    flags,
+                                    sizeof(flags) / sizeof(flags[0]),
+                                    1,
+                                    -1};
     int first, r = oci_parse_flags(&cmd, argc, argv, &first);
     if (r != 0)
         return r > 0 ? 0 : 1;
@@ -463,7 +453,7 @@ int oci_cmd_exec(const struct global_flags *g, int argc, char **argv)
         code = start_process(socket_path, id, &p, console_fd, &guest_pid);
         if (code == 0) {
             if (o.pid_file)
-                write_pid(o.pid_file, getpid());
+                oci_write_pid_file(o.pid_file, getpid());
             code = wait_process(socket_path, id, guest_pid);
         }
     }

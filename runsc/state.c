@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <json-c/json.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -143,8 +144,8 @@ int state_write(int dir_fd, const struct container_state *st)
     json_object_object_add(o, "status", json_object_new_string(state_status_name(st->saved)));
     if (st->annotations_json)
         json_object_object_add(o, "annotations", json_tokener_parse(st->annotations_json));
-    const char *text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
-                                                             JSON_C_TO_STRING_NOSLASHESCAPE);
+    const char *text =
+        json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
     int err = 0;
     int fd = openat(dir_fd, STATE_TMP, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0) {
@@ -360,8 +361,30 @@ char *state_hook_json(const struct container_state *st, enum container_status s)
     json_object_object_add(o, "bundle", json_object_new_string(st->bundle));
     if (st->annotations_json)
         json_object_object_add(o, "annotations", json_tokener_parse(st->annotations_json));
-    char *text = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
-                                                              JSON_C_TO_STRING_NOSLASHESCAPE));
+    char *text = strdup(
+        json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
     json_object_put(o);
     return text;
+}
+
+/* runc writes the pid file through a temporary name and a rename. */
+int oci_write_pid_file(const char *path, pid_t pid)
+{
+    char tmp[PATH_MAX], text[32];
+    const char *slash = strrchr(path, '/');
+    int dir_len = slash ? (int)(slash - path) : 0;
+
+    snprintf(tmp, sizeof(tmp), "%.*s%s.%s", dir_len, path, slash ? "/" : "",
+             slash ? slash + 1 : path);
+    snprintf(text, sizeof(text), "%d", pid);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return -errno;
+    int err = write(fd, text, strlen(text)) == (ssize_t)strlen(text) ? 0 : -EIO;
+    close(fd);
+    if (!err && rename(tmp, path) != 0)
+        err = -errno;
+    if (err)
+        unlink(tmp);
+    return err;
 }
