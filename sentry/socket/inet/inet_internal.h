@@ -95,6 +95,7 @@ struct inet_sock {
 
     /* Options, stored as set and read back. */
     int sndbuf, rcvbuf;
+    bool sndbuf_locked, rcvbuf_locked; /* set by SO_SNDBUF / SO_RCVBUF (SOCK_*BUF_LOCK) */
     bool reuseaddr, reuseport, keepalive, broadcast, oobinline, dontroute, v6only;
     int priority, rcvlowat, tos, ttl, hoplimit;
     struct linger linger;

@@ -294,9 +294,11 @@ static int sol_socket_set(struct inet_sock *sk, struct task *t, int name, const 
     switch (name) {
     case SO_SNDBUF:
         sk->sndbuf = inet_buf_size(v, INET_MIN_SNDBUF);
+        sk->sndbuf_locked = true;
         return 0;
     case SO_RCVBUF:
         sk->rcvbuf = inet_buf_size(v, INET_MIN_RCVBUF);
+        sk->rcvbuf_locked = true;
         return 0;
     case SO_REUSEADDR:
         sk->reuseaddr = on;
