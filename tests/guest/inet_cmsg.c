@@ -50,15 +50,19 @@ static long send_ints(int fd, const struct sockaddr_storage *to, socklen_t tolen
     size_t off = 0;
     memset(ctl, 0, sizeof(ctl));
     for (int i = 0; i < n; i++) {
-        struct cmsghdr h = {.cmsg_len = CMSG_LEN(lens[i]), .cmsg_level = levels[i],
-                            .cmsg_type = types[i]};
+        struct cmsghdr h = {
+            .cmsg_len = CMSG_LEN(lens[i]), .cmsg_level = levels[i], .cmsg_type = types[i]};
         memcpy(ctl + off, &h, sizeof(h));
         memcpy(ctl + off + sizeof(h), &vals[i], lens[i] < sizeof(int) ? lens[i] : sizeof(int));
         off += CMSG_SPACE(lens[i]);
     }
     struct iovec iov = {"data", 4};
-    struct msghdr mh = {.msg_name = (void *)to, .msg_namelen = tolen, .msg_iov = &iov,
-                        .msg_iovlen = 1, .msg_control = n ? ctl : NULL, .msg_controllen = off};
+    struct msghdr mh = {.msg_name = (void *)to,
+                        .msg_namelen = tolen,
+                        .msg_iov = &iov,
+                        .msg_iovlen = 1,
+                        .msg_control = n ? ctl : NULL,
+                        .msg_controllen = off};
     return sendmsg(fd, &mh, 0);
 }
 
@@ -67,7 +71,9 @@ static void recv_print(const char *what, int fd, size_t ctl_len)
 {
     char buf[16], ctl[512];
     struct iovec iov = {buf, sizeof(buf)};
-    struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl_len ? ctl : NULL,
+    struct msghdr mh = {.msg_iov = &iov,
+                        .msg_iovlen = 1,
+                        .msg_control = ctl_len ? ctl : NULL,
                         .msg_controllen = ctl_len};
     memset(ctl, 0, sizeof(ctl));
     long n = recvmsg(fd, &mh, 0);
@@ -117,13 +123,11 @@ static void test_ipv6(int proto)
     int types[2] = {IPV6_TCLASS, IPV6_HOPLIMIT};
     int vals[2] = {-1, 2};
     size_t lens[2] = {4, 4};
-    EXPECT_RET("send tclass -1 hop 2",
-               send_ints(c, &sa, sl, 2, levels, types, vals, lens), 4);
+    EXPECT_RET("send tclass -1 hop 2", send_ints(c, &sa, sl, 2, levels, types, vals, lens), 4);
     recv_print("both", s, 64);
     vals[0] = 0x28;
     vals[1] = -1;
-    EXPECT_RET("send tclass 0x28 hop -1",
-               send_ints(c, &sa, sl, 2, levels, types, vals, lens), 4);
+    EXPECT_RET("send tclass 0x28 hop -1", send_ints(c, &sa, sl, 2, levels, types, vals, lens), 4);
     recv_print("both cmsg", s, CMSG_SPACE(4) * 2);
 
     /* Truncation: no room for a header; a first whole message; the second's data cut. */
@@ -145,11 +149,9 @@ static void test_ipv6(int proto)
     vals[0] = 256;
     EXPECT_ERRNO("tclass 256 cmsg", send_ints(c, &sa, sl, 1, levels, types, vals, lens), EINVAL);
     vals[1] = -2;
-    EXPECT_ERRNO("hop -2", send_ints(c, &sa, sl, 1, levels + 1, types + 1, vals + 1, lens),
-                 EINVAL);
+    EXPECT_ERRNO("hop -2", send_ints(c, &sa, sl, 1, levels + 1, types + 1, vals + 1, lens), EINVAL);
     int bad_type = 1234;
-    EXPECT_ERRNO("unknown type", send_ints(c, &sa, sl, 1, levels, &bad_type, vals, lens),
-                 EINVAL);
+    EXPECT_ERRNO("unknown type", send_ints(c, &sa, sl, 1, levels, &bad_type, vals, lens), EINVAL);
     int ip_level = IPPROTO_IP, ttl = IP_TTL, zero = 0;
     EXPECT_RET("SOL_IP on v6 ignored", send_ints(c, &sa, sl, 1, &ip_level, &ttl, &zero, lens), 4);
     recv_print("ignored", s, 64);
@@ -181,8 +183,8 @@ static void test_ipv4(void)
     vals[0] = 0;
     EXPECT_ERRNO("v4 ttl 0", send_ints(c, &sa, sl, 1, levels, types, vals, lens), EINVAL);
     lens[1] = 2;
-    EXPECT_ERRNO("v4 tos len 2", send_ints(c, &sa, sl, 1, levels + 1, types + 1, vals + 1,
-                                           lens + 1), EINVAL);
+    EXPECT_ERRNO("v4 tos len 2",
+                 send_ints(c, &sa, sl, 1, levels + 1, types + 1, vals + 1, lens + 1), EINVAL);
     close(s);
     close(c);
 }

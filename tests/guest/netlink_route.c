@@ -87,8 +87,8 @@ static void nl_read(const char *what, int fd, uint32_t seq, uint32_t portid)
     for (;;) {
         struct sockaddr_nl from;
         struct iovec iov = {buf, sizeof(buf)};
-        struct msghdr mh = {.msg_name = &from, .msg_namelen = sizeof(from), .msg_iov = &iov,
-                            .msg_iovlen = 1};
+        struct msghdr mh = {
+            .msg_name = &from, .msg_namelen = sizeof(from), .msg_iov = &iov, .msg_iovlen = 1};
         ssize_t n = recvmsg(fd, &mh, 0);
         CHECK(n > 0, "recvmsg: %s", guest_errno_name(errno));
         CHECK(mh.msg_namelen == sizeof(from) && from.nl_pid == 0, "from the kernel");
@@ -103,8 +103,8 @@ static void nl_read(const char *what, int fd, uint32_t seq, uint32_t portid)
             if (h->nlmsg_type == NLMSG_ERROR) {
                 struct nlmsgerr *e = NLMSG_DATA(h);
                 printf("  error %s len=%u flags=%#x msg.type=%u msg.len=%u\n",
-                       guest_errno_name(-e->error), h->nlmsg_len, h->nlmsg_flags,
-                       e->msg.nlmsg_type, e->msg.nlmsg_len);
+                       guest_errno_name(-e->error), h->nlmsg_len, h->nlmsg_flags, e->msg.nlmsg_type,
+                       e->msg.nlmsg_len);
                 return;
             }
             printf("  message type=%u flags=%#x\n", h->nlmsg_type, h->nlmsg_flags);
@@ -139,8 +139,7 @@ static void isolate(void)
 int main(void)
 {
     isolate();
-    EXPECT_ERRNO("netlink stream", socket(AF_NETLINK, SOCK_STREAM, NETLINK_ROUTE),
-                 ESOCKTNOSUPPORT);
+    EXPECT_ERRNO("netlink stream", socket(AF_NETLINK, SOCK_STREAM, NETLINK_ROUTE), ESOCKTNOSUPPORT);
     int fd = nl_open();
     struct sockaddr_nl me;
     socklen_t ml = sizeof(me);
@@ -153,8 +152,7 @@ int main(void)
     EXPECT_FACT("second socket another id", me2.nl_pid != me.nl_pid && me2.nl_pid != 0);
     struct sockaddr_nl taken = {.nl_family = AF_NETLINK, .nl_pid = me.nl_pid};
     int fd3 = socket(AF_NETLINK, SOCK_RAW, NETLINK_ROUTE);
-    EXPECT_ERRNO("bind taken id", bind(fd3, (struct sockaddr *)&taken, sizeof(taken)),
-                 EADDRINUSE);
+    EXPECT_ERRNO("bind taken id", bind(fd3, (struct sockaddr *)&taken, sizeof(taken)), EADDRINUSE);
     EXPECT_ERRNO("bind short", bind(fd3, (struct sockaddr *)&taken, 4), EINVAL);
 
     struct rtgenmsg gen = {.rtgen_family = AF_UNSPEC};

@@ -157,8 +157,7 @@ out:
     return err;
 }
 
-static int netlink_getname(struct socket *s, bool peer, struct sockaddr_storage *addr,
-                           size_t *len)
+static int netlink_getname(struct socket *s, bool peer, struct sockaddr_storage *addr, size_t *len)
 {
     struct netlink_sock *nk = nl_sk(s);
     struct sockaddr_nl nl = {.nl_family = AF_NETLINK};
@@ -272,8 +271,7 @@ static ssize_t netlink_sendmsg(struct socket *s, struct task *t, const struct so
         if ((h.nlmsg_flags & NLM_F_REQUEST) && h.nlmsg_type >= NLMSG_MIN_TYPE)
             res = netlink_route_request(req, nk->portid, task_capable(t), &reply, &rerr);
         if (res == NETLINK_ROUTE_DUMP) /* netlink_dump_done: the dump's status, 0 */
-            netlink_buf_put(&tail, NLMSG_DONE, NLM_F_MULTI, h.nlmsg_seq, nk->portid,
-                            sizeof(int));
+            netlink_buf_put(&tail, NLMSG_DONE, NLM_F_MULTI, h.nlmsg_seq, nk->portid, sizeof(int));
         else if (rerr || (h.nlmsg_flags & NLM_F_ACK))
             put_ack(nk, req, rerr, &tail);
         enqueue_locked(nk, &reply);

@@ -17,8 +17,8 @@ struct netlink_buf {
 
 /* Appends a message header of `type` with `payload` bytes of zeroed room after it; returns the
  * header (valid until the next append) or NULL. `portid` and `seq` address the requester. */
-struct nlmsghdr *netlink_buf_put(struct netlink_buf *b, uint16_t type, uint16_t flags,
-                                 uint32_t seq, uint32_t portid, size_t payload);
+struct nlmsghdr *netlink_buf_put(struct netlink_buf *b, uint16_t type, uint16_t flags, uint32_t seq,
+                                 uint32_t portid, size_t payload);
 /* Appends an attribute to the message `h` (the buffer's last) and grows its nlmsg_len. */
 void netlink_buf_attr(struct netlink_buf *b, size_t h_off, uint16_t type, const void *data,
                       size_t len);

@@ -23,8 +23,8 @@
 #define LO_FLAGS (IFF_UP | IFF_LOOPBACK | IFF_RUNNING | 0x10000)
 #define RT_SCOPE_HOST_VALUE 254
 
-struct nlmsghdr *netlink_buf_put(struct netlink_buf *b, uint16_t type, uint16_t flags,
-                                 uint32_t seq, uint32_t portid, size_t payload)
+struct nlmsghdr *netlink_buf_put(struct netlink_buf *b, uint16_t type, uint16_t flags, uint32_t seq,
+                                 uint32_t portid, size_t payload)
 {
     size_t need = NLMSG_ALIGN(NLMSG_HDRLEN + payload);
 

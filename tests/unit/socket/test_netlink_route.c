@@ -51,8 +51,8 @@ static size_t count_type(const struct netlink_buf *b, uint16_t type)
 static const struct rtattr *find_attr(const struct nlmsghdr *h, size_t fixed, uint16_t type)
 {
     int len = (int)(h->nlmsg_len - NLMSG_LENGTH(fixed));
-    for (const struct rtattr *a = (const struct rtattr *)((const char *)NLMSG_DATA(h) +
-                                                          NLMSG_ALIGN(fixed));
+    for (const struct rtattr *a =
+             (const struct rtattr *)((const char *)NLMSG_DATA(h) + NLMSG_ALIGN(fixed));
          RTA_OK(a, len); a = RTA_NEXT(a, len))
         if (a->rta_type == type)
             return a;
