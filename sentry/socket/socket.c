@@ -17,6 +17,7 @@
 #include "sentry/kernel/kernel.h"
 #include "sentry/mm/mm.h"
 #include "sentry/socket/inet/inet.h"
+#include "sentry/socket/netlink/netlink.h"
 #include "sentry/socket/unix/unix.h"
 
 static _Atomic uint64_t next_socket_ino = 1;
@@ -183,8 +184,9 @@ int socket_create(struct task *t, int family, int type, int protocol, struct soc
     case AF_INET:
     case AF_INET6:
         return inet_socket_create(t, family, base_type, protocol, file_flags, out);
+    case AF_NETLINK:
+        return netlink_socket_create(t, base_type, protocol, file_flags, out);
     default:
-        /* AF_NETLINK and the rest: not in the sandbox (no routing or interfaces to ask). */
         return -EAFNOSUPPORT;
     }
 }
@@ -197,8 +199,8 @@ int socket_create_pair(struct task *t, int family, int type, int protocol, struc
 
     if (err)
         return err;
-    if (family == AF_INET || family == AF_INET6)
-        return -EOPNOTSUPP; /* inet's sock_no_socketpair */
+    if (family == AF_INET || family == AF_INET6 || family == AF_NETLINK)
+        return -EOPNOTSUPP; /* inet's and netlink's sock_no_socketpair */
     if (family != AF_UNIX)
         return -EAFNOSUPPORT;
     return unix_socket_create_pair(t, base_type, protocol, file_flags, a, b);

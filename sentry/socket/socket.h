@@ -39,6 +39,19 @@ struct socket_send {
     /* Set by the syscall layer when this is not the first chunk of one send: the family
      * attaches control data to the first chunk only. */
     bool continued;
+    /* The whole control buffer as the guest gave it (headers already checked to lie within
+     * it), for a family's own levels (ip_cmsg_send, ip6_datagram_send_ctl); NULL if none. */
+    const void *control;
+    size_t controllen;
+};
+
+/* One protocol-level control message to deliver (IPPROTO_IP / IPPROTO_IPV6 ones). */
+#define SOCKET_CMSG_DATA_MAX 24 /* struct in6_pktinfo is the largest: 20 bytes */
+#define SOCKET_CMSG_MAX 8
+struct socket_cmsg {
+    int level, type;
+    size_t len;
+    unsigned char data[SOCKET_CMSG_DATA_MAX];
 };
 
 /* A receive: the buffer in, what arrived out. */
@@ -53,6 +66,9 @@ struct socket_recv {
     size_t nfiles;
     bool has_creds; /* out: SCM_CREDENTIALS to deliver (the receiver asked with SO_PASSCRED) */
     struct ucred creds;
+    /* out: protocol control messages, in the order put_cmsg would write them. */
+    struct socket_cmsg cmsgs[SOCKET_CMSG_MAX];
+    size_t ncmsgs;
 };
 
 /* What a family implements. Every op may block `t` (returning -ERESTARTSYS or -EINTR when a

@@ -63,6 +63,8 @@ struct send_control {
     size_t nfiles;
     bool has_creds;
     struct ucred creds;
+    char *control; /* the guest's control buffer, owned (malloc'd), for the family's levels */
+    size_t controllen;
 };
 
 static void send_control_release(struct send_control *c)
@@ -70,6 +72,9 @@ static void send_control_release(struct send_control *c)
     for (size_t i = 0; i < c->nfiles; i++)
         file_put(c->files[i]);
     c->nfiles = 0;
+    free(c->control);
+    c->control = NULL;
+    c->controllen = 0;
 }
 
 /* Sends the vectors in chunks: a stream send may move more than one buffer's worth, and a
@@ -108,6 +113,8 @@ static long socket_send(struct task *t, struct socket *s, const struct iovec *io
             /* Only a call that moved nothing may raise SIGPIPE. */
             .flags = flags | (sent ? MSG_NOSIGNAL : 0),
             .continued = sent != 0,
+            .control = c && !sent ? c->control : NULL,
+            .controllen = c && !sent ? c->controllen : 0,
         };
         ret = s->ops->sendmsg(s, t, &m);
         if (ret < 0)
@@ -255,10 +262,14 @@ static long parse_control(struct task *t, struct socket *s, uint64_t addr, uint6
         /* CMSG_NXTHDR: the next header must fit whole. */
         pos += CMSG_ALIGN(h.cmsg_len);
     }
-    free(buf);
-    if (err)
+    if (err) {
+        free(buf);
         send_control_release(c);
-    return err;
+        return err;
+    }
+    c->control = buf;
+    c->controllen = len;
+    return 0;
 }
 
 /* Copies in a struct msghdr and its vectors as copy_msghdr_from_user does. */
@@ -338,8 +349,8 @@ long sys_sendmsg(struct task *t, const struct syscall_args *a)
 }
 
 /* Writes one control message (put_cmsg): truncated with MSG_CTRUNC when it does not fit. */
-static long put_cmsg(struct task *t, uint64_t *at, uint64_t *avail, int type, const void *data,
-                     size_t len, int *msg_flags)
+static long put_cmsg(struct task *t, uint64_t *at, uint64_t *avail, int level, int type,
+                     const void *data, size_t len, int *msg_flags)
 {
     if (*avail < sizeof(struct cmsghdr)) {
         *msg_flags |= MSG_CTRUNC;
@@ -350,7 +361,7 @@ static long put_cmsg(struct task *t, uint64_t *at, uint64_t *avail, int type, co
         *msg_flags |= MSG_CTRUNC;
         cmlen = *avail;
     }
-    struct cmsghdr h = {.cmsg_len = cmlen, .cmsg_level = SOL_SOCKET, .cmsg_type = type};
+    struct cmsghdr h = {.cmsg_len = cmlen, .cmsg_level = level, .cmsg_type = type};
     if (mm_copy_out(t->mm, *at, &h, sizeof(h)) ||
         mm_copy_out(t->mm, *at + sizeof(h), data, cmlen - sizeof(h)))
         return -EFAULT;
@@ -360,16 +371,22 @@ static long put_cmsg(struct task *t, uint64_t *at, uint64_t *avail, int type, co
     return 0;
 }
 
-/* scm_recv: SCM_CREDENTIALS first, then the files as SCM_RIGHTS (scm_detach_fds): as many
- * as fit are installed, the rest dropped with MSG_CTRUNC. Returns the control bytes used. */
+/* The protocol's control messages first (udpv6_recvmsg's, as the family listed them), then
+ * scm_recv's: SCM_CREDENTIALS, then the files as SCM_RIGHTS (scm_detach_fds): as many as fit
+ * are installed, the rest dropped with MSG_CTRUNC. Returns the control bytes used. */
 static long put_control(struct task *t, uint64_t ctl, uint64_t ctl_len, struct socket_recv *r,
                         int flags, int *msg_flags)
 {
     uint64_t at = ctl, avail = ctl ? ctl_len : 0;
     long err = 0;
 
-    if (r->has_creds)
-        err = put_cmsg(t, &at, &avail, SCM_CREDENTIALS, &r->creds, sizeof(r->creds), msg_flags);
+    for (size_t i = 0; !err && i < r->ncmsgs; i++) {
+        const struct socket_cmsg *m = &r->cmsgs[i];
+        err = put_cmsg(t, &at, &avail, m->level, m->type, m->data, m->len, msg_flags);
+    }
+    if (!err && r->has_creds)
+        err = put_cmsg(t, &at, &avail, SOL_SOCKET, SCM_CREDENTIALS, &r->creds, sizeof(r->creds),
+                       msg_flags);
     if (err || !r->nfiles)
         return err ? err : (long)(at - ctl);
     size_t fdmax = avail <= sizeof(struct cmsghdr) ? 0 : (avail - sizeof(struct cmsghdr)) / 4;
@@ -385,7 +402,7 @@ static long put_control(struct task *t, uint64_t ctl, uint64_t ctl_len, struct s
         fds[i] = fd;
     }
     if (i > 0)
-        err = put_cmsg(t, &at, &avail, SCM_RIGHTS, fds, i * sizeof(int), msg_flags);
+        err = put_cmsg(t, &at, &avail, SOL_SOCKET, SCM_RIGHTS, fds, i * sizeof(int), msg_flags);
     if (i < r->nfiles)
         *msg_flags |= MSG_CTRUNC;
     return err ? err : (long)(at - ctl);

@@ -1,4 +1,4 @@
-/* System information and limits: uname(2), getrandom(2), prlimit64(2), getrlimit(2),
+/* System information and limits: getrandom(2), prlimit64(2), getrlimit(2),
  * setrlimit(2), sysinfo(2), getcwd(2), umask(2), getpriority(2), setpriority(2). */
 #include <errno.h>
 #include <sched.h>
@@ -16,21 +16,6 @@
 #include "sentry/mm/mm.h"
 #include "sentry/syscalls/syscalls.h"
 #include "sentry/vfs/vfs.h"
-
-long sys_uname(struct task *t, const struct syscall_args *a)
-{
-    struct utsname u;
-
-    memset(&u, 0, sizeof(u));
-    snprintf(u.sysname, sizeof(u.sysname), "Linux");
-    snprintf(u.nodename, sizeof(u.nodename), "%s", t->kernel->cfg.hostname);
-    snprintf(u.release, sizeof(u.release), KERNEL_UTS_RELEASE);
-    snprintf(u.version, sizeof(u.version), KERNEL_UTS_VERSION);
-    snprintf(u.machine, sizeof(u.machine), ARCH_NAME);
-    snprintf(u.domainname, sizeof(u.domainname), "%s",
-             t->kernel->cfg.domainname ? t->kernel->cfg.domainname : "(none)");
-    return mm_copy_out(t->mm, a->a[0], &u, sizeof(u));
-}
 
 long sys_getrandom(struct task *t, const struct syscall_args *a)
 {

@@ -60,6 +60,8 @@ struct inet_msg {
     struct inet_msg *next;
     struct inet_endpoint from;
     struct inet_sock *embryo; /* listener queue: the server end, owned by the message */
+    struct inet_endpoint to;  /* UDP: the destination the sender named (for PKTINFO) */
+    int hops, tclass;         /* UDP: the packet's hop limit / TTL and traffic class / TOS */
     size_t len;
     char data[];
 };
@@ -93,6 +95,7 @@ struct inet_sock {
 
     /* Options, stored as set and read back. */
     int sndbuf, rcvbuf;
+    bool sndbuf_locked, rcvbuf_locked; /* set by SO_SNDBUF / SO_RCVBUF (SOCK_*BUF_LOCK) */
     bool reuseaddr, reuseport, keepalive, broadcast, oobinline, dontroute, v6only;
     int priority, rcvlowat, tos, ttl, hoplimit;
     struct linger linger;
@@ -101,6 +104,9 @@ struct inet_sock {
     int maxseg, user_mss, keepidle, keepintvl, keepcnt, syncnt, linger2, defer_accept, user_timeout,
         notsent_lowat, window_clamp;
     bool recvtos, recvttl, pktinfo, recvpktinfo6, recverr;
+    int tclass; /* IPV6_TCLASS */
+    bool recvhoplimit, recvtclass, recvpktinfo2292, recvhoplimit2292;
+    int udplite_send_cscov, udplite_recv_cscov; /* UDPLITE_SEND_CSCOV / _RECV_CSCOV */
 
     struct waitqueue wq; /* every change wakes it */
 };
@@ -159,6 +165,19 @@ int inet_getsockopt(struct socket *s, struct task *t, int level, int name, void 
 int inet_setsockopt(struct socket *s, struct task *t, int level, int name, const void *val,
                     size_t len);
 void inet_poll_unregister(struct socket *s, struct waiter *w);
+
+/* inet_cmsg.c: per-packet options a sender's control messages set (-1: the socket's). */
+struct inet_tx_opts {
+    int hops, tclass;
+};
+/* Parses the IP (to_v4) or IPv6 control messages of one send: 0 or -EINVAL / -ENODEV. */
+int inet_cmsg_parse(const struct inet_sock *sk, const struct socket_send *m, bool to_v4,
+                    struct inet_tx_opts *o);
+/* Fills the datagram's hop limit and traffic class from the options or the socket's. */
+void inet_cmsg_stamp(const struct inet_sock *sk, const struct inet_tx_opts *o, bool to_v4,
+                     struct inet_msg *msg);
+/* The control messages the receiver asked for about msg, appended to r. */
+void inet_cmsg_recv(const struct inet_sock *sk, const struct inet_msg *msg, struct socket_recv *r);
 
 /* inet_tcp.c / inet_udp.c */
 unsigned inet_tcp_poll(struct socket *s, struct task *t, struct waiter *w);

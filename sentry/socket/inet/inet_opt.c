@@ -27,6 +27,17 @@
 #define TCP_MAX_KEEPCNT 127
 #define TCP_MAX_SYNCNT 127
 #define INET_ECN_MASK 3
+/* include/uapi/linux/udp.h, include/linux/socket.h */
+#ifndef UDPLITE_SEND_CSCOV
+#define UDPLITE_SEND_CSCOV 10
+#define UDPLITE_RECV_CSCOV 11
+#endif
+#ifndef SOL_UDP
+#define SOL_UDP 17
+#endif
+#ifndef SOL_UDPLITE
+#define SOL_UDPLITE 136
+#endif
 
 static void put_int(void *val, size_t *len, int v)
 {
@@ -153,6 +164,38 @@ static int sol_ipv6_get(struct inet_sock *sk, int name, void *val, size_t *len)
     case IPV6_RECVPKTINFO:
         put_int(val, len, sk->recvpktinfo6);
         return 0;
+    case IPV6_RECVHOPLIMIT:
+        put_int(val, len, sk->recvhoplimit);
+        return 0;
+    case IPV6_RECVTCLASS:
+        put_int(val, len, sk->recvtclass);
+        return 0;
+    case IPV6_2292PKTINFO:
+        put_int(val, len, sk->recvpktinfo2292);
+        return 0;
+    case IPV6_2292HOPLIMIT:
+        put_int(val, len, sk->recvhoplimit2292);
+        return 0;
+    case IPV6_TCLASS:
+        put_int(val, len, sk->tclass);
+        return 0;
+    default:
+        return -ENOPROTOOPT;
+    }
+}
+
+/* udp_lib_getsockopt: the UDP-Lite checksum coverages (a UDP socket's ENOPROTOOPT). */
+static int sol_udp_get(struct inet_sock *sk, int name, void *val, size_t *len)
+{
+    if (sk->protocol != IPPROTO_UDPLITE)
+        return -ENOPROTOOPT;
+    switch (name) {
+    case UDPLITE_SEND_CSCOV:
+        put_int(val, len, sk->udplite_send_cscov);
+        return 0;
+    case UDPLITE_RECV_CSCOV:
+        put_int(val, len, sk->udplite_recv_cscov);
+        return 0;
     default:
         return -ENOPROTOOPT;
     }
@@ -228,6 +271,8 @@ int inet_getsockopt(struct socket *s, struct task *t, int level, int name, void 
         err = sol_ipv6_get(sk, name, val, len);
     else if (level == SOL_TCP && sk->type == SOCK_STREAM)
         err = sol_tcp_get(sk, name, val, len);
+    else if ((level == SOL_UDP || level == SOL_UDPLITE) && sk->type == SOCK_DGRAM)
+        err = sol_udp_get(sk, name, val, len);
     else /* a level nobody knows: ip_getsockopt's EOPNOTSUPP, ipv6_getsockopt's ENOPROTOOPT */
         err = sk->family == AF_INET ? -EOPNOTSUPP : -ENOPROTOOPT;
     pthread_mutex_unlock(&inet_lock);
@@ -249,9 +294,11 @@ static int sol_socket_set(struct inet_sock *sk, struct task *t, int name, const 
     switch (name) {
     case SO_SNDBUF:
         sk->sndbuf = inet_buf_size(v, INET_MIN_SNDBUF);
+        sk->sndbuf_locked = true;
         return 0;
     case SO_RCVBUF:
         sk->rcvbuf = inet_buf_size(v, INET_MIN_RCVBUF);
+        sk->rcvbuf_locked = true;
         return 0;
     case SO_REUSEADDR:
         sk->reuseaddr = on;
@@ -348,6 +395,45 @@ static int sol_ipv6_set(struct inet_sock *sk, int name, int v)
         return 0;
     case IPV6_RECVPKTINFO:
         sk->recvpktinfo6 = v != 0;
+        return 0;
+    case IPV6_RECVHOPLIMIT:
+        sk->recvhoplimit = v != 0;
+        return 0;
+    case IPV6_RECVTCLASS:
+        sk->recvtclass = v != 0;
+        return 0;
+    case IPV6_2292PKTINFO:
+        sk->recvpktinfo2292 = v != 0;
+        return 0;
+    case IPV6_2292HOPLIMIT:
+        sk->recvhoplimit2292 = v != 0;
+        return 0;
+    case IPV6_TCLASS:
+        if (v < -1 || v > 0xff)
+            return -EINVAL;
+        sk->tclass = v == -1 ? 0 : v; /* -1 asks for the default */
+        return 0;
+    default:
+        return -ENOPROTOOPT;
+    }
+}
+
+/* udp_lib_setsockopt: UDP-Lite's coverages, 0 (whole datagram) or at least the 8-byte header,
+ * at most 0xffff. */
+static int sol_udp_set(struct inet_sock *sk, int name, int v)
+{
+    if (sk->protocol != IPPROTO_UDPLITE)
+        return -ENOPROTOOPT;
+    if (v != 0 && v < 8)
+        v = 8;
+    else if (v > USHRT_MAX)
+        v = USHRT_MAX;
+    switch (name) {
+    case UDPLITE_SEND_CSCOV:
+        sk->udplite_send_cscov = v;
+        return 0;
+    case UDPLITE_RECV_CSCOV:
+        sk->udplite_recv_cscov = v;
         return 0;
     default:
         return -ENOPROTOOPT;
@@ -448,6 +534,8 @@ int inet_setsockopt(struct socket *s, struct task *t, int level, int name, const
         err = sol_ipv6_set(sk, name, v);
     else if (level == SOL_TCP && sk->type == SOCK_STREAM)
         err = sol_tcp_set(sk, name, v);
+    else if ((level == SOL_UDP || level == SOL_UDPLITE) && sk->type == SOCK_DGRAM)
+        err = sol_udp_set(sk, name, v);
     else
         err = -ENOPROTOOPT;
     waitqueue_wake_all(&sk->wq);

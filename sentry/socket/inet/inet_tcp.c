@@ -30,9 +30,20 @@ static int ring_reserve(struct inet_sock *sk)
     return 0;
 }
 
-static size_t ring_put(struct inet_sock *sk, const char *data, size_t len)
+/* What one direction of a connection holds in flight: the receiver's window and the sender's
+ * queue. Linux autotunes both well past the defaults on loopback (half the ring each here);
+ * SO_RCVBUF / SO_SNDBUF set by the program lock them (SOCK_RCVBUF_LOCK, SOCK_SNDBUF_LOCK), and
+ * then the set size bounds them, so a small buffer fills as it would. */
+static size_t tcp_flight_limit(const struct inet_sock *sender, const struct inet_sock *receiver)
 {
-    size_t room = INET_STREAM_CAPACITY - sk->ring_len;
+    size_t rcv = receiver->rcvbuf_locked ? (size_t)receiver->rcvbuf : INET_STREAM_CAPACITY / 2;
+    size_t snd = sender->sndbuf_locked ? (size_t)sender->sndbuf : INET_STREAM_CAPACITY / 2;
+    return rcv + snd < INET_STREAM_CAPACITY ? rcv + snd : INET_STREAM_CAPACITY;
+}
+
+static size_t ring_put(struct inet_sock *sk, const char *data, size_t len, size_t limit)
+{
+    size_t room = sk->ring_len < limit ? limit - sk->ring_len : 0;
     size_t n = len < room ? len : room;
     size_t tail = (sk->ring_head + sk->ring_len) % INET_STREAM_CAPACITY;
     size_t first = INET_STREAM_CAPACITY - tail < n ? INET_STREAM_CAPACITY - tail : n;
@@ -193,6 +204,8 @@ static struct inet_sock *tcp_embryo_new(struct inet_sock *l, struct inet_sock *c
     /* Accepted sockets inherit the listener's options (sk_clone_lock copies the sock). */
     e->sndbuf = l->sndbuf;
     e->rcvbuf = l->rcvbuf;
+    e->sndbuf_locked = l->sndbuf_locked;
+    e->rcvbuf_locked = l->rcvbuf_locked;
     e->reuseaddr = l->reuseaddr;
     e->reuseport = l->reuseport;
     e->keepalive = l->keepalive;
@@ -446,11 +459,12 @@ static ssize_t inet_tcp_sendmsg(struct socket *s, struct task *t, const struct s
         }
         if (m->len == 0)
             break;
-        if (peer->ring_len < INET_STREAM_CAPACITY) {
+        size_t limit = tcp_flight_limit(sk, peer);
+        if (peer->ring_len < limit) {
             err = ring_reserve(peer);
             if (err)
                 break;
-            size_t n = ring_put(peer, (const char *)m->data + sent, m->len - sent);
+            size_t n = ring_put(peer, (const char *)m->data + sent, m->len - sent, limit);
             sent += n;
             sk->sent_unread += n;
             waitqueue_wake_all(&peer->wq);
@@ -565,7 +579,7 @@ unsigned inet_tcp_poll(struct socket *s, struct task *t, struct waiter *w)
         mask |= POLLIN | POLLRDNORM;
     if (sk->shutdown & INET_SEND_SHUTDOWN)
         mask |= POLLOUT | POLLWRNORM;
-    else if (!sk->peer || sk->peer->ring_len < INET_STREAM_CAPACITY)
+    else if (!sk->peer || sk->peer->ring_len < tcp_flight_limit(sk, sk->peer))
         mask |= POLLOUT | POLLWRNORM;
     if (sk->err)
         mask |= POLLERR;

@@ -107,7 +107,12 @@ static ssize_t inet_udp_sendmsg(struct socket *s, struct task *t, const struct s
         }
         dst = sk->remote;
     }
-    size_t max = IN6_IS_ADDR_V4MAPPED(&dst.addr) ? INET_UDP_MAX4 : INET_UDP_MAX6;
+    bool to_v4 = IN6_IS_ADDR_V4MAPPED(&dst.addr);
+    struct inet_tx_opts opts;
+    err = inet_cmsg_parse(sk, m, to_v4, &opts);
+    if (err)
+        goto out;
+    size_t max = to_v4 ? INET_UDP_MAX4 : INET_UDP_MAX6;
     if (m->len > max) {
         err = -EMSGSIZE;
         goto out;
@@ -128,6 +133,8 @@ static ssize_t inet_udp_sendmsg(struct socket *s, struct task *t, const struct s
         }
         memset(msg, 0, sizeof(*msg));
         msg->from = from;
+        msg->to = dst;
+        inet_cmsg_stamp(sk, &opts, to_v4, msg);
         msg->len = m->len;
         memcpy(msg->data, m->data, m->len);
         if (r->rq_tail)
@@ -176,6 +183,7 @@ static ssize_t inet_udp_recvmsg(struct socket *s, struct task *t, struct socket_
     if (n < msg->len)
         m->msg_flags |= MSG_TRUNC;
     inet_addr_to_user(sk, &msg->from, &m->addr, &m->addrlen);
+    inet_cmsg_recv(sk, msg, m);
     err = (m->flags & MSG_TRUNC) ? (ssize_t)msg->len : (ssize_t)n;
     if (!(m->flags & MSG_PEEK)) {
         sk->rq_head = msg->next;
