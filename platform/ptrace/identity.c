@@ -90,7 +90,9 @@ int ptrace_as_set_proc_image(struct platform_as *base, const struct platform_pro
     size_t len = img->cmdline_len < SCRATCH_CMDLINE_MAX ? img->cmdline_len : SCRATCH_CMDLINE_MAX;
     char copy[SCRATCH_CMDLINE_MAX];
 
-    /* arg_end - 1 must be a NUL, or the host takes the area for a setproctitle(3)'d one and
+    /* The copy goes in before the prctl that points the host at it: a refused prctl leaves the
+     * old range over the new bytes (the kernel validates only the addresses, so only a
+     * disordered image, which the sentry never makes, is refused). arg_end - 1 must be a NUL, or the host takes the area for a setproctitle(3)'d one and
      * reads on into the environment (fs/proc/base.c: get_mm_cmdline). */
     memcpy(copy, img->cmdline, len);
     if (len > 0)
