@@ -25,8 +25,12 @@ static uint64_t scratch_args_addr(const struct ptrace_as *as)
 static int scratch_map(struct ptrace_as *as, struct ptrace_thread *t)
 {
     uint64_t addr = as->platform->scratch_addr;
-    uint64_t args[6] = {addr,          PTRACE_SCRATCH_SIZE, PROT_READ | PROT_WRITE,
-                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, (uint64_t)-1, 0};
+    uint64_t args[6] = {addr,
+                        PTRACE_SCRATCH_SIZE,
+                        PROT_READ | PROT_WRITE,
+                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED,
+                        (uint64_t)-1,
+                        0};
 
     if (as->scratch_mapped)
         return 0;
@@ -46,7 +50,8 @@ static int scratch_write(struct ptrace_thread *t, uint64_t addr, const void *dat
 {
     for (size_t off = 0; off < len; off += sizeof(long)) {
         long word = 0;
-        memcpy(&word, (const char *)data + off, len - off < sizeof(word) ? len - off : sizeof(word));
+        memcpy(&word, (const char *)data + off,
+               len - off < sizeof(word) ? len - off : sizeof(word));
         if (ptrace(PTRACE_POKEDATA, t->tid, addr + off, word) != 0)
             return -errno;
     }
@@ -92,8 +97,9 @@ int ptrace_as_set_proc_image(struct platform_as *base, const struct platform_pro
 
     /* The copy goes in before the prctl that points the host at it: a refused prctl leaves the
      * old range over the new bytes (the kernel validates only the addresses, so only a
-     * disordered image, which the sentry never makes, is refused). arg_end - 1 must be a NUL, or the host takes the area for a setproctitle(3)'d one and
-     * reads on into the environment (fs/proc/base.c: get_mm_cmdline). */
+     * disordered image, which the sentry never makes, is refused). arg_end - 1 must be a NUL, or
+     * the host takes the area for a setproctitle(3)'d one and reads on into the environment
+     * (fs/proc/base.c: get_mm_cmdline). */
     memcpy(copy, img->cmdline, len);
     if (len > 0)
         copy[len - 1] = '\0';

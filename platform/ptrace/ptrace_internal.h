@@ -47,7 +47,7 @@ struct ptrace_as {
     pid_t pid;                    /* the stub process */
     pthread_mutex_t lock;         /* protects threads, scratch_mapped and the scratch pages */
     struct ptrace_thread *threads;
-    bool scratch_mapped;          /* the stub has its scratch pages */
+    bool scratch_mapped; /* the stub has its scratch pages */
 };
 
 struct ptrace_ctx {

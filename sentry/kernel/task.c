@@ -243,8 +243,8 @@ void task_publish_image(struct mm *mm)
     mm_get_proc_ranges(mm, &r);
     if (!as || r.arg_start == 0 || r.arg_end < r.arg_start)
         return;
-    size_t len = r.arg_end - r.arg_start < sizeof(cmdline) ? r.arg_end - r.arg_start
-                                                           : sizeof(cmdline);
+    size_t len =
+        r.arg_end - r.arg_start < sizeof(cmdline) ? r.arg_end - r.arg_start : sizeof(cmdline);
     ssize_t n = mm_copy_in_partial(mm, r.arg_start, cmdline, len);
     /* The host checks only that every address is in range and each pair ordered (kernel/sys.c:
      * validate_prctl_map_addr); a range the loader left unknown (0) borrows a neighbour. */

@@ -61,7 +61,9 @@ static void test_set_name_truncates_to_15_bytes(void **state)
 static void test_proc_image_gives_cmdline(void **state)
 {
     struct fixture *f = *state;
-    static const char args[] = "sleep\0" "1000\0" "with space";
+    static const char args[] = "sleep\0"
+                               "1000\0"
+                               "with space";
     char buf[64];
 
     struct platform_proc_image img = image_with(args, sizeof(args));
