@@ -1,5 +1,6 @@
-/* Confining the sandbox process: an empty read-only root and no capabilities. The namespaces
- * themselves are made by the CLI when it starts this process. */
+/* Confining the sandbox process: an empty read-only root (but for a read-only /proc of its own
+ * pid namespace) and no capabilities. The namespaces themselves are made by the CLI when it
+ * starts this process. */
 #include <errno.h>
 #include <string.h>
 #include <sys/capability.h>
@@ -10,9 +11,27 @@
 #include <unistd.h>
 
 #include "boot/boot.h"
+#include "lib/log.h"
 
 /* Directories that exist on any host, to mount the new empty root over. */
 static const char *const root_mountpoints[] = {"/tmp", "/mnt", "/run", "/var/tmp"};
+
+/* Mounts, at proc in the new root (the cwd), a read-only procfs of the sandbox's own pid
+ * namespace: it lists only the sandbox, its stub factory and its stubs (which show their
+ * guests' names and argv), which is what `podman top` reads after joining this mount
+ * namespace (psgo: setns to /proc/PID/ns/mnt, then /proc, /proc/PID/{stat,status,cmdline} and
+ * /proc/stat). Mounted before the host's root goes: a procfs mount needs a fully visible one in
+ * the namespace when it is made in a user namespace (fs/namespace.c: mount_too_revealing).
+ * Best effort: without it, the sandbox works and only `podman top` fails. */
+static void root_mount_proc(void)
+{
+    if (mkdir("proc", 0555) != 0) {
+        log_warning("no /proc in the sandbox (podman top will fail): mkdir: %s", strerror(errno));
+        return;
+    }
+    if (mount("proc", "proc", "proc", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) != 0)
+        log_warning("no /proc in the sandbox (podman top will fail): mount: %s", strerror(errno));
+}
 
 int boot_enter_empty_root(void)
 {
@@ -35,6 +54,7 @@ int boot_enter_empty_root(void)
         return -errno;
     if (chdir(dir) != 0)
         return -errno;
+    root_mount_proc();
     /* pivot_root(".", ".") stacks the old root on the new one; detaching it leaves only the
      * empty tmpfs (pivot_root(2), NOTES). */
     if (syscall(SYS_pivot_root, ".", ".") != 0)

@@ -71,6 +71,13 @@ void platform_as_release(struct platform_as *as)
     as->platform->ops->as_release(as);
 }
 
+int platform_as_set_proc_image(struct platform_as *as, const struct platform_proc_image *image)
+{
+    const struct platform_ops *ops = as->platform->ops;
+
+    return ops->as_set_proc_image ? ops->as_set_proc_image(as, image) : -ENOSYS;
+}
+
 int platform_ctx_create(struct platform_as *as, struct platform_ctx **out)
 {
     return as->platform->ops->ctx_create(as, out);
@@ -111,6 +118,13 @@ int platform_ctx_switch(struct platform_ctx *ctx, struct arch_regs *regs,
 void platform_ctx_interrupt(struct platform_ctx *ctx)
 {
     ctx->as->platform->ops->ctx_interrupt(ctx);
+}
+
+int platform_ctx_set_name(struct platform_ctx *ctx, const char *name)
+{
+    const struct platform_ops *ops = ctx->as->platform->ops;
+
+    return ops->ctx_set_name ? ops->ctx_set_name(ctx, name) : -ENOSYS;
 }
 
 int platform_ctx_host_tid(const struct platform_ctx *ctx)

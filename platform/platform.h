@@ -53,6 +53,21 @@ int platform_as_map(struct platform_as *as, uint64_t addr, uint64_t len, int pro
                     uint64_t memfile_offset);
 int platform_as_unmap(struct platform_as *as, uint64_t addr, uint64_t len);
 void platform_as_release(struct platform_as *as);
+/* What the host's /proc shows of the host process that runs an address space (Linux's struct
+ * prctl_mm_map), so host tools (ps, `docker top`) see the guest's command line. The host reads
+ * /proc/PID/cmdline only from anonymous memory (fs/proc/base.c uses FOLL_ANON since Linux 4.17),
+ * never from the memory-file mappings that hold the guest's stack: so the platform keeps its own
+ * copy of the argv strings. Addresses are guest addresses, non-zero, each pair ordered and
+ * start_code < end_code. */
+struct platform_proc_image {
+    uint64_t start_code, end_code, start_data, end_data;
+    uint64_t start_brk, brk, start_stack;
+    const char *cmdline; /* the argv strings, each NUL-terminated, as /proc/PID/cmdline reads */
+    size_t cmdline_len;  /* a platform may keep only a prefix (then ending in a NUL) */
+};
+/* Publishes `image` for `as` (through the calling thread's context, as mapping does). Returns 0,
+ * -ENOSYS where a platform has no host process per address space, or -errno. */
+int platform_as_set_proc_image(struct platform_as *as, const struct platform_proc_image *image);
 
 /* Contexts: one per guest thread, bound to the calling host thread (for ptrace, the tracer). */
 int platform_ctx_create(struct platform_as *as, struct platform_ctx **out);
@@ -74,6 +89,10 @@ int platform_ctx_switch(struct platform_ctx *ctx, struct arch_regs *regs,
                         struct platform_event *ev);
 /* Makes a running or about-to-run switch return PLATFORM_EVENT_INTERRUPTED. Any thread. */
 void platform_ctx_interrupt(struct platform_ctx *ctx);
+/* Names the context's host thread after the guest thread (its comm, at most 15 bytes), for host
+ * tools. Called by the thread the context belongs to. Returns 0, -ENOSYS where contexts have no
+ * host thread of their own, or -errno. */
+int platform_ctx_set_name(struct platform_ctx *ctx, const char *name);
 /* The host process id of the context's thread, for diagnostics and `runsc ps`. */
 int platform_ctx_host_tid(const struct platform_ctx *ctx);
 void platform_ctx_release(struct platform_ctx *ctx);

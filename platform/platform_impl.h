@@ -14,6 +14,8 @@ struct platform_ops {
     int (*as_map)(struct platform_as *as, uint64_t addr, uint64_t len, int prot, uint64_t off);
     int (*as_unmap)(struct platform_as *as, uint64_t addr, uint64_t len);
     void (*as_release)(struct platform_as *as);
+    /* Optional (NULL: -ENOSYS). */
+    int (*as_set_proc_image)(struct platform_as *as, const struct platform_proc_image *image);
     int (*ctx_create)(struct platform_as *as, struct platform_ctx **out);
     int (*ctx_new_thread)(struct platform_ctx *parent, int *thread_handle);
     int (*ctx_create_for_thread)(struct platform_as *as, int thread_handle,
@@ -23,6 +25,7 @@ struct platform_ops {
     int (*ctx_set_fpstate)(struct platform_ctx *ctx, const struct arch_fpstate *fp);
     int (*ctx_switch)(struct platform_ctx *ctx, struct arch_regs *regs, struct platform_event *ev);
     void (*ctx_interrupt)(struct platform_ctx *ctx);
+    int (*ctx_set_name)(struct platform_ctx *ctx, const char *name); /* optional */
     int (*ctx_host_tid)(const struct platform_ctx *ctx);
     void (*ctx_release)(struct platform_ctx *ctx);
 };

@@ -82,7 +82,9 @@ static int ptrace_create(const struct platform_config *cfg, struct platform **ou
         log_error("ptrace: cannot place the stub page: %s", strerror(-err));
         goto out_free;
     }
-    p->max_user_addr = p->stub_base;
+    /* The scratch pages below the stub page are the stubs' own: guests never map there. */
+    p->scratch_addr = p->stub_base - PTRACE_SCRATCH_SIZE;
+    p->max_user_addr = p->scratch_addr;
     err = ptrace_factory_start(p, cfg->memfile_fd);
     if (err) {
         log_error("ptrace: cannot start the stub factory: %s", strerror(-err));
@@ -174,8 +176,7 @@ out_free:
     return err;
 }
 
-/* The stub thread of `as` that the calling sentry thread traces. */
-static struct ptrace_thread *as_thread_for_caller(struct ptrace_as *as)
+struct ptrace_thread *ptrace_as_thread_for_caller(struct ptrace_as *as)
 {
     pid_t me = self_tid();
 
@@ -189,7 +190,7 @@ static struct ptrace_thread *as_thread_for_caller(struct ptrace_as *as)
 static long as_syscall(struct ptrace_as *as, long nr, const uint64_t args[6])
 {
     pthread_mutex_lock(&as->lock);
-    struct ptrace_thread *t = as_thread_for_caller(as);
+    struct ptrace_thread *t = ptrace_as_thread_for_caller(as);
     long ret = t ? ptrace_inject_syscall(as->platform, t, nr, args) : -ESRCH;
     pthread_mutex_unlock(&as->lock);
     return ret;
@@ -244,7 +245,7 @@ static int ptrace_ctx_create(struct platform_as *base, struct platform_ctx **out
     if (!ctx)
         return -ENOMEM;
     pthread_mutex_lock(&as->lock);
-    struct ptrace_thread *t = as_thread_for_caller(as);
+    struct ptrace_thread *t = ptrace_as_thread_for_caller(as);
     pthread_mutex_unlock(&as->lock);
     if (!t) {
         /* Other guest threads get their stub threads through ptrace_ctx_new_thread. */
@@ -493,6 +494,7 @@ const struct platform_ops ptrace_platform_ops = {
     .as_map = ptrace_as_map,
     .as_unmap = ptrace_as_unmap,
     .as_release = ptrace_as_release,
+    .as_set_proc_image = ptrace_as_set_proc_image,
     .ctx_create = ptrace_ctx_create,
     .ctx_new_thread = ptrace_ctx_new_thread,
     .ctx_create_for_thread = ptrace_ctx_create_for_thread,
@@ -501,6 +503,7 @@ const struct platform_ops ptrace_platform_ops = {
     .ctx_set_fpstate = ptrace_ctx_set_fpstate,
     .ctx_switch = ptrace_ctx_switch,
     .ctx_interrupt = ptrace_ctx_interrupt,
+    .ctx_set_name = ptrace_ctx_set_name,
     .ctx_host_tid = ptrace_ctx_host_tid,
     .ctx_release = ptrace_ctx_release,
 };

@@ -9,6 +9,9 @@
 
 #include "platform/platform_impl.h"
 
+/* The stubs' private scratch pages, just below the stub page (identity.c). */
+#define PTRACE_SCRATCH_SIZE (2 * 4096UL)
+
 /* The signal platform_ctx_interrupt sends a stub thread to make its tracer's wait return. Stubs
  * have no children, so a real SIGCHLD never reaches them. */
 #define PTRACE_INTERRUPT_SIGNAL SIGCHLD
@@ -16,7 +19,8 @@
 struct ptrace_platform {
     struct platform base;
     uint64_t stub_base;     /* the stub code page in every stub (and in the sentry) */
-    uint64_t max_user_addr; /* guest addresses end here: the stub page */
+    uint64_t scratch_addr;  /* PTRACE_SCRATCH_SIZE of stub-private data below the stub page */
+    uint64_t max_user_addr; /* guest addresses end here: the scratch page */
     pid_t factory_pid;
     pthread_mutex_t factory_lock; /* serializes requests on factory_sock */
     int factory_sock;             /* guarded by factory_lock */
@@ -31,6 +35,8 @@ struct ptrace_thread {
     int cpu;                    /* the CPU the stub is pinned to, -1 if not pinned */
     bool dead;
     bool parked;                /* detached, waiting in the stub's park loop for reuse */
+    char name[16];              /* the host comm this platform last gave it, "" if none yet;
+                                   its tracer only */
     atomic_bool interrupt;      /* an interrupt was requested and not yet reported */
     struct ptrace_thread *next; /* in ptrace_as.threads, guarded by ptrace_as.lock */
 };
@@ -39,8 +45,9 @@ struct ptrace_as {
     struct platform_as base;
     struct ptrace_platform *platform;
     pid_t pid;                    /* the stub process */
-    pthread_mutex_t lock;         /* protects threads */
+    pthread_mutex_t lock;         /* protects threads, scratch_mapped and the scratch pages */
     struct ptrace_thread *threads;
+    bool scratch_mapped; /* the stub has its scratch pages */
 };
 
 struct ptrace_ctx {
@@ -48,6 +55,14 @@ struct ptrace_ctx {
     struct ptrace_as *as;
     struct ptrace_thread *thread;
 };
+
+/* ptrace.c */
+/* The stub thread of `as` that the calling sentry thread traces, or NULL (as->lock held). */
+struct ptrace_thread *ptrace_as_thread_for_caller(struct ptrace_as *as);
+
+/* identity.c: what host tools see of a stub (its comm and /proc/PID/cmdline). */
+int ptrace_as_set_proc_image(struct platform_as *as, const struct platform_proc_image *image);
+int ptrace_ctx_set_name(struct platform_ctx *ctx, const char *name);
 
 /* factory.c */
 int ptrace_factory_start(struct ptrace_platform *p, int memfile_fd);

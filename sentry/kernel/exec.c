@@ -227,7 +227,7 @@ static void exec_commit(struct task *t, struct mm *mm, struct platform_ctx *ctx,
     pthread_mutex_unlock(&tg->lock);
 
     const char *base = strrchr(filename, '/');
-    snprintf(t->comm, sizeof(t->comm), "%s", base ? base + 1 : filename);
+    task_set_comm(t, base ? base + 1 : filename);
 
     fdtable_close_on_exec(t->fds);
 
@@ -363,6 +363,8 @@ int task_execve(struct task *t, const char *path, char *const *argv, char *const
         err = platform_ctx_set_fpstate(ctx, fp);
     }
     free(fp);
+    if (!err)
+        task_publish_image(mm);
     if (!err)
         err = exec_kill_siblings(t);
     if (err) {

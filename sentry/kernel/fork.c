@@ -39,8 +39,8 @@ static void *task_start_main(void *arg)
             t->ctx = ctx;
             pthread_mutex_unlock(&t->wait_lock);
         }
-    } else {
-        err = task_attach_platform(t, &why);
+    } else if ((err = task_attach_platform(t, &why)) == 0) {
+        task_publish_image(t->mm);
     }
     if (!err) {
         why = "cannot set the FPU state";
@@ -84,7 +84,7 @@ static int task_inherit(struct task *t, struct task *c, const struct clone_reque
         return -ENOMEM;
     }
     c->creds = t->creds;
-    memcpy(c->comm, t->comm, sizeof(c->comm));
+    task_set_comm(c, t->comm); /* and the child's stub thread takes it */
     /* The parent-death signal is not inherited; the rest of prctl's state is (prctl(2)). */
     c->no_new_privs = t->no_new_privs;
     c->keepcaps = t->keepcaps;

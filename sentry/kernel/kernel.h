@@ -162,7 +162,13 @@ struct task {
                                  set NULL) under wait_lock */
     struct arch_regs regs;    /* the guest registers while the task is in the sentry */
     struct creds creds;
-    char comm[16];
+    char comm[16]; /* written through task_set_comm: by its own thread, or under tg->lock */
+    /* How many times comm changed (relaxed: the writer stores comm first and, when it is not the
+     * task's own thread, under tg->lock, under which the task reads comm again); and the count
+     * its host thread was last named at (own thread only): task_run renames the stub thread
+     * when they differ, so the host's ps shows the guest's name. */
+    _Atomic unsigned comm_gen;
+    unsigned comm_gen_host;
     /* prctl(2) state, own thread only except pdeath_signal (read by the exiting parent under
      * kernel.lock, set by its own thread: an int store) . */
     int pdeath_signal;       /* PR_SET_PDEATHSIG: sent when the parent exits, 0: none */
@@ -698,6 +704,14 @@ struct task *kernel_find_task(struct kernel *k, int tid);
 struct task *task_alloc(struct kernel *k, struct thread_group *tg, int tid);
 struct thread_group *thread_group_alloc(struct kernel *k, int tgid);
 void task_run(struct task *t);
+/* Sets the task's comm (at most 15 bytes of `name`); its stub thread follows before the task
+ * next runs guest code. The caller is the task's own thread, or holds t->tg->lock. */
+void task_set_comm(struct task *t, const char *name);
+/* Shows the host the image of `mm` through the platform: the host's /proc/PID/cmdline of the
+ * process running it then reads the guest's argv (as it was at exec: later changes to the argv
+ * strings are not followed). Called by a thread with a context in mm's address space, after
+ * exec and fork. Best effort: a failure is only logged. */
+void task_publish_image(struct mm *mm);
 int task_attach_platform(struct task *t, const char **why);
 /* vfork: the parent sleeps until the child is gone (there is no execve yet to release it). */
 /* CPU time as getrusage(2) and times(2) report it: user time is the time the task spent in guest

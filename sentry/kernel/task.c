@@ -225,6 +225,73 @@ static void task_handle_fault(struct task *t, const struct platform_event *ev)
     task_signal_force(t, info.si_signo, &info);
 }
 
+void task_set_comm(struct task *t, const char *name)
+{
+    char comm[sizeof(t->comm)] = {0};
+
+    strncpy(comm, name, sizeof(comm) - 1);
+    memcpy(t->comm, comm, sizeof(comm));
+    atomic_fetch_add_explicit(&t->comm_gen, 1, memory_order_relaxed);
+}
+
+void task_publish_image(struct mm *mm)
+{
+    struct platform_as *as = mm_platform_as(mm);
+    struct mm_proc_ranges r;
+    char cmdline[4096];
+
+    mm_get_proc_ranges(mm, &r);
+    if (!as || r.arg_start == 0 || r.arg_end < r.arg_start)
+        return;
+    size_t len =
+        r.arg_end - r.arg_start < sizeof(cmdline) ? r.arg_end - r.arg_start : sizeof(cmdline);
+    ssize_t n = mm_copy_in_partial(mm, r.arg_start, cmdline, len);
+    /* The host checks only that every address is in range and each pair ordered (kernel/sys.c:
+     * validate_prctl_map_addr); a range the loader left unknown (0) borrows a neighbour. */
+    struct platform_proc_image img = {
+        .start_code = r.start_code ? r.start_code : r.arg_start,
+        .end_code = r.start_code && r.end_code > r.start_code ? r.end_code : r.arg_start + 1,
+        .start_stack = r.start_stack ? r.start_stack : r.arg_start,
+        .cmdline = cmdline,
+        .cmdline_len = n > 0 ? (size_t)n : 0,
+    };
+    bool data_known = r.start_data && r.end_data >= r.start_data;
+    img.start_data = data_known ? r.start_data : img.end_code;
+    img.end_data = data_known ? r.end_data : img.start_data;
+    bool brk_known = r.start_brk && r.brk >= r.start_brk;
+    img.start_brk = brk_known ? r.start_brk : img.end_data;
+    img.brk = brk_known ? r.brk : img.start_brk;
+    int err = platform_as_set_proc_image(as, &img);
+    if (err == -ENOSPC) {
+        /* The host's RLIMIT_DATA is below the guest's data and heap: show those as empty. */
+        img.end_data = img.start_data;
+        img.brk = img.start_brk;
+        err = platform_as_set_proc_image(as, &img);
+    }
+    if (err && err != -ENOSYS)
+        log_debug("cannot show the host the guest's command line: %s", strerror(-err));
+}
+
+/* Gives the task's host thread its comm when it changed since the last time. A failure only
+ * costs the host's view of the name: it is logged and not retried until the next change. */
+static void task_sync_host_name(struct task *t)
+{
+    unsigned gen = atomic_load_explicit(&t->comm_gen, memory_order_relaxed);
+    char comm[sizeof(t->comm)];
+
+    if (gen == t->comm_gen_host)
+        return;
+    pthread_mutex_lock(&t->tg->lock);
+    memcpy(comm, t->comm, sizeof(comm));
+    gen = atomic_load_explicit(&t->comm_gen, memory_order_relaxed);
+    pthread_mutex_unlock(&t->tg->lock);
+    comm[sizeof(comm) - 1] = '\0';
+    int err = platform_ctx_set_name(t->ctx, comm);
+    if (err && err != -ENOSYS)
+        log_debug("task %d: cannot name its host thread: %s", t->tid, strerror(-err));
+    t->comm_gen_host = gen;
+}
+
 void task_run(struct task *t)
 {
     struct platform_event ev;
@@ -237,6 +304,7 @@ void task_run(struct task *t)
             task_pause_point(t);
             continue; /* signals that came meanwhile first */
         }
+        task_sync_host_name(t);
         struct timespec in, out;
         t->map_gen_at_entry = mm_map_generation(t->mm);
         clock_gettime(CLOCK_MONOTONIC, &in);

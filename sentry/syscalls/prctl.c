@@ -23,7 +23,7 @@ static long prctl_set_name(struct task *t, uint64_t addr)
     } else if (n < 0) {
         return n;
     }
-    memcpy(t->comm, name, sizeof(name));
+    task_set_comm(t, name);
     return 0;
 }
 

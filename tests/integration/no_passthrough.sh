@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Guest code runs in stub processes traced by the sentry, and nothing of the host leaks to it:
-# the guest sees its own pids, each stub has a sentry thread as tracer and maps only the memory
-# file and the stub page, and a stub whose sentry dies never goes on running guest code.
+# the guest sees its own pids, each stub has a sentry thread as tracer, takes its guest's name,
+# and maps only the memory file, the stub page and its two scratch pages, and a stub whose
+# sentry dies never goes on running guest code.
 # shellcheck disable=SC1010,SC2016 # `runsc do` is not a loop; guest shell code is single-quoted
 # shellcheck source=tests/integration/lib.sh
 source "$(dirname -- "$0")/lib.sh"
@@ -40,10 +41,10 @@ fi
 boot_tids=$(ls /proc/"$BOOT_PID"/task)
 for stub in "${STUB_PIDS[@]}"; do
     comm=$(cat /proc/"$stub"/comm)
-    if [[ $comm == runsc-stubs ]]; then
-        pass "[$LAST_CMD] stub $stub is named runsc-stubs"
+    if [[ $comm == busybox ]]; then
+        pass "[$LAST_CMD] stub $stub is named after its guest (busybox)"
     else
-        fail "[$LAST_CMD] stub $stub's comm" runsc-stubs "$comm"
+        fail "[$LAST_CMD] stub $stub's comm" busybox "$comm"
     fi
     if [[ $stub -ne 1 ]]; then
         pass "[$LAST_CMD] the stub's host pid ($stub) is not the guest's pid 1"
@@ -70,28 +71,34 @@ for stub in "${STUB_PIDS[@]}"; do
     fi
 
     # (d) No pass-through: the stub has no program, libc, stack or vdso of its own, only the
-    # memory file (where guest memory lives) and the one stub page; [vsyscall] is the kernel's
-    # fixed page that every x86-64 process has.
+    # memory file (where guest memory lives), the one stub page and the two scratch pages below
+    # it (the argv copy the host's /proc/PID/cmdline reads, and prctl arguments); [vsyscall] is
+    # the kernel's fixed page that every x86-64 process has.
     maps=$(cat /proc/"$stub"/maps)
     bad=$(awk '
         $6 == "/memfd:runsc-memory" { memfd++; next }
         $6 == "[vsyscall]" { next }
-        NF == 5 && !anon++ { next }
+        NF == 5 && anon++ < 2 { next }
         { print }
         END { if (!memfd) print "(no /memfd:runsc-memory mapping)" }' <<<"$maps")
     if [[ -z $bad ]]; then
-        pass "[$LAST_CMD] stub $stub maps only the memory file, one anonymous stub page and [vsyscall]"
+        pass "[$LAST_CMD] stub $stub maps only the memory file, its stub and scratch pages and [vsyscall]"
     else
         fail "[$LAST_CMD] stub $stub's /proc/PID/maps has mappings besides the memory file and the stub page" \
             "none" "$bad"
     fi
-    stub_page=$(awk 'NF == 5' <<<"$maps")
-    read -r range perms _ <<<"$stub_page"
-    if [[ $(wc -l <<<"$stub_page") -eq 1 && $range == *-* && $perms == r-x? ]] &&
-        ((16#${range#*-} - 16#${range%-*} == 4096)); then
-        pass "[$LAST_CMD] stub $stub's only anonymous mapping is one r-x page"
+    anon=$(awk 'NF == 5 { print $1, $2 }' <<<"$maps")
+    stub_page=$(tail -n 1 <<<"$anon")
+    scratch=$(head -n -1 <<<"$anon")
+    read -r range perms <<<"$stub_page"
+    read -r srange sperms <<<"$scratch"
+    if [[ $(wc -l <<<"$anon") -eq 2 && $range == *-* && $perms == r-x? && $sperms == rw-p ]] &&
+        ((16#${range#*-} - 16#${range%-*} == 4096)) &&
+        ((16#${srange#*-} == 16#${range%-*} && 16#${srange#*-} - 16#${srange%-*} == 8192)); then
+        pass "[$LAST_CMD] stub $stub's anonymous mappings: one r-x stub page, two rw- scratch pages below it"
     else
-        fail "[$LAST_CMD] stub $stub's anonymous mappings" "one r-x page (the stub code)" "$stub_page"
+        fail "[$LAST_CMD] stub $stub's anonymous mappings" \
+            "two rw-p scratch pages, then one r-x page (the stub code)" "$anon"
     fi
     for name in '[stack]' '[vdso]' '[vvar]' '[heap]' libc; do
         if [[ $maps != *"$name"* ]]; then

@@ -298,7 +298,7 @@ static ssize_t write_comm(const struct kernfs_node *n, const char *buf, size_t l
             if (it->tid == n->tid && !it->released)
                 t = it;
         if (t && cur && cur->tg == g) {
-            memcpy(t->comm, name, sizeof(name));
+            task_set_comm(t, name);
             ret = 0;
         } else if (t) {
             ret = -EINVAL;
