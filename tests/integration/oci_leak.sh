@@ -1,12 +1,11 @@
 #!/usr/bin/env bash
 # Sequential create/start/delete cycles leave nothing behind: no process, mount, fd of the CLI's
-# caller, or state directory. OCI_LEAK_CYCLES sets the count (default 200); the time is reported
-# and must stay under OCI_LEAK_SECONDS (default 60).
+# caller, or state directory. OCI_LEAK_CYCLES sets the count (default 200). The time is only
+# reported: speed is for benchmarks, not tests.
 # shellcheck source=tests/integration/lib.sh
 source "$(dirname -- "$0")/lib.sh"
 
 CYCLES=${OCI_LEAK_CYCLES:-200}
-LIMIT=${OCI_LEAK_SECONDS:-60}
 ROOT=$TMP/root
 BUNDLE=$TMP/bundle
 mkdir -p "$BUNDLE/rootfs/bin" "$BUNDLE/rootfs/proc" "$BUNDLE/rootfs/sys" "$BUNDLE/rootfs/dev"
@@ -39,7 +38,6 @@ done
 elapsed=$(($(now_ms) - start))
 echo "oci_leak: $CYCLES create/start/delete cycles in ${elapsed} ms"
 check "every cycle succeeded ($failed failed)" test "$failed" -eq 0
-check "$CYCLES cycles took under $LIMIT s (${elapsed} ms)" test "$elapsed" -lt $((LIMIT * 1000))
 check "the state recorded ${#PIDS[@]} sandbox and gofer pids" test "${#PIDS[@]}" -eq $((2 * CYCLES))
 check "no gofer or sandbox left running" wait_gone 5 "${PIDS[@]}"
 check "no state directory left" test -z "$(ls -A "$ROOT")"
