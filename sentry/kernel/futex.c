@@ -24,7 +24,10 @@ struct futex_waiter {
     struct futex_key key;
     uint32_t bitset;
     struct task *task;
-    bool woken;                       /* guarded by the bucket lock */
+    /* Set by the waker under the bucket lock once it is done with the waiter and its task; the
+     * waiter reads it without the lock first (acquire, pairing with the waker's release) so a
+     * woken waiter need not wait for the waker to drop the bucket lock. */
+    atomic_bool woken;
     struct futex_waiter *prev, *next; /* in the bucket, guarded by its lock */
 };
 
@@ -97,7 +100,7 @@ static long futex_key_of(struct task *t, uint64_t addr, bool private_, struct fu
 long futex_wait(struct task *t, uint64_t addr, bool private_, uint32_t val, uint32_t bitset,
                 const struct timespec *deadline)
 {
-    struct futex_waiter w = {.bitset = bitset, .task = t};
+    struct futex_waiter w = {.bitset = bitset, .task = t, .woken = false};
     uint64_t off;
     uint32_t cur;
 
@@ -119,8 +122,10 @@ long futex_wait(struct task *t, uint64_t addr, bool private_, uint32_t val, uint
     pthread_mutex_unlock(&b->lock);
     for (;;) {
         err = task_block(t, deadline);
+        if (atomic_load_explicit(&w.woken, memory_order_acquire))
+            return 0;
         pthread_mutex_lock(&b->lock);
-        bool woken = w.woken;
+        bool woken = atomic_load_explicit(&w.woken, memory_order_relaxed);
         if (!woken && err)
             dequeue(b, &w);
         pthread_mutex_unlock(&b->lock);
@@ -142,9 +147,12 @@ static int wake_locked(struct futex_bucket *b, const struct futex_key *key, int 
         next = w->next;
         if (!key_eq(&w->key, key) || !(w->bitset & bitset))
             continue;
+        struct task *task = w->task;
         dequeue(b, w);
-        w->woken = true;
-        task_wake(w->task);
+        /* Wake first, then publish: once `woken` is seen the waiter may return and its task
+         * may go away, so nothing of either is touched after the store. */
+        task_wake(task);
+        atomic_store_explicit(&w->woken, true, memory_order_release);
         woken++;
     }
     return woken;

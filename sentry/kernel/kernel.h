@@ -219,6 +219,10 @@ struct task {
     pthread_cond_t wake;
     bool woken;    /* guarded by wait_lock */
     bool sleeping; /* in task_block (wait_lock): a safe point for kernel_pause */
+    /* task_block sleeps on this word with a host FUTEX_WAIT outside wait_lock, so a woken task
+     * does not wake only to block on wait_lock still held by its waker (a condvar would). Bumped
+     * under wait_lock by every wake of a sleeping task; read atomically by the sleeper. */
+    _Atomic uint32_t wake_seq;
     bool parked;   /* held by kernel_pause at its safe point in the run loop (wait_lock) */
 
     bool exiting; /* set and read only by the task's own thread */

@@ -1,8 +1,11 @@
 /* Signal state: sending, forcing synchronous signals, and acting on pending ones before a task
  * returns to guest code. Default actions follow signal(7). */
 #include <errno.h>
+#include <linux/futex.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "lib/log.h"
 #include "platform/platform.h"
@@ -60,23 +63,48 @@ static bool signal_ignored(struct task *t, int sig, bool from_host)
     return default_action(sig) == ACT_IGNORE;
 }
 
+/* Marks `t` woken (wait_lock held) and says whether it sleeps in task_block, to be woken by
+ * task_wake_sleeper once wait_lock is dropped. The condvar serves the other waits (a group stop,
+ * kernel_pause's park); with none waiting its broadcast makes no host syscall. */
+static bool task_mark_woken(struct task *t)
+{
+    t->woken = true;
+    pthread_cond_broadcast(&t->wake);
+    if (!t->sleeping)
+        return false;
+    /* Relaxed: wait_lock orders it against the sleeper's read of the word before it sleeps, and
+     * the FUTEX_WAIT compares the value in the kernel. */
+    atomic_fetch_add_explicit(&t->wake_seq, 1, memory_order_relaxed);
+    return true;
+}
+
+/* The host wake after wait_lock is dropped, so the sleeper does not wake into a held lock. `t`
+ * may be gone by now (it saw `woken` and went on): a private FUTEX_WAKE only hashes the address,
+ * it never touches the memory, and at worst wakes some other waiter spuriously. */
+static void task_wake_sleeper(struct task *t)
+{
+    syscall(SYS_futex, &t->wake_seq, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+}
+
 void task_wake(struct task *t)
 {
     pthread_mutex_lock(&t->wait_lock);
-    t->woken = true;
-    pthread_cond_broadcast(&t->wake);
+    bool sleeper = task_mark_woken(t);
     pthread_mutex_unlock(&t->wait_lock);
+    if (sleeper)
+        task_wake_sleeper(t);
 }
 
 void task_interrupt(struct task *t)
 {
     pthread_mutex_lock(&t->wait_lock);
-    t->woken = true;
-    pthread_cond_broadcast(&t->wake);
+    bool sleeper = task_mark_woken(t);
     /* Under the lock: the task's own thread releases its context under it too. */
     if (t->ctx)
         platform_ctx_interrupt(t->ctx);
     pthread_mutex_unlock(&t->wait_lock);
+    if (sleeper)
+        task_wake_sleeper(t);
 }
 
 /* ---- pending sets with queued real-time signals ----

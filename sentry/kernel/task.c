@@ -1,10 +1,12 @@
 /* Tasks: allocation, the run loop between guest code and the sentry, and blocking. */
 #include <errno.h>
+#include <linux/futex.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "lib/log.h"
@@ -308,16 +310,15 @@ void task_run(struct task *t)
         struct timespec in, out;
         t->map_gen_at_entry = mm_map_generation(t->mm);
         clock_gettime(CLOCK_MONOTONIC, &in);
-        atomic_store_explicit(&t->guest_entered_ns,
-                              (int64_t)in.tv_sec * 1000000000LL + in.tv_nsec,
+        atomic_store_explicit(&t->guest_entered_ns, (int64_t)in.tv_sec * 1000000000LL + in.tv_nsec,
                               memory_order_relaxed);
         int err = platform_ctx_switch(t->ctx, &t->regs, &ev);
         clock_gettime(CLOCK_MONOTONIC, &out);
         atomic_store_explicit(&t->guest_entered_ns, 0, memory_order_relaxed);
-        atomic_fetch_add_explicit(&t->guest_ns,
-                                  (uint64_t)((out.tv_sec - in.tv_sec) * 1000000000LL +
-                                             (out.tv_nsec - in.tv_nsec)),
-                                  memory_order_relaxed);
+        atomic_fetch_add_explicit(
+            &t->guest_ns,
+            (uint64_t)((out.tv_sec - in.tv_sec) * 1000000000LL + (out.tv_nsec - in.tv_nsec)),
+            memory_order_relaxed);
         if (err) {
             log_warning("task %d: guest context lost: %s", t->tid, strerror(-err));
             task_exit_group(t, SIGKILL);
@@ -373,11 +374,14 @@ int task_block(struct task *t, const struct timespec *deadline)
     while (!t->woken) {
         if (deadline && deadline_passed(deadline))
             break;
-        /* The condition variable uses CLOCK_MONOTONIC (set in task_alloc). */
-        if (deadline)
-            pthread_cond_timedwait(&t->wake, &t->wait_lock, deadline);
-        else
-            pthread_cond_wait(&t->wake, &t->wait_lock);
+        /* A wake between the read and the FUTEX_WAIT changes the word: the wait returns at once
+         * (EAGAIN) and the loop sees `woken`. FUTEX_WAIT_BITSET takes an absolute
+         * CLOCK_MONOTONIC deadline, as the caller gives it. */
+        uint32_t seq = atomic_load_explicit(&t->wake_seq, memory_order_relaxed);
+        pthread_mutex_unlock(&t->wait_lock);
+        syscall(SYS_futex, &t->wake_seq, FUTEX_WAIT_BITSET_PRIVATE, seq, deadline, NULL,
+                FUTEX_BITSET_MATCH_ANY);
+        pthread_mutex_lock(&t->wait_lock);
     }
     bool woken = t->woken;
     t->woken = false;
