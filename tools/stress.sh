@@ -12,8 +12,9 @@ OURS_BIN=$REPO_ROOT/build/release/runsc
 GVISOR_BIN=/usr/bin/runsc
 GVISOR_FLAGS=(--network=none --platform=ptrace)
 # The stressors issue 5 names, as stress-ng 0.15 (Debian 12) calls them: it has no select
-# stressor (its poll stressor also calls select and pselect), signalfd is sigfd, and unix is the
-# sock stressor on AF_UNIX. sock and udp use 127.0.0.1 (stress-ng's default address).
+# stressor (its poll stressor also calls select and pselect), signalfd is sigfd, and unix is
+# sockfd (fds passed over AF_UNIX stream sockets: 0.15's `--sock --sock-domain unix` asks for
+# IPPROTO_TCP on AF_UNIX and fails natively). sock and udp use 127.0.0.1 (stress-ng's default).
 DEFAULT_STRESSORS=(fork vfork clone exec pthread futex signal sigsegv sigpending pipe fifo epoll
     poll eventfd timerfd sigfd sockpair sock udp unix msg sem-sysv shm-sysv mmap mremap
     brk stack vm clock timer itimer nanosleep getrandom prctl rlimit wait pty)
@@ -58,7 +59,7 @@ run_one() {
     shift 2
     local log=$WORK/$name.$stressor.log rc=0
     local args=(--"$stressor" "$WORKERS")
-    [[ $stressor == unix ]] && args=(--sock "$WORKERS" --sock-domain unix)
+    [[ $stressor == unix ]] && args=(--sockfd "$WORKERS")
     (cd "$WORK" && timeout -k 5 $((SECONDS_EACH + TIMEOUT_SLACK)) "$@" stress-ng "${args[@]}" \
         --verify -t "${SECONDS_EACH}s" --temp-path "$WORK") >"$log" 2>&1 </dev/null || rc=$?
     if ((rc == 0)); then
