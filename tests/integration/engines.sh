@@ -61,11 +61,13 @@ sweep_runtime() {
 
 # Removes what the engine scripts left: processes naming BASE, containers, mounts, files.
 sweep() {
-    local pid m rt root round
+    local pid pids m rt root round
     for round in 1 2; do
-        for pid in $(grep -l -F -- "$BASE/" /proc/[0-9]*/cmdline 2>/dev/null | cut -d/ -f3); do
-            [[ $pid != "$$" && $pid != "$BASHPID" ]] && kill -9 "$pid" 2>/dev/null
-        done
+        # Listed first, then killed: grep's own command line names BASE too.
+        pids=$(grep -l -F -- "$BASE/" /proc/[0-9]*/cmdline 2>/dev/null | cut -d/ -f3)
+        while read -r pid; do
+            [[ -n $pid && $pid != "$$" ]] && kill -9 "$pid" 2>/dev/null
+        done <<<"$pids"
         for rt in "$RUNC" "$OURS"; do
             # Podman uses the runtime's default root; containerd and dockerd private ones.
             for root in /run/runc /run/runsc; do
@@ -93,7 +95,7 @@ on_exit() {
         kill -TERM "$_child" 2>/dev/null
         timeout 90 tail --pid="$_child" -f /dev/null 2>/dev/null
         kill -KILL "$_child" 2>/dev/null
-        rc=1
+        fail "$NAME: interrupted (exit $rc) while an engine script ran"
     fi
     sweep
     if ((rc == 0 && _failures > 0)); then

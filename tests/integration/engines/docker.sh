@@ -17,6 +17,8 @@ args=""
 for f in "${RUNTIME_FLAGS[@]}"; do
     args+="${args:+, }\"$f\""
 done
+# cgroupfs as with Podman: on cgroup v2 dockerd would pick systemd's driver, for which runc needs
+# a D-Bus system bus that a bare machine may not run.
 cat >"$TMP/daemon.json" <<EOF
 {
   "bridge": "none",
@@ -25,6 +27,7 @@ cat >"$TMP/daemon.json" <<EOF
   "ip-forward": false,
   "ip-masq": false,
   "storage-driver": "overlay2",
+  "exec-opts": ["native.cgroupdriver=cgroupfs"],
   "runtimes": { "rt": { "path": "$RUNTIME_REAL", "runtimeArgs": [ $args ] } }
 }
 EOF
