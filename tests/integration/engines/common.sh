@@ -27,7 +27,8 @@ if [[ ! -x $RUNTIME_REAL || ! -f $RUNTIME_REAL ]]; then
     exit 2
 fi
 
-TMP=$(mktemp -d "/tmp/engines-$ENGINE.XXXXXX")
+# ENGINES_TMPDIR: where the temp dir goes (tests/integration/engines.sh gives one it sweeps).
+TMP=$(mktemp -d "${ENGINES_TMPDIR:-/tmp}/engines-$ENGINE.XXXXXX")
 chmod 755 "$TMP"
 # conmon leaves a file "oom" in its working directory when a container is OOM-killed.
 cd "$TMP" || exit 2

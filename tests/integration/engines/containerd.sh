@@ -36,11 +36,11 @@ CTD_PID=$!
 # line), then containerd itself.
 stop_all() {
     local id pid
-    for id in $("$C" task ls -q 2>/dev/null); do
+    for id in $(timeout 10 "$C" task ls -q 2>/dev/null); do
         timeout 10 "$C" task kill -a -s SIGKILL "$id"
         timeout 10 "$C" task rm -f "$id"
     done
-    for id in $("$C" container ls -q 2>/dev/null); do
+    for id in $(timeout 10 "$C" container ls -q 2>/dev/null); do
         timeout 10 "$C" container rm "$id"
     done
     for pid in $(grep -l -F -- "$TMP/containerd.sock" /proc/[0-9]*/cmdline 2>/dev/null |
@@ -48,6 +48,8 @@ stop_all() {
         [[ $pid != "$CTD_PID" && $pid != "$$" ]] && kill -9 "$pid"
     done
     kill "$CTD_PID"
+    timeout 20 tail --pid="$CTD_PID" -f /dev/null
+    kill -9 "$CTD_PID"
     wait "$CTD_PID"
     delete_leftovers "$TMP/runc-root"
 }

@@ -17,6 +17,8 @@ args=""
 for f in "${RUNTIME_FLAGS[@]}"; do
     args+="${args:+, }\"$f\""
 done
+# cgroupfs as with Podman: on cgroup v2 dockerd would pick systemd's driver, for which runc needs
+# a D-Bus system bus that a bare machine may not run.
 cat >"$TMP/daemon.json" <<EOF
 {
   "bridge": "none",
@@ -25,6 +27,7 @@ cat >"$TMP/daemon.json" <<EOF
   "ip-forward": false,
   "ip-masq": false,
   "storage-driver": "overlay2",
+  "exec-opts": ["native.cgroupdriver=cgroupfs"],
   "runtimes": { "rt": { "path": "$RUNTIME_REAL", "runtimeArgs": [ $args ] } }
 }
 EOF
@@ -34,28 +37,51 @@ printf '#!/bin/sh\nDOCKER_CONFIG=%s exec %s -H unix://%s "$@"\n' "$TMP/client" "
     "$TMP/docker.sock" >"$D"
 chmod 755 "$D"
 
+# dockerd's own containerd, private too: without --containerd, dockerd 20.10 uses the system's
+# (/run/containerd/containerd.sock) when one runs, as it does wherever docker.io's service is up.
+mkdir -p "$TMP/ctd"
+cat >"$TMP/ctd/config.toml" <<EOF
+version = 2
+root = "$TMP/ctd/root"
+state = "$TMP/ctd/state"
+disabled_plugins = ["io.containerd.grpc.v1.cri", "io.containerd.internal.v1.opt",
+    "io.containerd.snapshotter.v1.btrfs", "io.containerd.snapshotter.v1.zfs",
+    "io.containerd.snapshotter.v1.aufs", "io.containerd.snapshotter.v1.devmapper",
+    "io.containerd.tracing.processor.v1.otlp"]
+
+[grpc]
+  address = "$TMP/ctd/containerd.sock"
+
+[ttrpc]
+  address = "$TMP/ctd/containerd.sock.ttrpc"
+EOF
+containerd --config "$TMP/ctd/config.toml" >"$TMP/containerd.log" 2>&1 &
+CTD_PID=$!
 "$DOCKERD" --config-file "$TMP/daemon.json" --data-root "$TMP/data" --exec-root "$TMP/exec" \
-    --pidfile "$TMP/docker.pid" -H "unix://$TMP/docker.sock" >"$TMP/dockerd.log" 2>&1 &
+    --containerd "$TMP/ctd/containerd.sock" --pidfile "$TMP/docker.pid" \
+    -H "unix://$TMP/docker.sock" >"$TMP/dockerd.log" 2>&1 &
 DOCKERD_PID=$!
-# Teardown: containers, then dockerd (which stops its containerd), then any shim left (found by
-# the private exec root in its command line).
+# Teardown: containers, then dockerd, its containerd, then any shim left (found by the private
+# temp dir in its command line). Every step is time-bounded.
 stop_all() {
-    local ids pid
-    ids=$("$D" ps -aq 2>/dev/null)
+    local ids pid daemon
+    ids=$(timeout 20 "$D" ps -aq 2>/dev/null)
     # shellcheck disable=SC2086 # a list of ids
     [[ -n $ids ]] && timeout 30 "$D" rm -f $ids
-    kill "$DOCKERD_PID"
-    timeout 20 tail --pid="$DOCKERD_PID" -f /dev/null
-    kill -9 "$DOCKERD_PID"
-    wait "$DOCKERD_PID"
+    for daemon in "$DOCKERD_PID" "$CTD_PID"; do
+        kill "$daemon"
+        timeout 20 tail --pid="$daemon" -f /dev/null
+        kill -9 "$daemon"
+        wait "$daemon"
+    done
     for pid in $(grep -l -F -- "$TMP/" /proc/[0-9]*/cmdline 2>/dev/null | cut -d/ -f3); do
         [[ $pid != "$$" && $pid != "$BASHPID" ]] && kill -9 "$pid"
     done
     delete_leftovers "$TMP/exec/runtime-rt/moby"
 }
 at_exit stop_all
-if ! wait_for 30 "$D" version; then
-    fail start "dockerd did not come up: $(tail -5 "$TMP/dockerd.log")"
+if ! wait_for 30 timeout 10 "$D" version; then
+    fail start "dockerd did not come up: $(tail -5 "$TMP/dockerd.log"; tail -3 "$TMP/containerd.log")"
     exit 1
 fi
 

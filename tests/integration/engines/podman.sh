@@ -31,7 +31,8 @@ CONTAINERS_CONF=$TMP/containers.conf exec podman --root $TMP/root --runroot $TMP
     --events-backend file --runtime $RUNTIME "\$@"
 EOF
 chmod 755 "$P"
-at_exit "\"\$P\" pod rm -af -t 0; \"\$P\" rm -af -t 0; \"\$P\" system reset -f"
+at_exit "timeout 60 \"\$P\" pod rm -af -t 0; timeout 60 \"\$P\" rm -af -t 0; \
+timeout 60 \"\$P\" system reset -f"
 R=(run --network=none)
 
 if ! r "$P" load -i "$IMAGE_DIR/image.tar"; then
