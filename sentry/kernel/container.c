@@ -217,16 +217,8 @@ int kernel_container_wait(struct kernel *k, const char *id, int *status,
         pthread_mutex_unlock(&k->lock);
         return kernel_wait_pid(k, 1, status, cancelled, arg);
     }
-    /* kernel.changed is broadcast at every exit and at Destroy; the poll is for `cancelled`. */
     while (!c->exited && !(c->destroyed && !c->fs)) {
-        struct timespec deadline;
-        clock_gettime(CLOCK_REALTIME, &deadline);
-        deadline.tv_nsec += KERNEL_WAIT_POLL_MS * 1000000L;
-        if (deadline.tv_nsec >= 1000000000L) {
-            deadline.tv_sec++;
-            deadline.tv_nsec -= 1000000000L;
-        }
-        pthread_cond_timedwait(&k->changed, &k->lock, &deadline);
+        kernel_wait_changed_locked(k);
         if (cancelled && cancelled(arg)) {
             err = -EINTR;
             break;

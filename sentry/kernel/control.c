@@ -43,21 +43,27 @@ static int exit_status_locked(struct kernel *k, int pid, int *status)
     return -ESRCH;
 }
 
+void kernel_wait_changed_locked(struct kernel *k)
+{
+    /* kernel.changed is broadcast at every process exit (and a container's destruction); the
+     * bound lets a waiter look at its `cancelled` now and then. */
+    struct timespec deadline;
+    clock_gettime(CLOCK_REALTIME, &deadline);
+    deadline.tv_nsec += KERNEL_WAIT_POLL_MS * 1000000L;
+    if (deadline.tv_nsec >= 1000000000L) {
+        deadline.tv_sec++;
+        deadline.tv_nsec -= 1000000000L;
+    }
+    pthread_cond_timedwait(&k->changed, &k->lock, &deadline);
+}
+
 int kernel_wait_pid(struct kernel *k, int pid, int *status, bool (*cancelled)(void *arg), void *arg)
 {
     int ret;
 
     pthread_mutex_lock(&k->lock);
     while ((ret = exit_status_locked(k, pid, status)) == 0) {
-        /* kernel.changed is broadcast at every process exit; the poll is for `cancelled`. */
-        struct timespec deadline;
-        clock_gettime(CLOCK_REALTIME, &deadline);
-        deadline.tv_nsec += KERNEL_WAIT_POLL_MS * 1000000L;
-        if (deadline.tv_nsec >= 1000000000L) {
-            deadline.tv_sec++;
-            deadline.tv_nsec -= 1000000000L;
-        }
-        pthread_cond_timedwait(&k->changed, &k->lock, &deadline);
+        kernel_wait_changed_locked(k);
         if (cancelled && cancelled(arg)) {
             ret = -EINTR;
             break;
@@ -150,8 +156,7 @@ static bool in_container(const struct thread_group *g, int container)
     return container < 0 || g->container == (unsigned)container;
 }
 
-int kernel_list_processes(struct kernel *k, int container, struct control_process **out,
-                          size_t *n)
+int kernel_list_processes(struct kernel *k, int container, struct control_process **out, size_t *n)
 {
     struct timespec mono_now, real_now;
     size_t count = 0, i = 0;

@@ -223,7 +223,7 @@ struct task {
      * does not wake only to block on wait_lock still held by its waker (a condvar would). Bumped
      * under wait_lock by every wake of a sleeping task; read atomically by the sleeper. */
     _Atomic uint32_t wake_seq;
-    bool parked;   /* held by kernel_pause at its safe point in the run loop (wait_lock) */
+    bool parked; /* held by kernel_pause at its safe point in the run loop (wait_lock) */
 
     bool exiting; /* set and read only by the task's own thread */
     long restart; /* the -ERESTART* code the last syscall returned, or 0 */
@@ -395,6 +395,9 @@ struct kernel_exec {
 };
 /* The new process's pid, or -errno with a reason in `why` (-ENOENT: not found, 127). */
 int kernel_execute(struct kernel *k, const struct kernel_exec *e, char *why, size_t whylen);
+/* Waits (kernel.lock held) until kernel.changed is broadcast or KERNEL_WAIT_POLL_MS pass,
+ * whichever is first: the one wait of kernel_wait_pid and kernel_container_wait. */
+void kernel_wait_changed_locked(struct kernel *k);
 /* Waits until process `pid` has exited and gives its wait status (pid 1: init). A process
  * already gone is found among the last KERNEL_EXIT_RECORDS exits. `cancelled` (may be NULL) is
  * asked every KERNEL_WAIT_POLL_MS: when it says true the wait gives up with -EINTR. -ESRCH for
