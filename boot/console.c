@@ -63,8 +63,8 @@ struct bridge {
     size_t in_off, in_len;
     unsigned char out[CONSOLE_CHUNK]; /* taken from the pty, not yet written to the host */
     size_t out_off, out_len;
-    bool hung_up;  /* the host terminal is gone: input ends, output is dropped */
-    bool no_input; /* the host fd can't be read (opened write-only): output only */
+    bool hung_up;        /* the host terminal is gone: input ends, output is dropped */
+    bool no_input;       /* the host fd can't be read (opened write-only): output only */
     struct winsize size; /* the host's size the pty was last given */
 };
 

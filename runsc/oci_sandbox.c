@@ -418,7 +418,7 @@ out:
     if (control >= 0)
         close(control);
     int fds[] = {gofer_sock[0], gofer_sock[1], spec_pipe[0], spec_pipe[1],
-                 ready_pipe[0], ready_pipe[1], log_fd, netns};
+                 ready_pipe[0], ready_pipe[1], log_fd,       netns};
     for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
         if (fds[i] >= 0)
             close(fds[i]);
