@@ -20,6 +20,9 @@
 
 /* How much the bridge moves per read: a terminal delivers far less at a time. */
 #define CONSOLE_CHUNK 4096
+/* How often the bridge looks at the host terminal's size at the least: the engine resizes the
+ * master it holds, and the sandbox, not the terminal's session, hears no SIGWINCH of it. */
+#define CONSOLE_SIZE_POLL_MS 250
 
 struct boot_console {
     int host_fd;          /* owned: the host terminal */
@@ -60,9 +63,27 @@ struct bridge {
     size_t in_off, in_len;
     unsigned char out[CONSOLE_CHUNK]; /* taken from the pty, not yet written to the host */
     size_t out_off, out_len;
-    bool hung_up;  /* the host terminal is gone: input ends, output is dropped */
-    bool no_input; /* the host fd can't be read (opened write-only): output only */
+    bool hung_up;        /* the host terminal is gone: input ends, output is dropped */
+    bool no_input;       /* the host fd can't be read (opened write-only): output only */
+    struct winsize size; /* the host's size the pty was last given */
 };
+
+/* Gives the pty the host terminal's size when it changed since the last look (the pty then
+ * sends SIGWINCH to its foreground group, as the same-size check there keeps it to changes). */
+static void bridge_check_size(struct boot_console *c, struct bridge *b)
+{
+    struct winsize ws;
+
+    if (b->hung_up || ioctl(c->host_fd, TIOCGWINSZ, &ws) != 0)
+        return;
+    if (memcmp(&ws, &b->size, sizeof(ws)) == 0)
+        return;
+    b->size = ws;
+    pthread_mutex_lock(&c->lock);
+    if (c->master)
+        devpts_console_resize(c->master, &ws);
+    pthread_mutex_unlock(&c->lock);
+}
 
 static void bridge_hang_up(struct boot_console *c, struct bridge *b)
 {
@@ -138,8 +159,10 @@ static void *console_bridge(void *arg)
             fds[1].events |= POLLOUT;
         if (!fds[1].events)
             fds[1].fd = -1; /* nothing to ask the host: wait for the pty or the stop */
-        if (poll(fds, 2, -1) < 0)
-            continue; /* EINTR */
+        int ready = poll(fds, 2, stopping || b->hung_up ? -1 : CONSOLE_SIZE_POLL_MS);
+        bridge_check_size(c, b);
+        if (ready <= 0)
+            continue; /* the size's timeout, or EINTR */
         if (fds[0].revents & POLLIN)
             console_drain_wake(c);
         if (fds[1].revents & POLLIN)

@@ -4,12 +4,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/nsfs.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
@@ -129,10 +131,61 @@ struct boot_child {
     const struct global_flags *g;
     const struct sandbox_start *s;
     int log_fd, gofer_fd, spec_fd, control_fd, ready_fd;
+    int netns_fd; /* the network namespace to join, or -1 for a new one */
 };
+
+/* The spec's namespace joined by path for the sandbox: network only, as gVisor does (the other
+ * kinds are the sentry's own, so joining a host one would share nothing). Returns the open
+ * namespace file, -1 when the sandbox makes its own, or -errno with err filled. */
+static int open_netns(const struct oci_spec *spec, char *err, size_t errlen)
+{
+    static const char *const names[] = {
+        [OCI_NS_PID] = "pid",       [OCI_NS_NETWORK] = "network", [OCI_NS_MOUNT] = "mount",
+        [OCI_NS_IPC] = "ipc",       [OCI_NS_UTS] = "uts",         [OCI_NS_USER] = "user",
+        [OCI_NS_CGROUP] = "cgroup", [OCI_NS_TIME] = "time",
+    };
+    const char *path = NULL;
+    char text[128];
+
+    for (size_t i = 0; i < spec->n_namespaces; i++) {
+        const struct oci_namespace *ns = &spec->namespaces[i];
+        if (!ns->path)
+            continue;
+        if (ns->type != OCI_NS_NETWORK) {
+            snprintf(err, errlen,
+                     "linux.namespaces: joining the %s namespace %s is not supported (only a "
+                     "network one is)",
+                     names[ns->type], ns->path);
+            return -EINVAL;
+        }
+        path = ns->path;
+    }
+    if (!path)
+        return -1;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        int e = errno;
+        snprintf(err, errlen, "open the network namespace %s: %s", path,
+                 errno_text(e, text, sizeof(text)));
+        return -e;
+    }
+    int type = ioctl(fd, NS_GET_NSTYPE);
+    if (type != CLONE_NEWNET) {
+        snprintf(err, errlen, "%s is not a network namespace", path);
+        close(fd);
+        return -EINVAL;
+    }
+    return fd;
+}
 
 static __attribute__((noreturn)) void exec_boot(const struct boot_child *c)
 {
+    if (c->netns_fd >= 0 && setns(c->netns_fd, CLONE_NEWNET) != 0) {
+        char text[128];
+        dprintf(c->ready_fd, "err 1 join the network namespace: %s\n",
+                errno_text(errno, text, sizeof(text)));
+        _exit(1);
+    }
     if (c->s->detach)
         setsid();
     if (c->s->console_fd >= 0) {
@@ -254,10 +307,12 @@ int sandbox_start(const struct global_flags *g, const struct sandbox_start *s,
 {
     char text[128];
     int ret, gofer_sock[2] = {-1, -1}, spec_pipe[2] = {-1, -1}, ready_pipe[2] = {-1, -1};
-    int control = -1, log_fd = -1;
+    int control = -1, log_fd = -1, netns = -1;
     pid_t gofer_pid = -1, pid = -1;
 
     *exit_code = 1;
+    if ((netns = open_netns(s->spec, err, errlen)) < -1)
+        return netns;
     if (g->debug_log)
         log_fd = open(g->debug_log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
     else if (s->console_fd >= 0)
@@ -270,7 +325,7 @@ int sandbox_start(const struct global_flags *g, const struct sandbox_start *s,
     if (log_fd < 0) {
         ret = -errno;
         snprintf(err, errlen, "open the sandbox's log: %s", errno_text(errno, text, sizeof(text)));
-        return ret;
+        goto out;
     }
     if ((control = make_control_socket(s->dir_fd)) < 0) {
         ret = control;
@@ -291,7 +346,9 @@ int sandbox_start(const struct global_flags *g, const struct sandbox_start *s,
         snprintf(err, errlen, "start the gofer: %s", errno_text(-ret, text, sizeof(text)));
         goto out;
     }
-    long flags = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWNET | SIGCHLD;
+    long flags = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS | SIGCHLD;
+    if (netns < 0)
+        flags |= CLONE_NEWNET;
     pid = (pid_t)syscall(SYS_clone, flags, 0, 0, 0, 0);
     if (pid < 0) {
         ret = -errno;
@@ -308,6 +365,7 @@ int sandbox_start(const struct global_flags *g, const struct sandbox_start *s,
             .spec_fd = spec_pipe[0],
             .control_fd = control,
             .ready_fd = ready_pipe[1],
+            .netns_fd = netns,
         };
         exec_boot(&c);
     }
@@ -360,7 +418,7 @@ out:
     if (control >= 0)
         close(control);
     int fds[] = {gofer_sock[0], gofer_sock[1], spec_pipe[0], spec_pipe[1],
-                 ready_pipe[0], ready_pipe[1], log_fd};
+                 ready_pipe[0], ready_pipe[1], log_fd,       netns};
     for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
         if (fds[i] >= 0)
             close(fds[i]);

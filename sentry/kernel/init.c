@@ -73,6 +73,7 @@ int kernel_create(const struct kernel_config *cfg, struct kernel **out)
 void kernel_destroy(struct kernel *k)
 {
     kernel_containers_free(k);
+    seccomp_filter_put(k->container_seccomp);
     if (k->cfg.memfile)
         memfile_set_oom_hook(k->cfg.memfile, NULL, NULL);
     kernel_oom_stop(k);
@@ -308,6 +309,9 @@ int kernel_load_init(struct kernel *k, const struct init_process *init, char *wh
         task_free(t);
         return (int)ret;
     }
+    /* init holds the filter now; the kernel keeps its own reference for `runsc exec`. */
+    seccomp_filter_put(k->container_seccomp);
+    k->container_seccomp = seccomp_filter_get(init->seccomp);
     tg->is_init = true;
     tg->unkillable = true;
     tg->live_tasks = 1;
@@ -442,6 +446,10 @@ int kernel_execute(struct kernel *k, const struct kernel_exec *e, char *why, siz
     tg->live_tasks = 1;
     tg->exit_signal = 0;
     tg->container = e->container;
+    /* The root container's filter, as runc's exec applies the container's; pod members have
+     * none of their own here yet. Fixed once init exists (kernel.lock above ordered it). */
+    if (!e->container && k->container_seccomp)
+        task_seccomp_share(t, k->container_seccomp);
     pthread_mutex_lock(&init->tg->lock);
     memcpy(tg->rlimits, init->tg->rlimits, sizeof(tg->rlimits));
     pthread_mutex_unlock(&init->tg->lock);

@@ -307,6 +307,10 @@ struct kernel {
     pthread_cond_t changed;
     struct task *init_task;
     bool init_exited;
+    /* The root container's seccomp filter (OCI linux.seccomp) as init got it, a reference that
+     * `runsc exec` processes share (runc applies the container's filter to them too). Set by
+     * kernel_load_init before init_task, then fixed; NULL: none. */
+    struct seccomp_filter *container_seccomp;
     int init_status;
     int next_pid;
     int nprocs;
@@ -639,6 +643,8 @@ extern struct seccomp_filter seccomp_strict_mode;
 int seccomp_filter_create(const struct sock_filter *prog, unsigned len, bool log,
                           struct seccomp_filter **out);
 void seccomp_filter_put(struct seccomp_filter *f);
+/* Another reference to f (NULL and the strict marker pass through). */
+struct seccomp_filter *seccomp_filter_get(struct seccomp_filter *f);
 /* SECCOMP_SET_MODE_FILTER's attach: `f` (whose reference passes in, kept or dropped) on top of
  * the task's stack, and with SECCOMP_FILTER_FLAG_TSYNC on every other thread's too. 0, a tid
  * that cannot sync (or -ESRCH with TSYNC_ESRCH), -EINVAL in strict mode, -ENOMEM past
@@ -652,6 +658,9 @@ int task_seccomp_mode(struct task *t);
 int task_seccomp_filter_count(struct task *t);
 /* Fork: the child takes the parent's filter (tg->lock of the parent held). */
 void task_seccomp_inherit(struct task *parent, struct task *child);
+/* A new task, not yet running and without a filter, shares the stack f (a reference is taken):
+ * kernel_execute's processes get the container's filter. */
+void task_seccomp_share(struct task *t, struct seccomp_filter *f);
 /* What syscall entry does after the filters ran (task_seccomp_enter). */
 enum seccomp_verdict {
     SECCOMP_VERDICT_RUN,    /* run the syscall */

@@ -223,6 +223,20 @@ void task_seccomp_inherit(struct task *parent, struct task *child)
     filter_set(child, filter_get(filter_of(parent)));
 }
 
+struct seccomp_filter *seccomp_filter_get(struct seccomp_filter *f)
+{
+    return filter_get(f);
+}
+
+void task_seccomp_share(struct task *t, struct seccomp_filter *f)
+{
+    pthread_mutex_lock(&t->tg->lock);
+    struct seccomp_filter *old = filter_of(t);
+    filter_set(t, filter_get(f));
+    pthread_mutex_unlock(&t->tg->lock);
+    seccomp_filter_put(old);
+}
+
 /* SIGSYS for a seccomp action (Linux's force_sig_seccomp): the syscall's address, number, arch
  * and the action's data. `fatal`: KILL_*, whose default action happens even over a handler. */
 static void force_sigsys(struct task *t, const struct seccomp_data *d, uint32_t data, bool fatal)
