@@ -70,9 +70,7 @@ void fifo_release_end(struct pipe *p, enum pipe_end end)
     fifo_drop_end(p, end);
 }
 
-/* Waits until the partner counter moves from `seen` (p->lock held on entry and on return):
- * 0, or -ERESTARTSYS for a signal. */
-static int fifo_wait_partner(struct pipe *p, struct task *t, bool reader, unsigned seen)
+int fifo_wait_partner(struct pipe *p, struct task *t, bool reader, unsigned seen)
 {
     struct waitqueue *wq = reader ? &p->readable : &p->writable;
 

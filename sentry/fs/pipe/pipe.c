@@ -188,6 +188,11 @@ static int pipe_stat(struct file *f, struct stat *st)
     st->st_mode = S_IFIFO | 0600;
     st->st_nlink = 1;
     st->st_ino = pipe_of(f)->ino;
+    st->st_uid = pipe_of(f)->uid;
+    st->st_gid = pipe_of(f)->gid;
+    struct super_block *sb = pipefs_super();
+    if (sb)
+        st->st_dev = sb->dev;
     st->st_blksize = 4096;
     return 0;
 }
@@ -211,16 +216,17 @@ static void pipe_release(struct file *f)
         return;
     }
     pthread_mutex_lock(&p->lock);
-    if (end == PIPE_WRITE_END)
+    if (end != PIPE_READ_END)
         p->writers--;
-    else
+    if (end != PIPE_WRITE_END)
         p->readers--;
-    bool last = p->readers == 0 && p->writers == 0;
+    /* A pipefs inode (a reopen through /proc in progress or open) pins the pipe too. */
+    bool last = p->readers == 0 && p->writers == 0 && p->inodes == 0;
     /* The other end learns of end of file or of EPIPE. Woken under the lock: once it is
      * dropped, the other end's release may free the pipe. */
-    if (end == PIPE_WRITE_END)
+    if (end != PIPE_READ_END)
         pipe_wake_readers(p);
-    else
+    if (end != PIPE_WRITE_END)
         pipe_wake_writers(p);
     pthread_mutex_unlock(&p->lock);
     if (last)
@@ -329,6 +335,11 @@ int pipe_create(int extra_flags, struct file **read_end, struct file **write_end
         if (p)
             pipe_free(p);
         return -ENOMEM;
+    }
+    struct task *t = task_current();
+    if (t) {
+        p->uid = t->creds.fsuid;
+        p->gid = t->creds.fsgid;
     }
     p->readers = p->writers = 1;
     p->r_counter = p->w_counter = 1; /* the read end saw 0: it hangs up when the writer goes */

@@ -24,6 +24,15 @@ long pipe_set_size(struct file *f, uint64_t size, bool privileged);
 /* Whether f is either end of a pipe (splice(2) needs one). */
 bool pipe_is_pipe(const struct file *f);
 
+/* Whether f is an end of an anonymous pipe (pipe(2), or one reopened through /proc): /proc
+ * shows its name, "pipe:[ino]", rather than a path. */
+bool pipe_is_anonymous(const struct file *f);
+
+/* The magic link /proc/PID/fd/N to an anonymous pipe's end f: a referenced path to an S_IFIFO
+ * inode (in the internal pipefs) whose open opens the same pipe again as a FIFO open would.
+ * -ENXIO for any file that is no anonymous pipe, -ENOMEM. */
+int pipe_reopen_path(struct file *f, struct vfs_path *out);
+
 /* Opens the FIFO `inode` with open(2)'s `flags` (for a filesystem's open of an S_IFIFO node),
  * as the calling task (task_current()): O_RDONLY waits for a writer and O_WRONLY for a reader
  * unless O_NONBLOCK (then O_WRONLY without a reader is ENXIO); O_RDWR never waits. Returns 0,

@@ -22,6 +22,12 @@ struct pipe {
     uint64_t ino;                        /* immutable; anonymous pipes' number */
     struct inode *fifo_inode; /* immutable: the FIFO's inode (not a reference), NULL if anonymous */
     struct pipe *fifo_next;   /* in the FIFO registry (its lock) */
+    /* Anonymous pipes: the pipefs inodes made for reopening it through /proc/PID/fd/N (each
+     * pins the pipe: it is freed once no end and no such inode is left), and the creator's
+     * fsuid/fsgid that own them (immutable). */
+    int inodes;
+    uid_t uid;
+    gid_t gid;
 };
 
 enum pipe_end { PIPE_READ_END, PIPE_WRITE_END, PIPE_BOTH_ENDS };
@@ -42,6 +48,11 @@ const struct file_ops *pipe_file_ops(enum pipe_end end);
 /* Wake whoever waits to read / to write (and O_RDWR watchers). */
 void pipe_wake_readers(struct pipe *p);
 void pipe_wake_writers(struct pipe *p);
+/* Waits until the partner's open counter moves from `seen` (p->lock held on entry and on
+ * return): 0, or -ERESTARTSYS for a signal (fifo.c). */
+int fifo_wait_partner(struct pipe *p, struct task *t, bool reader, unsigned seen);
+/* The super block of anonymous pipes' inodes (pipefs.c); NULL only without memory. */
+struct super_block *pipefs_super(void);
 /* A FIFO's file is released: drops its counts and, with the last, the pipe (fifo.c). */
 void fifo_release_end(struct pipe *p, enum pipe_end end);
 

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/sysmacros.h>
 
+#include "sentry/fs/pipe/pipe.h"
 #include "sentry/fs/proc/proc.h"
 #include "sentry/fs/proc/proc_internal.h"
 
@@ -87,7 +88,7 @@ static int fd_readlink(const struct kernfs_node *n, struct kernfs_buf *b)
     int err = node_file(n, &f, NULL, &fs);
     if (err)
         return err;
-    if (f->path.dentry) {
+    if (f->path.dentry && !pipe_is_anonymous(f)) {
         err = put_path(b, fs, &f->path);
     } else {
         char name[256];
@@ -108,13 +109,13 @@ static int fd_get_link(const struct kernfs_node *n, struct vfs_path *out)
     int err = node_file(n, &f, NULL, NULL);
     if (err)
         return err;
-    /* A file without a path (a pipe) would need reopening its object, which the VFS can't
-     * name yet. */
+    /* A file without a path: an anonymous pipe reopens through a pipefs inode; the rest
+     * (sockets, eventfd and other anonymous-inode files) can't be opened (Linux: ENXIO). */
     if (f->path.dentry) {
         *out = f->path;
         vfs_path_get(out);
     } else {
-        err = -ENXIO;
+        err = pipe_reopen_path(f, out);
     }
     file_put(f);
     return err;

@@ -203,7 +203,15 @@ static void test_fds(void **state)
     assert_ptr_equal(p.dentry, f3->path.dentry);
     file_put(f3);
     vfs_path_put(&p);
-    assert_int_equal(vfs_walk(&x->ctx, "/self/fd/0", WALK_FOLLOW, &p), -ENXIO);
+    /* fd/0 is a pipe's end: the walk lands on a pipefs FIFO inode numbered as the pipe. */
+    assert_int_equal(vfs_walk(&x->ctx, "/self/fd/0", WALK_FOLLOW, &p), 0);
+    assert_true(S_ISFIFO(p.dentry->inode->mode));
+    struct file *f0 = fdtable_get(x->t1->fds, 0);
+    struct stat st0;
+    assert_int_equal(file_stat(f0, &st0), 0);
+    assert_int_equal(p.dentry->inode->ino, st0.st_ino);
+    file_put(f0);
+    vfs_path_put(&p);
 
     char *s = fx_read_ok(x, "/1/fdinfo/1");
     assert_true(strncmp(s, "pos:\t0\nflags:\t02000001\nmnt_id:\t0\nino:\t", 37) == 0);
