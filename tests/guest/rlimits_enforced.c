@@ -1,7 +1,10 @@
 /* Resource limits as Linux enforces them: RLIMIT_NPROC, _AS, _DATA, _FSIZE, _MEMLOCK,
  * _SIGPENDING, _STACK and _CORE, raising a hard limit, inheritance over fork and exec, and
- * /proc/self/limits. Unprivileged rules run in a child that setuid()s to an otherwise unused uid. */
+ * /proc/self/limits. Unprivileged rules run in a child that setuid()s to an otherwise unused uid.
+ */
 #include "guest.h"
+
+#include <sys/auxv.h>
 
 #include <fcntl.h>
 #include <signal.h>
@@ -10,7 +13,19 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
-#define NOBODY_UID 54321
+/* RLIMIT_NPROC counts the processes of a real uid across the whole host natively, and the
+ * static and static-PIE builds of this test run at once: each run takes a uid of its own, from
+ * the kernel's AT_RANDOM bytes, that nothing else on the machine uses. */
+static uid_t nobody_uid(void)
+{
+    static uid_t uid;
+    if (!uid) {
+        const unsigned char *r = (const unsigned char *)getauxval(AT_RANDOM);
+        uid = 100000 + ((uid_t)r[0] | (uid_t)r[1] << 8 | (uid_t)(r[2] & 0x0f) << 16);
+    }
+    return uid;
+}
+#define NOBODY_UID nobody_uid()
 
 static volatile sig_atomic_t got_xfsz;
 
@@ -108,7 +123,8 @@ static void address_space(void)
 {
     set_limit(RLIMIT_AS, 256UL << 20, RLIM_INFINITY);
     void *p = mmap(NULL, 512UL << 20, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    printf("mmap 512M under RLIMIT_AS 256M: %s\n", p == MAP_FAILED ? guest_errno_name(errno) : "success");
+    printf("mmap 512M under RLIMIT_AS 256M: %s\n",
+           p == MAP_FAILED ? guest_errno_name(errno) : "success");
     CHECK(p == MAP_FAILED && errno == ENOMEM, "mmap");
     p = mmap(NULL, 16UL << 20, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     EXPECT_FACT("mmap 16M under RLIMIT_AS 256M", p != MAP_FAILED);
@@ -126,10 +142,11 @@ static void data_limit(void)
     void *brk0 = sbrk(0);
     EXPECT_FACT("brk +128M under RLIMIT_DATA 64M is refused",
                 syscall(SYS_brk, (char *)brk0 + (128UL << 20)) == (long)brk0);
-    EXPECT_FACT("brk +1M is fine", syscall(SYS_brk, (char *)brk0 + (1UL << 20)) ==
-                                       (long)((char *)brk0 + (1UL << 20)));
+    EXPECT_FACT("brk +1M is fine",
+                syscall(SYS_brk, (char *)brk0 + (1UL << 20)) == (long)((char *)brk0 + (1UL << 20)));
     void *p = mmap(NULL, 128UL << 20, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    printf("private writable mmap 128M: %s\n", p == MAP_FAILED ? guest_errno_name(errno) : "success");
+    printf("private writable mmap 128M: %s\n",
+           p == MAP_FAILED ? guest_errno_name(errno) : "success");
     CHECK(p == MAP_FAILED && errno == ENOMEM, "private writable");
     p = mmap(NULL, 128UL << 20, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     EXPECT_FACT("read-only mmap 128M is not data", p != MAP_FAILED);
@@ -167,10 +184,18 @@ static void file_size(void)
     FSIZE_RECORD(fstat(fd, &st) == 0 ? st.st_size : -1);
 #undef FSIZE_RECORD
     set_limit(RLIMIT_FSIZE, RLIM_INFINITY, RLIM_INFINITY);
-    static const char *const what[] = {
-        "write 8 under RLIMIT_FSIZE 10", "write 8 more is cut short", "SIGXFSZ so far",
-        "write at the limit", "SIGXFSZ after it", "pwrite past the limit", "pwrite inside",
-        "ftruncate to 11", "ftruncate to 5", "fallocate to 100", "SIGXFSZ count", "size"};
+    static const char *const what[] = {"write 8 under RLIMIT_FSIZE 10",
+                                       "write 8 more is cut short",
+                                       "SIGXFSZ so far",
+                                       "write at the limit",
+                                       "SIGXFSZ after it",
+                                       "pwrite past the limit",
+                                       "pwrite inside",
+                                       "ftruncate to 11",
+                                       "ftruncate to 5",
+                                       "fallocate to 100",
+                                       "SIGXFSZ count",
+                                       "size"};
     static const long want[] = {8, 2, 0, -EFBIG, 1, -EFBIG, 2, -EFBIG, 0, -EFBIG, 4, 5};
     for (int i = 0; i < n; i++) {
         long got = fsize_results[i] == -1 ? -fsize_errnos[i] : fsize_results[i];
@@ -228,8 +253,8 @@ static void sigpending_limit(void)
     become_nobody(); /* the count is per user: root's is the whole host's natively */
     union sigval v = {.sival_int = 7};
     EXPECT_RET("sigqueue SIGRTMIN", sigqueue(getpid(), SIGRTMIN, v), 0);
-    EXPECT_ERRNO("sigqueue SIGRTMIN+1 past RLIMIT_SIGPENDING",
-                 sigqueue(getpid(), SIGRTMIN + 1, v), EAGAIN);
+    EXPECT_ERRNO("sigqueue SIGRTMIN+1 past RLIMIT_SIGPENDING", sigqueue(getpid(), SIGRTMIN + 1, v),
+                 EAGAIN);
     EXPECT_RET("kill SIGRTMIN+1 is not limited", kill(getpid(), SIGRTMIN + 1), 0);
     siginfo_t info;
     EXPECT_RET("sigwaitinfo", sigwaitinfo(&set, &info) == SIGRTMIN, 1);
@@ -279,8 +304,8 @@ static void core_bit(rlim_t limit)
     }
     int status;
     CHECK(waitpid(pid, &status, 0) == pid, "waitpid");
-    printf("SIGQUIT with RLIMIT_CORE %s: signal %d, core bit %d\n",
-           limit ? "unlimited" : "0", WIFSIGNALED(status) ? WTERMSIG(status) : 0,
+    printf("SIGQUIT with RLIMIT_CORE %s: signal %d, core bit %d\n", limit ? "unlimited" : "0",
+           WIFSIGNALED(status) ? WTERMSIG(status) : 0,
            WIFSIGNALED(status) && WCOREDUMP(status) ? 1 : 0);
     char core[64];
     snprintf(core, sizeof(core), "%s/core", dir);
