@@ -27,6 +27,32 @@ static int pma_fill_from_file(struct mm *mm, const struct vma *v, const struct p
     return 0;
 }
 
+/* A private mapping of a cached file: the PMA maps the cache's pages for the window around
+ * `addr` aligned by file offset (so every mapping of a window shares its pages), clipped to the
+ * VMA and to the PMAs around `i`, copy-on-write. Any error: the caller reads the file instead. */
+static int populate_cached(struct mm *mm, const struct vma *v, uint64_t addr, size_t i,
+                           struct pma *p)
+{
+    uint64_t page = page_align_down(addr);
+    uint64_t foff = v->file_off + (page - v->start);
+    uint64_t before = foff & (MM_FILE_CACHE_WINDOW - 1);
+    uint64_t after = MM_FILE_CACHE_WINDOW - before;
+    uint64_t lo = before > page - v->start ? v->start : page - before;
+    uint64_t hi = after > v->end - page ? v->end : page + after;
+    if (i > 0 && pma_at(mm, i - 1)->end > lo)
+        lo = pma_at(mm, i - 1)->end;
+    if (i < mm->pmas.len && pma_at(mm, i)->start < hi)
+        hi = pma_at(mm, i)->start;
+    int err = v->file->ops->cache_range(v->file, mm->mf, v->file_off + (lo - v->start), hi - lo,
+                                        &p->mf_off);
+    if (err)
+        return err;
+    p->start = lo;
+    p->end = hi;
+    p->cow = true;
+    return 0;
+}
+
 int mm_populate(struct mm *mm, struct vma *v, uint64_t addr, struct pma **out)
 {
     size_t i = rangevec_lower_bound(&mm->pmas, addr);
@@ -62,6 +88,11 @@ int mm_populate(struct mm *mm, struct vma *v, uint64_t addr, struct pma **out)
         int err = v->file->ops->translate(v->file, v->file_off + (p.start - v->start), &p.mf_off);
         if (err)
             return err == -ENOMEM ? -ENOMEM : -EFAULT;
+        rangevec_insert(&mm->pmas, i, &p);
+        *out = pma_at(mm, i);
+        return 0;
+    }
+    if (v->file && v->file->ops->cache_range && populate_cached(mm, v, addr, i, &p) == 0) {
         rangevec_insert(&mm->pmas, i, &p);
         *out = pma_at(mm, i);
         return 0;

@@ -9,6 +9,7 @@
 #ifndef RUNSC_SENTRY_MM_MM_H
 #define RUNSC_SENTRY_MM_MM_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -34,10 +35,45 @@ struct mappable_ops {
      * shared mapping sees read(2)/write(2) and other mappings. NULL: no shared writable
      * mappings of this file. */
     int (*translate)(struct mappable *m, uint64_t off, uint64_t *mf_off);
+    /* Optional: for private mappings of files that never change (read-only gofer mounts), the
+     * memory-file offset of the file's cached data at `off`, for `len` bytes (both page aligned,
+     * inside one MM_FILE_CACHE_WINDOW-aligned window), with a new reference on each page; the
+     * pages are shared, so the mm maps them copy-on-write. Any error (-EOPNOTSUPP: not cached)
+     * makes the mm read the file into pages of its own instead. Called with the mm locked. */
+    int (*cache_range)(struct mappable *m, struct memfile *mf, uint64_t off, uint64_t len,
+                       uint64_t *mf_off);
 };
 struct mappable {
     const struct mappable_ops *ops;
 };
+
+/* A page cache for a mappable whose file never changes: the file's data in memory-file pages,
+ * filled one aligned window at a time on first use and kept until the owner releases the cache
+ * (the inode goes). Each window holds one reference on its pages; mappings take their own, so a
+ * window mapped by a process outlives the cache. Pages of the cache count as memory-file use like
+ * any page; so that they never count against a container's memory limit, nothing is cached while
+ * the memory file has a limit (mappings then read the file as without a cache). The windows of
+ * all caches together are bounded by MM_FILE_CACHE_MAX: past it, new windows are not cached.
+ *
+ * Lock order: mm.lock, then a cache's lock, then the memfile's lock. */
+#define MM_FILE_CACHE_WINDOW (256UL << 10)
+#define MM_FILE_CACHE_MAX (256UL << 20)
+struct mm_file_cache {
+    pthread_mutex_t lock; /* protects every field below */
+    struct memfile *mf;   /* the memory file of the windows, set at the first fill */
+    uint64_t *windows;    /* by window index: the window's memory-file offset + 1, 0 if unfilled */
+    size_t nwindows;
+};
+void mm_file_cache_init(struct mm_file_cache *c);
+/* Drops the cache's references on its windows (mapped pages stay with their mappings). */
+void mm_file_cache_release(struct mm_file_cache *c);
+/* Implements mappable_ops.cache_range for `m` from cache `c`, filling the window with m's read
+ * op on first use. Returns 0, -EINVAL for a range that is not page aligned inside one window,
+ * -EOPNOTSUPP under a memory limit or past MM_FILE_CACHE_MAX, -ENOMEM, or the read's -errno. */
+int mm_file_cache_range(struct mm_file_cache *c, struct mappable *m, struct memfile *mf,
+                        uint64_t off, uint64_t len, uint64_t *mf_off);
+/* Bytes held by all caches' windows (for tests). */
+uint64_t mm_file_cache_bytes(void);
 
 enum vma_flags {
     VMA_SHARED = 1 << 0,    /* MAP_SHARED: pages are never copied on write */

@@ -61,11 +61,21 @@ static int named_translate(struct mappable *m, uint64_t off, uint64_t *mf_off)
     return inner->ops->translate(inner, off, mf_off);
 }
 
+static int named_cache_range(struct mappable *m, struct memfile *mf, uint64_t off, uint64_t len,
+                             uint64_t *mf_off)
+{
+    struct mappable *inner = named_of(m)->inner;
+    if (!inner->ops->cache_range)
+        return -EOPNOTSUPP;
+    return inner->ops->cache_range(inner, mf, off, len, mf_off);
+}
+
 static const struct mappable_ops named_ops = {
     .read = named_read,
     .get = named_get,
     .put = named_put,
     .name = named_name,
+    .cache_range = named_cache_range,
 };
 
 /* For files whose pages are in the memory file: shared mappings map them. */

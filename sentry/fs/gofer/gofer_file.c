@@ -120,6 +120,14 @@ static ssize_t mappable_read(struct mappable *m, void *buf, size_t len, uint64_t
     return n < 0 ? -errno : n;
 }
 
+static int mappable_cache_range(struct mappable *m, struct memfile *mf, uint64_t off, uint64_t len,
+                                uint64_t *mf_off)
+{
+    struct gofer_inode *gi =
+        (struct gofer_inode *)((char *)m - offsetof(struct gofer_inode, mappable));
+    return mm_file_cache_range(&gi->cache, m, mf, off, len, mf_off);
+}
+
 static void mappable_get(struct mappable *m);
 static void mappable_put(struct mappable *m);
 
@@ -128,6 +136,21 @@ static const struct mappable_ops gofer_mappable_ops = {
     .get = mappable_get,
     .put = mappable_put,
 };
+
+/* Files of read-only mounts never change: their mappings share the inode's page cache. */
+static const struct mappable_ops gofer_cached_mappable_ops = {
+    .read = mappable_read,
+    .get = mappable_get,
+    .put = mappable_put,
+    .cache_range = mappable_cache_range,
+};
+
+void gofer_inode_release_cache(struct gofer_inode *gi)
+{
+    if (gi->cache_init)
+        mm_file_cache_release(&gi->cache);
+    gi->cache_init = false;
+}
 
 static void gofer_file_release(struct file *f)
 {
@@ -213,7 +236,13 @@ static int gofer_mmap(struct file *f, struct mappable **out)
     int err = inode_read_fd(f->inode, &fd);
     if (err)
         return err;
-    gi->mappable.ops = &gofer_mappable_ops;
+    pthread_mutex_lock(&f->inode->lock);
+    if (gi->fs->readonly && !gi->cache_init) {
+        mm_file_cache_init(&gi->cache);
+        gi->cache_init = true;
+    }
+    gi->mappable.ops = gi->cache_init ? &gofer_cached_mappable_ops : &gofer_mappable_ops;
+    pthread_mutex_unlock(&f->inode->lock);
     inode_get(f->inode);
     *out = &gi->mappable;
     return 0;

@@ -25,6 +25,10 @@ struct gofer_inode {
     struct mappable mappable; /* private file mappings read through read_fd; its references
                                  are the inode's */
     struct inode *owner;      /* the inode this is the private part of */
+    /* Regular files of read-only mounts, which never change (DESIGN.md §6): their data for
+     * private mappings, shared by every mapping; released with the inode. */
+    struct mm_file_cache cache;
+    bool cache_init;
 };
 
 static inline struct gofer_inode *gofer_inode_of(struct inode *inode)
@@ -42,5 +46,7 @@ void gofer_inode_set_attr(struct inode *inode, const struct p9_attr *attr);
 /* Opens a regular file, directory or device of the gofer tree. */
 int gofer_open(struct inode *inode, int flags, struct file **out);
 void gofer_inode_release_files(struct gofer_inode *gi);
+/* Drops the inode's page cache, if it has one (at eviction). */
+void gofer_inode_release_cache(struct gofer_inode *gi);
 
 #endif

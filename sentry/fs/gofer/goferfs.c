@@ -53,6 +53,7 @@ static void gofer_evict(struct inode *inode)
         return;
     p9_client_clunk(gi->fs->client, gi->fid);
     gofer_inode_release_files(gi);
+    gofer_inode_release_cache(gi);
     free(gi->link_target);
     free(gi);
 }
