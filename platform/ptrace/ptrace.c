@@ -309,6 +309,7 @@ static int ptrace_ctx_create_for_thread(struct platform_as *base, int tid,
     }
     if (!t && (t = calloc(1, sizeof(*t)))) {
         t->tid = tid;
+        t->cpu = -1;
         t->next = as->threads;
         as->threads = t;
     }
@@ -318,7 +319,8 @@ static int ptrace_ctx_create_for_thread(struct platform_as *base, int tid,
         return -ENOMEM;
     }
     t->tracer_tid = self_tid();
-    t->cpu = -1;
+    /* A parked thread keeps its CPU affinity (t->cpu) from its last tracer: a pooled sentry
+     * thread on the same CPU needs no new sched_setaffinity. */
     atomic_store_explicit(&t->interrupt, false, memory_order_relaxed);
     /* The thread waits in pause(): seize it and stop it there. */
     if (ptrace(PTRACE_SEIZE, tid, 0, PTRACE_O_TRACESYSGOOD | PTRACE_O_EXITKILL) != 0 ||
