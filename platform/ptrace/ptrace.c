@@ -23,6 +23,14 @@
 
 static __thread pid_t current_tid;
 
+/* Live platforms, for parked_release_all (a tracer's exit). platforms_lock protects the list. */
+static pthread_mutex_t platforms_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct ptrace_platform *platforms;
+/* Set (to any non-NULL value) in a sentry thread that keeps a parked stub thread traced, so
+ * parked_release_all runs when it exits. */
+static pthread_key_t parked_key;
+static pthread_once_t parked_key_once = PTHREAD_ONCE_INIT;
+
 static pid_t self_tid(void)
 {
     if (current_tid == 0)
@@ -93,6 +101,11 @@ static int ptrace_create(const struct platform_config *cfg, struct platform **ou
     log_debug("ptrace: stub page at %#lx, factory pid %d", (unsigned long)p->stub_base,
               p->factory_pid);
     p->memfile_fd = cfg->memfile_fd;
+    pthread_mutex_init(&p->as_list_lock, NULL);
+    pthread_mutex_lock(&platforms_lock);
+    p->next_platform = platforms;
+    platforms = p;
+    pthread_mutex_unlock(&platforms_lock);
     *out = &p->base;
     return 0;
 
@@ -107,6 +120,14 @@ static void ptrace_destroy(struct platform *base)
 {
     struct ptrace_platform *p = (struct ptrace_platform *)base;
 
+    pthread_mutex_lock(&platforms_lock);
+    for (struct ptrace_platform **pp = &platforms; *pp; pp = &(*pp)->next_platform) {
+        if (*pp == p) {
+            *pp = p->next_platform;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&platforms_lock);
     ptrace_factory_stop(p);
     munmap((void *)p->stub_base, STUB_PAGE_SIZE);
     free(p);
@@ -129,6 +150,7 @@ static int thread_seize(struct ptrace_thread *t)
         return err;
     if (ptrace(PTRACE_GETREGS, t->tid, 0, &t->initial.r) != 0)
         return -errno;
+    t->seized = true;
     return 0;
 }
 
@@ -167,6 +189,10 @@ static int ptrace_as_create(struct platform *base, struct platform_as **out)
     as->platform = p;
     pthread_mutex_init(&as->lock, NULL);
     as->threads = t;
+    pthread_mutex_lock(&p->as_list_lock);
+    as->as_next = p->as_list;
+    p->as_list = as;
+    pthread_mutex_unlock(&p->as_list_lock);
     *out = &as->base;
     return 0;
 
@@ -181,7 +207,7 @@ struct ptrace_thread *ptrace_as_thread_for_caller(struct ptrace_as *as)
     pid_t me = self_tid();
 
     for (struct ptrace_thread *t = as->threads; t; t = t->next) {
-        if (t->tracer_tid == me && !t->dead)
+        if (t->tracer_tid == me && !t->dead && !t->parked)
             return t;
     }
     return NULL;
@@ -220,7 +246,16 @@ static int ptrace_as_unmap(struct platform_as *base, uint64_t addr, uint64_t len
 static void ptrace_as_release(struct platform_as *base)
 {
     struct ptrace_as *as = (struct ptrace_as *)base;
+    struct ptrace_platform *p = as->platform;
 
+    pthread_mutex_lock(&p->as_list_lock);
+    for (struct ptrace_as **pp = &p->as_list; *pp; pp = &(*pp)->as_next) {
+        if (*pp == as) {
+            *pp = as->as_next;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&p->as_list_lock);
     kill(as->pid, SIGKILL);
     struct ptrace_thread *t = as->threads;
     while (t) {
@@ -259,11 +294,12 @@ static int ptrace_ctx_create(struct platform_as *base, struct platform_ctx **out
     return 0;
 }
 
-/* A parked stub thread of `as` to reuse, or NULL (as->lock held). */
+/* A parked, untraced stub thread of `as` that any sentry thread can seize, or NULL (as->lock
+ * held). */
 static struct ptrace_thread *as_parked_thread(struct ptrace_as *as)
 {
     for (struct ptrace_thread *t = as->threads; t; t = t->next) {
-        if (t->parked && !t->dead)
+        if (t->parked && !t->dead && t->tracer_tid == 0)
             return t;
     }
     return NULL;
@@ -301,16 +337,34 @@ static int ptrace_ctx_create_for_thread(struct platform_as *base, int tid,
 
     if (!ctx)
         return -ENOMEM;
+    pid_t me = self_tid();
     pthread_mutex_lock(&as->lock);
-    struct ptrace_thread *t = NULL;
+    struct ptrace_thread *t = NULL, *own = NULL;
     for (struct ptrace_thread *it = as->threads; it; it = it->next) {
         if (it->tid == tid && !it->dead)
             t = it;
+        if (it->parked && !it->dead && it->tracer_tid == me)
+            own = it;
     }
     if (!t && (t = calloc(1, sizeof(*t)))) {
         t->tid = tid;
+        t->cpu = -1;
         t->next = as->threads;
         as->threads = t;
+    }
+    if (own) {
+        /* This sentry thread still traces a parked stub thread here: take that one, stopped as
+         * it is, and give the reserved one back to the park loop's pool. */
+        own->parked = false;
+        if (t)
+            t->parked = true;
+        pthread_mutex_unlock(&as->lock);
+        atomic_store_explicit(&own->interrupt, false, memory_order_relaxed);
+        ctx->base.as = base;
+        ctx->as = as;
+        ctx->thread = own;
+        *out = &ctx->base;
+        return 0;
     }
     pthread_mutex_unlock(&as->lock);
     if (!t) {
@@ -318,7 +372,8 @@ static int ptrace_ctx_create_for_thread(struct platform_as *base, int tid,
         return -ENOMEM;
     }
     t->tracer_tid = self_tid();
-    t->cpu = -1;
+    /* A parked thread keeps its CPU affinity (t->cpu) from its last tracer: a pooled sentry
+     * thread on the same CPU needs no new sched_setaffinity. */
     atomic_store_explicit(&t->interrupt, false, memory_order_relaxed);
     /* The thread waits in pause(): seize it and stop it there. */
     if (ptrace(PTRACE_SEIZE, tid, 0, PTRACE_O_TRACESYSGOOD | PTRACE_O_EXITKILL) != 0 ||
@@ -328,10 +383,12 @@ static int ptrace_ctx_create_for_thread(struct platform_as *base, int tid,
     }
     if ((err = ptrace_wait_stop(t, &status)) != 0)
         goto fail;
-    if (ptrace(PTRACE_GETREGS, tid, 0, &t->initial.r) != 0) {
+    /* A thread seized before keeps the initial registers it had then. */
+    if (!t->seized && ptrace(PTRACE_GETREGS, tid, 0, &t->initial.r) != 0) {
         err = -errno;
         goto fail;
     }
+    t->seized = true;
     ctx->base.as = base;
     ctx->as = as;
     ctx->thread = t;
@@ -459,27 +516,67 @@ static int ptrace_ctx_host_tid(const struct platform_ctx *base)
     return ((const struct ptrace_ctx *)base)->thread->tid;
 }
 
-/* A guest thread ended but its process goes on: its stub thread goes back to the park loop,
- * untraced, for the next guest thread to take. (It can't simply exit: a thread group leader's
- * exit isn't reported until the whole group is gone, and the tracer's own exit would then send
- * EXITKILL's SIGKILL, which kills the whole stub process.) */
+/* Sends parked stub thread `t`, traced by the caller, to the park loop untraced, for any sentry
+ * thread to seize (as->lock held). */
+static void thread_detach_parked(struct ptrace_as *as, struct ptrace_thread *t)
+{
+    struct arch_regs regs = t->initial;
+    uint64_t park = as->platform->stub_base + (uint64_t)(arch_stub_park - arch_stub_code_start);
+    uint64_t none[6] = {0};
+
+    arch_stub_regs_for_syscall(&regs, park, 0, none);
+    if (ptrace(PTRACE_SETREGS, t->tid, 0, &regs.r) == 0 &&
+        ptrace(PTRACE_DETACH, t->tid, 0, 0) == 0)
+        t->tracer_tid = 0;
+    else
+        t->parked = false; /* unusable: as_release reaps it with the stub */
+}
+
+/* The key's destructor: a sentry thread that keeps parked stub threads traced is exiting. Its
+ * exit would send them EXITKILL's SIGKILL, killing their whole stub process: detach them. */
+static void parked_release_all(void *unused)
+{
+    pid_t me = (pid_t)syscall(SYS_gettid);
+
+    (void)unused;
+    pthread_mutex_lock(&platforms_lock);
+    for (struct ptrace_platform *p = platforms; p; p = p->next_platform) {
+        pthread_mutex_lock(&p->as_list_lock);
+        for (struct ptrace_as *as = p->as_list; as; as = as->as_next) {
+            pthread_mutex_lock(&as->lock);
+            for (struct ptrace_thread *t = as->threads; t; t = t->next) {
+                if (t->parked && !t->dead && t->tracer_tid == me)
+                    thread_detach_parked(as, t);
+            }
+            pthread_mutex_unlock(&as->lock);
+        }
+        pthread_mutex_unlock(&p->as_list_lock);
+    }
+    pthread_mutex_unlock(&platforms_lock);
+}
+
+static void parked_key_create(void)
+{
+    if (pthread_key_create(&parked_key, parked_release_all) != 0)
+        log_error("ptrace: no thread key for parked stub threads");
+}
+
+/* A guest thread ended but its process goes on: its stub thread is parked for the next guest
+ * thread. It stays stopped under this sentry thread, which takes it back without a seize if it
+ * runs the next thread of this address space (sentry threads are pooled); other sentry threads
+ * seize untraced ones. (A stub thread can't simply exit: a thread group leader's exit isn't
+ * reported until the whole group is gone.) */
 static void ptrace_ctx_release(struct platform_ctx *base)
 {
     struct ptrace_ctx *ctx = (struct ptrace_ctx *)base;
     struct ptrace_thread *t = ctx->thread;
 
-    if (!t->dead) {
-        struct arch_regs regs = t->initial;
-        uint64_t park = ctx->as->platform->stub_base +
-                        (uint64_t)(arch_stub_park - arch_stub_code_start);
-        uint64_t none[6] = {0};
-        arch_stub_regs_for_syscall(&regs, park, 0, none);
+    if (!t->dead && t->tracer_tid == self_tid()) {
+        pthread_once(&parked_key_once, parked_key_create);
+        if (pthread_getspecific(parked_key) == NULL)
+            pthread_setspecific(parked_key, ctx->as->platform);
         pthread_mutex_lock(&ctx->as->lock);
-        if (ptrace(PTRACE_SETREGS, t->tid, 0, &regs.r) == 0 &&
-            ptrace(PTRACE_DETACH, t->tid, 0, 0) == 0) {
-            t->parked = true;
-            t->tracer_tid = 0;
-        }
+        t->parked = true;
         pthread_mutex_unlock(&ctx->as->lock);
     }
     free(base);

@@ -1,4 +1,5 @@
-/* Private to the ptrace platform. Lock order: ptrace_as.lock, then ptrace_platform.factory_lock. */
+/* Private to the ptrace platform. Lock order: ptrace.c's platforms_lock, then
+ * ptrace_platform.as_list_lock, then ptrace_as.lock, then ptrace_platform.factory_lock. */
 #ifndef RUNSC_PLATFORM_PTRACE_INTERNAL_H
 #define RUNSC_PLATFORM_PTRACE_INTERNAL_H
 
@@ -25,6 +26,9 @@ struct ptrace_platform {
     pthread_mutex_t factory_lock; /* serializes requests on factory_sock */
     int factory_sock;             /* guarded by factory_lock */
     int memfile_fd;               /* the memory file, at the same number in every stub */
+    pthread_mutex_t as_list_lock; /* protects as_list and every ptrace_as.as_next */
+    struct ptrace_as *as_list;    /* live address spaces, for a tracer's exit (ptrace.c) */
+    struct ptrace_platform *next_platform; /* in ptrace.c's platforms (platforms_lock) */
 };
 
 /* One stub thread, traced by one sentry thread. */
@@ -34,7 +38,11 @@ struct ptrace_thread {
     struct arch_regs initial;   /* registers when seized: segment selectors for exec */
     int cpu;                    /* the CPU the stub is pinned to, -1 if not pinned */
     bool dead;
-    bool parked;                /* detached, waiting in the stub's park loop for reuse */
+    /* Not running a guest thread, waiting for reuse: detached in the stub's park loop if
+     * tracer_tid is 0, else still stopped under tracer_tid, which takes it back without a seize
+     * (and detaches it before it exits, or EXITKILL would kill the stub). as->lock. */
+    bool parked;
+    bool seized;                /* initial holds its registers from a first seize */
     char name[16];              /* the host comm this platform last gave it, "" if none yet;
                                    its tracer only */
     atomic_bool interrupt;      /* an interrupt was requested and not yet reported */
@@ -48,6 +56,7 @@ struct ptrace_as {
     pthread_mutex_t lock;         /* protects threads, scratch_mapped and the scratch pages */
     struct ptrace_thread *threads;
     bool scratch_mapped; /* the stub has its scratch pages */
+    struct ptrace_as *as_next; /* in platform->as_list (platform->as_list_lock) */
 };
 
 struct ptrace_ctx {

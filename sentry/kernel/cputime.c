@@ -37,7 +37,8 @@ void task_cputime(struct task *t, uint64_t *utime, uint64_t *stime)
     }
     *utime = guest;
     /* The sentry's own threads: their per-thread CPU clocks are readable (same process). */
-    *stime = thread_cpu_ns(t->host_tid);
+    uint64_t host = thread_cpu_ns(t->host_tid);
+    *stime = host > t->host_cpu_base_ns ? host - t->host_cpu_base_ns : 0;
 }
 
 void thread_group_cputime(struct thread_group *tg, uint64_t *utime, uint64_t *stime)

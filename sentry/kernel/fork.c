@@ -11,6 +11,7 @@
 #include "platform/platform.h"
 #include "sentry/ipc/ipc.h"
 #include "sentry/kernel/kernel.h"
+#include "sentry/kernel/task_pool.h"
 #include "sentry/mm/mm.h"
 #include "sentry/vfs/vfs.h"
 
@@ -22,7 +23,7 @@ struct task_start {
     struct arch_fpstate *fp; /* the creator's FPU state at the clone, owned */
 };
 
-static void *task_start_main(void *arg)
+static void task_start_main(void *arg)
 {
     struct task_start *start = arg;
     struct task *t = start->task;
@@ -55,19 +56,12 @@ static void *task_start_main(void *arg)
         task_run(t);
     }
     task_release(t);
-    return NULL;
 }
 
-/* Runs the new task on a detached sentry thread; `start` passes to it. Returns 0 or an errno. */
+/* Runs the new task on a pooled sentry thread; `start` passes to it. Returns 0 or an errno. */
 static int start_task_thread(struct task_start *start)
 {
-    pthread_attr_t attr;
-
-    pthread_attr_init(&attr);
-    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    int err = pthread_create(&start->task->thread, &attr, task_start_main, start);
-    pthread_attr_destroy(&attr);
-    return err;
+    return -task_pool_run(task_start_main, start);
 }
 
 /* What a child task takes from its creator: identity and masks, and the registers with which it

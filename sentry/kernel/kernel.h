@@ -187,6 +187,9 @@ struct task {
      * replacement, so the task may go on using the one it loaded. */
     struct seccomp_filter *_Atomic seccomp;
     pid_t host_tid; /* the sentry thread running the task: its CPU time is the system time */
+    /* That thread's CPU time when it took the task up: pooled threads serve task after task.
+     * Written before host_tid, by the task's own thread. */
+    uint64_t host_cpu_base_ns;
     uint64_t map_gen_at_entry; /* mm_map_generation() when it last entered the guest */
     _Atomic uint64_t guest_ns; /* time spent running guest code (in platform_ctx_switch); its
                                   own thread adds, others read (relaxed: a statistic) */
@@ -231,7 +234,7 @@ struct task {
      * handler's frame carries it) or found nothing to do. Own thread only. */
     bool restore_mask;
     uint64_t saved_mask;
-    pthread_t thread;
+    pthread_t thread; /* init's thread only (joined); others run on pooled threads */
     struct timespec start_time; /* CLOCK_MONOTONIC at creation, for /proc/PID/stat; fixed */
 };
 

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "lib/log.h"
@@ -47,8 +48,12 @@ struct task *task_current(void)
 void task_set_current(struct task *t)
 {
     current_task = t;
-    if (t)
+    if (t) {
+        struct timespec ts;
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+        t->host_cpu_base_ns = (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
         t->host_tid = gettid(); /* whose CPU clock is the task's system time */
+    }
 }
 
 struct mm *task_get_mm(struct task *t)
