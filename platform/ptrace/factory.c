@@ -24,6 +24,9 @@
 #include "lib/log.h"
 #include "platform/ptrace/ptrace_internal.h"
 #include "platform/ptrace/stub_pool.h"
+
+/* How long a factory may take to notice the sentry closed its socket and exit by itself. */
+#define FACTORY_EXIT_GRACE_MS 500
 #include "stub.h"
 
 #define STUB_PAGE_SIZE 4096UL
@@ -37,7 +40,8 @@ static void stub_build_filter(uint64_t stub_base, struct sock_filter *f, unsigne
     uint32_t base_lo = (uint32_t)stub_base;
     unsigned short n = 0;
 
-    f[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch));
+    f[n++] =
+        (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch));
     f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ARCH_AUDIT_ARCH, 0, 5);
     f[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
                                           offsetof(struct seccomp_data, instruction_pointer) + 4);
@@ -46,7 +50,8 @@ static void stub_build_filter(uint64_t stub_base, struct sock_filter *f, unsigne
                                           offsetof(struct seccomp_data, instruction_pointer));
     /* The page never straddles a 4 GiB boundary, so the low word decides: lo in [base, base+4K). */
     f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, base_lo, 0, 1);
-    f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, base_lo + (uint32_t)STUB_PAGE_SIZE, 0, 1);
+    f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K,
+                                          base_lo + (uint32_t)STUB_PAGE_SIZE, 0, 1);
     f[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS);
     f[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
     *len = n;
@@ -78,9 +83,8 @@ static __attribute__((noreturn)) void stub_child(uint64_t stub_base, int memfile
     stub_build_filter(stub_base, filter, &prog.len);
     prog.filter = filter;
 
-    void (*init)(struct sock_fprog *, uint64_t) =
-        (void (*)(struct sock_fprog *, uint64_t))(stub_base +
-                                                  (uint64_t)(arch_stub_init - arch_stub_code_start));
+    void (*init)(struct sock_fprog *, uint64_t) = (void (*)(struct sock_fprog *, uint64_t))(
+        stub_base + (uint64_t)(arch_stub_init - arch_stub_code_start));
     init(&prog, ARCH_HOST_USER_TOP);
     _exit(122); /* not reached: stub_init never returns */
 }
@@ -106,7 +110,8 @@ static pid_t factory_spawn_stub(uint64_t stub_base, int memfile_fd)
     return WIFSTOPPED(status) ? pid : -ECHILD;
 }
 
-/* Whether a request is waiting on `sock` (or the sentry hung up): then serve it before refilling. */
+/* Whether a request is waiting on `sock` (or the sentry hung up): then serve it before refilling.
+ */
 static bool factory_request_pending(int sock)
 {
     struct pollfd pfd = {.fd = sock, .events = POLLIN};
@@ -135,13 +140,15 @@ static void factory_serve(int sock, uint64_t stub_base, int memfile_fd)
         }
         char req;
         ssize_t n = read(sock, &req, 1);
-        if (n == 0)
-            _exit(0); /* the sentry is gone */
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            _exit(1);
+        if (n == 0 || (n < 0 && errno != EINTR)) {
+            /* The sentry is gone: so are the stubs nobody will take. Their PR_SET_PDEATHSIG
+             * would not do it: it belongs to the thread that set it, and the stub runs on. */
+            for (pid_t pid; (pid = stub_pool_pop(&pool)) > 0;)
+                kill(pid, SIGKILL);
+            _exit(n == 0 ? 0 : 1);
         }
+        if (n < 0)
+            continue;
         int32_t reply = stub_pool_pop(&pool);
         if (reply < 0)
             reply = factory_spawn_stub(stub_base, memfile_fd);
@@ -196,6 +203,15 @@ void ptrace_factory_stop(struct ptrace_platform *p)
         p->factory_sock = -1;
     }
     if (p->factory_pid > 0) {
+        /* The factory sees its socket close and kills the ready stubs it holds before it exits;
+         * give it a moment, then make sure. */
+        for (int waited_ms = 0; waited_ms < FACTORY_EXIT_GRACE_MS; waited_ms++) {
+            if (waitpid(p->factory_pid, NULL, WNOHANG) == p->factory_pid) {
+                p->factory_pid = 0;
+                return;
+            }
+            usleep(1000);
+        }
         kill(p->factory_pid, SIGKILL);
         waitpid(p->factory_pid, NULL, 0);
         p->factory_pid = 0;
