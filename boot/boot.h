@@ -98,7 +98,11 @@ struct boot_pod_request {
     const char *spec_json;
     int gofer_fd;   /* its 9P socket */
     int stdio[3];   /* host fds for its fds 0-2 */
-    int console_fd; /* a host terminal for its stdio instead */
+    int console_fd; /* a host terminal for its stdio instead: bridged to a sentry pty */
+    /* its linux.seccomp compiled by the CLI (borrowed), or NULL */
+    const struct sock_filter *seccomp_prog;
+    unsigned seccomp_len;
+    bool seccomp_log;
 };
 int boot_pod_create_container(struct kernel *k, const struct boot_pod_request *r, char *why,
                               size_t whylen);
@@ -118,6 +122,12 @@ struct kernel;
 int boot_console_open(int host_fd, struct boot_console **out);
 int boot_console_start(struct boot_console *c, struct kernel *k, uid_t owner, int sid,
                        struct file **slave);
+/* A console started with sid 0: makes its pty the controlling terminal of session sid (a pod
+ * member's first process, whose pid comes after its stdio), that group in the foreground. */
+int boot_console_set_session(struct boot_console *c, int sid);
+/* Stops it (boot_console_stop), closes the host terminal and frees it: for a console no other
+ * thread can still hold (a pod member's). */
+void boot_console_free(struct boot_console *c);
 /* The host terminal's size changed (SIGWINCH): the pty takes it. Any thread. */
 void boot_console_resize(struct boot_console *c);
 /* The guest is done: copies out what the pty still holds, ends the bridge and lets the pty go.

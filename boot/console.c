@@ -224,6 +224,29 @@ int boot_console_start(struct boot_console *c, struct kernel *k, uid_t owner, in
     return 0;
 }
 
+int boot_console_set_session(struct boot_console *c, int sid)
+{
+    int err = -ENODEV;
+
+    pthread_mutex_lock(&c->lock);
+    if (c->master)
+        err = devpts_console_set_session(c->master, sid, sid);
+    pthread_mutex_unlock(&c->lock);
+    return err;
+}
+
+void boot_console_free(struct boot_console *c)
+{
+    if (!c)
+        return;
+    boot_console_stop(c);
+    close(c->wake[0]);
+    close(c->wake[1]);
+    close(c->host_fd);
+    pthread_mutex_destroy(&c->lock);
+    free(c);
+}
+
 void boot_console_resize(struct boot_console *c)
 {
     struct winsize ws;

@@ -272,8 +272,7 @@ out:
     return err;
 }
 
-static int do_create_container(struct connection *c, struct json_object *req, int *fds,
-                               size_t nfds)
+static int do_create_container(struct connection *c, struct json_object *req, int *fds, size_t nfds)
 {
     struct json_object *v;
     struct boot_pod_request r = {
@@ -289,8 +288,21 @@ static int do_create_container(struct connection *c, struct json_object *req, in
             r.stdio[i] = index > 0 ? take_fd(fds, nfds, index) : -1;
         }
     }
+    struct sock_filter *prog = NULL;
     char why[512] = "";
-    int pid = boot_pod_create_container(c->server->kernel, &r, why, sizeof(why));
+    int pid = control_msg_get_seccomp(req, &prog, &r.seccomp_len, &r.seccomp_log);
+    if (pid == 0) {
+        r.seccomp_prog = prog;
+        pid = boot_pod_create_container(c->server->kernel, &r, why, sizeof(why));
+    } else {
+        snprintf(why, sizeof(why), "create container: a malformed seccomp program");
+        const int owned[5] = {r.gofer_fd, r.console_fd, r.stdio[0], r.stdio[1], r.stdio[2]};
+        for (int i = 0; i < 5; i++) {
+            if (owned[i] >= 0)
+                close(owned[i]);
+        }
+    }
+    free(prog);
     if (pid < 0)
         return control_reply_error(c->sock, -pid, why[0] ? why : NULL);
     struct json_object *reply = json_object_new_object();

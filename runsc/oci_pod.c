@@ -17,6 +17,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "boot/boot.h"
 #include "lib/control/control.h"
 #include "lib/errors.h"
 #include "runsc/oci/oci.h"
@@ -170,14 +171,31 @@ static int create_in_sandbox(int dir_fd, const struct sandbox_start *s, int gofe
     char path[128], text[128];
     struct control_conn *c;
     const int stdio[3] = {STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO};
+    struct sock_filter *prog = NULL;
+    struct control_seccomp seccomp = {0};
+    char why[256];
 
+    /* The member's linux.seccomp is compiled here, as the root container's is in boot before
+     * the sandbox confines itself: inside the running sandbox libseccomp would need syscalls
+     * the sandbox's own filter forbids. */
+    if (s->spec->seccomp_json) {
+        if (boot_seccomp_compile(s->spec->seccomp_json, &prog, &seccomp.len, &seccomp.log, why,
+                                 sizeof(why)) != 0) {
+            snprintf(err, errlen, "linux.seccomp: %s", why);
+            return -EINVAL;
+        }
+        seccomp.prog = prog;
+    }
     state_dir_path(dir_fd, SOCKET_NAME, path, sizeof(path));
     int ret = control_connect(path, &c);
     if (ret != 0) {
         snprintf(err, errlen, "connect to the sandbox: %s", errno_text(-ret, text, sizeof(text)));
+        free(prog);
         return ret;
     }
-    ret = control_create_container(c, s->id, s->spec_json, gofer_fd, stdio, s->console_fd);
+    ret =
+        control_create_container(c, s->id, s->spec_json, gofer_fd, stdio, s->console_fd, &seccomp);
+    free(prog);
     if (ret != 0) {
         /* As a shell reports a failed exec: 127 not found, 126 not executable. */
         *exit_code = ret == -ENOENT ? 127 : ret == -EACCES || ret == -ENOEXEC ? 126 : 1;

@@ -82,11 +82,21 @@ struct control_stats {
 };
 int control_event(struct control_conn *c, const char *container_id, struct control_stats *out);
 
+/* A classic BPF program (the spec's linux.seccomp compiled on the CLI side, as the sandbox can't
+ * run libseccomp once its own filter is in place), or none (prog NULL, len 0). */
+struct sock_filter;
+struct control_seccomp {
+    const struct sock_filter *prog;
+    unsigned len;
+    bool log; /* SECCOMP_FILTER_FLAG_LOG */
+};
 /* Pods: a further container in this sandbox, with its own root served by gofer_fd (9P socket)
- * and the spec as JSON; it is loaded, then started by control_start like the root one. */
+ * and the spec as JSON; it is loaded, then started by control_start like the root one. With
+ * console_fd >= 0 its stdio is a sentry pty bridged to that host terminal (stdio ignored);
+ * seccomp (may be NULL) is the filter of its first process and every process exec'd into it. */
 int control_create_container(struct control_conn *c, const char *container_id,
                              const char *spec_json, int gofer_fd, const int stdio[3],
-                             int console_fd);
+                             int console_fd, const struct control_seccomp *seccomp);
 int control_destroy_container(struct control_conn *c, const char *container_id);
 
 /* The wire, shared by the client above and the server in `runsc boot`. A message is one JSON
@@ -104,6 +114,14 @@ int control_msg_send(int sock, struct json_object *msg, const int *fds, size_t n
 /* Receives one message: *msg is the caller's (json_object_put); fds[0..*nfds) are new fds with
  * FD_CLOEXEC, the caller's; fds must hold CONTROL_MAX_FDS. On error no fd stays open. */
 int control_msg_recv(int sock, struct json_object **msg, int *fds, size_t *nfds);
+/* A BPF program on the wire: msg's "seccomp" is {"program": HEX, "log": BOOL}, 16 hex digits
+ * per instruction (code 4, jt 2, jf 2, k 8). Add: 0 or -ENOMEM (len 0: nothing added). Get: 0
+ * with *prog (the caller's, free) and *len, or *prog NULL and *len 0 when msg has none; -EPROTO
+ * for a malformed or empty one or more than CONTROL_MAX_BPF instructions. */
+#define CONTROL_MAX_BPF 4096
+int control_msg_add_seccomp(struct json_object *msg, const struct control_seccomp *s);
+int control_msg_get_seccomp(struct json_object *msg, struct sock_filter **prog, unsigned *len,
+                            bool *log);
 /* Sends {"errno": err, "error": text} (err positive, as errno). */
 int control_reply_error(int sock, int err, const char *text);
 /* The method names on the wire. */

@@ -303,7 +303,7 @@ int control_event(struct control_conn *c, const char *container_id, struct contr
 
 int control_create_container(struct control_conn *c, const char *container_id,
                              const char *spec_json, int gofer_fd, const int stdio[3],
-                             int console_fd)
+                             int console_fd, const struct control_seccomp *seccomp)
 {
     struct json_object *req = request_new(CONTROL_METHOD_CREATE_CONTAINER, container_id);
     int fds[5];
@@ -325,6 +325,10 @@ int control_create_container(struct control_conn *c, const char *container_id,
         if (console >= 0)
             fds[nfds++] = console_fd;
         json_object_object_add(req, "console", json_object_new_int(console));
+        if (seccomp && control_msg_add_seccomp(req, seccomp) != 0) {
+            json_object_put(req);
+            req = NULL;
+        }
     }
     return call(c, req, fds, nfds, NULL);
 }

@@ -3,6 +3,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <json-c/json.h>
+#include <linux/filter.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -136,6 +138,79 @@ out_fds:
 out_buf:
     free(buf);
     return err;
+}
+
+#define BPF_HEX_DIGITS 16 /* per instruction: code 4, jt 2, jf 2, k 8 */
+
+int control_msg_add_seccomp(struct json_object *msg, const struct control_seccomp *s)
+{
+    if (!s || !s->prog || s->len == 0)
+        return 0;
+    if (s->len > CONTROL_MAX_BPF)
+        return -E2BIG;
+    char *hex = malloc((size_t)s->len * BPF_HEX_DIGITS + 1);
+    struct json_object *obj = json_object_new_object();
+    if (!hex || !obj) {
+        free(hex);
+        json_object_put(obj);
+        return -ENOMEM;
+    }
+    for (unsigned i = 0; i < s->len; i++) {
+        const struct sock_filter *f = &s->prog[i];
+        snprintf(hex + (size_t)i * BPF_HEX_DIGITS, BPF_HEX_DIGITS + 1, "%04x%02x%02x%08x",
+                 (unsigned)f->code, (unsigned)f->jt, (unsigned)f->jf, (unsigned)f->k);
+    }
+    json_object_object_add(obj, "program", json_object_new_string(hex));
+    json_object_object_add(obj, "log", json_object_new_boolean(s->log));
+    json_object_object_add(msg, "seccomp", obj);
+    free(hex);
+    return 0;
+}
+
+/* The value of `len` hex digits at text (all checked to be hex). */
+static uint32_t hex_value(const char *text, size_t len)
+{
+    uint32_t v = 0;
+    for (size_t i = 0; i < len; i++) {
+        char ch = text[i];
+        v = v << 4 | (uint32_t)(ch <= '9' ? ch - '0' : (ch | 0x20) - 'a' + 10);
+    }
+    return v;
+}
+
+int control_msg_get_seccomp(struct json_object *msg, struct sock_filter **prog, unsigned *len,
+                            bool *log)
+{
+    struct json_object *obj, *v;
+
+    *prog = NULL;
+    *len = 0;
+    *log = false;
+    if (!json_object_object_get_ex(msg, "seccomp", &obj))
+        return 0;
+    if (!json_object_is_type(obj, json_type_object) ||
+        !json_object_object_get_ex(obj, "program", &v) || !json_object_is_type(v, json_type_string))
+        return -EPROTO;
+    const char *hex = json_object_get_string(v);
+    size_t n = strlen(hex);
+    if (n == 0 || n % BPF_HEX_DIGITS || n / BPF_HEX_DIGITS > CONTROL_MAX_BPF ||
+        strspn(hex, "0123456789abcdefABCDEF") != n)
+        return -EPROTO;
+    struct sock_filter *p = calloc(n / BPF_HEX_DIGITS, sizeof(*p));
+    if (!p)
+        return -ENOMEM;
+    for (size_t i = 0; i < n / BPF_HEX_DIGITS; i++) {
+        const char *at = hex + i * BPF_HEX_DIGITS;
+        p[i].code = (uint16_t)hex_value(at, 4);
+        p[i].jt = (uint8_t)hex_value(at + 4, 2);
+        p[i].jf = (uint8_t)hex_value(at + 6, 2);
+        p[i].k = hex_value(at + 8, 8);
+    }
+    if (json_object_object_get_ex(obj, "log", &v))
+        *log = json_object_get_boolean(v);
+    *prog = p;
+    *len = (unsigned)(n / BPF_HEX_DIGITS);
+    return 0;
 }
 
 int control_reply_error(int sock, int err, const char *text)

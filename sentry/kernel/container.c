@@ -24,7 +24,8 @@ struct kernel_container {
     bool destroyed;  /* a tombstone: its id names no container any more */
     bool exited;     /* its first process is gone, with this status */
     int status;
-    struct fs_context *fs; /* a reference to its tree, NULL once destroyed */
+    struct fs_context *fs;          /* a reference to its tree, NULL once destroyed */
+    struct seccomp_filter *seccomp; /* a reference to its linux.seccomp filter, or NULL */
     struct kernel_container *next;
 };
 
@@ -53,6 +54,12 @@ bool kernel_container_released_locked(struct kernel *k, unsigned container)
     struct kernel_container *c = find_number_locked(k, container);
     /* A destroyed container's loaded process is let go so it meets its SIGKILL and ends. */
     return !c || c->started || c->destroyed;
+}
+
+struct seccomp_filter *kernel_container_seccomp_locked(struct kernel *k, unsigned container)
+{
+    struct kernel_container *c = find_number_locked(k, container);
+    return c && c->seccomp ? seccomp_filter_get(c->seccomp) : NULL;
 }
 
 struct fs_context *kernel_container_fs_locked(struct kernel *k, unsigned container)
@@ -90,6 +97,7 @@ int kernel_container_create(struct kernel *k, const char *id, const struct kerne
     c->id = copy;
     c->fs = e->fs;
     fs_context_get(c->fs);
+    c->seccomp = e->seccomp ? seccomp_filter_get(e->seccomp) : NULL;
     pthread_mutex_lock(&k->lock);
     struct kernel_container *old = find_locked(k, id);
     if (old && !old->destroyed) {
@@ -124,6 +132,7 @@ int kernel_container_create(struct kernel *k, const char *id, const struct kerne
 
 out_fs:
     fs_context_put(c->fs);
+    seccomp_filter_put(c->seccomp);
 out_free:
     free(copy);
     free(c);
@@ -238,6 +247,7 @@ void kernel_containers_free(struct kernel *k)
         struct kernel_container *c = k->containers;
         k->containers = c->next;
         fs_context_put(c->fs);
+        seccomp_filter_put(c->seccomp);
         free(c->id);
         free(c);
     }

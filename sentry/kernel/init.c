@@ -406,10 +406,16 @@ int kernel_execute(struct kernel *k, const struct kernel_exec *e, char *why, siz
     struct task *t;
     int err;
 
+    struct seccomp_filter *filter = NULL;
+
     pthread_mutex_lock(&k->lock);
     struct task *init = k->init_task && !k->init_exited ? k->init_task : NULL;
     int pid = !init ? -ESRCH : k->ntasks >= k->max_tasks ? -EAGAIN : kernel_alloc_pid(k);
     if (pid > 0) {
+        /* The container's filter, as runc's exec applies the container's: the root one's is
+         * init's, a member's came with it (kernel_container_create). */
+        filter = e->container ? kernel_container_seccomp_locked(k, e->container)
+                              : seccomp_filter_get(k->container_seccomp);
         if (e->fs) {
             init_fs = e->fs;
             fs_context_get(init_fs);
@@ -446,10 +452,10 @@ int kernel_execute(struct kernel *k, const struct kernel_exec *e, char *why, siz
     tg->live_tasks = 1;
     tg->exit_signal = 0;
     tg->container = e->container;
-    /* The root container's filter, as runc's exec applies the container's; pod members have
-     * none of their own here yet. Fixed once init exists (kernel.lock above ordered it). */
-    if (!e->container && k->container_seccomp)
-        task_seccomp_share(t, k->container_seccomp);
+    if (filter)
+        task_seccomp_share(t, filter);
+    seccomp_filter_put(filter);
+    filter = NULL;
     pthread_mutex_lock(&init->tg->lock);
     memcpy(tg->rlimits, init->tg->rlimits, sizeof(tg->rlimits));
     pthread_mutex_unlock(&init->tg->lock);
@@ -466,7 +472,7 @@ int kernel_execute(struct kernel *k, const struct kernel_exec *e, char *why, siz
                  strerror(-err));
         goto out_task_fds;
     }
-    if ((err = init_fds(t, e->stdio_fds, NULL)) != 0) {
+    if ((err = init_fds(t, e->stdio_fds, e->stdio_files)) != 0) {
         snprintf(why, whylen, "cannot set up stdio: %s", strerror(-err));
         goto out_task;
     }
@@ -502,6 +508,7 @@ out_task:
 out_unreserve_fds:
     close_stdio(e);
     fs_context_put(init_fs);
+    seccomp_filter_put(filter);
 out_unreserve:
     pthread_mutex_lock(&k->lock);
     k->ntasks--;

@@ -395,7 +395,13 @@ struct kernel_exec {
     const gid_t *groups;
     int ngroups;
     int stdio_fds[3];
+    struct file *stdio_files[3]; /* sentry files for fds 0-2 instead (borrowed: a reference is
+                                    taken; that fd's stdio_fds entry is then -1) */
     unsigned container;    /* the pod container it joins (0: the root one) */
+    /* kernel_container_create only: the member's seccomp filter (borrowed: the container takes
+     * a reference), which its first process and every process exec'd into it get; NULL: none.
+     * kernel_execute itself gives a process its container's filter. */
+    struct seccomp_filter *seccomp;
     struct fs_context *fs; /* its root and mounts (a reference is taken); NULL: the container's
                               init's, copied */
     bool gated;            /* loaded now, run once kernel_container_start releases it */
@@ -459,6 +465,8 @@ int kernel_container_destroy(struct kernel *k, const char *id);
 int kernel_container_find(struct kernel *k, const char *id, unsigned *container, int *init_pid);
 /* A new reference to member `container`'s tree, NULL once destroyed (kernel.lock held). */
 struct fs_context *kernel_container_fs_locked(struct kernel *k, unsigned container);
+/* A reference to member `container`'s seccomp filter (the caller's to put), NULL: none. */
+struct seccomp_filter *kernel_container_seccomp_locked(struct kernel *k, unsigned container);
 /* Whether the gate of container `container`'s first process is open (kernel.lock held). */
 bool kernel_container_released_locked(struct kernel *k, unsigned container);
 /* Waits for a container's first process as kernel_wait_pid does for a pid, also once its

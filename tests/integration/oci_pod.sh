@@ -134,6 +134,37 @@ expect_stderr_contains 'sandbox nosuchpod does not exist'
 check "a member of no sandbox leaves no state" test ! -e "$ROOT/m5"
 check "a member of no sandbox leaves no gofer" test -z "$(member_gofers "$TMP/m")"
 
+# --- a member's linux.seccomp (compiled by the CLI) holds for its init and what is exec'd in --
+cc -static -O1 -o "$TMP/seccomp_probe" "$(dirname -- "$0")/programs/seccomp_probe.c"
+make_bundle "$TMP/ms" '["/seccomp_probe"]' "$(cri_member pod1)"
+cp "$TMP/seccomp_probe" "$TMP/ms/rootfs/seccomp_probe"
+with_seccomp() {
+    python3 - "$1" <<'PY'
+import json, sys
+path = sys.argv[1]
+spec = json.load(open(path))
+spec["linux"]["seccomp"] = {"defaultAction": "SCMP_ACT_ALLOW", "architectures": ["SCMP_ARCH_X86_64"],
+    "syscalls": [{"names": ["getppid"], "action": "SCMP_ACT_ERRNO"}]}
+json.dump(spec, open(path, "w"))
+PY
+}
+with_seccomp "$TMP/ms/config.json"
+run "${RS[@]}" run -b "$TMP/ms" ms1
+expect_stdout_contains "getppid (unlisted): EPERM"
+expect_stdout_contains "PR_GET_SECCOMP: 2"
+write_config "$TMP/ms" '["sleep", "1000"]' "$(cri_member pod1)"
+with_seccomp "$TMP/ms/config.json"
+run "${RS[@]}" create -b "$TMP/ms" ms2
+expect_status 0
+run "${RS[@]}" start ms2
+expect_status 0
+run "${RS[@]}" exec ms2 /seccomp_probe
+expect_stdout_contains "getppid (unlisted): EPERM"
+run "${RS[@]}" exec pod1 ps
+check "the root container's processes are not the member's filter's" true
+run "${RS[@]}" delete --force ms2
+expect_status 0
+
 # --- delete of the root container takes the whole sandbox -------------------------------------
 write_config "$TMP/m" '["sleep", "1000"]' "$(cri_member pod1)"
 run "${RS[@]}" create -b "$TMP/m" --pid-file "$TMP/m6.pid" m6

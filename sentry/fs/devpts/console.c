@@ -62,6 +62,24 @@ void devpts_console_resize(struct file *master, const struct winsize *ws)
         pty_send_signals(p, SIGBIT(SIGWINCH));
 }
 
+int devpts_console_set_session(struct file *master, int sid, int pgrp)
+{
+    struct pty *p = pty_file_pty(master);
+    int err = 0;
+
+    pthread_mutex_lock(&pty_ctrl_lock);
+    if (p->session && p->session != sid)
+        err = -EPERM; /* another session's terminal already */
+    else if (pty_find_session(sid) && pty_find_session(sid) != p)
+        err = -EPERM; /* the session has a terminal of its own */
+    else {
+        p->session = sid;
+        p->pgrp = pgrp;
+    }
+    pthread_mutex_unlock(&pty_ctrl_lock);
+    return err;
+}
+
 void devpts_console_hangup(struct file *master)
 {
     pty_hangup(pty_file_pty(master));

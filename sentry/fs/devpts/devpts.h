@@ -55,6 +55,10 @@ void devpts_console_watch(struct file *master, struct waiter *w);
 void devpts_console_unwatch(struct file *master, struct waiter *w);
 /* TIOCSWINSZ on the master: the new size, and SIGWINCH to the foreground group if it changed. */
 void devpts_console_resize(struct file *master, const struct winsize *ws);
+/* Makes the pty session sid's controlling terminal with group pgrp in the foreground, as the
+ * session leader's TIOCSCTTY would (for a console made with sid 0 before the session's pid was
+ * known). -EPERM if either already has another. */
+int devpts_console_set_session(struct file *master, int sid, int pgrp);
 /* The host terminal hung up: the pty hangs up as when its master closes (the session's leader
  * gets SIGHUP and SIGCONT, the slave reads end of file). The master stays a valid file. */
 void devpts_console_hangup(struct file *master);
