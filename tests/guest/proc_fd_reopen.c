@@ -124,6 +124,30 @@ int main(void)
     close(p[0]);
     close(p[1]);
 
+    /* An anonymous pipe never waits for a partner, nor refuses one (unlike a FIFO): with every
+     * writer gone, a reader opens at once and reads end of file; with no reader, a writer opens
+     * too, blocking or not. */
+    CHECK(pipe(p) == 0, "pipe");
+    close(p[1]);
+    int late = reopen(p[0], O_RDONLY);
+    CHECK(late >= 0, "reopen without writers: %s", guest_errno_name(errno));
+    char c;
+    printf("read after reopen without writers: %zd\n", read(late, &c, 1));
+    close(late);
+    close(p[0]);
+    CHECK(pipe(p) == 0, "pipe");
+    close(p[0]);
+    int nb = reopen(p[1], O_WRONLY | O_NONBLOCK);
+    printf("nonblocking writer without readers: %s\n",
+           nb >= 0 ? "opened" : guest_errno_name(errno));
+    if (nb >= 0)
+        close(nb);
+    int lone = reopen(p[1], O_WRONLY);
+    printf("blocking writer without readers: %s\n", lone >= 0 ? "opened" : guest_errno_name(errno));
+    if (lone >= 0)
+        close(lone);
+    close(p[1]);
+
     /* Sockets can't be opened through /proc (Linux: ENXIO). */
     int sv[2];
     CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0, "socketpair");

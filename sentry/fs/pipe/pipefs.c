@@ -47,39 +47,20 @@ struct super_block *pipefs_super(void)
     return pipefs_sb;
 }
 
-/* Drops the count `end` took in an open that then failed, waking the other side. */
-static void pipefs_drop_end(struct pipe *p, enum pipe_end end)
-{
-    if (end != PIPE_WRITE_END)
-        p->readers--;
-    if (end != PIPE_READ_END)
-        p->writers--;
-    pipe_wake_readers(p);
-    pipe_wake_writers(p);
-}
-
-/* fifo_open() on a pipefs inode: O_RDONLY waits for a writer and O_WRONLY for a reader unless
- * O_NONBLOCK (O_WRONLY without a reader is then ENXIO); O_RDWR never waits. */
+/* fifo_open() on a pipefs inode: an anonymous pipe never waits for a partner and never refuses
+ * one (Linux's is_pipe case, checked against Linux here): a reader may open a pipe whose writers
+ * are all gone and read end of file, and a writer one without readers, O_NONBLOCK or not. */
 static int pipefs_open(struct inode *inode, int flags, struct file **out)
 {
     struct pipe *p = inode->priv; /* pinned by the inode */
-    struct task *t = task_current();
     int acc = flags & O_ACCMODE;
     enum pipe_end end = acc == O_RDONLY   ? PIPE_READ_END
                         : acc == O_WRONLY ? PIPE_WRITE_END
                                           : PIPE_BOTH_ENDS;
-    bool nonblock = (flags & O_NONBLOCK) || !t;
-    int err = 0;
-
     struct pipe_file *pf = pipe_file_alloc(p, end);
     if (!pf)
         return -ENOMEM;
     pthread_mutex_lock(&p->lock);
-    if (end == PIPE_WRITE_END && nonblock && p->readers == 0) {
-        pthread_mutex_unlock(&p->lock);
-        free(pf);
-        return -ENXIO;
-    }
     if (end != PIPE_WRITE_END) {
         p->readers++;
         p->r_counter++;
@@ -93,17 +74,7 @@ static int pipefs_open(struct inode *inode, int flags, struct file **out)
         pipe_wake_writers(p);
     if (end != PIPE_READ_END)
         pipe_wake_readers(p);
-    if (end == PIPE_READ_END && !nonblock && p->writers == 0)
-        err = fifo_wait_partner(p, t, true, p->w_counter);
-    else if (end == PIPE_WRITE_END && !nonblock && p->readers == 0)
-        err = fifo_wait_partner(p, t, false, p->r_counter);
-    if (err)
-        pipefs_drop_end(p, end);
     pthread_mutex_unlock(&p->lock);
-    if (err) {
-        free(pf);
-        return err;
-    }
     file_init_inode(&pf->base, pipe_file_ops(end), flags, inode);
     *out = &pf->base;
     return 0;
