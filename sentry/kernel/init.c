@@ -288,9 +288,10 @@ static void set_creds(struct task *t, uid_t uid, gid_t gid, const gid_t *groups,
     creds_caps_reset(&t->creds, CREDS_CAP_ALL);
 }
 
-/* OCI process.capabilities: the five sets as the runtime hands them to the process (runc sets
- * them with capset after switching user under PR_SET_KEEPCAPS, then its execve keeps what the
- * exec rules keep: the container's process starts with what the spec names for uid 0). */
+/* OCI process.capabilities, as runc applies them: the bounding set dropped to, the user switched
+ * under PR_SET_KEEPCAPS, the other sets set with capset and the ambient set raised, then the
+ * container's program executed, whose execve(2) transforms them as for any other: root ends with
+ * inheritable | bounding permitted and effective, others with their ambient set. */
 static void set_oci_caps(struct creds *c, const struct init_caps *caps)
 {
     c->cap_bounding = caps->bounding & CREDS_CAP_ALL;
@@ -298,6 +299,7 @@ static void set_oci_caps(struct creds *c, const struct init_caps *caps)
     c->cap_effective = caps->effective & c->cap_permitted;
     c->cap_inheritable = caps->inheritable & CREDS_CAP_ALL;
     c->cap_ambient = caps->ambient & c->cap_permitted & c->cap_inheritable;
+    creds_caps_exec(c);
 }
 
 int kernel_load_init(struct kernel *k, const struct init_process *init, char *why, size_t whylen)
@@ -465,6 +467,8 @@ int kernel_execute(struct kernel *k, const struct kernel_exec *e, char *why, siz
     memcpy(tg->rlimits, init->tg->rlimits, sizeof(tg->rlimits));
     pthread_mutex_unlock(&init->tg->lock);
     set_creds(t, e->uid, e->gid, e->groups, e->ngroups);
+    if (e->has_caps)
+        set_oci_caps(&t->creds, &e->caps);
     t->fs = fs_context_copy(init_fs);
     fs_context_put(init_fs);
     if (!t->fs) {

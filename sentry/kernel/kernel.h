@@ -244,6 +244,11 @@ struct task {
     struct timespec start_time; /* CLOCK_MONOTONIC at creation, for /proc/PID/stat; fixed */
 };
 
+/* An OCI process's five capability sets (CAP_* bit masks). */
+struct init_caps {
+    uint64_t effective, permitted, inheritable, bounding, ambient;
+};
+
 /* What the boot process hands the kernel for the first process. */
 struct init_process {
     const char *path; /* the executable, walked in fs; also AT_EXECFN */
@@ -263,9 +268,7 @@ struct init_process {
     size_t n_rlimits;
     bool no_new_privs;
     bool has_caps;
-    struct init_caps {
-        uint64_t effective, permitted, inheritable, bounding, ambient;
-    } caps; /* OCI process.capabilities; without them uid 0 gets every capability */
+    struct init_caps caps; /* OCI process.capabilities; without them uid 0 gets every one */
     int oom_score_adj;
 };
 
@@ -407,6 +410,8 @@ struct kernel_exec {
     struct fs_context *fs; /* its root and mounts (a reference is taken); NULL: the container's
                               init's, copied */
     bool gated;            /* loaded now, run once kernel_container_start releases it */
+    bool has_caps;         /* caps are its capability sets; otherwise its uid's defaults */
+    struct init_caps caps;
 };
 /* The new process's pid, or -errno with a reason in `why` (-ENOENT: not found, 127). */
 int kernel_execute(struct kernel *k, const struct kernel_exec *e, char *why, size_t whylen);
