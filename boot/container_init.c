@@ -28,11 +28,13 @@ void boot_spec_init_settings(const struct oci_spec *spec, struct init_process *i
     init->rlimits = rlimits;
     init->n_rlimits = n;
     init->no_new_privs = p->no_new_privileges;
-    /* The sentry decides privilege by euid == 0 (kernel.h: capable()); the sets are kept as
-     * the bounding set, which PR_CAPBSET_READ and /proc/PID/status show. */
     if (p->has_caps) {
-        init->has_cap_bset = true;
-        init->cap_bset = p->caps.bounding;
+        init->has_caps = true;
+        init->caps = (struct init_caps){.effective = p->caps.effective,
+                                        .permitted = p->caps.permitted,
+                                        .inheritable = p->caps.inheritable,
+                                        .bounding = p->caps.bounding,
+                                        .ambient = p->caps.ambient};
     }
     init->oom_score_adj = p->has_oom_score_adj ? p->oom_score_adj : 0;
     /* runc's default when the spec has none: 0022. */

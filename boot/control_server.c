@@ -253,8 +253,18 @@ static int do_execute(struct connection *c, struct json_object *req, int *fds, s
             e.stdio_fds[i] =
                 take_fd(fds, nfds, json_object_get_int64(json_object_array_get_idx(v, i)));
     }
-    /* Capabilities and no_new_privs: the sentry's credentials have no capability sets yet;
-     * uid 0 is all-powerful in it, others are not. */
+    /* The capability sets when the client names them (runsc exec's process.capabilities and
+     * --cap); no_new_privs is not applied yet. */
+    if (json_object_object_get_ex(req, "caps_effective", &v)) {
+        e.has_caps = true;
+        e.caps = (struct init_caps){
+            .effective = (uint64_t)get_int(req, "caps_effective", 0),
+            .permitted = (uint64_t)get_int(req, "caps_permitted", 0),
+            .bounding = (uint64_t)get_int(req, "caps_bounding", 0),
+            .inheritable = (uint64_t)get_int(req, "caps_inheritable", 0),
+            .ambient = (uint64_t)get_int(req, "caps_ambient", 0),
+        };
+    }
     int pid = kernel_execute(c->server->kernel, &e, why, sizeof(why));
     if (pid < 0) {
         char msg[300];

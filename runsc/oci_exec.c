@@ -39,7 +39,8 @@ struct exec_process {
     gid_t groups[64];
     size_t n_groups;
     bool terminal, no_new_privs;
-    uint64_t caps;
+    bool has_caps;
+    struct oci_caps caps;
 };
 
 static int cap_from_name(const char *name)
@@ -126,9 +127,20 @@ static int process_from_json(struct json_object *doc, struct exec_process *p, ch
                     (gid_t)json_object_get_int64(json_object_array_get_idx(v, i));
         }
     }
-    if (json_object_object_get_ex(doc, "capabilities", &u) &&
-        json_object_object_get_ex(u, "effective", &v))
-        p->caps = caps_from_json(v);
+    if (json_object_object_get_ex(doc, "capabilities", &u)) {
+        /* process.json's sets replace the container's; a set it leaves out is empty. */
+        const struct {
+            const char *key;
+            uint64_t *mask;
+        } sets[] = {{"effective", &p->caps.effective},
+                    {"permitted", &p->caps.permitted},
+                    {"bounding", &p->caps.bounding},
+                    {"inheritable", &p->caps.inheritable},
+                    {"ambient", &p->caps.ambient}};
+        p->has_caps = true;
+        for (size_t i = 0; i < sizeof(sets) / sizeof(sets[0]); i++)
+            *sets[i].mask = json_object_object_get_ex(u, sets[i].key, &v) ? caps_from_json(v) : 0;
+    }
     return 0;
 }
 
@@ -147,7 +159,9 @@ static int build_process(const struct oci_spec *spec, const struct exec_opts *o,
     p->gid = sp->user.gid;
     for (size_t i = 0; i < sp->user.n_additional_gids && i < 64; i++)
         p->groups[p->n_groups++] = sp->user.additional_gids[i];
-    p->caps = sp->has_caps ? sp->caps.effective : 0;
+    p->has_caps = sp->has_caps;
+    if (sp->has_caps)
+        p->caps = sp->caps;
     p->no_new_privs = sp->no_new_privileges;
     if (o->process) {
         *doc = json_object_from_file(o->process);
@@ -195,7 +209,15 @@ static int build_process(const struct oci_spec *spec, const struct exec_opts *o,
             oci_errorf("exec failed: unknown capability %s", o->caps.v[i]);
             return -1;
         }
-        p->caps |= 1ULL << cap;
+        /* runc exec --cap: into the bounding, effective and permitted sets (the ambient set
+         * too when there are inheritable ones to hold it). */
+        uint64_t bit = 1ULL << cap;
+        p->has_caps = true;
+        p->caps.bounding |= bit;
+        p->caps.effective |= bit;
+        p->caps.permitted |= bit;
+        if (p->caps.inheritable)
+            p->caps.ambient |= bit;
     }
     if (!p->cwd)
         p->cwd = "/";
@@ -245,9 +267,12 @@ static int start_process(const char *socket_path, const char *id, const struct e
         .gid = p->gid,
         .groups = p->groups,
         .n_groups = p->n_groups,
-        .caps_effective = p->caps,
-        .caps_permitted = p->caps,
-        .caps_bounding = p->caps,
+        .has_caps = p->has_caps,
+        .caps_effective = p->caps.effective,
+        .caps_permitted = p->caps.permitted,
+        .caps_bounding = p->caps.bounding,
+        .caps_inheritable = p->caps.inheritable,
+        .caps_ambient = p->caps.ambient,
         .no_new_privs = p->no_new_privs,
         .stdio = {STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO},
         .console_fd = console_fd,

@@ -58,7 +58,10 @@ struct control_exec {
     gid_t gid;
     const gid_t *groups;
     size_t n_groups;
-    uint64_t caps_effective, caps_permitted, caps_bounding; /* CAP_* bit masks */
+    /* The process's capability sets (CAP_* bit masks), used only with has_caps; without them
+     * the process gets what its uid gets (uid 0: the whole bounding set). */
+    bool has_caps;
+    uint64_t caps_effective, caps_permitted, caps_bounding, caps_inheritable, caps_ambient;
     bool no_new_privs;
     /* Host fds the new process's stdio is bridged to or made of; with console_fd >= 0 the guest
      * gets a sentry pty whose other side is bridged to console_fd (a host pty), and stdio is

@@ -241,12 +241,19 @@ int control_execute(struct control_conn *c, const char *container_id, const stru
         for (size_t i = 0; groups && i < e->n_groups; i++)
             json_object_array_add(groups, json_object_new_int64(e->groups[i]));
         json_object_object_add(req, "groups", groups);
-        json_object_object_add(req, "caps_effective",
-                               json_object_new_int64((int64_t)e->caps_effective));
-        json_object_object_add(req, "caps_permitted",
-                               json_object_new_int64((int64_t)e->caps_permitted));
-        json_object_object_add(req, "caps_bounding",
-                               json_object_new_int64((int64_t)e->caps_bounding));
+        if (e->has_caps) {
+            const struct {
+                const char *key;
+                uint64_t mask;
+            } sets[] = {{"caps_effective", e->caps_effective},
+                        {"caps_permitted", e->caps_permitted},
+                        {"caps_bounding", e->caps_bounding},
+                        {"caps_inheritable", e->caps_inheritable},
+                        {"caps_ambient", e->caps_ambient}};
+            for (size_t i = 0; i < sizeof(sets) / sizeof(sets[0]); i++)
+                json_object_object_add(req, sets[i].key,
+                                       json_object_new_int64((int64_t)sets[i].mask));
+        }
         json_object_object_add(req, "no_new_privs", json_object_new_boolean(e->no_new_privs));
         /* Which fd of the message each stdio number (and the console) is, -1 for none. */
         struct json_object *stdio = json_object_new_array();

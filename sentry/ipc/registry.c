@@ -2,6 +2,7 @@
 #include "sentry/ipc/registry.h"
 
 #include <errno.h>
+#include <linux/capability.h>
 #include <stdlib.h>
 
 #include "sentry/kernel/kernel.h"
@@ -98,7 +99,7 @@ bool ipc_perm_allows(const struct task *t, const struct ipc_object *o, unsigned 
     const struct creds *c = &t->creds;
     unsigned granted = o->mode;
 
-    if (c->euid == 0)
+    if (task_capable(t, CAP_IPC_OWNER))
         return true;
     if (c->euid == o->uid || c->euid == o->cuid) {
         granted >>= 6;

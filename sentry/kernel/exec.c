@@ -22,10 +22,7 @@
 
 static void exec_cred(struct task *t, struct vfs_cred *cred)
 {
-    cred->fsuid = t->creds.fsuid;
-    cred->fsgid = t->creds.fsgid;
-    cred->dac_override = t->creds.fsuid == 0;
-    cred->fowner = t->creds.fsuid == 0;
+    creds_vfs_cred(&t->creds, cred);
 }
 
 /* Opens `path` for execution as execve checks it: a regular file with execute permission on a
@@ -210,6 +207,9 @@ static void exec_commit(struct task *t, struct mm *mm, struct platform_ctx *ctx,
     t->altstack_sp = 0;
     t->altstack_size = 0;
     t->altstack_flags = 0;
+    /* The new image's capabilities (capabilities(7)); PR_SET_KEEPCAPS ends at execve. */
+    creds_caps_exec(&t->creds);
+    t->keepcaps = false;
 
     struct thread_group *tg = t->tg;
     pthread_mutex_lock(&tg->lock);

@@ -3,6 +3,7 @@
  * of the signal actions, and its own sentry thread, which attaches it to the platform (a new
  * stub for ptrace, or a new thread of the creator's stub for CLONE_VM) before running it. */
 #include <errno.h>
+#include <linux/capability.h>
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,13 +78,12 @@ static int task_inherit(struct task *t, struct task *c, const struct clone_reque
     } else if (!(c->fs = fs_context_copy(t->fs))) {
         return -ENOMEM;
     }
-    c->creds = t->creds;
+    c->creds = t->creds; /* the capability sets too, bounding included */
     task_set_comm(c, t->comm); /* and the child's stub thread takes it */
     /* The parent-death signal is not inherited; the rest of prctl's state is (prctl(2)). */
     c->no_new_privs = t->no_new_privs;
     c->keepcaps = t->keepcaps;
     c->timer_slack_ns = t->timer_slack_ns;
-    c->cap_bset = t->cap_bset;
     c->sched_policy = t->sched_policy;
     c->affinity = t->affinity;
     c->nice = t->nice;
@@ -151,7 +151,8 @@ static int reserve_task(struct task *t, bool new_process)
     pthread_mutex_lock(&k->lock);
     /* Every task counts, thread or process, as the pids cgroup counts them (pids.max). */
     bool limited = k->ntasks >= k->max_tasks || (new_process && k->nprocs >= k->max_tasks);
-    if (!limited && nproc != RLIM_INFINITY && t->creds.ruid != 0 && !task_capable(t))
+    if (!limited && nproc != RLIM_INFINITY && t->creds.ruid != 0 && !task_capable(t, CAP_SYS_RESOURCE) &&
+        !task_capable(t, CAP_SYS_ADMIN))
         limited = (rlim_t)kernel_count_user_tasks(k, t->creds.ruid) >= nproc;
     int pid = limited ? -EAGAIN : kernel_alloc_pid(k);
     if (pid > 0) {

@@ -258,10 +258,8 @@ static int init_fds(struct task *t, const int stdio_fds[3], struct file *const s
 /* Walks the initial working directory as the new task (its credentials, its root). */
 static int init_cwd(struct task *t, const char *cwd)
 {
-    struct vfs_cred cred = {.fsuid = t->creds.fsuid,
-                            .fsgid = t->creds.fsgid,
-                            .dac_override = t->creds.fsuid == 0,
-                            .fowner = t->creds.fsuid == 0};
+    struct vfs_cred cred;
+    creds_vfs_cred(&t->creds, &cred);
     struct walk_ctx ctx = {.fs = t->fs, .cred = &cred, .start = t->fs->root};
     struct vfs_path p;
     int err = vfs_walk(&ctx, cwd && cwd[0] ? cwd : "/", WALK_FOLLOW | WALK_DIRECTORY, &p);
@@ -287,6 +285,21 @@ static void set_creds(struct task *t, uid_t uid, gid_t gid, const gid_t *groups,
                               .fsgid = gid};
     for (int i = 0; i < ngroups && i < CREDS_MAX_GROUPS; i++)
         t->creds.groups[t->creds.ngroups++] = groups[i];
+    creds_caps_reset(&t->creds, CREDS_CAP_ALL);
+}
+
+/* OCI process.capabilities, as runc applies them: the bounding set dropped to, the user switched
+ * under PR_SET_KEEPCAPS, the other sets set with capset and the ambient set raised, then the
+ * container's program executed, whose execve(2) transforms them as for any other: root ends with
+ * inheritable | bounding permitted and effective, others with their ambient set. */
+static void set_oci_caps(struct creds *c, const struct init_caps *caps)
+{
+    c->cap_bounding = caps->bounding & CREDS_CAP_ALL;
+    c->cap_permitted = caps->permitted & CREDS_CAP_ALL;
+    c->cap_effective = caps->effective & c->cap_permitted;
+    c->cap_inheritable = caps->inheritable & CREDS_CAP_ALL;
+    c->cap_ambient = caps->ambient & c->cap_permitted & c->cap_inheritable;
+    creds_caps_exec(c);
 }
 
 int kernel_load_init(struct kernel *k, const struct init_process *init, char *why, size_t whylen)
@@ -321,8 +334,8 @@ int kernel_load_init(struct kernel *k, const struct init_process *init, char *wh
             tg->rlimits[init->rlimits[i].resource] = init->rlimits[i].limit;
     }
     t->no_new_privs = init->no_new_privs;
-    if (init->has_cap_bset)
-        t->cap_bset = init->cap_bset;
+    if (init->has_caps)
+        set_oci_caps(&t->creds, &init->caps);
     tg->oom_score_adj = init->oom_score_adj;
     t->fs = init->fs;
     if ((err = init_cwd(t, init->cwd)) != 0) {
@@ -460,6 +473,8 @@ int kernel_execute(struct kernel *k, const struct kernel_exec *e, char *why, siz
     memcpy(tg->rlimits, init->tg->rlimits, sizeof(tg->rlimits));
     pthread_mutex_unlock(&init->tg->lock);
     set_creds(t, e->uid, e->gid, e->groups, e->ngroups);
+    if (e->has_caps)
+        set_oci_caps(&t->creds, &e->caps);
     t->fs = fs_context_copy(init_fs);
     fs_context_put(init_fs);
     if (!t->fs) {

@@ -67,7 +67,14 @@ struct creds {
     gid_t rgid, egid, sgid, fsgid;
     int ngroups;
     gid_t groups[CREDS_MAX_GROUPS];
+    /* capabilities(7)'s five sets, as masks of 1 << CAP_*: only bits up to CAP_LAST_CAP. */
+    uint64_t cap_effective, cap_permitted, cap_inheritable, cap_bounding, cap_ambient;
 };
+
+/* Every capability of the release the sentry presents (CAP_LAST_CAP: 40). */
+#define CREDS_CAP_LAST 40
+#define CREDS_CAP_ALL ((1ULL << (CREDS_CAP_LAST + 1)) - 1)
+#define CREDS_CAP_BIT(cap) (1ULL << (cap))
 
 /* Real-time signals queue: each further instance of a pending one (signal number past
  * KERNEL_SIGRTMIN) waits here, in order, behind the one in the pending set. */
@@ -175,7 +182,6 @@ struct task {
     bool no_new_privs;       /* PR_SET_NO_NEW_PRIVS: sticky, inherited */
     bool keepcaps;           /* PR_SET_KEEPCAPS */
     uint64_t timer_slack_ns; /* PR_SET_TIMERSLACK: stored only */
-    uint64_t cap_bset;       /* the capability bounding set (PR_CAPBSET_DROP) */
     int sched_policy;        /* sched_setscheduler(2): SCHED_OTHER/BATCH/IDLE, own thread */
     cpu_set_t affinity;      /* sched_setaffinity(2); empty: all the sandbox's CPUs */
     int nice;                /* setpriority(2): -20..19; stored, not yet used by any scheduler */
@@ -238,6 +244,11 @@ struct task {
     struct timespec start_time; /* CLOCK_MONOTONIC at creation, for /proc/PID/stat; fixed */
 };
 
+/* An OCI process's five capability sets (CAP_* bit masks). */
+struct init_caps {
+    uint64_t effective, permitted, inheritable, bounding, ambient;
+};
+
 /* What the boot process hands the kernel for the first process. */
 struct init_process {
     const char *path; /* the executable, walked in fs; also AT_EXECFN */
@@ -256,8 +267,8 @@ struct init_process {
     const struct init_rlimit *rlimits;
     size_t n_rlimits;
     bool no_new_privs;
-    bool has_cap_bset;
-    uint64_t cap_bset; /* the bounding set (privilege checks themselves are euid == 0) */
+    bool has_caps;
+    struct init_caps caps; /* OCI process.capabilities; without them uid 0 gets every one */
     int oom_score_adj;
 };
 
@@ -405,6 +416,8 @@ struct kernel_exec {
     struct fs_context *fs; /* its root and mounts (a reference is taken); NULL: the container's
                               init's, copied */
     bool gated;            /* loaded now, run once kernel_container_start releases it */
+    bool has_caps;         /* caps are its capability sets; otherwise its uid's defaults */
+    struct init_caps caps;
 };
 /* The new process's pid, or -errno with a reason in `why` (-ENOENT: not found, 127). */
 int kernel_execute(struct kernel *k, const struct kernel_exec *e, char *why, size_t whylen);
@@ -621,12 +634,24 @@ struct fs_context *task_get_fs(struct task *t);
 int task_nofile_limit(struct task *t);
 /* The process's soft limit for `resource` (task.c). */
 rlim_t task_rlimit(struct task *t, int resource);
-/* Whether the task holds every capability: the sentry models capabilities as Linux gives them to
- * an effective uid of 0 (CAP_SYS_RESOURCE, CAP_SYS_ADMIN, CAP_IPC_LOCK...). */
-static inline bool task_capable(const struct task *t)
+/* Whether the task's effective set holds `cap` (CAP_*), as capable(9) asks. */
+static inline bool task_capable(const struct task *t, int cap)
 {
-    return t->creds.euid == 0;
+    return (t->creds.cap_effective >> cap) & 1;
 }
+
+/* The capability rules of credentials(7)/capabilities(7) (caps.c). */
+/* A fresh process's sets for its uids: uid 0 holds the whole bounding set, others none. */
+void creds_caps_reset(struct creds *c, uint64_t bounding);
+/* After a set*uid call changed ruid/euid/suid from the old values (cap_emulate_setxuid). */
+void creds_caps_fix_setuid(struct creds *c, uid_t old_ruid, uid_t old_euid, uid_t old_suid,
+                           bool keepcaps);
+/* After setfsuid(2) moved fsuid from `old_fsuid`: the file-system capabilities follow it. */
+void creds_caps_fix_setfsuid(struct creds *c, uid_t old_fsuid);
+/* The VFS's view of the creds: fsuid/fsgid and CAP_DAC_OVERRIDE/FOWNER/CHOWN. */
+void creds_vfs_cred(const struct creds *c, struct vfs_cred *out);
+/* execve(2)'s transformation (no file capabilities, no set-user-ID files). */
+void creds_caps_exec(struct creds *c);
 /* The process's RLIMIT_AS/DATA/STACK/MEMLOCK as its mm enforces them (tg->lock taken inside),
  * and handing them to `mm` (task.c). */
 struct mm_limits;

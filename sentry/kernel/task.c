@@ -1,5 +1,6 @@
 /* Tasks: allocation, the run loop between guest code and the sentry, and blocking. */
 #include <errno.h>
+#include <linux/capability.h>
 #include <linux/futex.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -33,7 +34,6 @@ struct task *task_alloc(struct kernel *k, struct thread_group *tg, int tid)
     pthread_condattr_destroy(&attr);
     clock_gettime(CLOCK_MONOTONIC, &t->start_time);
     t->timer_slack_ns = 50000; /* Linux's default timer slack */
-    t->cap_bset = ~0ULL;
     return t;
 }
 
@@ -435,7 +435,7 @@ void task_mm_limits(struct task *t, struct mm_limits *l)
     l->stack = t->tg->rlimits[RLIMIT_STACK].rlim_cur;
     l->memlock = t->tg->rlimits[RLIMIT_MEMLOCK].rlim_cur;
     pthread_mutex_unlock(&t->tg->lock);
-    l->memlock_exempt = task_capable(t);
+    l->memlock_exempt = task_capable(t, CAP_IPC_LOCK);
 }
 
 void task_apply_mm_limits(struct task *t, struct mm *mm)

@@ -14,11 +14,7 @@ long path_copy_in(struct task *t, uint64_t addr, char *buf)
 
 void task_vfs_cred(struct task *t, struct vfs_cred *out)
 {
-    /* The sentry's capability model: uid 0 holds every capability, others none. */
-    out->fsuid = t->creds.fsuid;
-    out->fsgid = t->creds.fsgid;
-    out->dac_override = t->creds.fsuid == 0;
-    out->fowner = t->creds.fsuid == 0;
+    creds_vfs_cred(&t->creds, out);
 }
 
 struct file *task_get_file(struct task *t, uint64_t fd)

@@ -1,5 +1,6 @@
 /* Credentials as the sentry models them for the guest: get*id(2), getres*id(2), getgroups(2). */
 #include <errno.h>
+#include <linux/capability.h>
 #include <string.h>
 
 #include "sentry/mm/mm.h"
@@ -63,8 +64,8 @@ long sys_setgroups(struct task *t, const struct syscall_args *a)
 {
     if ((int64_t)a->a[0] < 0 || a->a[0] > 65536)
         return -EINVAL;
-    if (t->creds.euid != 0)
-        return -EPERM; /* CAP_SETGID */
+    if (!task_capable(t, CAP_SETGID))
+        return -EPERM;
     if (a->a[0] > CREDS_MAX_GROUPS)
         return -EINVAL;
     gid_t groups[CREDS_MAX_GROUPS];
@@ -77,7 +78,7 @@ long sys_setgroups(struct task *t, const struct syscall_args *a)
 }
 
 /* The ids a set*id call names, as setresuid(2) takes them: -1 leaves one unchanged. The
- * privileged (CAP_SETUID/CAP_SETGID: euid 0 in the sentry's model) may set any value; others
+ * privileged (CAP_SETUID/CAP_SETGID) may set any value; others
  * only one of their current real, effective or saved ids. */
 struct id_change {
     uint32_t r, e, s; /* (uint32_t)-1: unchanged */
@@ -106,17 +107,28 @@ static long set_ids(uint32_t *r, uint32_t *e, uint32_t *s, uint32_t *fs, bool pr
     return 0;
 }
 
+/* A uid change went through: the capability sets follow it (capabilities(7), "Effect of user
+ * ID changes on capabilities"). */
+static long fix_caps(struct task *t, const struct creds *old, long ret)
+{
+    if (ret == 0)
+        creds_caps_fix_setuid(&t->creds, old->ruid, old->euid, old->suid, t->keepcaps);
+    return ret;
+}
+
 long sys_setresuid(struct task *t, const struct syscall_args *a)
 {
-    struct creds *c = &t->creds;
-    return set_ids(&c->ruid, &c->euid, &c->suid, &c->fsuid, c->euid == 0,
-                   (struct id_change){(uint32_t)a->a[0], (uint32_t)a->a[1], (uint32_t)a->a[2]});
+    struct creds *c = &t->creds, old = *c;
+    return fix_caps(t, &old,
+                    set_ids(&c->ruid, &c->euid, &c->suid, &c->fsuid, task_capable(t, CAP_SETUID),
+                            (struct id_change){(uint32_t)a->a[0], (uint32_t)a->a[1],
+                                               (uint32_t)a->a[2]}));
 }
 
 long sys_setresgid(struct task *t, const struct syscall_args *a)
 {
     struct creds *c = &t->creds;
-    return set_ids(&c->rgid, &c->egid, &c->sgid, &c->fsgid, c->euid == 0,
+    return set_ids(&c->rgid, &c->egid, &c->sgid, &c->fsgid, task_capable(t, CAP_SETGID),
                    (struct id_change){(uint32_t)a->a[0], (uint32_t)a->a[1], (uint32_t)a->a[2]});
 }
 
@@ -145,30 +157,33 @@ static long set_re(uint32_t *r, uint32_t *e, uint32_t *s, uint32_t *fs, bool pri
 
 long sys_setreuid(struct task *t, const struct syscall_args *a)
 {
-    struct creds *c = &t->creds;
-    return set_re(&c->ruid, &c->euid, &c->suid, &c->fsuid, c->euid == 0, (uint32_t)a->a[0],
-                  (uint32_t)a->a[1]);
+    struct creds *c = &t->creds, old = *c;
+    return fix_caps(t, &old,
+                    set_re(&c->ruid, &c->euid, &c->suid, &c->fsuid, task_capable(t, CAP_SETUID),
+                           (uint32_t)a->a[0], (uint32_t)a->a[1]));
 }
 
 long sys_setregid(struct task *t, const struct syscall_args *a)
 {
     struct creds *c = &t->creds;
-    return set_re(&c->rgid, &c->egid, &c->sgid, &c->fsgid, c->euid == 0, (uint32_t)a->a[0],
-                  (uint32_t)a->a[1]);
+    return set_re(&c->rgid, &c->egid, &c->sgid, &c->fsgid, task_capable(t, CAP_SETGID),
+                  (uint32_t)a->a[0], (uint32_t)a->a[1]);
 }
 
 /* setuid(2): privileged, all three ids; otherwise only the effective id, to the real or saved. */
 long sys_setuid(struct task *t, const struct syscall_args *a)
 {
-    struct creds *c = &t->creds;
+    struct creds *c = &t->creds, old = *c;
     uint32_t id = (uint32_t)a->a[0];
     if (id == ID_KEEP)
         return -EINVAL;
-    if (c->euid == 0)
-        return set_ids(&c->ruid, &c->euid, &c->suid, &c->fsuid, true,
-                       (struct id_change){id, id, id});
-    return set_ids(&c->ruid, &c->euid, &c->suid, &c->fsuid, false,
-                   (struct id_change){ID_KEEP, id, ID_KEEP});
+    if (task_capable(t, CAP_SETUID))
+        return fix_caps(t, &old,
+                        set_ids(&c->ruid, &c->euid, &c->suid, &c->fsuid, true,
+                                (struct id_change){id, id, id}));
+    return fix_caps(t, &old,
+                    set_ids(&c->ruid, &c->euid, &c->suid, &c->fsuid, false,
+                            (struct id_change){ID_KEEP, id, ID_KEEP}));
 }
 
 long sys_setgid(struct task *t, const struct syscall_args *a)
@@ -177,7 +192,7 @@ long sys_setgid(struct task *t, const struct syscall_args *a)
     uint32_t id = (uint32_t)a->a[0];
     if (id == ID_KEEP)
         return -EINVAL;
-    if (c->euid == 0)
+    if (task_capable(t, CAP_SETGID))
         return set_ids(&c->rgid, &c->egid, &c->sgid, &c->fsgid, true,
                        (struct id_change){id, id, id});
     return set_ids(&c->rgid, &c->egid, &c->sgid, &c->fsgid, false,
@@ -189,8 +204,11 @@ long sys_setfsuid(struct task *t, const struct syscall_args *a)
 {
     struct creds *c = &t->creds;
     uint32_t old = c->fsuid, id = (uint32_t)a->a[0];
-    if (c->euid == 0 || id == c->ruid || id == c->euid || id == c->suid || id == c->fsuid)
+    if (task_capable(t, CAP_SETUID) || id == c->ruid || id == c->euid || id == c->suid ||
+        id == c->fsuid) {
         c->fsuid = id;
+        creds_caps_fix_setfsuid(c, old);
+    }
     return old;
 }
 
@@ -198,7 +216,7 @@ long sys_setfsgid(struct task *t, const struct syscall_args *a)
 {
     struct creds *c = &t->creds;
     uint32_t old = c->fsgid, id = (uint32_t)a->a[0];
-    if (c->euid == 0 || id == c->rgid || id == c->egid || id == c->sgid || id == c->fsgid)
+    if (task_capable(t, CAP_SETGID) || id == c->rgid || id == c->egid || id == c->sgid || id == c->fsgid)
         c->fsgid = id;
     return old;
 }

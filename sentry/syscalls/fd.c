@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/capability.h>
 
 #include "sentry/fs/inotify/inotify.h"
 #include "sentry/kernel/filelock.h"
@@ -107,7 +108,7 @@ long sys_fcntl(struct task *t, const struct syscall_args *a)
             return -EBADF;
         ret = (int)a->a[1] == F_GETPIPE_SZ
                   ? pipe_get_size(f)
-                  : pipe_set_size(f, (uint32_t)a->a[2], t->creds.euid == 0);
+                  : pipe_set_size(f, (uint32_t)a->a[2], task_capable(t, CAP_SYS_RESOURCE));
         file_put(f);
         return ret;
     case F_GETLK:

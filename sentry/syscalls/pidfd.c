@@ -2,6 +2,7 @@
  * (the files are sentry/kernel/pidfd.c's). */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <signal.h>
 #include <string.h>
 
@@ -104,7 +105,7 @@ static bool may_attach(const struct task *t, const struct task *target, int dump
 {
     const struct creds *c = &t->creds, *o = &target->creds;
 
-    if (task_capable(t))
+    if (task_capable(t, CAP_SYS_PTRACE))
         return true;
     return c->ruid == o->ruid && c->ruid == o->euid && c->ruid == o->suid &&
            c->rgid == o->rgid && c->rgid == o->egid && c->rgid == o->sgid && dumpable;

@@ -32,6 +32,37 @@ static long put_int(struct task *t, uint64_t addr, int value)
     return mm_copy_out(t->mm, addr, &value, sizeof(value)) ? -EFAULT : 0;
 }
 
+/* PR_CAP_AMBIENT: a capability may be raised in the ambient set only while it is both permitted
+ * and inheritable (capabilities(7)). */
+static long prctl_cap_ambient(struct task *t, uint64_t op, uint64_t cap, uint64_t arg4,
+                              uint64_t arg5)
+{
+    struct creds *c = &t->creds;
+    if (op == PR_CAP_AMBIENT_CLEAR_ALL) {
+        if (cap || arg4 || arg5)
+            return -EINVAL;
+        c->cap_ambient = 0;
+        return 0;
+    }
+    if (cap > CAP_LAST_CAP || arg4 || arg5)
+        return -EINVAL;
+    uint64_t bit = 1ULL << cap;
+    switch (op) {
+    case PR_CAP_AMBIENT_IS_SET:
+        return (c->cap_ambient & bit) != 0;
+    case PR_CAP_AMBIENT_RAISE:
+        if (!(c->cap_permitted & bit) || !(c->cap_inheritable & bit))
+            return -EPERM;
+        c->cap_ambient |= bit;
+        return 0;
+    case PR_CAP_AMBIENT_LOWER:
+        c->cap_ambient &= ~bit;
+        return 0;
+    default:
+        return -EINVAL;
+    }
+}
+
 long sys_prctl(struct task *t, const struct syscall_args *a)
 {
     uint64_t arg2 = a->a[1];
@@ -76,13 +107,13 @@ long sys_prctl(struct task *t, const struct syscall_args *a)
     case PR_CAPBSET_READ:
         if (arg2 > CAP_LAST_CAP)
             return -EINVAL;
-        return (t->cap_bset >> arg2) & 1;
+        return (t->creds.cap_bounding >> arg2) & 1;
     case PR_CAPBSET_DROP:
         if (arg2 > CAP_LAST_CAP)
             return -EINVAL;
-        if (!task_capable(t))
-            return -EPERM; /* needs CAP_SETPCAP */
-        t->cap_bset &= ~(1ULL << arg2);
+        if (!task_capable(t, CAP_SETPCAP))
+            return -EPERM;
+        t->creds.cap_bounding &= ~(1ULL << arg2);
         return 0;
     case PR_SET_CHILD_SUBREAPER:
         pthread_mutex_lock(&t->kernel->lock);
@@ -95,6 +126,8 @@ long sys_prctl(struct task *t, const struct syscall_args *a)
         pthread_mutex_unlock(&t->kernel->lock);
         return put_int(t, arg2, on);
     }
+    case PR_CAP_AMBIENT:
+        return prctl_cap_ambient(t, arg2, a->a[2], a->a[3], a->a[4]);
     case PR_SET_KEEPCAPS:
         if (arg2 > 1)
             return -EINVAL;

@@ -69,8 +69,8 @@ long sys_get_robust_list(struct task *t, const struct syscall_args *a)
             return -ESRCH;
         }
         /* ptrace_may_access(PTRACE_MODE_READ_REALCREDS), simplified: the same process, the same
-         * real uid as the target's real and saved ones, or root. */
-        bool allowed = p->tg == t->tg || t->creds.euid == 0 ||
+         * real uid as the target's real and saved ones, or CAP_SYS_PTRACE. */
+        bool allowed = p->tg == t->tg || task_capable(t, CAP_SYS_PTRACE) ||
                        (t->creds.ruid == p->creds.ruid && t->creds.ruid == p->creds.suid);
         head = p->robust_list;
         pthread_mutex_unlock(&k->lock);

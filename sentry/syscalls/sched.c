@@ -1,6 +1,7 @@
 /* Scheduling: sched_yield(2), CPU affinity, policies and parameters (stored: the host schedules
  * the sentry's threads), getcpu(2) and membarrier(2). */
 #include <errno.h>
+#include <linux/capability.h>
 #include <linux/membarrier.h>
 #include <sched.h>
 #include <string.h>
@@ -76,7 +77,7 @@ long sys_sched_setaffinity(struct task *t, const struct syscall_args *a)
     struct task *p = sched_target(t, (int32_t)a->a[0]);
     if (!p)
         return -ESRCH;
-    if (p->tg != t->tg && !task_capable(t) && p->creds.euid != t->creds.euid &&
+    if (p->tg != t->tg && !task_capable(t, CAP_SYS_NICE) && p->creds.euid != t->creds.euid &&
         p->creds.ruid != t->creds.euid)
         return -EPERM;
     CPU_AND(&want, &want, &host);
@@ -150,7 +151,7 @@ static long set_scheduler(struct task *t, int32_t pid, int policy, uint64_t para
         return -EINVAL;
     if (rt)
         return -EPERM;
-    if (p->tg != t->tg && !task_capable(t) && p->creds.euid != t->creds.euid &&
+    if (p->tg != t->tg && !task_capable(t, CAP_SYS_NICE) && p->creds.euid != t->creds.euid &&
         p->creds.ruid != t->creds.euid)
         return -EPERM;
     p->sched_policy = policy;

@@ -1,6 +1,7 @@
 /* seccomp(2) and prctl's PR_SET_SECCOMP: checking the guest's request in Linux's order
  * (kernel/seccomp.c do_seccomp); the filters themselves are the kernel's (sentry/kernel). */
 #include <errno.h>
+#include <linux/capability.h>
 #include <linux/seccomp.h>
 #include <stdlib.h>
 
@@ -32,7 +33,7 @@ static long prepare_filter(struct task *t, uint64_t uargs, bool log, struct secc
         return -EINVAL;
     /* Without no_new_privs only CAP_SYS_ADMIN may filter: a filter could fool a privileged
      * program it execs (seccomp(2)). */
-    if (!t->no_new_privs && !task_capable(t))
+    if (!t->no_new_privs && !task_capable(t, CAP_SYS_ADMIN))
         return -EACCES;
     struct sock_filter *prog = malloc(fprog.len * sizeof(*prog));
     if (!prog)

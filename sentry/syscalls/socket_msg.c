@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/capability.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -201,10 +202,12 @@ static int check_creds(struct task *t, const struct ucred *c)
 
     if (c->uid == (uid_t)-1 || c->gid == (gid_t)-1)
         return -EINVAL;
-    bool root = k->euid == 0;
-    if ((c->pid == t->tg->tgid || root) &&
-        (c->uid == k->ruid || c->uid == k->euid || c->uid == k->suid || root) &&
-        (c->gid == k->rgid || c->gid == k->egid || c->gid == k->sgid || root))
+    /* scm_check_creds: another pid needs CAP_SYS_ADMIN, other ids CAP_SETUID/CAP_SETGID. */
+    if ((c->pid == t->tg->tgid || task_capable(t, CAP_SYS_ADMIN)) &&
+        (c->uid == k->ruid || c->uid == k->euid || c->uid == k->suid ||
+         task_capable(t, CAP_SETUID)) &&
+        (c->gid == k->rgid || c->gid == k->egid || c->gid == k->sgid ||
+         task_capable(t, CAP_SETGID)))
         return 0;
     return -EPERM;
 }

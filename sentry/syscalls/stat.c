@@ -199,7 +199,9 @@ static long access_at(struct task *t, int dirfd, uint64_t path_addr, int mode, i
         if (!(flags & AT_EACCESS)) {
             cred.fsuid = t->creds.ruid;
             cred.fsgid = t->creds.rgid;
-            cred.dac_override = cred.fowner = t->creds.ruid == 0;
+            /* Linux's access(2) drops the capabilities unless the real uid is 0. */
+            if (t->creds.ruid != 0)
+                cred.dac_override = cred.fowner = false;
         }
         int mask = (mode & R_OK ? MAY_READ : 0) | (mode & W_OK ? MAY_WRITE : 0) |
                    (mode & X_OK ? MAY_EXEC : 0);

@@ -1,6 +1,7 @@
 /* System information and limits: getrandom(2), prlimit64(2), getrlimit(2),
  * setrlimit(2), sysinfo(2), getcwd(2), umask(2), getpriority(2), setpriority(2). */
 #include <errno.h>
+#include <linux/capability.h>
 #include <sched.h>
 #include <stdio.h>
 #include <string.h>
@@ -51,7 +52,7 @@ static bool prlimit_allowed(const struct task *t, const struct task *target)
 {
     const struct creds *c = &t->creds, *tc = &target->creds;
 
-    if (t->tg == target->tg || task_capable(t))
+    if (t->tg == target->tg || task_capable(t, CAP_SYS_RESOURCE))
         return true;
     return c->ruid == tc->ruid && c->ruid == tc->euid && c->ruid == tc->suid &&
            c->rgid == tc->rgid && c->rgid == tc->egid && c->rgid == tc->sgid;
@@ -93,7 +94,7 @@ static long rlimit_get_set(struct task *t, int32_t pid, unsigned resource, uint6
     struct thread_group *tg = target->tg;
     pthread_mutex_lock(&tg->lock);
     old = tg->rlimits[resource];
-    if (new_addr && lim.rlim_max > old.rlim_max && !task_capable(t))
+    if (new_addr && lim.rlim_max > old.rlim_max && !task_capable(t, CAP_SYS_RESOURCE))
         ret = -EPERM; /* raising a hard limit needs CAP_SYS_RESOURCE */
     else if (new_addr)
         tg->rlimits[resource] = lim;

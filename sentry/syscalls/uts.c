@@ -2,6 +2,7 @@
  * namespace; its host and domain names start as the container's hostname and domainname (or
  * "(none)"). */
 #include <errno.h>
+#include <linux/capability.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
@@ -58,7 +59,7 @@ static long uts_set(struct task *t, const struct syscall_args *a, bool host)
     int len = (int)a->a[1];
     char tmp[UTS_NAME_MAX];
 
-    if (!task_capable(t))
+    if (!task_capable(t, CAP_SYS_ADMIN))
         return -EPERM;
     if (len < 0 || len > UTS_NAME_MAX)
         return -EINVAL;

@@ -471,7 +471,7 @@ int vfs_setattr(struct inode *inode, const struct vfs_cred *cred, const struct v
     bool owner = cred->fowner || cred->fsuid == inode->uid;
     if ((attr->mask & VFS_ATTR_MODE) && !owner)
         return -EPERM;
-    if ((attr->mask & (VFS_ATTR_UID | VFS_ATTR_GID)) && !cred->fowner) {
+    if ((attr->mask & (VFS_ATTR_UID | VFS_ATTR_GID)) && (!cred->fowner || cred->no_chown)) {
         /* Without CAP_CHOWN: the owner may only change the group to one of theirs. */
         if ((attr->mask & VFS_ATTR_UID) && attr->uid != inode->uid)
             return -EPERM;

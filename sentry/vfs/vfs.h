@@ -50,6 +50,8 @@ struct vfs_cred {
     gid_t fsgid;
     bool dac_override; /* CAP_DAC_OVERRIDE (and DAC_READ_SEARCH): root in the sandbox */
     bool fowner;       /* CAP_FOWNER / CAP_CHOWN / CAP_FSETID */
+    bool no_chown;     /* fowner held without CAP_CHOWN (capset(2) dropped it): zero for the
+                          sentry's own all-powerful creds */
 };
 
 #define MAY_EXEC 1

@@ -3,6 +3,7 @@
  * master. A session's terminal is the pty whose `session` names it. */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <signal.h>
 #include <sys/ioctl.h>
 
@@ -18,7 +19,7 @@ static long pty_set_ctty(struct file *f, struct task *t, struct pty *p, uint64_t
 {
     struct job_ids ids;
     long ret = 0;
-    bool admin = t->creds.euid == 0;
+    bool admin = task_capable(t, CAP_SYS_ADMIN);
 
     pthread_mutex_lock(&pty_ctrl_lock);
     job_ids_locked(p, t, &ids);

@@ -2,6 +2,7 @@
  * the controlling terminal and job-control rules of tty(4) and credentials(7). */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -727,7 +728,7 @@ int pty_open_slave(struct pty *p, struct inode *inode, int flags, bool acquire_c
     }
     struct task *t = task_current();
     /* tty_reopen: an exclusive terminal opens again only for a privileged caller. */
-    if (p->exclusive[0] && !(t && t->creds.euid == 0)) {
+    if (p->exclusive[0] && !(t && task_capable(t, CAP_SYS_ADMIN))) {
         pthread_mutex_unlock(&p->lock);
         free(pf);
         return -EBUSY;

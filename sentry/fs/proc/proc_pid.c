@@ -93,11 +93,12 @@ void proc_format_status(struct kernfs_buf *b, const struct proc_task *pt,
     kernfs_printf(b, "SigBlk:\t%016llx\nSigIgn:\t%016llx\nSigCgt:\t%016llx\n",
                   (unsigned long long)pt->blocked, (unsigned long long)pt->ignored,
                   (unsigned long long)pt->caught);
-    /* Root in the sandbox holds every capability of the release we present; others none. */
-    unsigned long long all = (1ULL << (PROC_CAP_LAST_CAP + 1)) - 1;
-    unsigned long long held = pt->creds.euid == 0 ? all : 0;
-    kernfs_printf(b, "CapInh:\t%016llx\nCapPrm:\t%016llx\nCapEff:\t%016llx\n", 0ULL, held, held);
-    kernfs_printf(b, "CapBnd:\t%016llx\nCapAmb:\t%016llx\n", all, 0ULL);
+    const struct creds *c = &pt->creds;
+    kernfs_printf(b, "CapInh:\t%016llx\nCapPrm:\t%016llx\nCapEff:\t%016llx\n",
+                  (unsigned long long)c->cap_inheritable, (unsigned long long)c->cap_permitted,
+                  (unsigned long long)c->cap_effective);
+    kernfs_printf(b, "CapBnd:\t%016llx\nCapAmb:\t%016llx\n", (unsigned long long)c->cap_bounding,
+                  (unsigned long long)c->cap_ambient);
     kernfs_printf(b, "NoNewPrivs:\t%d\nSeccomp:\t%d\nSeccomp_filters:\t%d\n", pt->no_new_privs,
                   pt->seccomp_mode, pt->seccomp_filters);
     kernfs_printf(b, "Speculation_Store_Bypass:\tthread vulnerable\n");

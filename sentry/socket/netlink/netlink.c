@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/capability.h>
 #include <linux/netlink.h>
 #include <poll.h>
 #include <pthread.h>
@@ -269,7 +270,7 @@ static ssize_t netlink_sendmsg(struct socket *s, struct task *t, const struct so
         int rerr = 0;
         enum netlink_route_result res = NETLINK_ROUTE_ACK;
         if ((h.nlmsg_flags & NLM_F_REQUEST) && h.nlmsg_type >= NLMSG_MIN_TYPE)
-            res = netlink_route_request(req, nk->portid, task_capable(t), &reply, &rerr);
+            res = netlink_route_request(req, nk->portid, task_capable(t, CAP_NET_ADMIN), &reply, &rerr);
         if (res == NETLINK_ROUTE_DUMP) /* netlink_dump_done: the dump's status, 0 */
             netlink_buf_put(&tail, NLMSG_DONE, NLM_F_MULTI, h.nlmsg_seq, nk->portid, sizeof(int));
         else if (rerr || (h.nlmsg_flags & NLM_F_ACK))

@@ -325,10 +325,7 @@ struct unix_walk {
 static void unix_walk_begin(struct task *t, struct unix_walk *w)
 {
     memset(w, 0, sizeof(*w)); /* no resolve restrictions, and nothing left uninitialised */
-    w->cred.fsuid = t->creds.fsuid;
-    w->cred.fsgid = t->creds.fsgid;
-    w->cred.dac_override = t->creds.fsuid == 0;
-    w->cred.fowner = t->creds.fsuid == 0;
+    creds_vfs_cred(&t->creds, &w->cred);
     w->ctx.fs = t->fs;
     w->ctx.cred = &w->cred;
     pthread_mutex_lock(&t->fs->lock);

@@ -43,6 +43,7 @@ static struct task *task_with(uid_t uid, gid_t gid)
     struct task *t = calloc(1, sizeof(*t));
     t->creds.euid = uid;
     t->creds.egid = gid;
+    creds_caps_reset(&t->creds, CREDS_CAP_ALL); /* uid 0: CAP_IPC_OWNER */
     return t;
 }
 

@@ -47,7 +47,8 @@ static inline struct task *fx_task(struct kernel *k, struct thread_group *g, int
     g->tasks = t;
     g->live_tasks++;
     t->creds = (struct creds){.ruid = 1000, .euid = 1000, .suid = 1000, .fsuid = 1000,
-                              .rgid = 100, .egid = 100, .sgid = 100, .fsgid = 100};
+                              .rgid = 100, .egid = 100, .sgid = 100, .fsgid = 100,
+                              .cap_bounding = CREDS_CAP_ALL};
     return t;
 }
 

@@ -82,6 +82,12 @@ static struct proc_task sample_task(void)
     pt.threads = 1;
     pt.caught = SIGBIT(SIGCHLD) | SIGBIT(SIGINT);
     pt.exit_signal = SIGCHLD;
+    /* Each set printed from its own mask. */
+    pt.creds.cap_inheritable = 0x1;
+    pt.creds.cap_permitted = CREDS_CAP_ALL;
+    pt.creds.cap_effective = CREDS_CAP_ALL & ~0x1ULL;
+    pt.creds.cap_bounding = 0xa80425fbULL;
+    pt.creds.cap_ambient = 0x400;
     pt.start_ticks = 1234;
     for (int r = 0; r < RLIM_NLIMITS; r++)
         pt.rlimits[r] = (struct rlimit){RLIM_INFINITY, RLIM_INFINITY};
@@ -112,7 +118,9 @@ static void test_status_text(void **state)
                                    "ShdPnd:\t0000000000000000\nSigBlk:\t0000000000000000\n"
                                    "SigIgn:\t0000000000000000\nSigCgt:\t0000000000010002\n"));
     assert_non_null(strstr(b.data, "\nCpus_allowed:\t3\nCpus_allowed_list:\t0-1\n"));
-    assert_non_null(strstr(b.data, "\nCapPrm:\t000001ffffffffff\n"));
+    assert_non_null(strstr(b.data, "\nCapInh:\t0000000000000001\nCapPrm:\t000001ffffffffff\n"
+                                   "CapEff:\t000001fffffffffe\nCapBnd:\t00000000a80425fb\n"
+                                   "CapAmb:\t0000000000000400\n"));
     kernfs_buf_free(&b);
 }
 
