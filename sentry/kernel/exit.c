@@ -160,21 +160,24 @@ void task_release(struct task *t)
         pthread_mutex_unlock(&tg->lock);
     }
 
+    /* Robust futexes it holds are released first, as Linux's mm_release does. */
+    futex_exit_robust_list(t);
+    /* A thread that set clear_child_tid (pthreads) has its tid word cleared and its joiner
+     * woken (set_tid_address(2)), while its address space is still there. Both before the
+     * context goes: a write to a copy-on-write page drops the old pages' host mapping, which
+     * the platform does through this thread's own stub thread. Without it the unmap fails and
+     * the guest goes on reading the old pages, later reused for other memory. */
+    if (t->clear_child_tid && t->mm) {
+        uint32_t zero = 0;
+        if (mm_copy_out(t->mm, t->clear_child_tid, &zero, sizeof(zero)) == 0)
+            futex_wake(t, t->clear_child_tid, false, 1, FUTEX_BITSET_MATCH_ANY);
+    }
     pthread_mutex_lock(&t->wait_lock);
     struct platform_ctx *ctx = t->ctx;
     t->ctx = NULL; /* task_interrupt from other threads sees it gone */
     pthread_mutex_unlock(&t->wait_lock);
     if (ctx)
         platform_ctx_release(ctx);
-    /* Robust futexes it holds are released first, as Linux's mm_release does. */
-    futex_exit_robust_list(t);
-    /* A thread that set clear_child_tid (pthreads) has its tid word cleared and its joiner
-     * woken (set_tid_address(2)), while its address space is still there. */
-    if (t->clear_child_tid && t->mm) {
-        uint32_t zero = 0;
-        if (mm_copy_out(t->mm, t->clear_child_tid, &zero, sizeof(zero)) == 0)
-            futex_wake(t, t->clear_child_tid, false, 1, FUTEX_BITSET_MATCH_ANY);
-    }
     /* The last task of a SEM_UNDO list gives back what it took (semop(2)). */
     ipc_sem_undo_exit(t);
     /* Detached under tg->lock so /proc (task_get_mm...) never takes a reference to a dying
