@@ -47,7 +47,7 @@ static size_t copy_locked(struct mm *mm, uint64_t addr, void *buf, size_t len, e
         int err = mm_populate(mm, v, at, &p);
         /* Writing to pages shared with another mm copies them first, as a guest write does. */
         if (!err && (dir == COPY_OUT || dir == COPY_ZERO_FORCE) && p->cow)
-            err = mm_cow_break(mm, at, &p, false);
+            err = mm_cow_break(mm, at, &p, -1);
         if (err) {
             *oom = err == -ENOMEM;
             break;
@@ -161,7 +161,7 @@ long mm_word_op(struct mm *mm, uint64_t addr, bool write, uint64_t *mf_off,
     struct vma *v = addr < mm->max_addr ? mm_vma_find(mm, addr) : NULL;
     if (v && prot_allows(v->prot, write ? COPY_OUT : COPY_IN) &&
         mm_populate(mm, v, addr, &p) == 0 &&
-        (!write || !p->cow || mm_cow_break(mm, addr, &p, false) == 0)) {
+        (!write || !p->cow || mm_cow_break(mm, addr, &p, -1) == 0)) {
         *mf_off = p->mf_off + (addr - p->start);
         ret = fn((uint32_t *)((char *)memfile_base(mm->mf) + *mf_off), arg);
     }

@@ -175,12 +175,8 @@ int mm_handle_fault_since(struct mm *mm, uint64_t addr, uint64_t gen)
             err = atomic_load_explicit(&mm->map_gen, memory_order_acquire) != gen ? 0 : -EACCES;
             goto out;
         }
-        if ((err = mm_cow_break(mm, addr, &p, true)) != 0)
-            goto out;
-        /* The copy replaces the read-only mapping of the shared pages in one call (MAP_FIXED);
-         * should that fail, the old mapping must not stay in front of the copy. */
-        if ((err = mm_pma_map(mm, p, v->prot)) != 0 && mm->as)
-            platform_as_unmap(mm->as, p->start, p->end - p->start);
+        /* The copy replaces the read-only mapping of the shared pages in one call. */
+        err = mm_cow_break(mm, addr, &p, v->prot);
         goto out;
     }
     err = mm_pma_map(mm, p, v->prot);
@@ -199,7 +195,7 @@ static bool pages_exclusive(struct mm *mm, uint64_t off, uint64_t len)
     return true;
 }
 
-int mm_cow_break(struct mm *mm, uint64_t addr, struct pma **pp, bool remap_next)
+int mm_cow_break(struct mm *mm, uint64_t addr, struct pma **pp, int remap_prot)
 {
     /* Only the PMA vector grows here: callers hold pointers into the VMA vector. */
     if (rangevec_reserve(&mm->pmas, 2) != 0)
@@ -213,21 +209,36 @@ int mm_cow_break(struct mm *mm, uint64_t addr, struct pma **pp, bool remap_next)
     mm_pma_split_at(mm, lo);
     mm_pma_split_at(mm, hi);
     p = (struct pma *)rangevec_find(&mm->pmas, addr);
+    bool copied = false;
+    uint64_t old_off = p->mf_off;
     if (!pages_exclusive(mm, p->mf_off, hi - lo)) {
         uint64_t off;
         if (memfile_alloc(mm->mf, hi - lo, &off) != 0)
             return -ENOMEM;
         char *base = memfile_base(mm->mf);
         memcpy(base + off, base + p->mf_off, hi - lo);
-        memfile_decref(mm->mf, p->mf_off, hi - lo);
         p->mf_off = off;
+        copied = true;
     }
-    /* The guest must not go on reading the old pages through its read-only host mapping: drop
-     * it, and the next access maps the copy; unless the caller maps the copy over it at once. */
-    if (p->mapped && mm->as && !remap_next)
-        platform_as_unmap(mm->as, lo, hi - lo);
+    bool was_mapped = p->mapped;
     p->cow = false;
     p->mapped = false;
+    int err = 0;
+    /* The guest must not go on reading the old pages through its read-only host mapping: the
+     * copy replaces it in one call (MAP_FIXED), or it is dropped and the next access maps the
+     * copy. Should the remap fail, the old mapping must not stay in front of the copy. */
+    if (remap_prot >= 0) {
+        err = mm_pma_map(mm, p, remap_prot);
+        if (err && was_mapped && mm->as)
+            platform_as_unmap(mm->as, lo, hi - lo);
+    } else if (was_mapped && mm->as) {
+        platform_as_unmap(mm->as, lo, hi - lo);
+    }
+    /* Only now may the old pages lose this mm's reference: once they are the other mm's alone,
+     * its next write takes them over without a copy, and this mm's threads must no longer see
+     * them through a mapping. */
+    if (copied)
+        memfile_decref(mm->mf, old_off, hi - lo);
     *pp = p;
-    return 0;
+    return err;
 }

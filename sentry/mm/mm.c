@@ -51,20 +51,39 @@ void mm_destroy(struct mm *mm)
     free(mm);
 }
 
-/* After a fork made the parent's private pages copy-on-write: drops the parent's host mappings
- * of every private writable area, so its next access faults and, for a write, copies.
- *
- * Downgrading only the mapped pages to read-only instead (cheaper: no call for what was never
- * mapped, no fault for pages the parent only reads) was tried and broke Python's
- * test_threading.test_is_alive_after_fork: the guest crashed with SIGSEGV every time, a thread
- * of the parent running while it forked. The cause is not found yet, so whole areas are dropped
- * as they always were. With parent->lock held. */
-static void mm_fork_unmap_parent(struct mm *parent)
+/* After a fork made the parent's private pages copy-on-write: maps its pages that are mapped
+ * writable read-only instead, so its next write faults and copies while its reads go on without
+ * a fault. Only what is mapped costs a call into the platform, and a run of PMAs contiguous in
+ * both the guest and the memory file costs one. This relies on two rules kept elsewhere: a host
+ * mapping never outlives its PMA's `mapped` (a platform call that cannot be made, as from a
+ * thread whose stub is gone, would break it), and a COW break drops its reference to the old
+ * pages only after this mm's host mapping of them is gone. With parent->lock held. */
+static void mm_fork_protect_parent(struct mm *parent)
 {
-    for (size_t i = 0; i < parent->vmas.len; i++) {
-        struct vma *v = vma_at(parent, i);
-        if (!(v->flags & VMA_SHARED) && (v->prot & PROT_WRITE))
-            mm_pmas_unmap(parent, v->start, v->end);
+    size_t j = 0;
+
+    for (size_t i = 0; i < parent->pmas.len;) {
+        struct pma *p = pma_at(parent, i);
+        while (vma_at(parent, j)->end <= p->start)
+            j++;
+        struct vma *v = vma_at(parent, j);
+        if (!p->mapped || (v->flags & VMA_SHARED) || !(v->prot & PROT_WRITE) || !parent->as) {
+            i++;
+            continue;
+        }
+        uint64_t start = p->start, end = p->end, mf_off = p->mf_off;
+        for (i++; i < parent->pmas.len; i++) {
+            struct pma *next = pma_at(parent, i);
+            if (!next->mapped || next->start != end || next->end > v->end ||
+                next->mf_off != mf_off + (end - start))
+                break;
+            end = next->end;
+        }
+        if (platform_as_map(parent->as, start, end - start, v->prot & ~PROT_WRITE, mf_off) != 0) {
+            /* Could not downgrade: drop the mapping, the next access faults and maps anew. */
+            mm_pmas_unmap(parent, start, end);
+        }
+        atomic_fetch_add_explicit(&parent->map_gen, 1, memory_order_release);
     }
 }
 
@@ -109,7 +128,7 @@ int mm_fork(struct mm *parent, struct mm **out)
         copy.mapped = false;
         rangevec_insert(&child->pmas, i, &copy);
     }
-    mm_fork_unmap_parent(parent);
+    mm_fork_protect_parent(parent);
     pthread_mutex_unlock(&parent->lock);
     *out = child;
     return 0;

@@ -108,7 +108,8 @@ int mm_pma_map(struct mm *mm, struct pma *p, int prot);
 /* Gives the PMA covering `addr` pages of its own for the window around `addr`, so a write there
  * changes no other mm; *p is updated to the PMA now covering `addr`. It may move PMAs (not
  * VMAs): the caller's PMA pointers are stale afterwards, its VMA pointers are not. With
- * `remap_next` the host mapping of the old pages stays until the caller maps the copy over it. */
-int mm_cow_break(struct mm *mm, uint64_t addr, struct pma **p, bool remap_next);
+ * `remap_prot` >= 0 the copy is mapped with it over the old pages' host mapping in one call;
+ * with -1 that mapping is dropped. The old pages lose this mm's reference only after. */
+int mm_cow_break(struct mm *mm, uint64_t addr, struct pma **p, int remap_prot);
 
 #endif
