@@ -126,6 +126,25 @@ int inode_permission(struct inode *inode, const struct vfs_cred *cred, int mask)
     return ((unsigned)mask & ~bits) ? -EACCES : 0;
 }
 
+void inode_apply_setattr(struct inode *inode, const struct vfs_setattr *attr)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    pthread_mutex_lock(&inode->lock);
+    if (attr->mask & VFS_ATTR_MODE)
+        inode->mode = (inode->mode & S_IFMT) | (attr->mode & 07777);
+    if (attr->mask & VFS_ATTR_UID)
+        inode->uid = attr->uid;
+    if (attr->mask & VFS_ATTR_GID)
+        inode->gid = attr->gid;
+    if (attr->mask & VFS_ATTR_ATIME)
+        inode->atime = attr->atime;
+    if (attr->mask & VFS_ATTR_MTIME)
+        inode->mtime = attr->mtime;
+    inode->ctime = (attr->mask & VFS_ATTR_CTIME) ? attr->ctime : now;
+    pthread_mutex_unlock(&inode->lock);
+}
+
 void inode_touch(struct inode *inode, bool atime, bool mtime, bool ctime)
 {
     struct timespec now;

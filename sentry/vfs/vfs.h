@@ -213,6 +213,10 @@ int64_t inode_size(struct inode *inode);
 /* Linux's generic_permission: whether `cred` may access the inode with `mask` (MAY_*). */
 int inode_permission(struct inode *inode, const struct vfs_cred *cred, int mask);
 void inode_touch(struct inode *inode, bool atime, bool mtime, bool ctime);
+/* An in-memory filesystem's setattr after its checks: mode bits, owner and times from `attr`
+ * (size is the filesystem's own business), and ctime to now unless given, as notify_change
+ * sets it. Takes inode->lock. */
+void inode_apply_setattr(struct inode *inode, const struct vfs_setattr *attr);
 
 /* ---- change notification (inotify(7)) ----
  *

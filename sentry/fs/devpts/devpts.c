@@ -86,21 +86,7 @@ static int devpts_setattr(struct inode *inode, const struct vfs_setattr *attr)
 {
     if (attr->mask & VFS_ATTR_SIZE)
         return -EINVAL;
-    pthread_mutex_lock(&inode->lock);
-    if (attr->mask & VFS_ATTR_MODE)
-        inode->mode = (inode->mode & S_IFMT) | (attr->mode & 07777);
-    if (attr->mask & VFS_ATTR_UID)
-        inode->uid = attr->uid;
-    if (attr->mask & VFS_ATTR_GID)
-        inode->gid = attr->gid;
-    if (attr->mask & VFS_ATTR_ATIME)
-        inode->atime = attr->atime;
-    if (attr->mask & VFS_ATTR_MTIME)
-        inode->mtime = attr->mtime;
-    clock_gettime(CLOCK_REALTIME, &inode->ctime);
-    if (attr->mask & VFS_ATTR_CTIME)
-        inode->ctime = attr->ctime;
-    pthread_mutex_unlock(&inode->lock);
+    inode_apply_setattr(inode, attr);
     return 0;
 }
 

@@ -189,22 +189,7 @@ static int tmpfs_setattr(struct inode *inode, const struct vfs_setattr *attr)
         if (err)
             return err;
     }
-    struct timespec now;
-    clock_gettime(CLOCK_REALTIME, &now);
-    pthread_mutex_lock(&inode->lock);
-    if (attr->mask & VFS_ATTR_MODE)
-        inode->mode = (inode->mode & S_IFMT) | (attr->mode & 07777);
-    if (attr->mask & VFS_ATTR_UID)
-        inode->uid = attr->uid;
-    if (attr->mask & VFS_ATTR_GID)
-        inode->gid = attr->gid;
-    if (attr->mask & VFS_ATTR_ATIME)
-        inode->atime = attr->atime;
-    if (attr->mask & VFS_ATTR_MTIME)
-        inode->mtime = attr->mtime;
-    /* notify_change: every attribute change sets ctime, to now unless given. */
-    inode->ctime = (attr->mask & VFS_ATTR_CTIME) ? attr->ctime : now;
-    pthread_mutex_unlock(&inode->lock);
+    inode_apply_setattr(inode, attr);
     return 0;
 }
 
