@@ -26,10 +26,12 @@
  * succession (vdso_refresh called directly) cannot shrink the baseline to microseconds. */
 #define TIMEKEEPER_HISTORY_SPACING_NS 500000000LL
 
-/* One host clock read between two TSC reads: `tsc` is their midpoint. */
+/* One host clock read between two TSC reads: `tsc` is their midpoint, `spread` the cycles
+ * between them (the clock was read somewhere in there: the reading's uncertainty). */
 struct timekeeper_reading {
     uint64_t tsc;
     int64_t ns;
+    uint64_t spread;
 };
 
 /* One reading per clock in `mask` (bit N: clock id N); CLOCK_MONOTONIC is always among them. */

@@ -13,6 +13,7 @@
 #include <sys/mman.h>
 #include <time.h>
 
+#include "lib/log.h"
 #include "sentry/kernel/ktimer.h"
 #include "sentry/memfile/memfile.h"
 #include "sentry/mm/mm.h"
@@ -34,8 +35,15 @@ static const int served_clocks[] = {
     CLOCK_REALTIME,         CLOCK_MONOTONIC, CLOCK_REALTIME_COARSE,
     CLOCK_MONOTONIC_COARSE, CLOCK_BOOTTIME,  CLOCK_TAI,
 };
-/* The first calibration's two samples are this far apart. */
+/* The first calibration's samples are this far apart. */
 #define CALIBRATION_NS 2000000L
+/* A calibration is kept only if its line, drawn through two samples, predicts a third taken
+ * CALIBRATION_NS later to within this (plus the readings' own spreads). A TSC the host clock
+ * follows misses by tens of nanoseconds; one it does not follow (the host kernel distrusts
+ * the TSC and keeps time from another clocksource; a migrating VM) misses by far more. */
+#define CALIBRATION_TOLERANCE_NS 2000
+/* Attempts before giving up on the TSC: one may be spoiled by preemption, not three. */
+#define CALIBRATION_ATTEMPTS 3
 /* Each clock is read this many times, each read between two TSC reads, and the reading with the
  * narrowest bracket is kept: one that was preempted or interrupted is off by its bracket, and
  * the first calibration turns that error into a rate error (a 10 us bracket over its 2 ms is
@@ -88,6 +96,7 @@ static void read_clock(clockid_t clock, struct timekeeper_reading *out)
             best = after - before;
             out->tsc = before + (after - before) / 2;
             out->ns = (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+            out->spread = best;
         }
     }
 }
@@ -129,12 +138,55 @@ static void vvar_write_lines(struct vvar_data *vd, const struct timekeeper *tk)
     }
 }
 
-/* The first calibration, with v->lock held: two samples CALIBRATION_NS apart. Leaves the page
- * in syscall mode when the TSC can't be used. */
+static void pause_calibration(void)
+{
+    struct timespec pause = {0, CALIBRATION_NS};
+    while (nanosleep(&pause, &pause) != 0 && errno == EINTR)
+        ;
+}
+
+/* Whether `tk`'s CLOCK_MONOTONIC line meets the host's in `s`, within the tolerance and the
+ * uncertainty of the readings it was drawn through and of `s`'s own. */
+static bool line_predicts(const struct timekeeper *tk, const struct timekeeper_sample *s,
+                          uint64_t line_spread)
+{
+    const struct timekeeper_reading *r = &s->at[VVAR_CLOCK_MONOTONIC];
+    int64_t miss = timekeeper_read(tk, VVAR_CLOCK_MONOTONIC, r->tsc) - r->ns;
+    /* Cycles to nanoseconds at the line's own rate: the spreads are small, so its error
+     * does not matter. */
+    uint64_t spread_ns =
+        (uint64_t)(((unsigned __int128)(line_spread + r->spread) * tk->rate) >> tk->shift);
+    int64_t allowed = CALIBRATION_TOLERANCE_NS + (int64_t)spread_ns;
+    return miss <= allowed && miss >= -allowed;
+}
+
+/* Draws a line through two samples CALIBRATION_NS apart and checks it against a third as far
+ * again; on success `tk` holds the line through the first and the third (twice the baseline),
+ * starting now. */
+static bool calibrate_once(struct timekeeper *tk, struct timekeeper_sample *first)
+{
+    struct timekeeper_sample second, third;
+
+    take_sample(first);
+    pause_calibration();
+    take_sample(&second);
+    const struct timekeeper_reading *mono = &second.at[VVAR_CLOCK_MONOTONIC];
+    if (timekeeper_init(tk, first, &second, mono->tsc) != 0)
+        return false;
+    pause_calibration();
+    take_sample(&third);
+    uint64_t line_spread = first->at[VVAR_CLOCK_MONOTONIC].spread + mono->spread;
+    if (!line_predicts(tk, &third, line_spread))
+        return false;
+    return timekeeper_init(tk, first, &third, arch_tsc_read()) == 0;
+}
+
+/* The first calibration, with v->lock held. Leaves the page in syscall mode when the TSC can't
+ * be used or the host's clocks do not follow it. */
 static void calibrate(struct vdso *v)
 {
     struct vvar_data *vd = v->vvar;
-    struct timekeeper_sample first, second;
+    struct timekeeper_sample first;
 
     vvar_begin(vd);
     __atomic_store_n(&vd->mode, VVAR_MODE_SYSCALL, __ATOMIC_RELAXED);
@@ -145,23 +197,25 @@ static void calibrate(struct vdso *v)
     if (!v->use_tsc)
         return;
 
-    take_sample(&first);
-    struct timespec pause = {0, CALIBRATION_NS};
-    while (nanosleep(&pause, &pause) != 0 && errno == EINTR)
-        ;
-    take_sample(&second);
-    vvar_begin(vd);
-    if (timekeeper_init(&v->tk, &first, &second, arch_tsc_read()) == 0) {
-        for (size_t i = 0; i < sizeof(served_clocks) / sizeof(served_clocks[0]); i++) {
-            struct timespec res;
-            int c = served_clocks[i];
-            if (clock_getres(c, &res) == 0)
-                __atomic_store_n(&vd->res_ns[c], res.tv_nsec, __ATOMIC_RELAXED);
-        }
-        vvar_write_lines(vd, &v->tk);
-        __atomic_store_n(&vd->clock_mask, v->tk.mask, __ATOMIC_RELAXED);
-        __atomic_store_n(&vd->mode, VVAR_MODE_TSC, __ATOMIC_RELAXED);
+    bool calibrated = false;
+    for (int i = 0; i < CALIBRATION_ATTEMPTS && !calibrated; i++)
+        calibrated = calibrate_once(&v->tk, &first);
+    if (!calibrated) {
+        log_warning("vdso: the host's clocks do not follow the TSC; guests' clock reads "
+                    "will be system calls");
+        v->use_tsc = false;
+        return;
     }
+    vvar_begin(vd);
+    for (size_t i = 0; i < sizeof(served_clocks) / sizeof(served_clocks[0]); i++) {
+        struct timespec res;
+        int c = served_clocks[i];
+        if (clock_getres(c, &res) == 0)
+            __atomic_store_n(&vd->res_ns[c], res.tv_nsec, __ATOMIC_RELAXED);
+    }
+    vvar_write_lines(vd, &v->tk);
+    __atomic_store_n(&vd->clock_mask, v->tk.mask, __ATOMIC_RELAXED);
+    __atomic_store_n(&vd->mode, VVAR_MODE_TSC, __ATOMIC_RELAXED);
     vvar_end(vd);
 }
 

@@ -174,6 +174,10 @@ static void check_clocks_agree_with_host(struct local *l)
             continue; /* the syscall's answer: it succeeded */
         /* Coarse host clocks lag by up to a tick; ours give the precise time. */
         int64_t slack = coarse ? 20000000 : 20000;
+        if (ns_of(&ours) < ns_of(&before) - 20000 || ns_of(&ours) > ns_of(&after) + slack)
+            print_error("clock %d: host %lld, ours %lld, host %lld\n", (int)c,
+                        (long long)ns_of(&before), (long long)ns_of(&ours),
+                        (long long)ns_of(&after));
         assert_true(ns_of(&ours) >= ns_of(&before) - 20000);
         assert_true(ns_of(&ours) <= ns_of(&after) + slack);
         assert_true(ours.tv_nsec >= 0 && ours.tv_nsec < 1000000000L);
