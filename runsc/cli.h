@@ -15,7 +15,7 @@ struct global_flags {
     const char *root;        /* state directory, default /run/runsc */
     const char *log;         /* runc's --log: where errors (and --debug lines) go */
     bool log_json;           /* --log-format=json */
-    bool systemd_cgroup;     /* accepted, no effect: the sandbox has no host cgroup of its own */
+    bool systemd_cgroup;     /* cgroupsPath is systemd's slice:prefix:name (runsc/cgroup.h) */
     const char *network;     /* none|host|sandbox: all loopback-only in the sentry for now */
     bool overlay;            /* accepted: the root is always under an in-memory overlay */
     const char *overlay2;    /* accepted, as --overlay */

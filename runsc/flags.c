@@ -22,7 +22,7 @@ static const struct flag_spec global_flag_specs[] = {
     {"root", FLAG_STRING, "where containers' state is kept (default " RUNSC_DEFAULT_ROOT ")"},
     {"log", FLAG_STRING, "append errors (and --debug messages) to this file, not stderr"},
     {"log-format", FLAG_STRING, "the format of --log's lines: text (default) or json"},
-    {"systemd-cgroup", FLAG_BOOL, "accepted for runc compatibility; no effect"},
+    {"systemd-cgroup", FLAG_BOOL, "linux.cgroupsPath is systemd's slice:prefix:name"},
     {"network", FLAG_STRING,
      "none|host|sandbox: accepted; every mode is loopback-only inside the sentry for now"},
     {"overlay", FLAG_BOOL, "accepted: the root is always under an in-memory overlay"},

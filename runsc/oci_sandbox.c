@@ -22,6 +22,7 @@
 #include "boot/boot.h"
 #include "lib/errors.h"
 #include "runsc/oci/oci.h"
+#include "runsc/cgroup.h"
 #include "runsc/oci_cli.h"
 
 /* Where `runsc boot` finds its container-mode inputs, after BOOT_GOFER_FD (cli.h). */
@@ -313,6 +314,24 @@ int sandbox_start(const struct global_flags *g, const struct sandbox_start *s,
     *exit_code = 1;
     if ((netns = open_netns(s->spec, err, errlen)) < -1)
         return netns;
+    /* The host cgroup is made and listed in the state directory (so delete, or create's own
+     * cleanup, removes it) before anything joins it; this process joins it only while it
+     * starts the gofer and the sandbox, which are born in it, and leaves before it returns. */
+    struct host_cgroup cg;
+    ret = host_cgroup_create_here(s->spec, s->id, g->systemd_cgroup, &cg, err, errlen);
+    int saved = host_cgroup_save(&cg, s->dir_fd);
+    if (ret == 0 && saved != 0) {
+        ret = saved;
+        snprintf(err, errlen, "list the host cgroup in the state directory: %s",
+                 errno_text(-ret, text, sizeof(text)));
+    }
+    if (ret == 0)
+        ret = host_cgroup_enter(&cg, err, errlen);
+    if (ret != 0) {
+        if (netns >= 0)
+            close(netns);
+        return ret;
+    }
     if (g->debug_log)
         log_fd = open(g->debug_log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
     else if (s->console_fd >= 0)
@@ -369,6 +388,7 @@ int sandbox_start(const struct global_flags *g, const struct sandbox_start *s,
         };
         exec_boot(&c);
     }
+    host_cgroup_leave(&cg);
     /* Only the sandbox holds these ends now: its exit is the gofer's and our end of file. */
     close(gofer_sock[0]);
     close(gofer_sock[1]);
@@ -413,6 +433,8 @@ int sandbox_start(const struct global_flags *g, const struct sandbox_start *s,
     kill_and_reap(gofer_pid);
     pid = gofer_pid = -1;
 out:
+    if (pid < 0)
+        host_cgroup_leave(&cg);
     if (ret != 0 && gofer_pid > 0 && pid < 0)
         kill_and_reap(gofer_pid);
     if (control >= 0)

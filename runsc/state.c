@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "runsc/cgroup.h"
 #include "runsc/oci_cli.h"
 
 #define STATE_FILE "state.json"
@@ -271,7 +272,14 @@ int state_remove(const char *root, const char *id)
     int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0)
         return errno == ENOENT ? 0 : -errno;
-    int err = remove_tree_at(fd);
+    /* The host cgroup first: its list is in the directory, which stays while the cgroup
+     * does, so that a later delete can finish the job. */
+    int err = host_cgroup_remove_saved(fd, CGROUP_REMOVE_TIMEOUT_MS);
+    if (err) {
+        close(fd);
+        return err;
+    }
+    err = remove_tree_at(fd);
     if (rmdir(path) != 0 && errno != ENOENT && !err)
         err = -errno;
     return err;

@@ -165,6 +165,8 @@ void oci_linux_free(struct oci_spec *spec)
     oci_strv_free(spec->masked_paths);
     oci_strv_free(spec->readonly_paths);
     free(spec->cgroups_path);
+    free(spec->cpu_cpus);
+    free(spec->cpu_mems);
     free(spec->mount_label);
     free(spec->rootfs_propagation);
     oci_linux_rest_free(spec);

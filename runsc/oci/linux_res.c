@@ -52,34 +52,37 @@ static int parse_cpu(struct oci_ctx *c, struct json_object *res, struct oci_spec
     const char *p = "linux.resources.cpu";
     struct json_object *cpu = NULL;
     int64_t quota = 0, i64;
-    uint64_t period = 0, u64;
-    char *s = NULL;
+    uint64_t period = 0, shares = 0, u64;
     int ret = oci_get_object(c, res, "linux.resources", "cpu", false, &cpu);
 
     if (ret < 0 || !cpu)
         return ret;
     if ((ret = oci_get_i64(c, cpu, p, "quota", false, &quota, NULL)) < 0 ||
         (ret = oci_get_u64(c, cpu, p, "period", false, &period, NULL)) < 0 ||
-        (ret = oci_get_u64(c, cpu, p, "shares", false, &u64, NULL)) < 0 ||
+        (ret = oci_get_u64(c, cpu, p, "shares", false, &shares, NULL)) < 0 ||
         (ret = oci_get_u64(c, cpu, p, "burst", false, &u64, NULL)) < 0 ||
         (ret = oci_get_i64(c, cpu, p, "realtimeRuntime", false, &i64, NULL)) < 0 ||
         (ret = oci_get_u64(c, cpu, p, "realtimePeriod", false, &u64, NULL)) < 0 ||
         (ret = oci_get_i64(c, cpu, p, "idle", false, &i64, NULL)) < 0 ||
-        (ret = oci_get_string(c, cpu, p, "cpus", false, &s)) < 0 ||
-        (ret = oci_get_string(c, cpu, p, "mems", false, &s)) < 0)
-        goto out;
-    if (period > INT64_MAX) {
-        ret = oci_fail(c, EINVAL, "linux.resources.cpu.period", "%llu is out of range",
-                       (unsigned long long)period);
-        goto out;
-    }
+        (ret = oci_get_string(c, cpu, p, "cpus", false, &spec->cpu_cpus)) < 0 ||
+        (ret = oci_get_string(c, cpu, p, "mems", false, &spec->cpu_mems)) < 0)
+        return ret;
+    if (period > INT64_MAX)
+        return oci_fail(c, EINVAL, "linux.resources.cpu.period", "%llu is out of range",
+                        (unsigned long long)period);
+    /* The kernel's own bounds (cpu.cfs_period_us 1 ms..1 s; a quota of at least 1 ms). */
+    if (period > 0 && (period < 1000 || period > 1000000))
+        return oci_fail(c, EINVAL, "linux.resources.cpu.period",
+                        "%llu is outside 1000..1000000 microseconds", (unsigned long long)period);
+    if (quota > 0 && quota < 1000)
+        return oci_fail(c, EINVAL, "linux.resources.cpu.quota", "%lld is below 1000 microseconds",
+                        (long long)quota);
     if (quota > 0)
         spec->cpu_quota = quota;
     if (period > 0)
         spec->cpu_period = (int64_t)period;
-out:
-    free(s);
-    return ret;
+    spec->cpu_shares = shares;
+    return 0;
 }
 
 static int parse_pids(struct oci_ctx *c, struct json_object *res, struct oci_spec *spec)

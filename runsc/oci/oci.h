@@ -10,7 +10,7 @@
 #include <sys/types.h>
 
 struct oci_rlimit {
-    int resource;        /* RLIMIT_* */
+    int resource; /* RLIMIT_* */
     uint64_t soft, hard;
 };
 
@@ -29,9 +29,9 @@ struct oci_caps {
 };
 
 struct oci_process {
-    char **args;         /* NULL-terminated, at least one */
-    char **env;          /* NULL-terminated, maybe empty */
-    char *cwd;           /* absolute */
+    char **args; /* NULL-terminated, at least one */
+    char **env;  /* NULL-terminated, maybe empty */
+    char *cwd;   /* absolute */
     struct oci_user user;
     bool has_caps;
     struct oci_caps caps;
@@ -48,21 +48,27 @@ struct oci_process {
 };
 
 struct oci_mount {
-    char *destination;   /* absolute path in the container */
-    char *type;          /* "bind", "tmpfs", "proc", ... ; "bind" when options say bind */
+    char *destination; /* absolute path in the container */
+    char *type;        /* "bind", "tmpfs", "proc", ... ; "bind" when options say bind */
     char *source;
-    char **options;      /* NULL-terminated, as given */
+    char **options; /* NULL-terminated, as given */
     size_t n_options;
 };
 
 enum oci_ns_type {
-    OCI_NS_PID, OCI_NS_NETWORK, OCI_NS_MOUNT, OCI_NS_IPC, OCI_NS_UTS, OCI_NS_USER,
-    OCI_NS_CGROUP, OCI_NS_TIME,
+    OCI_NS_PID,
+    OCI_NS_NETWORK,
+    OCI_NS_MOUNT,
+    OCI_NS_IPC,
+    OCI_NS_UTS,
+    OCI_NS_USER,
+    OCI_NS_CGROUP,
+    OCI_NS_TIME,
 };
 
 struct oci_namespace {
     enum oci_ns_type type;
-    char *path;          /* NULL: a new one */
+    char *path; /* NULL: a new one */
 };
 
 struct oci_id_mapping {
@@ -71,20 +77,25 @@ struct oci_id_mapping {
 
 struct oci_hook {
     char *path;
-    char **args;         /* NULL-terminated, maybe NULL */
-    char **env;          /* NULL-terminated, maybe NULL */
-    int timeout;         /* seconds, 0: none */
+    char **args; /* NULL-terminated, maybe NULL */
+    char **env;  /* NULL-terminated, maybe NULL */
+    int timeout; /* seconds, 0: none */
 };
 
 enum oci_hook_kind {
-    OCI_HOOK_PRESTART, OCI_HOOK_CREATE_RUNTIME, OCI_HOOK_CREATE_CONTAINER,
-    OCI_HOOK_START_CONTAINER, OCI_HOOK_POSTSTART, OCI_HOOK_POSTSTOP, OCI_HOOK_KINDS,
+    OCI_HOOK_PRESTART,
+    OCI_HOOK_CREATE_RUNTIME,
+    OCI_HOOK_CREATE_CONTAINER,
+    OCI_HOOK_START_CONTAINER,
+    OCI_HOOK_POSTSTART,
+    OCI_HOOK_POSTSTOP,
+    OCI_HOOK_KINDS,
 };
 
 /* linux.devices[]: a device node to create in the container's /dev. */
 struct oci_device {
-    char *path;          /* absolute */
-    char type;           /* 'c', 'b', 'u' or 'p' */
+    char *path;           /* absolute */
+    char type;            /* 'c', 'b', 'u' or 'p' */
     int64_t major, minor; /* not meaningful for 'p' */
     bool has_file_mode, has_uid, has_gid;
     mode_t file_mode;
@@ -99,7 +110,7 @@ struct oci_key_value {
 struct oci_spec {
     char *oci_version;
     struct oci_process process;
-    char *root_path;     /* absolute: resolved against the bundle when relative */
+    char *root_path; /* absolute: resolved against the bundle when relative */
     bool root_readonly;
     char *hostname, *domainname;
     struct oci_mount *mounts;
@@ -108,21 +119,23 @@ struct oci_spec {
     size_t n_namespaces;
     struct oci_id_mapping *uid_mappings, *gid_mappings;
     size_t n_uid_mappings, n_gid_mappings;
-    int64_t memory_limit; /* bytes; -1: none */
-    int64_t pids_limit;   /* tasks; -1: none */
+    int64_t memory_limit;          /* bytes; -1: none */
+    int64_t pids_limit;            /* tasks; -1: none */
     int64_t cpu_quota, cpu_period; /* -1: none */
-    char *seccomp_json;  /* linux.seccomp re-serialized, NULL if absent (the sentry parses it) */
+    uint64_t cpu_shares;           /* 0: none */
+    char *cpu_cpus, *cpu_mems;     /* cpuset lists as given, NULL if absent */
+    char *seccomp_json; /* linux.seccomp re-serialized, NULL if absent (the sentry parses it) */
     char **masked_paths, **readonly_paths; /* NULL-terminated, maybe NULL */
     struct oci_key_value *sysctl, *annotations;
     size_t n_sysctl, n_annotations;
     struct oci_hook *hooks[OCI_HOOK_KINDS];
     size_t n_hooks[OCI_HOOK_KINDS];
-    char *cgroups_path;  /* linux.cgroupsPath, NULL if absent */
+    char *cgroups_path; /* linux.cgroupsPath, NULL if absent */
     /* linux.resources re-serialized (type-checked), NULL if absent: for the sandbox's host
      * cgroup. The limits above are the part of it the sentry enforces itself. */
     char *resources_json;
-    char *rootfs_propagation; /* linux.rootfsPropagation, NULL if absent */
-    char *mount_label;   /* linux.mountLabel, NULL if absent */
+    char *rootfs_propagation;   /* linux.rootfsPropagation, NULL if absent */
+    char *mount_label;          /* linux.mountLabel, NULL if absent */
     struct oci_device *devices; /* linux.devices */
     size_t n_devices;
 };

@@ -132,6 +132,21 @@ r() {
     return $RC
 }
 
+# cpu_quota PID: "QUOTA PERIOD" of the host cgroup PID is in, from /proc/PID/cgroup and the mount
+# table (cgroup v1's cpu hierarchy, else v2's cpu.max), or "none".
+cpu_quota() {
+    local pid=$1 mnt path
+    mnt=$(awk '{ for (i = 7; $i != "-"; i++) {} if ($(i + 1) == "cgroup" && index("," $(i + 3) ",", ",cpu,")) { print $5; exit } }' /proc/self/mountinfo)
+    if [[ -n $mnt ]]; then
+        path=$(awk -F: '$2 ~ /(^|,)cpu(,|$)/ { print $3; exit }' "/proc/$pid/cgroup")
+        echo "$(cat "$mnt$path/cpu.cfs_quota_us" 2>/dev/null || echo none) $(cat "$mnt$path/cpu.cfs_period_us" 2>/dev/null)"
+    else
+        mnt=$(awk '{ for (i = 7; $i != "-"; i++) {} if ($(i + 1) == "cgroup2") { print $5; exit } }' /proc/self/mountinfo)
+        path=$(awk -F: '$1 == "0" { print $3; exit }' "/proc/$pid/cgroup")
+        cat "$mnt$path/cpu.max" 2>/dev/null || echo none
+    fi
+}
+
 # expect CHECK WANT_RC WANT_OUT CMD...: passes when CMD exits WANT_RC and prints exactly WANT_OUT
 # (WANT_OUT "*" accepts any output).
 expect() {

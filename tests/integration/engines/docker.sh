@@ -161,3 +161,12 @@ r "$D" "${R[@]}" --rm --pids-limit 20 "$IMAGE" sh -c 'for i in $(seq 40); do sle
 if [[ $OUT != *all-forked* && $ERR == *fork* ]]; then pass pids-limit; else
     fail pids-limit "exit $RC, out '$OUT', err '$ERR' (want a failed fork)"
 fi
+
+# --cpus: the container's host cgroup (the one its reported pid is in) gets the CFS quota.
+r "$D" "${R[@]}" -d --name cpu --cpus 0.5 "$IMAGE" sleep 1000
+pid=$("$D" inspect --format '{{.State.Pid}}' cpu 2>&1)
+quota=$(cpu_quota "$pid" 2>&1)
+if [[ $quota == "50000 100000" ]]; then pass cpu-limit; else
+    fail cpu-limit "pid '$pid': quota '$quota' (want '50000 100000'); run: exit $RC, err: $ERR"
+fi
+"$D" rm -f cpu >/dev/null 2>&1

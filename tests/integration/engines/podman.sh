@@ -160,6 +160,15 @@ if [[ $RC -eq 137 ]]; then pass memory-limit; else
     fail memory-limit "exit $RC (want 137, OOM-killed); err: $ERR"
 fi
 
+# --cpus: the container's host cgroup (the one its reported pid is in) gets the CFS quota.
+r "$P" "${R[@]}" -d --name cpu --cpus 0.5 "$IMAGE" sleep 1000
+pid=$("$P" inspect --format '{{.State.Pid}}' cpu 2>&1)
+quota=$(cpu_quota "$pid" 2>&1)
+if [[ $quota == "50000 100000" ]]; then pass cpu-limit; else
+    fail cpu-limit "pid '$pid': quota '$quota' (want '50000 100000'); run: exit $RC, err: $ERR"
+fi
+"$P" rm -f -t 0 cpu >/dev/null 2>&1
+
 # A pod: two containers in one network namespace (one sandbox for a sandboxing runtime).
 if ! r "$P" pod create --name pd --network none; then
     fail pod "pod create: $ERR"

@@ -12,12 +12,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <json-c/json.h>
 
+#include "arch.h"
 #include "runsc/oci/oci.h"
 
 static char bundle[64];
@@ -602,6 +604,17 @@ static void test_features_json(void **state)
                          (int)i);
     assert_true(json_object_object_get_ex(f, "hooks", &v));
     assert_int_equal(json_object_array_length(v), OCI_HOOK_KINDS);
+    /* The guest seccomp filter and the host cgroup are there. */
+    struct json_object *sc, *cg;
+    assert_true(json_object_object_get_ex(lx, "seccomp", &sc));
+    assert_true(json_object_get_boolean(json_object_object_get(sc, "enabled")));
+    assert_true(json_object_object_get_ex(sc, "archs", &v));
+    const char *arch = json_object_get_string(json_object_array_get_idx(v, 0));
+    assert_int_equal(strncmp(arch, "SCMP_ARCH_", 10), 0);
+    assert_int_equal(strcasecmp(arch + 10, ARCH_SECCOMP_NAME), 0);
+    assert_true(json_object_object_get_ex(lx, "cgroup", &cg));
+    assert_true(json_object_get_boolean(json_object_object_get(cg, "v1")));
+    assert_true(json_object_get_boolean(json_object_object_get(cg, "v2")));
     json_object_put(f);
     free(json);
 }
