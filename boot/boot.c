@@ -250,6 +250,14 @@ int boot_run(const struct boot_config *cfg)
         .gid = cfg->gid,
         .max_tasks = cfg->pids_limit > 0 && cfg->pids_limit < INT32_MAX ? (int)cfg->pids_limit : 0,
     };
+    char map_why[256];
+    if (cfg->spec &&
+        oci_spec_id_maps(cfg->spec, &kcfg.uid_map, &kcfg.gid_map, map_why, sizeof(map_why))) {
+        /* runsc create checked the same: only a spec changed behind its back gets here. */
+        log_error("%s", map_why);
+        code = fail("the user namespace's mappings", -EINVAL);
+        goto out;
+    }
     if ((err = kernel_create(&kcfg, &k)) != 0) {
         code = fail("create the kernel", err);
         goto out;

@@ -184,7 +184,9 @@ static int make_fs(const struct oci_mount *m, const struct mount_opts *o, struct
     if (boot_mount_is_gofer_bind(m)) {
         char aname[32];
         snprintf(aname, sizeof(aname), "mount%u", (*bind_index)++);
-        return goferfs_create_tree(gofer, aname, o->flags & MNT_READONLY, sb, root);
+        struct goferfs_options go = {
+            .readonly = o->flags & MNT_READONLY, .uids = &k->cfg.uid_map, .gids = &k->cfg.gid_map};
+        return goferfs_create_tree(gofer, aname, &go, sb, root);
     }
     if (strcmp(type, "bind") == 0 || strcmp(type, "tmpfs") == 0 || strcmp(type, "shm") == 0 ||
         strcmp(type, "mqueue") == 0) {
@@ -390,7 +392,7 @@ int boot_build_container_fs(const struct oci_spec *spec, int gofer_fd, struct me
         return err;
     }
     /* The gofer's connection lives as long as the sandbox: every tree of it uses it. */
-    if ((err = rootfs_make_overlay_root(gofer, &fs)) != 0) {
+    if ((err = rootfs_make_overlay_root(gofer, &k->cfg.uid_map, &k->cfg.gid_map, &fs)) != 0) {
         log_error("mount the root from the gofer: %s", strerror(-err));
         return err;
     }

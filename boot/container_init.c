@@ -28,14 +28,16 @@ void boot_spec_init_settings(const struct oci_spec *spec, struct init_process *i
     init->rlimits = rlimits;
     init->n_rlimits = n;
     init->no_new_privs = p->no_new_privileges;
-    if (p->has_caps) {
-        init->has_caps = true;
+    /* A spec without process.capabilities gets none at all, root or not: runc starts such a
+     * process with every set empty. */
+    init->has_caps = true;
+    init->caps = (struct init_caps){0};
+    if (p->has_caps)
         init->caps = (struct init_caps){.effective = p->caps.effective,
                                         .permitted = p->caps.permitted,
                                         .inheritable = p->caps.inheritable,
                                         .bounding = p->caps.bounding,
                                         .ambient = p->caps.ambient};
-    }
     init->oom_score_adj = p->has_oom_score_adj ? p->oom_score_adj : 0;
     /* runc's default when the spec has none: 0022. */
     init->fs->umask = p->user.has_umask ? p->user.umask & 0777 : 0022;

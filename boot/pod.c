@@ -23,6 +23,33 @@ static void close_fds(int *fds, size_t n)
     }
 }
 
+static bool same_map(const struct userns_map *a, const struct userns_map *b)
+{
+    return a->n == b->n && memcmp(a->extents, b->extents, a->n * sizeof(a->extents[0])) == 0;
+}
+
+static int check_same_userns(const struct kernel *k, const struct oci_spec *spec, char *err,
+                             size_t errlen)
+{
+    struct userns_map *maps = malloc(2 * sizeof(*maps));
+    if (!maps)
+        return -ENOMEM;
+    int ret = oci_spec_id_maps(spec, &maps[0], &maps[1], err, errlen);
+    if (ret == 0 && !same_map(&maps[0], &k->cfg.uid_map)) {
+        snprintf(err, errlen,
+                 "linux.uidMappings: a pod member shares the sandbox's user "
+                 "namespace and must name its mappings");
+        ret = -EINVAL;
+    } else if (ret == 0 && !same_map(&maps[1], &k->cfg.gid_map)) {
+        snprintf(err, errlen,
+                 "linux.gidMappings: a pod member shares the sandbox's user "
+                 "namespace and must name its mappings");
+        ret = -EINVAL;
+    }
+    free(maps);
+    return ret;
+}
+
 int boot_pod_create_container(struct kernel *k, const struct boot_pod_request *r, char *why,
                               size_t whylen)
 {
@@ -48,6 +75,12 @@ int boot_pod_create_container(struct kernel *k, const struct boot_pod_request *r
                               sizeof(err_text))) != 0) {
         snprintf(why, whylen, "create container %s: %s", r->id, err_text);
         goto out_fds;
+    }
+    /* The pod shares the sandbox's one user namespace: a member naming other mappings would
+     * see its files through the wrong ones. */
+    if ((err = check_same_userns(k, spec, err_text, sizeof(err_text))) != 0) {
+        snprintf(why, whylen, "create container %s: %s", r->id, err_text);
+        goto out_spec;
     }
     /* The member's whole tree from its own spec, as the root container's (ownership of gofer_fd
      * passes). */

@@ -62,13 +62,15 @@ void rootfs_set_hooks(struct memfile *mf)
     devpts_install_hooks();
 }
 
-int rootfs_make_overlay_root(struct p9_client *gofer, struct fs_context **out)
+int rootfs_make_overlay_root(struct p9_client *gofer, const struct userns_map *uids,
+                             const struct userns_map *gids, struct fs_context **out)
 {
     struct super_block *sb, *upper_sb;
     struct dentry *lower, *upper, *root;
+    struct goferfs_options lower_opts = {.readonly = true, .uids = uids, .gids = gids};
     int err;
 
-    if ((err = goferfs_create_tree(gofer, "/", true, &sb, &lower)) != 0)
+    if ((err = goferfs_create_tree(gofer, "/", &lower_opts, &sb, &lower)) != 0)
         return err;
     struct inode *li = lower->inode;
     struct tmpfs_options upper_opts = {
@@ -110,7 +112,7 @@ int boot_build_rootfs(int gofer_fd, struct memfile *mf, struct fs_context **out)
     if ((err = p9_client_create(gofer_fd, &client)) != 0)
         return err;
     /* The connection lives as long as the sandbox (the root's tree uses it). */
-    if ((err = rootfs_make_overlay_root(client, &fs)) != 0)
+    if ((err = rootfs_make_overlay_root(client, NULL, NULL, &fs)) != 0)
         return err;
 
     if ((err = devfs_create(&sb, &root)) != 0 ||

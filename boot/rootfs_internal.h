@@ -13,6 +13,8 @@ struct p9_client;
         .fsuid = 0, .fsgid = 0, .dac_override = true, .fowner = true                               \
     }
 
+struct userns_map;
+
 /* Sets the in-memory filesystems' hooks: data in `mf`, special files opened by the kernel. */
 void rootfs_set_hooks(struct memfile *mf);
 /* Mounts a filesystem (root dentry reference passes) at `path` of the namespace: a directory,
@@ -20,7 +22,9 @@ void rootfs_set_hooks(struct memfile *mf);
 int rootfs_mount_at(struct fs_context *fs, const char *path, struct super_block *sb,
                     struct dentry *root, const char *source, const char *options, int flags);
 /* The namespace whose root is an overlay of a tmpfs over the gofer's root tree (attached
- * read-only over `gofer`, which must outlive it); *out is its first fs context. */
-int rootfs_make_overlay_root(struct p9_client *gofer, struct fs_context **out);
+ * read-only over `gofer`, which must outlive it, its host ids seen through the user namespace
+ * maps `uids` and `gids`, NULL for the identity); *out is its first fs context. */
+int rootfs_make_overlay_root(struct p9_client *gofer, const struct userns_map *uids,
+                             const struct userns_map *gids, struct fs_context **out);
 
 #endif

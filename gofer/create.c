@@ -1,6 +1,7 @@
 /* Changing the tree: Tmkdir, Tsymlink, Tmknod, Tlink, Trenameat and Tunlinkat, each on one
  * checked name in a directory the client holds a fid for. Created files belong to the gofer's
- * credentials; the requests' gid is not applied (ownership is the sentry's to present). */
+ * credentials; the requests' gid is not applied: the sentry, which knows the creator and its
+ * user namespace, gives a new file its owner with a Tsetattr when it is not the gofer's. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>

@@ -159,7 +159,8 @@ static int build_process(const struct oci_spec *spec, const struct exec_opts *o,
     p->gid = sp->user.gid;
     for (size_t i = 0; i < sp->user.n_additional_gids && i < 64; i++)
         p->groups[p->n_groups++] = sp->user.additional_gids[i];
-    p->has_caps = sp->has_caps;
+    /* The container's sets; none at all when its spec names none, as runc runs it. */
+    p->has_caps = true;
     if (sp->has_caps)
         p->caps = sp->caps;
     p->no_new_privs = sp->no_new_privileges;

@@ -2,9 +2,12 @@
  * validator applies that no single field shows. */
 #include <errno.h>
 #include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "runsc/oci/parse.h"
+#include "sentry/userns/userns.h"
 
 static const struct oci_namespace *find_ns(const struct oci_spec *spec, enum oci_ns_type type)
 {
@@ -13,6 +16,56 @@ static const struct oci_namespace *find_ns(const struct oci_spec *spec, enum oci
             return &spec->namespaces[i];
     }
     return NULL;
+}
+
+/* One list of mappings into `m`, each extent checked as Linux checks a uid_map write. */
+static int build_map(const struct oci_id_mapping *v, size_t n, const char *field,
+                     struct userns_map *m, char *err, size_t errlen)
+{
+    memset(m, 0, sizeof(*m));
+    for (size_t i = 0; i < n; i++) {
+        int ret = userns_map_add(m, v[i].container_id, v[i].host_id, v[i].size);
+        if (ret == 0)
+            continue;
+        snprintf(err, errlen, "%s[%zu]: %s", field, i,
+                 ret == -ENOSPC ? "too many mappings"
+                 : v[i].size == 0
+                     ? "size must not be 0"
+                     : "overlaps another mapping or runs past the last id (4294967294)");
+        return -EINVAL;
+    }
+    return 0;
+}
+
+int oci_spec_id_maps(const struct oci_spec *spec, struct userns_map *uids, struct userns_map *gids,
+                     char *err, size_t errlen)
+{
+    int ret =
+        build_map(spec->uid_mappings, spec->n_uid_mappings, "linux.uidMappings", uids, err, errlen);
+    if (ret == 0)
+        ret = build_map(spec->gid_mappings, spec->n_gid_mappings, "linux.gidMappings", gids, err,
+                        errlen);
+    if (ret)
+        return ret;
+    /* The process runs as ids that must exist in the namespace (runc's setuid fails). */
+    const struct oci_user *u = &spec->process.user;
+    if (!userns_valid(uids, u->uid)) {
+        snprintf(err, errlen, "process.user.uid: %u is not mapped by linux.uidMappings", u->uid);
+        return -EINVAL;
+    }
+    if (!userns_valid(gids, u->gid)) {
+        snprintf(err, errlen, "process.user.gid: %u is not mapped by linux.gidMappings", u->gid);
+        return -EINVAL;
+    }
+    for (size_t i = 0; i < u->n_additional_gids; i++) {
+        if (!userns_valid(gids, u->additional_gids[i])) {
+            snprintf(err, errlen,
+                     "process.user.additionalGids[%zu]: %u is not mapped by linux.gidMappings", i,
+                     u->additional_gids[i]);
+            return -EINVAL;
+        }
+    }
+    return 0;
 }
 
 int oci_check_spec(struct oci_ctx *c, const struct oci_spec *spec)
@@ -55,6 +108,18 @@ int oci_check_spec(struct oci_ctx *c, const struct oci_spec *spec)
         if (!ns)
             return oci_fail(c, EINVAL, oci_path_key(path, "linux.sysctl", k),
                             "needs a%s namespace in linux.namespaces", net ? " network" : "n ipc");
+    }
+    /* The maps themselves: extents that overlap or wrap, and the process's ids in them. */
+    struct userns_map *maps = malloc(2 * sizeof(*maps));
+    if (!maps)
+        return oci_fail_nomem(c, "linux.uidMappings");
+    char why[256];
+    int ret = oci_spec_id_maps(spec, &maps[0], &maps[1], why, sizeof(why));
+    free(maps);
+    if (ret) {
+        char *colon = strchr(why, ':');
+        *colon = '\0';
+        return oci_fail(c, EINVAL, why, "%s", colon + 2);
     }
     return 0;
 }

@@ -140,6 +140,13 @@ struct oci_spec {
     size_t n_devices;
 };
 
+struct userns_map;
+/* linux.uidMappings/gidMappings as the sentry's user namespace maps (none: the identity), each
+ * extent checked as Linux checks a uid_map write, and process.user's ids checked to be in them.
+ * 0, or -EINVAL with err starting with the field ("linux.uidMappings[1]: ..."). */
+int oci_spec_id_maps(const struct oci_spec *spec, struct userns_map *uids, struct userns_map *gids,
+                     char *err, size_t errlen);
+
 /* Reads and checks <bundle>/config.json. On failure returns -errno (-ENOENT: no such bundle or
  * config.json; -EINVAL: the file is wrong) and writes one line to err naming the field, e.g.
  * "config.json: process.args: must be a non-empty array of strings". */

@@ -21,6 +21,7 @@
 
 #include "regs.h"
 #include "sentry/kernel/waitqueue.h"
+#include "sentry/userns/userns.h"
 #include "sentry/vfs/vfs.h"
 
 struct memfile;
@@ -291,6 +292,9 @@ struct kernel_config {
     /* linux.resources.pids.limit: live tasks (threads) the sandbox may hold, as the pids cgroup
      * counts them; 0 or anything above KERNEL_MAX_TASKS: KERNEL_MAX_TASKS. */
     int max_tasks;
+    /* linux.uidMappings/gidMappings: the guest's ids to the host's, for files served by the
+     * gofer and for which ids exist at all (sentry/userns). Empty: the identity map. */
+    struct userns_map uid_map, gid_map;
 };
 
 /* The OOM killer of the memory limit (oom.c): allocating contexts ask for a round and wait for

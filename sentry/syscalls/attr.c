@@ -67,7 +67,8 @@ static long inode_at(struct task *t, int dirfd, uint64_t path_addr, int at_flags
     if (ret)
         goto out;
     struct vfs_path p;
-    ret = vfs_walk(&c.walk, path, (follow ? WALK_FOLLOW : 0) | (at_flags & AT_EMPTY_PATH ? WALK_EMPTY : 0), &p);
+    ret = vfs_walk(&c.walk, path,
+                   (follow ? WALK_FOLLOW : 0) | (at_flags & AT_EMPTY_PATH ? WALK_EMPTY : 0), &p);
     at_ctx_end(&c);
     if (ret)
         goto out;
@@ -145,6 +146,14 @@ static long chown_inode(struct task *t, long ret, struct attr_target *x, uint32_
 {
     if (ret)
         return ret;
+    /* An id the sandbox's user namespace does not map is no id at all (after the lookup, as
+     * Linux's chown_common checks). */
+    const struct kernel_config *cfg = &t->kernel->cfg;
+    if ((uid != (uint32_t)-1 && !userns_valid(&cfg->uid_map, uid)) ||
+        (gid != (uint32_t)-1 && !userns_valid(&cfg->gid_map, gid))) {
+        attr_target_put(x);
+        return -EINVAL;
+    }
     struct inode *inode = x->inode;
     struct vfs_setattr attr = {.mask = VFS_ATTR_CTIME};
     clock_gettime(CLOCK_REALTIME, &attr.ctime);
@@ -529,8 +538,7 @@ static long xattr_do(struct task *t, struct attr_target *x, enum xattr_op op,
     return ret;
 }
 
-static long xattr_path(struct task *t, const struct syscall_args *a, enum xattr_op op,
-                       bool follow)
+static long xattr_path(struct task *t, const struct syscall_args *a, enum xattr_op op, bool follow)
 {
     struct attr_target x = {0};
     long ret = inode_at(t, AT_FDCWD, a->a[0], 0, follow, &x);

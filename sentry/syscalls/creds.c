@@ -72,6 +72,10 @@ long sys_setgroups(struct task *t, const struct syscall_args *a)
     size_t n = (size_t)a->a[0];
     if (n && mm_copy_in(t->mm, a->a[1], groups, n * sizeof(gid_t)))
         return -EFAULT;
+    for (size_t i = 0; i < n; i++) {
+        if (!userns_valid(&t->kernel->cfg.gid_map, groups[i]))
+            return -EINVAL;
+    }
     memcpy(t->creds.groups, groups, n * sizeof(gid_t));
     t->creds.ngroups = (int)n;
     return 0;
@@ -85,6 +89,14 @@ struct id_change {
 };
 
 #define ID_KEEP ((uint32_t)-1)
+
+/* Every id named (not ID_KEEP) exists in the sandbox's user namespace: Linux checks this
+ * (make_kuid) before any permission, with EINVAL. */
+static bool ids_mapped(const struct userns_map *m, struct id_change c)
+{
+    return (c.r == ID_KEEP || userns_valid(m, c.r)) && (c.e == ID_KEEP || userns_valid(m, c.e)) &&
+           (c.s == ID_KEEP || userns_valid(m, c.s));
+}
 
 static bool id_allowed(uint32_t v, uint32_t r, uint32_t e, uint32_t s)
 {
@@ -119,17 +131,20 @@ static long fix_caps(struct task *t, const struct creds *old, long ret)
 long sys_setresuid(struct task *t, const struct syscall_args *a)
 {
     struct creds *c = &t->creds, old = *c;
-    return fix_caps(t, &old,
-                    set_ids(&c->ruid, &c->euid, &c->suid, &c->fsuid, task_capable(t, CAP_SETUID),
-                            (struct id_change){(uint32_t)a->a[0], (uint32_t)a->a[1],
-                                               (uint32_t)a->a[2]}));
+    struct id_change ch = {(uint32_t)a->a[0], (uint32_t)a->a[1], (uint32_t)a->a[2]};
+    if (!ids_mapped(&t->kernel->cfg.uid_map, ch))
+        return -EINVAL;
+    return fix_caps(
+        t, &old, set_ids(&c->ruid, &c->euid, &c->suid, &c->fsuid, task_capable(t, CAP_SETUID), ch));
 }
 
 long sys_setresgid(struct task *t, const struct syscall_args *a)
 {
     struct creds *c = &t->creds;
-    return set_ids(&c->rgid, &c->egid, &c->sgid, &c->fsgid, task_capable(t, CAP_SETGID),
-                   (struct id_change){(uint32_t)a->a[0], (uint32_t)a->a[1], (uint32_t)a->a[2]});
+    struct id_change ch = {(uint32_t)a->a[0], (uint32_t)a->a[1], (uint32_t)a->a[2]};
+    if (!ids_mapped(&t->kernel->cfg.gid_map, ch))
+        return -EINVAL;
+    return set_ids(&c->rgid, &c->egid, &c->sgid, &c->fsgid, task_capable(t, CAP_SETGID), ch);
 }
 
 /* setreuid(2): the real id may become the effective one; the effective id any of the three.
@@ -158,6 +173,9 @@ static long set_re(uint32_t *r, uint32_t *e, uint32_t *s, uint32_t *fs, bool pri
 long sys_setreuid(struct task *t, const struct syscall_args *a)
 {
     struct creds *c = &t->creds, old = *c;
+    if (!ids_mapped(&t->kernel->cfg.uid_map,
+                    (struct id_change){(uint32_t)a->a[0], (uint32_t)a->a[1], ID_KEEP}))
+        return -EINVAL;
     return fix_caps(t, &old,
                     set_re(&c->ruid, &c->euid, &c->suid, &c->fsuid, task_capable(t, CAP_SETUID),
                            (uint32_t)a->a[0], (uint32_t)a->a[1]));
@@ -166,6 +184,9 @@ long sys_setreuid(struct task *t, const struct syscall_args *a)
 long sys_setregid(struct task *t, const struct syscall_args *a)
 {
     struct creds *c = &t->creds;
+    if (!ids_mapped(&t->kernel->cfg.gid_map,
+                    (struct id_change){(uint32_t)a->a[0], (uint32_t)a->a[1], ID_KEEP}))
+        return -EINVAL;
     return set_re(&c->rgid, &c->egid, &c->sgid, &c->fsgid, task_capable(t, CAP_SETGID),
                   (uint32_t)a->a[0], (uint32_t)a->a[1]);
 }
@@ -175,12 +196,12 @@ long sys_setuid(struct task *t, const struct syscall_args *a)
 {
     struct creds *c = &t->creds, old = *c;
     uint32_t id = (uint32_t)a->a[0];
-    if (id == ID_KEEP)
+    if (!userns_valid(&t->kernel->cfg.uid_map, id))
         return -EINVAL;
     if (task_capable(t, CAP_SETUID))
-        return fix_caps(t, &old,
-                        set_ids(&c->ruid, &c->euid, &c->suid, &c->fsuid, true,
-                                (struct id_change){id, id, id}));
+        return fix_caps(
+            t, &old,
+            set_ids(&c->ruid, &c->euid, &c->suid, &c->fsuid, true, (struct id_change){id, id, id}));
     return fix_caps(t, &old,
                     set_ids(&c->ruid, &c->euid, &c->suid, &c->fsuid, false,
                             (struct id_change){ID_KEEP, id, ID_KEEP}));
@@ -190,7 +211,7 @@ long sys_setgid(struct task *t, const struct syscall_args *a)
 {
     struct creds *c = &t->creds;
     uint32_t id = (uint32_t)a->a[0];
-    if (id == ID_KEEP)
+    if (!userns_valid(&t->kernel->cfg.gid_map, id))
         return -EINVAL;
     if (task_capable(t, CAP_SETGID))
         return set_ids(&c->rgid, &c->egid, &c->sgid, &c->fsgid, true,
@@ -204,6 +225,8 @@ long sys_setfsuid(struct task *t, const struct syscall_args *a)
 {
     struct creds *c = &t->creds;
     uint32_t old = c->fsuid, id = (uint32_t)a->a[0];
+    if (!userns_valid(&t->kernel->cfg.uid_map, id))
+        return old;
     if (task_capable(t, CAP_SETUID) || id == c->ruid || id == c->euid || id == c->suid ||
         id == c->fsuid) {
         c->fsuid = id;
@@ -216,7 +239,10 @@ long sys_setfsgid(struct task *t, const struct syscall_args *a)
 {
     struct creds *c = &t->creds;
     uint32_t old = c->fsgid, id = (uint32_t)a->a[0];
-    if (task_capable(t, CAP_SETGID) || id == c->rgid || id == c->egid || id == c->sgid || id == c->fsgid)
+    if (!userns_valid(&t->kernel->cfg.gid_map, id))
+        return old;
+    if (task_capable(t, CAP_SETGID) || id == c->rgid || id == c->egid || id == c->sgid ||
+        id == c->fsgid)
         c->fsgid = id;
     return old;
 }

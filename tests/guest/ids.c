@@ -4,6 +4,7 @@
 
 #include <grp.h>
 #include <limits.h>
+#include <sys/fsuid.h>
 
 int main(void)
 {
@@ -30,5 +31,21 @@ int main(void)
     if (n > 0)
         EXPECT_ERRNO("getgroups with a buffer one short", getgroups(n - 1, groups), EINVAL);
     EXPECT_ERRNO("getgroups negative size", syscall(SYS_getgroups, -1, groups), EINVAL);
+
+    /* The user namespace: root of the initial one natively, of the sandbox's identity map in
+     * runsc do; (uid_t)-1 is no id anywhere. */
+    char map[128] = "";
+    FILE *f = fopen("/proc/self/uid_map", "r");
+    EXPECT_FACT("/proc/self/uid_map opens", f != NULL);
+    if (f) {
+        EXPECT_FACT("uid_map reads", fgets(map, sizeof(map), f) != NULL);
+        fclose(f);
+    }
+    printf("uid_map: %s", map);
+    /* setfsuid(-1) changes nothing and answers with the current fsuid: glibc's query. */
+    EXPECT_FACT("setfsuid(-1) returns the fsuid", setfsuid((uid_t)-1) == (int)geteuid());
+    EXPECT_FACT("and leaves it", setfsuid((uid_t)-1) == (int)geteuid());
+    EXPECT_ERRNO("setuid(-1)", setuid((uid_t)-1), EINVAL);
+    EXPECT_RET("setresuid(-1, -1, -1) keeps all", setresuid((uid_t)-1, (uid_t)-1, (uid_t)-1), 0);
     return guest_ok();
 }

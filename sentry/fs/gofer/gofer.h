@@ -15,16 +15,27 @@
 
 struct p9_client;
 
+struct userns_map;
+
+/* How a tree is attached: `readonly` refuses changes with EROFS without asking the gofer;
+ * `uids` and `gids` (NULL: the identity map) are the sandbox's user namespace, which the
+ * served files' host ids are seen through (sentry/userns). */
+struct goferfs_options {
+    bool readonly;
+    const struct userns_map *uids, *gids;
+};
+
 /* Attaches to the gofer's root over `client` (ownership passes to the filesystem) and makes the
- * super block and root dentry. `readonly` refuses changes with EROFS without asking the gofer. */
-int goferfs_create(struct p9_client *client, bool readonly, struct super_block **sb,
-                   struct dentry **root);
+ * super block and root dentry. */
+int goferfs_create(struct p9_client *client, const struct goferfs_options *o,
+                   struct super_block **sb, struct dentry **root);
 
 /* Attaches to the gofer's tree `aname` over `client`, which stays the caller's: several trees of
  * one gofer share its connection, which must outlive them all (the sandbox's lifetime). A tree
  * whose root is a file (a file bind mount) has a file as its root dentry. */
-int goferfs_create_tree(struct p9_client *client, const char *aname, bool readonly,
-                        struct super_block **sb, struct dentry **root);
+int goferfs_create_tree(struct p9_client *client, const char *aname,
+                        const struct goferfs_options *o, struct super_block **sb,
+                        struct dentry **root);
 
 /* Opens character devices found on the served tree (the same device numbers as /dev's);
  * set by whoever wires the filesystems together. Default: ENXIO. */

@@ -7,11 +7,15 @@
 #include "lib/p9/p9_client.h"
 #include "sentry/mm/mm.h"
 #include "sentry/fs/gofer/gofer.h"
+#include "sentry/userns/userns.h"
 
 struct goferfs {
     struct p9_client *client;
     bool readonly;
     uint32_t root_fid;
+    /* The sandbox's user namespace (copies, fixed at attach): the served files carry host ids;
+     * inodes show them mapped to the guest's, and new files get the creator's mapped back. */
+    struct userns_map uids, gids;
 };
 
 /* inode->priv. fid names the file (walked, never opened); read_fd is a donated host fd open for

@@ -32,11 +32,12 @@ static const struct super_block_ops gofer_sb_ops = {.statfs = statfs_gofer};
 
 void gofer_inode_set_attr(struct inode *inode, const struct p9_attr *a)
 {
+    const struct goferfs *fs = gofer_inode_of(inode)->fs;
     pthread_mutex_lock(&inode->lock);
     inode->mode = a->mode;
     inode->nlink = a->nlink;
-    inode->uid = a->uid;
-    inode->gid = a->gid;
+    inode->uid = userns_from_host(&fs->uids, a->uid);
+    inode->gid = userns_from_host(&fs->gids, a->gid);
     inode->rdev = a->rdev;
     inode->size = (int64_t)a->size;
     inode->blocks = (int64_t)a->blocks;
@@ -62,8 +63,7 @@ int gofer_inode_make(struct super_block *sb, struct goferfs *fs, uint32_t fid,
                      const struct p9_attr *attr, struct inode **out)
 {
     struct gofer_inode *gi = calloc(1, sizeof(*gi));
-    struct inode *inode = gi ? inode_alloc(sb, &gofer_inode_ops, attr->mode, attr->qid.path)
-                             : NULL;
+    struct inode *inode = gi ? inode_alloc(sb, &gofer_inode_ops, attr->mode, attr->qid.path) : NULL;
     if (!inode) {
         free(gi);
         p9_client_clunk(fs->client, fid);
@@ -111,10 +111,44 @@ static int gofer_lookup(struct inode *dir, const char *name, struct inode **out)
     return gofer_inode_make(dir->sb, gd->fs, fid, &attr, out);
 }
 
-/* After a 9P request created `name` in dir: walk to it for a fid and its attributes. */
-static int made(struct inode *dir, const char *name, struct inode **out)
+/* The host ids a file made by `cred` in `dir` gets: the creator's fsuid, and the directory's
+ * group if it is set-group-ID, else the creator's fsgid, each mapped to the host's. -EOVERFLOW
+ * if the user namespace does not map them (Linux refuses creation then too). */
+static int new_owner(struct inode *dir, const struct vfs_cred *cred, uint32_t *uid, uint32_t *gid)
 {
-    return gofer_lookup(dir, name, out);
+    const struct goferfs *fs = gofer_inode_of(dir)->fs;
+    pthread_mutex_lock(&dir->lock);
+    gid_t group = (dir->mode & S_ISGID) ? dir->gid : cred->fsgid;
+    pthread_mutex_unlock(&dir->lock);
+    *uid = userns_to_host(&fs->uids, cred->fsuid);
+    *gid = userns_to_host(&fs->gids, group);
+    return *uid == USERNS_INVALID_ID || *gid == USERNS_INVALID_ID ? -EOVERFLOW : 0;
+}
+
+/* After a 9P request created `name` in dir: walk to it for a fid and its attributes, and give
+ * it its owner. The gofer creates with its own credentials (host root); a file made by anyone
+ * else, or through a user namespace, is chowned to the host ids the creator maps to, so the
+ * host sees what it would see had the creator made it under runc. */
+static int made(struct inode *dir, const char *name, uint32_t uid, uint32_t gid, struct inode **out)
+{
+    struct gofer_inode *gd = gofer_inode_of(dir);
+    struct p9_client *client = gd->fs->client;
+    uint32_t fid;
+    struct p9_attr attr;
+    int err = walk_one(gd->fs, gd, name, &fid, &attr);
+    if (err)
+        return err;
+    if (attr.uid != uid || attr.gid != gid) {
+        struct p9_setattr s = {.valid = P9_SETATTR_UID | P9_SETATTR_GID, .uid = uid, .gid = gid};
+        err = p9_client_setattr(client, fid, &s);
+        if (err == 0)
+            err = p9_client_getattr(client, fid, P9_GETATTR_BASIC, &attr);
+        if (err) {
+            p9_client_clunk(client, fid);
+            return err;
+        }
+    }
+    return gofer_inode_make(dir->sb, gd->fs, fid, &attr, out);
 }
 
 static int refresh(struct inode *inode)
@@ -133,9 +167,13 @@ static int gofer_create(struct inode *dir, const char *name, mode_t mode,
     struct gofer_inode *gd = gofer_inode_of(dir);
     if (gd->fs->readonly)
         return -EROFS;
+    uint32_t uid, gid;
+    int err = new_owner(dir, cred, &uid, &gid);
+    if (err)
+        return err;
     /* Tlcreate turns the fid it is given into the new open file: walk a clone to use. */
     uint32_t fid;
-    int err = p9_client_fid_alloc(gd->fs->client, &fid);
+    err = p9_client_fid_alloc(gd->fs->client, &fid);
     if (err)
         return err;
     uint16_t nq;
@@ -145,15 +183,15 @@ static int gofer_create(struct inode *dir, const char *name, mode_t mode,
         return err;
     }
     int fd = -1;
-    err = p9_client_lcreate(gd->fs->client, fid, name, O_RDWR | O_EXCL, mode & 07777,
-                            cred->fsgid, NULL, NULL, &fd);
+    err = p9_client_lcreate(gd->fs->client, fid, name, O_RDWR | O_EXCL, mode & 07777, gid, NULL,
+                            NULL, &fd);
     p9_client_clunk(gd->fs->client, fid);
     if (fd >= 0)
         close(fd);
     if (err)
         return err;
     refresh(dir);
-    return made(dir, name, out);
+    return made(dir, name, uid, gid, out);
 }
 
 static int gofer_mkdir(struct inode *dir, const char *name, mode_t mode,
@@ -162,11 +200,14 @@ static int gofer_mkdir(struct inode *dir, const char *name, mode_t mode,
     struct gofer_inode *gd = gofer_inode_of(dir);
     if (gd->fs->readonly)
         return -EROFS;
-    int err = p9_client_mkdir(gd->fs->client, gd->fid, name, mode & 07777, cred->fsgid, NULL);
+    uint32_t uid, gid;
+    int err = new_owner(dir, cred, &uid, &gid);
+    if (err == 0)
+        err = p9_client_mkdir(gd->fs->client, gd->fid, name, mode & 07777, gid, NULL);
     if (err)
         return err;
     refresh(dir);
-    return made(dir, name, out);
+    return made(dir, name, uid, gid, out);
 }
 
 static int gofer_mknod(struct inode *dir, const char *name, mode_t mode, dev_t rdev,
@@ -175,11 +216,14 @@ static int gofer_mknod(struct inode *dir, const char *name, mode_t mode, dev_t r
     struct gofer_inode *gd = gofer_inode_of(dir);
     if (gd->fs->readonly)
         return -EROFS;
-    int err = p9_client_mknod(gd->fs->client, gd->fid, name, mode, major(rdev), minor(rdev),
-                              cred->fsgid, NULL);
+    uint32_t uid, gid;
+    int err = new_owner(dir, cred, &uid, &gid);
+    if (err == 0)
+        err = p9_client_mknod(gd->fs->client, gd->fid, name, mode, major(rdev), minor(rdev), gid,
+                              NULL);
     if (err)
         return err;
-    return made(dir, name, out);
+    return made(dir, name, uid, gid, out);
 }
 
 static int gofer_symlink(struct inode *dir, const char *name, const char *target,
@@ -188,10 +232,13 @@ static int gofer_symlink(struct inode *dir, const char *name, const char *target
     struct gofer_inode *gd = gofer_inode_of(dir);
     if (gd->fs->readonly)
         return -EROFS;
-    int err = p9_client_symlink(gd->fs->client, gd->fid, name, target, cred->fsgid, NULL);
+    uint32_t uid, gid;
+    int err = new_owner(dir, cred, &uid, &gid);
+    if (err == 0)
+        err = p9_client_symlink(gd->fs->client, gd->fid, name, target, gid, NULL);
     if (err)
         return err;
-    return made(dir, name, out);
+    return made(dir, name, uid, gid, out);
 }
 
 static int gofer_link(struct inode *dir, const char *name, struct inode *target)
@@ -255,8 +302,7 @@ static ssize_t gofer_readlink(struct inode *inode, char *buf, size_t size)
     pthread_mutex_lock(&inode->lock);
     if (!gi->link_target) {
         char *target = malloc(4096);
-        ssize_t n = target ? p9_client_readlink(gi->fs->client, gi->fid, target, 4096)
-                           : -ENOMEM;
+        ssize_t n = target ? p9_client_readlink(gi->fs->client, gi->fid, target, 4096) : -ENOMEM;
         if (n < 0) {
             free(target);
             pthread_mutex_unlock(&inode->lock);
@@ -283,12 +329,15 @@ static int gofer_setattr(struct inode *inode, const struct vfs_setattr *attr)
     }
     if (attr->mask & VFS_ATTR_UID) {
         s.valid |= P9_SETATTR_UID;
-        s.uid = attr->uid;
+        s.uid = userns_to_host(&gi->fs->uids, attr->uid);
     }
     if (attr->mask & VFS_ATTR_GID) {
         s.valid |= P9_SETATTR_GID;
-        s.gid = attr->gid;
+        s.gid = userns_to_host(&gi->fs->gids, attr->gid);
     }
+    /* The syscalls refuse ids outside the map (EINVAL) before they get here. */
+    if (s.uid == USERNS_INVALID_ID || s.gid == USERNS_INVALID_ID)
+        return -EINVAL;
     if (attr->mask & VFS_ATTR_SIZE) {
         s.valid |= P9_SETATTR_SIZE;
         s.size = (uint64_t)attr->size;
@@ -372,8 +421,9 @@ const struct inode_ops gofer_inode_ops = {
 
 /* Attaches to `aname` and makes the super block; on failure the client is destroyed only if
  * `owns_client`. */
-static int goferfs_attach(struct p9_client *client, const char *aname, bool readonly,
-                          bool owns_client, struct super_block **sb_out, struct dentry **root_out)
+static int goferfs_attach(struct p9_client *client, const char *aname,
+                          const struct goferfs_options *o, bool owns_client,
+                          struct super_block **sb_out, struct dentry **root_out)
 {
     struct goferfs *fs = calloc(1, sizeof(*fs));
     if (!fs) {
@@ -382,7 +432,11 @@ static int goferfs_attach(struct p9_client *client, const char *aname, bool read
         return -ENOMEM;
     }
     fs->client = client;
-    fs->readonly = readonly;
+    fs->readonly = o->readonly;
+    if (o->uids)
+        fs->uids = *o->uids;
+    if (o->gids)
+        fs->gids = *o->gids;
     uint32_t root_fid;
     struct p9_qid qid;
     int err = p9_client_attach_name(client, aname, &root_fid, &qid);
@@ -415,14 +469,15 @@ static int goferfs_attach(struct p9_client *client, const char *aname, bool read
     return 0;
 }
 
-int goferfs_create(struct p9_client *client, bool readonly, struct super_block **sb_out,
-                   struct dentry **root_out)
+int goferfs_create(struct p9_client *client, const struct goferfs_options *o,
+                   struct super_block **sb_out, struct dentry **root_out)
 {
-    return goferfs_attach(client, "/", readonly, true, sb_out, root_out);
+    return goferfs_attach(client, "/", o, true, sb_out, root_out);
 }
 
-int goferfs_create_tree(struct p9_client *client, const char *aname, bool readonly,
-                        struct super_block **sb_out, struct dentry **root_out)
+int goferfs_create_tree(struct p9_client *client, const char *aname,
+                        const struct goferfs_options *o, struct super_block **sb_out,
+                        struct dentry **root_out)
 {
-    return goferfs_attach(client, aname, readonly, false, sb_out, root_out);
+    return goferfs_attach(client, aname, o, false, sb_out, root_out);
 }

@@ -47,8 +47,8 @@ static void status_task(struct kernfs_buf *b, const struct proc_task *pt, int fd
             kernfs_put(b, s, 1);
     }
     kernfs_printf(b, "\nUmask:\t%#04o\nState:\t%s\n", (unsigned)pt->umask, state_name(pt->state));
-    kernfs_printf(b, "Tgid:\t%d\nNgid:\t0\nPid:\t%d\nPPid:\t%d\nTracerPid:\t0\n", pt->tgid,
-                  pt->tid, pt->ppid);
+    kernfs_printf(b, "Tgid:\t%d\nNgid:\t0\nPid:\t%d\nPPid:\t%d\nTracerPid:\t0\n", pt->tgid, pt->tid,
+                  pt->ppid);
     const struct creds *c = &pt->creds;
     kernfs_printf(b, "Uid:\t%u\t%u\t%u\t%u\n", c->ruid, c->euid, c->suid, c->fsuid);
     kernfs_printf(b, "Gid:\t%u\t%u\t%u\t%u\n", c->rgid, c->egid, c->sgid, c->fsgid);
@@ -79,9 +79,8 @@ static void status_mem(struct kernfs_buf *b, const struct mm_stats *ms,
     kernfs_printf(b, "CoreDumping:\t0\nTHP_enabled:\t1\n");
 }
 
-void proc_format_status(struct kernfs_buf *b, const struct proc_task *pt,
-                        const struct mm_stats *ms, const struct mm_proc_ranges *mr, int fdsize,
-                        unsigned ncpus)
+void proc_format_status(struct kernfs_buf *b, const struct proc_task *pt, const struct mm_stats *ms,
+                        const struct mm_proc_ranges *mr, int fdsize, unsigned ncpus)
 {
     status_task(b, pt, fdsize);
     if (ms)
@@ -114,8 +113,8 @@ void proc_format_status(struct kernfs_buf *b, const struct proc_task *pt,
     kernfs_printf(b, "voluntary_ctxt_switches:\t0\nnonvoluntary_ctxt_switches:\t0\n");
 }
 
-void proc_format_stat(struct kernfs_buf *b, const struct proc_task *pt,
-                      const struct mm_stats *ms, const struct mm_proc_ranges *mr)
+void proc_format_stat(struct kernfs_buf *b, const struct proc_task *pt, const struct mm_stats *ms,
+                      const struct mm_proc_ranges *mr)
 {
     static const struct mm_proc_ranges none;
     static const struct mm_stats no_stats;
@@ -139,11 +138,11 @@ void proc_format_stat(struct kernfs_buf *b, const struct proc_task *pt,
                   (unsigned long long)(pt->ignored & 0x7fffffff),
                   (unsigned long long)(pt->caught & 0x7fffffff));
     kernfs_printf(b, " %d 0 0 0 0 0 0", pt->exit_signal);
-    kernfs_printf(b, " %llu %llu %llu %llu %llu %llu %llu %d\n",
-                  (unsigned long long)mr->start_data, (unsigned long long)mr->end_data,
-                  (unsigned long long)mr->start_brk, (unsigned long long)mr->arg_start,
-                  (unsigned long long)mr->arg_end, (unsigned long long)mr->env_start,
-                  (unsigned long long)mr->env_end, pt->exit_code);
+    kernfs_printf(b, " %llu %llu %llu %llu %llu %llu %llu %d\n", (unsigned long long)mr->start_data,
+                  (unsigned long long)mr->end_data, (unsigned long long)mr->start_brk,
+                  (unsigned long long)mr->arg_start, (unsigned long long)mr->arg_end,
+                  (unsigned long long)mr->env_start, (unsigned long long)mr->env_end,
+                  pt->exit_code);
 }
 
 void proc_format_statm(struct kernfs_buf *b, const struct mm_stats *ms,
@@ -310,6 +309,47 @@ static ssize_t write_comm(const struct kernfs_node *n, const char *buf, size_t l
     return ret ? ret : (ssize_t)len;
 }
 
+/* uid_map and gid_map: the sandbox's one user namespace, which every task is in. */
+static int gen_id_map(const struct kernfs_node *n, struct kernfs_buf *b, const struct userns_map *m)
+{
+    struct proc_task pt;
+    int err = proc_node_task(n, 0, &pt);
+    if (err)
+        return err;
+    char line[48];
+    for (size_t i = 0; i < (m->n ? m->n : 1); i++) {
+        struct userns_map one = {.n = m->n ? 1 : 0};
+        if (m->n)
+            one.extents[0] = m->extents[i];
+        userns_map_format(&one, line, sizeof(line));
+        kernfs_printf(b, "%s", line);
+    }
+    return 0;
+}
+
+static int gen_uid_map(const struct kernfs_node *n, struct kernfs_buf *b)
+{
+    const struct procfs *p = n->fs;
+    return gen_id_map(n, b, &p->kernel->cfg.uid_map);
+}
+
+static int gen_gid_map(const struct kernfs_node *n, struct kernfs_buf *b)
+{
+    const struct procfs *p = n->fs;
+    return gen_id_map(n, b, &p->kernel->cfg.gid_map);
+}
+
+/* A namespace's maps are written once, by whoever made it: here, before the sandbox started
+ * (Linux: EPERM for a second write). */
+static ssize_t write_id_map(const struct kernfs_node *n, const char *buf, size_t len, int64_t off)
+{
+    (void)n;
+    (void)buf;
+    (void)len;
+    (void)off;
+    return -EPERM;
+}
+
 static int gen_oom_score_adj(const struct kernfs_node *n, struct kernfs_buf *b)
 {
     struct proc_task pt;
@@ -389,8 +429,7 @@ static int task_dir_readdir(const struct kernfs_node *dir, struct dir_list *out)
     struct thread_group *g = kernel_find_group(k, dir->pid);
     if (g) {
         pthread_mutex_lock(&g->lock);
-        for (struct task *t = g->tasks; t && n < sizeof(tids) / sizeof(tids[0]);
-             t = t->group_next)
+        for (struct task *t = g->tasks; t && n < sizeof(tids) / sizeof(tids[0]); t = t->group_next)
             if (!t->released)
                 tids[n++] = t->tid;
         pthread_mutex_unlock(&g->lock);
@@ -416,14 +455,20 @@ static int task_dir_readdir(const struct kernfs_node *dir, struct dir_list *out)
 /* ---- the directories ---- */
 
 #define PROC_FD_DIRS                                                                               \
-    {.name = "fd", .mode = S_IFDIR | 0500, .lookup = proc_fd_lookup, .readdir = proc_fd_readdir},   \
+    {.name = "fd", .mode = S_IFDIR | 0500, .lookup = proc_fd_lookup, .readdir = proc_fd_readdir},  \
     {                                                                                              \
         .name = "fdinfo", .mode = S_IFDIR | 0500, .lookup = proc_fdinfo_lookup,                    \
         .readdir = proc_fd_readdir                                                                 \
     }
 
-#define PID_FILE(n, m, g) {.name = (n), .mode = S_IFREG | (m), .generate = (g)}
-#define PID_LINK(n, r, l) {.name = (n), .mode = S_IFLNK | 0777, .readlink = (r), .get_link = (l)}
+#define PID_FILE(n, m, g)                                                                          \
+    {                                                                                              \
+        .name = (n), .mode = S_IFREG | (m), .generate = (g)                                        \
+    }
+#define PID_LINK(n, r, l)                                                                          \
+    {                                                                                              \
+        .name = (n), .mode = S_IFLNK | 0777, .readlink = (r), .get_link = (l)                      \
+    }
 
 /* The entries of /proc/PID and /proc/PID/task/TID, which has no task/. */
 #define PID_COMMON_ENTRIES                                                                         \
@@ -433,6 +478,10 @@ static int task_dir_readdir(const struct kernfs_node *dir, struct dir_list *out)
         PID_LINK("cwd", proc_readlink_cwd, proc_get_link_cwd),                                     \
         PID_FILE("environ", 0400, proc_gen_environ),                                               \
         PID_LINK("exe", proc_readlink_exe, proc_get_link_exe), PROC_FD_DIRS,                       \
+        {.name = "gid_map",                                                                        \
+         .mode = S_IFREG | 0644,                                                                   \
+         .generate = gen_gid_map,                                                                  \
+         .write = write_id_map},                                                                   \
         PID_FILE("limits", 0444, gen_limits), PID_FILE("maps", 0444, proc_gen_maps),               \
         PID_FILE("mountinfo", 0444, proc_gen_mountinfo),                                           \
         PID_FILE("mounts", 0444, proc_gen_mounts),                                                 \
@@ -441,9 +490,11 @@ static int task_dir_readdir(const struct kernfs_node *dir, struct dir_list *out)
          .generate = gen_oom_score_adj,                                                            \
          .write = write_oom_score_adj},                                                            \
         PID_LINK("root", proc_readlink_root, proc_get_link_root),                                  \
-        PID_FILE("smaps_rollup", 0444, proc_gen_smaps_rollup),                                     \
-        PID_FILE("stat", 0444, gen_stat), PID_FILE("statm", 0444, gen_statm),                      \
-        PID_FILE("status", 0444, gen_status)
+        PID_FILE("smaps_rollup", 0444, proc_gen_smaps_rollup), PID_FILE("stat", 0444, gen_stat),   \
+        PID_FILE("statm", 0444, gen_statm), PID_FILE("status", 0444, gen_status),                  \
+    {                                                                                              \
+        .name = "uid_map", .mode = S_IFREG | 0644, .generate = gen_uid_map, .write = write_id_map  \
+    }
 
 static const struct kernfs_entry pid_entries[] = {
     PID_COMMON_ENTRIES,
