@@ -169,6 +169,16 @@ if [[ $quota == "50000 100000" ]]; then pass cpu-limit; else
 fi
 "$P" rm -f -t 0 cpu >/dev/null 2>&1
 
+# --uidmap/--gidmap: the container's root is host uid 100000; a file it makes in a bind mount
+# belongs to 100000 on the host.
+mkdir -p "$TMP/userns" && chmod 777 "$TMP/userns"
+r "$P" "${R[@]}" --rm --uidmap 0:100000:65536 --gidmap 0:100000:65536 -v "$TMP/userns:/x" \
+    "$IMAGE" sh -c 'touch /x/f && stat -c %u:%g /x/f && cat /proc/self/uid_map'
+owner=$(stat -c %u:%g "$TMP/userns/f" 2>&1)
+if [[ $RC -eq 0 && $owner == 100000:100000 && $OUT == 0:0*100000*65536 ]]; then pass userns; else
+    fail userns "exit $RC, out '$OUT', host owner '$owner' (want 100000:100000); err: $ERR"
+fi
+
 # A pod: two containers in one network namespace (one sandbox for a sandboxing runtime).
 if ! r "$P" pod create --name pd --network none; then
     fail pod "pod create: $ERR"
