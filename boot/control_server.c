@@ -253,8 +253,12 @@ static int do_execute(struct connection *c, struct json_object *req, int *fds, s
             e.stdio_fds[i] =
                 take_fd(fds, nfds, json_object_get_int64(json_object_array_get_idx(v, i)));
     }
+    /* process.noNewPrivileges (or --no-new-privs): set before its first instruction, so the
+     * exec'd program and everything it runs keep to it. */
+    e.no_new_privs =
+        json_object_object_get_ex(req, "no_new_privs", &v) && json_object_get_boolean(v);
     /* The capability sets when the client names them (runsc exec's process.capabilities and
-     * --cap); no_new_privs is not applied yet. */
+     * --cap). */
     if (json_object_object_get_ex(req, "caps_effective", &v)) {
         e.has_caps = true;
         e.caps = (struct init_caps){

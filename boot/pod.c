@@ -124,7 +124,16 @@ int boot_pod_create_container(struct kernel *k, const struct boot_pod_request *r
         .stdio_fds = {stdio[0], stdio[1], stdio[2]},
         .fs = fs,
         .seccomp = filter,
+        /* Its own process.capabilities, none if it names none (as the root container's). */
+        .has_caps = true,
+        .no_new_privs = spec->process.no_new_privileges,
     };
+    if (spec->process.has_caps)
+        e.caps = (struct init_caps){.effective = spec->process.caps.effective,
+                                    .permitted = spec->process.caps.permitted,
+                                    .inheritable = spec->process.caps.inheritable,
+                                    .bounding = spec->process.caps.bounding,
+                                    .ambient = spec->process.caps.ambient};
     stdio[0] = stdio[1] = stdio[2] = -1; /* the kernel's from the call on */
     char load_why[256] = "";
     int pid = kernel_container_create(k, r->id, &e, load_why, sizeof(load_why));

@@ -475,6 +475,7 @@ int kernel_execute(struct kernel *k, const struct kernel_exec *e, char *why, siz
     set_creds(t, e->uid, e->gid, e->groups, e->ngroups);
     if (e->has_caps)
         set_oci_caps(&t->creds, &e->caps);
+    t->no_new_privs = e->no_new_privs;
     t->fs = fs_context_copy(init_fs);
     fs_context_put(init_fs);
     if (!t->fs) {

@@ -422,6 +422,7 @@ struct kernel_exec {
     bool gated;            /* loaded now, run once kernel_container_start releases it */
     bool has_caps;         /* caps are its capability sets; otherwise its uid's defaults */
     struct init_caps caps;
+    bool no_new_privs;     /* PR_SET_NO_NEW_PRIVS from the start (process.noNewPrivileges) */
 };
 /* The new process's pid, or -errno with a reason in `why` (-ENOENT: not found, 127). */
 int kernel_execute(struct kernel *k, const struct kernel_exec *e, char *why, size_t whylen);

@@ -81,4 +81,9 @@ RUN_TIMEOUT=60 run "$RUNSC" --root "$ROOT" exec --cap CAP_CHOWN caps2 /bin/probe
 expect_status 0
 expect_stdout_contains "chown: ok"
 expect_stdout_contains $'CapEff:\t'"$(printf '%016x' $((0x$mask | 1)))"
+# --no-new-privs (process.noNewPrivileges for exec): set before the process's first instruction.
+RUN_TIMEOUT=60 run "$RUNSC" --root "$ROOT" exec caps2 /bin/grep NoNewPrivs /proc/self/status
+expect_stdout $'NoNewPrivs:\t0\n'
+RUN_TIMEOUT=60 run "$RUNSC" --root "$ROOT" exec --no-new-privs caps2 /bin/grep NoNewPrivs /proc/self/status
+expect_stdout $'NoNewPrivs:\t1\n'
 "$RUNSC" --root "$ROOT" delete --force caps2 >/dev/null 2>&1 || true

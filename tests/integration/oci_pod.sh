@@ -104,6 +104,26 @@ expect_status 7
 expect_stdout $'from-member\n'
 check "run leaves no state for the member" test ! -e "$ROOT/m2"
 
+# --- a member's own process settings: no process.capabilities, no capabilities (as runc) ----
+write_config "$TMP/m" '["cat", "/proc/self/status"]' "$(cri_member pod1)"
+run "${RS[@]}" run -b "$TMP/m" m2b
+expect_status 0
+expect_stdout_contains $'CapEff:\t0000000000000000'
+expect_stdout_contains $'CapBnd:\t0000000000000000'
+# The pod has one user namespace, the sandbox's: a member naming other mappings is refused.
+python3 - "$TMP/m/config.json" <<'PY'
+import json, sys
+doc = json.load(open(sys.argv[1]))
+doc["linux"]["namespaces"].append({"type": "user"})
+doc["linux"]["uidMappings"] = [{"containerID": 0, "hostID": 100000, "size": 65536}]
+doc["linux"]["gidMappings"] = [{"containerID": 0, "hostID": 100000, "size": 65536}]
+json.dump(doc, open(sys.argv[1], "w"))
+PY
+run "${RS[@]}" create -b "$TMP/m" m2c
+expect_status_nonzero
+expect_stderr_contains "linux.uidMappings: a pod member shares the sandbox's user namespace"
+check "no state for the refused member" test ! -e "$ROOT/m2c"
+
 # --- CRI-O's spelling (Podman's pods) --------------------------------------------------------
 write_config "$TMP/m" '["sleep", "1000"]' "$(crio_member pod1)"
 run "${RS[@]}" create -b "$TMP/m" --pid-file "$TMP/m3.pid" m3
