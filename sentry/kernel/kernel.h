@@ -513,6 +513,10 @@ void kernel_record_exit(struct kernel *k, int pid, int status);
 int kernel_alloc_pid(struct kernel *k);
 
 /* Signals (signal.c). */
+/* Whether `sender` may signal `target` with `sig` from user space (kill(2), "Permissions"):
+ * the same process; a real or effective uid equal to the target's real or saved uid;
+ * CAP_KILL; or SIGCONT within the sender's session. Signal 0 asks the same. kernel.lock held. */
+bool task_may_signal(const struct task *sender, const struct task *target, int sig);
 /* Sends `sig` from inside the sandbox; `info` may be NULL for SI_USER from the task itself. */
 int task_signal_send(struct task *t, int sig, const siginfo_t *info);
 /* A signal the kernel raises for a process (SI_KERNEL), to the thread that should take it:

@@ -1,6 +1,7 @@
 /* Signal state: sending, forcing synchronous signals, and acting on pending ones before a task
  * returns to guest code. Default actions follow signal(7). */
 #include <errno.h>
+#include <linux/capability.h>
 #include <linux/futex.h>
 #include <stdlib.h>
 #include <string.h>
@@ -240,6 +241,19 @@ static int signal_queue(struct task *t, int sig, const siginfo_t *info, bool fro
     /* signalfd readers and watchers of any task look again. */
     waitqueue_wake_all(&t->kernel->signal_queued);
     return 0;
+}
+
+bool task_may_signal(const struct task *sender, const struct task *target, int sig)
+{
+    const struct creds *c = &sender->creds, *o = &target->creds;
+
+    if (sender->tg == target->tg)
+        return true;
+    if (c->euid == o->suid || c->euid == o->ruid || c->ruid == o->suid || c->ruid == o->ruid)
+        return true;
+    if (task_capable(sender, CAP_KILL))
+        return true;
+    return sig == SIGCONT && target->tg->sid == sender->tg->sid;
 }
 
 int task_signal_send(struct task *t, int sig, const siginfo_t *info)

@@ -93,6 +93,8 @@ long sys_pidfd_send_signal(struct task *t, const struct syscall_args *a)
     /* A zombie still has its pid: the signal goes nowhere, successfully, as kill_pid_info. */
     if (!g)
         ret = -ESRCH;
+    else if (!g->zombie && g->leader && !task_may_signal(t, g->leader, sig))
+        ret = -EPERM;
     else if (sig && !g->zombie && g->leader)
         ret = thread_group_signal_send(g, sig, &info, false);
     pthread_mutex_unlock(&k->lock);
@@ -107,8 +109,8 @@ static bool may_attach(const struct task *t, const struct task *target, int dump
 
     if (task_capable(t, CAP_SYS_PTRACE))
         return true;
-    return c->ruid == o->ruid && c->ruid == o->euid && c->ruid == o->suid &&
-           c->rgid == o->rgid && c->rgid == o->egid && c->rgid == o->sgid && dumpable;
+    return c->ruid == o->ruid && c->ruid == o->euid && c->ruid == o->suid && c->rgid == o->rgid &&
+           c->rgid == o->egid && c->rgid == o->sgid && dumpable;
 }
 
 long sys_pidfd_getfd(struct task *t, const struct syscall_args *a)

@@ -166,12 +166,13 @@ static void sender_info(struct task *t, int sig, int code, siginfo_t *info)
 }
 
 /* Sends with the sender's siginfo: SI_USER for kill(2), SI_TKILL for tkill(2) and tgkill(2).
- * Every process runs as the same user, so permission is never the question yet. */
+ * A group send succeeds if any member could be signalled; kill(-1) leaves out, without
+ * failing, the processes the sender may not signal (kill_something_info). */
 static long signal_process(struct task *t, int32_t pid, int sig, int code)
 {
     struct kernel *k = t->kernel;
     siginfo_t info;
-    bool found = false;
+    bool found = false, sent = false;
 
     if (sig < 0 || sig > KERNEL_NSIG || pid == INT32_MIN)
         return -EINVAL;
@@ -181,11 +182,16 @@ static long signal_process(struct task *t, int32_t pid, int sig, int code)
         if (!kill_target(t, g, pid))
             continue;
         found = true;
+        if (!task_may_signal(t, g->leader, sig))
+            continue;
+        sent = true;
         if (sig)
             thread_group_signal_send(g, sig, &info, false);
     }
     pthread_mutex_unlock(&k->lock);
-    return found ? 0 : -ESRCH;
+    if (!found)
+        return -ESRCH;
+    return sent || pid == -1 ? 0 : -EPERM;
 }
 
 /* tkill/tgkill: one thread, by tid (and its process's tgid when given). */
@@ -202,6 +208,8 @@ static long signal_thread(struct task *t, int32_t tgid, int32_t tid, int sig)
     struct task *target = kernel_find_task(k, tid);
     if (!target || target->released || (tgid && target->tg->tgid != tgid))
         ret = -ESRCH;
+    else if (!task_may_signal(t, target, sig))
+        ret = -EPERM;
     else if (sig)
         ret = task_signal_send(target, sig, &info);
     pthread_mutex_unlock(&k->lock);
@@ -282,6 +290,8 @@ long sys_rt_sigqueueinfo(struct task *t, const struct syscall_args *a)
         ret = -ESRCH;
     } else if (sig < 0 || sig > KERNEL_NSIG) {
         ret = -EINVAL;
+    } else if (g->leader && !task_may_signal(t, g->leader, sig)) {
+        ret = -EPERM;
     } else if (sig >= 32 && info.si_code != SI_USER && g->leader &&
                (rlim_t)kernel_count_user_pending(t->kernel, g->leader->creds.ruid) >=
                    task_rlimit(g->leader, RLIMIT_SIGPENDING)) {
