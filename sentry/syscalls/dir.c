@@ -1,6 +1,7 @@
 /* The namespace of names: mkdir, mknod, symlink, link, unlink, rmdir, rename, getdents,
  * chdir/fchdir/getcwd/chroot and umask. */
 #include <errno.h>
+#include <linux/capability.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -289,13 +290,14 @@ long sys_fchdir(struct task *t, const struct syscall_args *a)
 static long do_chroot(struct at_ctx *c, const char *path, const uint64_t *args)
 {
     struct task *t = (struct task *)(uintptr_t)args[0];
-    if (t->creds.euid != 0)
-        return -EPERM;
     struct vfs_path p;
     long ret = vfs_walk(&c->walk, path, WALK_FOLLOW | WALK_DIRECTORY, &p);
     if (ret)
         return ret;
     ret = inode_permission(p.dentry->inode, c->walk.cred, MAY_EXEC);
+    /* The capability after the lookup and the search permission, as ksys_chroot. */
+    if (!ret && !task_capable(t, CAP_SYS_CHROOT))
+        ret = -EPERM;
     if (!ret) {
         pthread_mutex_lock(&t->fs->lock);
         struct vfs_path old = t->fs->root;

@@ -149,7 +149,7 @@ int vfs_mknod_path(const struct walk_ctx *ctx, const char *path, mode_t mode, de
     if (type != S_IFREG && type != S_IFIFO && type != S_IFSOCK && type != S_IFCHR &&
         type != S_IFBLK)
         return -EINVAL;
-    if ((type == S_IFCHR || type == S_IFBLK) && !ctx->cred->dac_override)
+    if ((type == S_IFCHR || type == S_IFBLK) && ctx->cred->no_mknod)
         return -EPERM;
     struct make_args a = {.mode = type | (mode & 07777 & ~fs_umask(ctx)), .rdev = dev};
     return create_at(ctx, path, &a, false, out);
@@ -294,12 +294,13 @@ int vfs_open(const struct walk_ctx *ctx, const char *path, int flags, mode_t mod
     return err;
 }
 
-int vfs_link(const struct walk_ctx *old_ctx, const char *old_path,
-             const struct walk_ctx *new_ctx, const char *new_path, int flags)
+int vfs_link(const struct walk_ctx *old_ctx, const char *old_path, const struct walk_ctx *new_ctx,
+             const char *new_path, int flags)
 {
     struct vfs_path target;
-    int err = vfs_walk(old_ctx, old_path, (flags & AT_SYMLINK_FOLLOW ? WALK_FOLLOW : 0) |
-                                              (flags & AT_EMPTY_PATH ? WALK_EMPTY : 0),
+    int err = vfs_walk(old_ctx, old_path,
+                       (flags & AT_SYMLINK_FOLLOW ? WALK_FOLLOW : 0) |
+                           (flags & AT_EMPTY_PATH ? WALK_EMPTY : 0),
                        &target);
     if (err)
         return err;
@@ -405,11 +406,10 @@ static int remove_at(const struct walk_ctx *ctx, const char *path, bool dir_want
         err = vfs_may_delete(dir->inode, inode, ctx->cred);
     if (!err) {
         if (dir_wanted)
-            err = dir->inode->ops->rmdir ? dir->inode->ops->rmdir(dir->inode, last, inode)
-                                         : -EPERM;
+            err = dir->inode->ops->rmdir ? dir->inode->ops->rmdir(dir->inode, last, inode) : -EPERM;
         else
-            err = dir->inode->ops->unlink ? dir->inode->ops->unlink(dir->inode, last, inode)
-                                          : -EPERM;
+            err =
+                dir->inode->ops->unlink ? dir->inode->ops->unlink(dir->inode, last, inode) : -EPERM;
     }
     bool is_dir = S_ISDIR(inode->mode);
     if (!err) {

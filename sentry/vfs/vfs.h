@@ -52,6 +52,7 @@ struct vfs_cred {
     bool fowner;       /* CAP_FOWNER / CAP_CHOWN / CAP_FSETID */
     bool no_chown;     /* fowner held without CAP_CHOWN (capset(2) dropped it): zero for the
                           sentry's own all-powerful creds */
+    bool no_mknod;     /* without CAP_MKNOD: no device nodes (zero for the sentry's own) */
 };
 
 #define MAY_EXEC 1

@@ -7,6 +7,8 @@
 #include <linux/capability.h>
 #include <stdint.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 
 struct caps {
@@ -91,8 +93,8 @@ static void chown_rules(void)
     EXPECT_RET("chown with CAP_CHOWN", chown("file", 1, 1), 0);
     struct caps no_prm = {c.eff & ~BIT(CAP_CHOWN), c.prm & ~BIT(CAP_CHOWN), c.inh};
     EXPECT_RET("capset dropping permitted CAP_CHOWN", caps_set(&no_prm), 0);
-    EXPECT_ERRNO("capset effective beyond permitted", caps_set(&(struct caps){c.eff, no_prm.prm, 0}),
-                 EPERM);
+    EXPECT_ERRNO("capset effective beyond permitted",
+                 caps_set(&(struct caps){c.eff, no_prm.prm, 0}), EPERM);
     EXPECT_ERRNO("capset permitted back", caps_set(&c), EPERM);
     EXPECT_ERRNO("chown after losing it", chown("file", 2, 2), EPERM);
     struct caps now;
@@ -100,6 +102,27 @@ static void chown_rules(void)
     EXPECT_FACT("capget shows the new sets", now.eff == no_prm.eff && now.prm == no_prm.prm);
     EXPECT_FACT("status CapPrm agrees", status_caps("CapPrm") == now.prm);
     EXPECT_FACT("status CapEff agrees", status_caps("CapEff") == now.eff);
+}
+
+/* mknod of a device needs CAP_MKNOD; chroot needs CAP_SYS_CHROOT, checked after the lookup. */
+static void mknod_and_chroot_rules(void)
+{
+    struct caps c;
+    caps_get(_LINUX_CAPABILITY_VERSION_3, &c);
+    struct caps without = {c.eff & ~(BIT(CAP_MKNOD) | BIT(CAP_SYS_CHROOT)), c.prm, c.inh};
+    EXPECT_RET("capset dropping CAP_MKNOD and CAP_SYS_CHROOT", caps_set(&without), 0);
+    EXPECT_ERRNO("mknod a character device without CAP_MKNOD",
+                 mknod("null", S_IFCHR | 0600, makedev(1, 3)), EPERM);
+    EXPECT_ERRNO("mknod a block device without CAP_MKNOD",
+                 mknod("blk", S_IFBLK | 0600, makedev(7, 0)), EPERM);
+    EXPECT_RET("mknod a fifo without it", mknod("fifo", S_IFIFO | 0600, 0), 0);
+    EXPECT_ERRNO("chroot to a missing dir without CAP_SYS_CHROOT", chroot("nonexistent"), ENOENT);
+    EXPECT_ERRNO("chroot to a file without it", chroot("fifo"), ENOTDIR);
+    EXPECT_ERRNO("chroot without CAP_SYS_CHROOT", chroot("."), EPERM);
+    EXPECT_RET("capset raising them again", caps_set(&c), 0);
+    EXPECT_RET("mknod a character device with CAP_MKNOD",
+               mknod("null", S_IFCHR | 0600, makedev(1, 3)), 0);
+    EXPECT_RET("chroot with CAP_SYS_CHROOT", chroot("."), 0);
 }
 
 static void setuid_clears(void)
@@ -195,7 +218,8 @@ int main(int argc, char **argv)
     EXPECT_FACT("root: effective == permitted", c.eff == c.prm);
     EXPECT_FACT("root: inheritable empty", c.inh == 0);
     EXPECT_FACT("root: permitted == bounding", c.prm == bounding_set());
-    EXPECT_FACT("holds CAP_CHOWN, CAP_SETUID", (c.prm & BIT(CAP_CHOWN)) && (c.prm & BIT(CAP_SETUID)));
+    EXPECT_FACT("holds CAP_CHOWN, CAP_SETUID",
+                (c.prm & BIT(CAP_CHOWN)) && (c.prm & BIT(CAP_SETUID)));
     EXPECT_FACT("status CapEff/CapPrm/CapInh agree",
                 status_caps("CapEff") == c.eff && status_caps("CapPrm") == c.prm &&
                     status_caps("CapInh") == 0 && status_caps("CapAmb") == 0);
@@ -221,6 +245,7 @@ int main(int argc, char **argv)
     char dir[GUEST_TMPDIR_SIZE];
     guest_tmpdir_make(dir, "/tmp");
     in_child(chown_rules);
+    in_child(mknod_and_chroot_rules);
     in_child(setuid_clears);
     in_child(keepcaps);
     in_child(euid_moves_effective);
