@@ -70,6 +70,6 @@ void creds_vfs_cred(const struct creds *c, struct vfs_cred *out)
         .dac_override = (c->cap_effective & CREDS_CAP_BIT(CAP_DAC_OVERRIDE)) != 0,
         .fowner = (c->cap_effective & CREDS_CAP_BIT(CAP_FOWNER)) != 0,
         .no_chown = !(c->cap_effective & CREDS_CAP_BIT(CAP_CHOWN)),
-        .no_mknod = !(c->cap_effective & CREDS_CAP_BIT(CAP_MKNOD)),
+        .mknod = (c->cap_effective & CREDS_CAP_BIT(CAP_MKNOD)) != 0,
     };
 }

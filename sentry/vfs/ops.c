@@ -149,7 +149,7 @@ int vfs_mknod_path(const struct walk_ctx *ctx, const char *path, mode_t mode, de
     if (type != S_IFREG && type != S_IFIFO && type != S_IFSOCK && type != S_IFCHR &&
         type != S_IFBLK)
         return -EINVAL;
-    if ((type == S_IFCHR || type == S_IFBLK) && ctx->cred->no_mknod)
+    if ((type == S_IFCHR || type == S_IFBLK) && !ctx->cred->mknod)
         return -EPERM;
     struct make_args a = {.mode = type | (mode & 07777 & ~fs_umask(ctx)), .rdev = dev};
     return create_at(ctx, path, &a, false, out);

@@ -52,7 +52,7 @@ struct vfs_cred {
     bool fowner;       /* CAP_FOWNER / CAP_CHOWN / CAP_FSETID */
     bool no_chown;     /* fowner held without CAP_CHOWN (capset(2) dropped it): zero for the
                           sentry's own all-powerful creds */
-    bool no_mknod;     /* without CAP_MKNOD: no device nodes (zero for the sentry's own) */
+    bool mknod;        /* CAP_MKNOD: may make device nodes */
 };
 
 #define MAY_EXEC 1
@@ -178,7 +178,7 @@ struct super_block *super_block_create(const char *fs_name, const struct super_b
 struct inode {
     const struct inode_ops *ops;
     struct super_block *sb;
-    atomic_int refs; /* atomic: dentries and files take and drop refs without a lock */
+    atomic_int refs;      /* atomic: dentries and files take and drop refs without a lock */
     pthread_mutex_t lock; /* protects the attributes below and, unless the fs says otherwise,
                              its private data */
     uint64_t ino;
@@ -257,10 +257,10 @@ uint32_t vfs_notify_cookie(void);
 /* ---- dentries and mounts ---- */
 
 struct dentry {
-    atomic_int refs;        /* the cache's and every holder's */
-    struct dentry *parent;  /* a reference; NULL for a filesystem root */
-    char *name;             /* owned; "/" for a root */
-    struct inode *inode;    /* a reference; never NULL */
+    atomic_int refs;          /* the cache's and every holder's */
+    struct dentry *parent;    /* a reference; NULL for a filesystem root */
+    char *name;               /* owned; "/" for a root */
+    struct inode *inode;      /* a reference; never NULL */
     pthread_mutex_t dir_lock; /* directories: protects children, and serialises the fs's
                                  directory ops on this inode */
     struct dentry **children; /* hash table of cached children, chained through hash_next */
@@ -414,12 +414,12 @@ int vfs_mknod(const struct walk_ctx *ctx, const char *path, mode_t mode, dev_t d
 int vfs_mknod_path(const struct walk_ctx *ctx, const char *path, mode_t mode, dev_t dev,
                    struct vfs_path *out);
 int vfs_symlink(const struct walk_ctx *ctx, const char *target, const char *path);
-int vfs_link(const struct walk_ctx *old_ctx, const char *old_path,
-             const struct walk_ctx *new_ctx, const char *new_path, int flags);
+int vfs_link(const struct walk_ctx *old_ctx, const char *old_path, const struct walk_ctx *new_ctx,
+             const char *new_path, int flags);
 int vfs_unlink(const struct walk_ctx *ctx, const char *path);
 int vfs_rmdir(const struct walk_ctx *ctx, const char *path);
-int vfs_rename(const struct walk_ctx *old_ctx, const char *old_path,
-               const struct walk_ctx *new_ctx, const char *new_path, unsigned flags);
+int vfs_rename(const struct walk_ctx *old_ctx, const char *old_path, const struct walk_ctx *new_ctx,
+               const char *new_path, unsigned flags);
 ssize_t vfs_readlink(const struct walk_ctx *ctx, const char *path, char *buf, size_t size);
 int vfs_setattr(struct inode *inode, const struct vfs_cred *cred, const struct vfs_setattr *attr);
 int vfs_statfs(const struct vfs_path *p, struct statfs *out);
@@ -429,8 +429,8 @@ int vfs_statfs(const struct vfs_path *p, struct statfs *out);
 /* Context for getdents: the VFS fills the guest's buffer through emit. */
 struct dir_emit {
     /* Returns false when the entry does not fit (the walk stops there). */
-    bool (*emit)(struct dir_emit *e, const char *name, size_t len, uint64_t ino,
-                 unsigned char type, int64_t next_pos);
+    bool (*emit)(struct dir_emit *e, const char *name, size_t len, uint64_t ino, unsigned char type,
+                 int64_t next_pos);
 };
 
 struct file_ops {
@@ -472,13 +472,13 @@ struct file_ops {
 /* An open file description. */
 struct file {
     const struct file_ops *ops;
-    atomic_int refs;      /* atomic: taken and dropped from any task without a lock */
-    atomic_int status_flags; /* O_APPEND, O_NONBLOCK, access mode...: F_SETFL changes them */
-    struct vfs_path path;  /* a reference, or {NULL, NULL} for anonymous files (pipes, stdio) */
-    struct inode *inode;   /* a reference, or NULL */
+    atomic_int refs;          /* atomic: taken and dropped from any task without a lock */
+    atomic_int status_flags;  /* O_APPEND, O_NONBLOCK, access mode...: F_SETFL changes them */
+    struct vfs_path path;     /* a reference, or {NULL, NULL} for anonymous files (pipes, stdio) */
+    struct inode *inode;      /* a reference, or NULL */
     pthread_mutex_t pos_lock; /* protects pos and dir */
     int64_t pos;
-    struct dir_list dir;   /* directories: the listing read at position 0 */
+    struct dir_list dir; /* directories: the listing read at position 0 */
     bool dir_loaded;
     /* The epoll items watching this file (sentry/fs/epoll), under epoll's global lock; they
      * go when the file is released (vfs_set_file_release_hook). */

@@ -61,7 +61,7 @@ int devfs_create(struct super_block **sb, struct dentry **root)
     int err = tmpfs_create(&opts, &s, &d);
     if (err)
         return err;
-    const struct vfs_cred root_cred = {.dac_override = true, .fowner = true};
+    const struct vfs_cred root_cred = {.dac_override = true, .fowner = true, .mknod = true};
     for (size_t i = 0; i < sizeof(devfs_entries) / sizeof(devfs_entries[0]); i++) {
         err = devfs_add(d->inode, &devfs_entries[i], &root_cred);
         if (err) {

@@ -9,7 +9,8 @@
 #include "sentry/fs/overlay/overlay_internal.h"
 
 /* Root in the sandbox: the overlay's own work in the upper layer needs no permission. */
-const struct vfs_cred ovl_cred = {.fsuid = 0, .fsgid = 0, .dac_override = true, .fowner = true};
+const struct vfs_cred ovl_cred = {
+    .fsuid = 0, .fsgid = 0, .dac_override = true, .fowner = true, .mknod = true};
 
 static void ovl_fs_destroy(struct ovl_fs *ofs)
 {

@@ -35,7 +35,7 @@ static int setup(void **state)
     struct vfs_path rp = {fx->ns->root, fx->ns->root->root};
     fx->fs = fs_context_create(fx->ns, &rp);
     assert_non_null(fx->fs);
-    fx->root_cred = (struct vfs_cred){.dac_override = true, .fowner = true};
+    fx->root_cred = (struct vfs_cred){.dac_override = true, .fowner = true, .mknod = true};
     fx->user_cred = (struct vfs_cred){.fsuid = 1000, .fsgid = 1000};
     fx->ctx = (struct walk_ctx){fx->fs, &fx->root_cred, fx->fs->root, 0};
     fx->user = (struct walk_ctx){fx->fs, &fx->user_cred, fx->fs->root, 0};

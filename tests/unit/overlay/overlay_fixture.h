@@ -334,7 +334,7 @@ static inline struct fx *fx_create(void (*prepare_upper)(struct fx *fx))
 {
     struct fx *fx = calloc(1, sizeof(*fx));
     assert_non_null(fx);
-    fx->root_cred = (struct vfs_cred){.dac_override = true, .fowner = true};
+    fx->root_cred = (struct vfs_cred){.dac_override = true, .fowner = true, .mknod = true};
     fx->user_cred = (struct vfs_cred){.fsuid = 1000, .fsgid = 1000};
 
     struct tmpfs_options opts = {.root_mode = 0755};

@@ -46,8 +46,14 @@ static inline struct task *fx_task(struct kernel *k, struct thread_group *g, int
     t->group_next = g->tasks;
     g->tasks = t;
     g->live_tasks++;
-    t->creds = (struct creds){.ruid = 1000, .euid = 1000, .suid = 1000, .fsuid = 1000,
-                              .rgid = 100, .egid = 100, .sgid = 100, .fsgid = 100,
+    t->creds = (struct creds){.ruid = 1000,
+                              .euid = 1000,
+                              .suid = 1000,
+                              .fsuid = 1000,
+                              .rgid = 100,
+                              .egid = 100,
+                              .sgid = 100,
+                              .fsgid = 100,
                               .cap_bounding = CREDS_CAP_ALL};
     return t;
 }
@@ -124,7 +130,8 @@ static inline int fx_setup(void **state)
     x->t2->fs = fs_context_create(x->ns, &root);
     fs_context_get(x->t2->fs);
     x->t3->fs = x->t2->fs;
-    x->cred = (struct vfs_cred){.fsuid = 0, .fsgid = 0, .dac_override = true, .fowner = true};
+    x->cred = (struct vfs_cred){
+        .fsuid = 0, .fsgid = 0, .dac_override = true, .fowner = true, .mknod = true};
     x->ctx = (struct walk_ctx){.fs = x->t1->fs, .cred = &x->cred, .start = root};
 
     /* sysfs on /sys/fs */
@@ -132,8 +139,7 @@ static inline int fx_setup(void **state)
     struct vfs_path at;
     assert_int_equal(vfs_walk(&x->ctx, "/sys/fs", WALK_FOLLOW, &at), 0);
     dentry_get(x->sys_root);
-    assert_int_equal(mount_ns_add(x->ns, &at, x->sys_sb, x->sys_root, "sysfs", "", MNT_NOSUID),
-                     0);
+    assert_int_equal(mount_ns_add(x->ns, &at, x->sys_sb, x->sys_root, "sysfs", "", MNT_NOSUID), 0);
     vfs_path_put(&at);
 
     /* fds: a pipe's ends at 0 and 1 (close-on-exec), and /proc/meminfo open at 3 */
