@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "boot/boot.h"
@@ -124,16 +125,18 @@ int boot_pod_create_container(struct kernel *k, const struct boot_pod_request *r
         .stdio_fds = {stdio[0], stdio[1], stdio[2]},
         .fs = fs,
         .seccomp = filter,
-        /* Its own process.capabilities, none if it names none (as the root container's). */
-        .has_caps = true,
-        .no_new_privs = spec->process.no_new_privileges,
     };
-    if (spec->process.has_caps)
-        e.caps = (struct init_caps){.effective = spec->process.caps.effective,
-                                    .permitted = spec->process.caps.permitted,
-                                    .inheritable = spec->process.caps.inheritable,
-                                    .bounding = spec->process.caps.bounding,
-                                    .ambient = spec->process.caps.ambient};
+    /* Its own process settings, read as the root container's are: capabilities (none if it
+     * names none), noNewPrivileges, rlimits, oomScoreAdj and the umask (into fs). */
+    struct init_rlimit rlimits[RLIM_NLIMITS];
+    struct init_process settings = {.fs = fs};
+    boot_spec_init_settings(spec, &settings, rlimits);
+    e.has_caps = settings.has_caps;
+    e.caps = settings.caps;
+    e.no_new_privs = settings.no_new_privs;
+    e.rlimits = settings.rlimits;
+    e.n_rlimits = settings.n_rlimits;
+    e.oom_score_adj = settings.oom_score_adj;
     stdio[0] = stdio[1] = stdio[2] = -1; /* the kernel's from the call on */
     char load_why[256] = "";
     int pid = kernel_container_create(k, r->id, &e, load_why, sizeof(load_why));

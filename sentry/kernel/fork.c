@@ -78,7 +78,7 @@ static int task_inherit(struct task *t, struct task *c, const struct clone_reque
     } else if (!(c->fs = fs_context_copy(t->fs))) {
         return -ENOMEM;
     }
-    c->creds = t->creds; /* the capability sets too, bounding included */
+    c->creds = t->creds;       /* the capability sets too, bounding included */
     task_set_comm(c, t->comm); /* and the child's stub thread takes it */
     /* The parent-death signal is not inherited; the rest of prctl's state is (prctl(2)). */
     c->no_new_privs = t->no_new_privs;
@@ -151,8 +151,8 @@ static int reserve_task(struct task *t, bool new_process)
     pthread_mutex_lock(&k->lock);
     /* Every task counts, thread or process, as the pids cgroup counts them (pids.max). */
     bool limited = k->ntasks >= k->max_tasks || (new_process && k->nprocs >= k->max_tasks);
-    if (!limited && nproc != RLIM_INFINITY && t->creds.ruid != 0 && !task_capable(t, CAP_SYS_RESOURCE) &&
-        !task_capable(t, CAP_SYS_ADMIN))
+    if (!limited && nproc != RLIM_INFINITY && t->creds.ruid != 0 &&
+        !task_capable(t, CAP_SYS_RESOURCE) && !task_capable(t, CAP_SYS_ADMIN))
         limited = (rlim_t)kernel_count_user_tasks(k, t->creds.ruid) >= nproc;
     int pid = limited ? -EAGAIN : kernel_alloc_pid(k);
     if (pid > 0) {
@@ -305,6 +305,8 @@ long task_fork(struct task *t, const struct clone_request *req)
     }
     memcpy(tg->rlimits, t->tg->rlimits, sizeof(tg->rlimits));
     tg->dumpable = t->tg->dumpable;
+    /* oom_score_adj lives in the signal struct, which fork copies (copy_signal). */
+    tg->oom_score_adj = t->tg->oom_score_adj;
     tg->exe = t->tg->exe;
     vfs_path_get(&tg->exe);
     pthread_mutex_unlock(&t->tg->lock);

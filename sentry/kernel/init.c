@@ -471,6 +471,11 @@ int kernel_execute(struct kernel *k, const struct kernel_exec *e, char *why, siz
     filter = NULL;
     pthread_mutex_lock(&init->tg->lock);
     memcpy(tg->rlimits, init->tg->rlimits, sizeof(tg->rlimits));
+    for (size_t i = 0; i < e->n_rlimits; i++) {
+        if (e->rlimits[i].resource >= 0 && e->rlimits[i].resource < RLIM_NLIMITS)
+            tg->rlimits[e->rlimits[i].resource] = e->rlimits[i].limit;
+    }
+    tg->oom_score_adj = e->oom_score_adj;
     pthread_mutex_unlock(&init->tg->lock);
     set_creds(t, e->uid, e->gid, e->groups, e->ngroups);
     if (e->has_caps)

@@ -423,6 +423,10 @@ struct kernel_exec {
     bool has_caps;         /* caps are its capability sets; otherwise its uid's defaults */
     struct init_caps caps;
     bool no_new_privs;     /* PR_SET_NO_NEW_PRIVS from the start (process.noNewPrivileges) */
+    /* A pod member's own process.rlimits over the ones init has, and its oomScoreAdj. */
+    const struct init_rlimit *rlimits;
+    size_t n_rlimits;
+    int oom_score_adj;
 };
 /* The new process's pid, or -errno with a reason in `why` (-ENOENT: not found, 127). */
 int kernel_execute(struct kernel *k, const struct kernel_exec *e, char *why, size_t whylen);

@@ -8,6 +8,7 @@
 #include <limits.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 static char *read_small(const char *path)
 {
@@ -103,6 +104,17 @@ int main(int argc, char **argv)
     CHECK(bad >= 0, "open oom_score_adj");
     EXPECT_ERRNO("oom_score_adj out of range", write(bad, "5000", 4), EINVAL);
     close(bad);
+    /* A child starts with its parent's value (fork copies the signal struct). */
+    fflush(stdout);
+    pid_t child = fork();
+    CHECK(child >= 0, "fork");
+    if (child == 0) {
+        printf("child's oom_score_adj: %s", read_small("/proc/self/oom_score_adj"));
+        fflush(stdout);
+        _exit(0);
+    }
+    int st;
+    CHECK(waitpid(child, &st, 0) == child && WIFEXITED(st) && WEXITSTATUS(st) == 0, "child");
 
     char *limits = read_small("/proc/self/limits");
     static const char head[] = "Limit                     Soft Limit           Hard Limit"

@@ -110,6 +110,21 @@ run "${RS[@]}" run -b "$TMP/m" m2b
 expect_status 0
 expect_stdout_contains $'CapEff:\t0000000000000000'
 expect_stdout_contains $'CapBnd:\t0000000000000000'
+# Its rlimits, oomScoreAdj and umask are its own too.
+write_config "$TMP/m" '["sh", "-c", "cat /proc/self/oom_score_adj; umask; cat /proc/self/limits"]' \
+    "$(cri_member pod1)"
+python3 - "$TMP/m/config.json" <<'PY'
+import json, sys
+doc = json.load(open(sys.argv[1]))
+doc["process"]["rlimits"] = [{"type": "RLIMIT_NOFILE", "soft": 123, "hard": 456}]
+doc["process"]["oomScoreAdj"] = 7
+doc["process"]["user"]["umask"] = 0o27
+json.dump(doc, open(sys.argv[1], "w"))
+PY
+run "${RS[@]}" run -b "$TMP/m" m2d
+expect_status 0
+expect_stdout_contains $'7\n0027\n'
+check "the member's RLIMIT_NOFILE is 123/456" grep -Eq '^Max open files +123 +456 ' <<<"$OUT"
 # The pod has one user namespace, the sandbox's: a member naming other mappings is refused.
 python3 - "$TMP/m/config.json" <<'PY'
 import json, sys
