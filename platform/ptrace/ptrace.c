@@ -219,6 +219,13 @@ static long as_syscall(struct ptrace_as *as, long nr, const uint64_t args[6])
     struct ptrace_thread *t = ptrace_as_thread_for_caller(as);
     long ret = t ? ptrace_inject_syscall(as->platform, t, nr, args) : -ESRCH;
     pthread_mutex_unlock(&as->lock);
+    /* Only a thread's own tracer can make it run a syscall: a caller with no stub thread in
+     * this address space (a task changing another process's mappings) cannot reach it. The
+     * sentry's mm never asks that today; say so loudly if it starts to. */
+    if (!t)
+        log_warning("ptrace: address space of stub %d: syscall %ld from a thread with no stub "
+                    "in it",
+                    (int)as->pid, nr);
     return ret;
 }
 
