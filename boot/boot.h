@@ -134,6 +134,20 @@ void boot_console_resize(struct boot_console *c);
  * The console stays allocated (the signal thread may still hold it) until the process exits. */
 void boot_console_stop(struct boot_console *c);
 
+/* Terminals of processes started from outside (exec_console.c): runsc exec -t, pod members. */
+struct exec_console;
+struct kernel_exec;
+/* Bridges host terminal `host_fd` (owned from the call on) to a new sentry pty owned by
+ * `owner` and makes e's stdio its slave and its session's controlling terminal. After
+ * kernel_execute, call boot_exec_console_started with the pid, or _abandon on failure. */
+int boot_exec_console_attach(struct kernel *k, int host_fd, uid_t owner, struct kernel_exec *e,
+                             struct exec_console **out);
+void boot_exec_console_started(struct exec_console *ec, int pid);
+void boot_exec_console_abandon(struct exec_console *ec);
+/* After process `pid` exited: returns once its console (if it has one) has written its last
+ * output to the host, so a waiter sees all of it before the exit status. */
+void boot_exec_console_drain(int pid);
+
 struct fs_context;
 struct memfile;
 /* Builds the guest's filesystem tree over the gofer connection (ownership of gofer_fd passes);

@@ -97,6 +97,9 @@ static int do_wait(struct connection *c, const char *id, int pid)
         err = kernel_wait_pid(s->kernel, pid, &status, client_gone, &c->sock);
     else
         err = kernel_container_wait(s->kernel, id, &status, client_gone, &c->sock);
+    /* A process with a console of its own: its last output reaches the host first. */
+    if (pid && !err)
+        boot_exec_console_drain(pid);
     if (err == -EINTR) {
         err = -ECONNRESET; /* nobody to answer */
     } else if (err) {
@@ -240,13 +243,16 @@ static int do_execute(struct connection *c, struct json_object *req, int *fds, s
             groups[e.ngroups++] = (gid_t)json_object_get_int64(json_object_array_get_idx(v, i));
     }
     e.groups = groups;
-    /* Until the terminal bridge lands, a console is the process's stdio, as a donated host
-     * terminal (it still answers TCGETS and TIOCGWINSZ). */
+    /* A console (runsc exec -t): a sentry pty bridged to the donated host terminal, the new
+     * session's controlling terminal. */
+    struct exec_console *ec = NULL;
     int console = take_fd(fds, nfds, get_int(req, "console", -1));
     if (console >= 0) {
-        e.stdio_fds[0] = console;
-        e.stdio_fds[1] = fcntl(console, F_DUPFD_CLOEXEC, 0);
-        e.stdio_fds[2] = fcntl(console, F_DUPFD_CLOEXEC, 0);
+        int ret = boot_exec_console_attach(c->server->kernel, console, e.uid, &e, &ec);
+        if (ret) {
+            err = control_reply_error(c->sock, -ret, "execute: the terminal");
+            goto out;
+        }
     } else if (json_object_object_get_ex(req, "stdio", &v) &&
                json_object_is_type(v, json_type_array)) {
         for (size_t i = 0; i < 3 && i < json_object_array_length(v); i++)
@@ -270,6 +276,10 @@ static int do_execute(struct connection *c, struct json_object *req, int *fds, s
         };
     }
     int pid = kernel_execute(c->server->kernel, &e, why, sizeof(why));
+    if (ec && pid > 0)
+        boot_exec_console_started(ec, pid);
+    else if (ec)
+        boot_exec_console_abandon(ec);
     if (pid < 0) {
         char msg[300];
         snprintf(msg, sizeof(msg), "exec: \"%s\": %s", argv[0], why);

@@ -92,16 +92,6 @@ int boot_pod_create_container(struct kernel *k, const struct boot_pod_request *r
                  strerror(-err));
         goto out_spec;
     }
-    /* A console is the process's stdio, as a donated host terminal (as Execute does). The
-     * bridge to a sentry pty (console.c) needs a wake-up pipe, which the sandbox's own filter
-     * forbids once in place (pipe2): not done for members yet. */
-    if (console_fd >= 0) {
-        close_fds(stdio, 3);
-        stdio[0] = console_fd;
-        stdio[1] = fcntl(console_fd, F_DUPFD_CLOEXEC, 0);
-        stdio[2] = fcntl(console_fd, F_DUPFD_CLOEXEC, 0);
-        console_fd = -1;
-    }
     if (r->seccomp_prog && (err = seccomp_filter_create(r->seccomp_prog, r->seccomp_len,
                                                         r->seccomp_log, &filter)) != 0) {
         snprintf(why, whylen,
@@ -138,8 +128,24 @@ int boot_pod_create_container(struct kernel *k, const struct boot_pod_request *r
     e.n_rlimits = settings.n_rlimits;
     e.oom_score_adj = settings.oom_score_adj;
     stdio[0] = stdio[1] = stdio[2] = -1; /* the kernel's from the call on */
+    /* process.terminal: a sentry pty bridged to the donated host terminal, the controlling
+     * terminal of the member's session (as runsc exec -t's). */
+    struct exec_console *ec = NULL;
+    if (console_fd >= 0) {
+        close_fds(e.stdio_fds, 3);
+        err = boot_exec_console_attach(k, console_fd, e.uid, &e, &ec);
+        console_fd = -1;
+        if (err) {
+            snprintf(why, whylen, "create container %s: the terminal: %s", r->id, strerror(-err));
+            goto out_fs;
+        }
+    }
     char load_why[256] = "";
     int pid = kernel_container_create(k, r->id, &e, load_why, sizeof(load_why));
+    if (ec && pid > 0)
+        boot_exec_console_started(ec, pid);
+    else if (ec)
+        boot_exec_console_abandon(ec);
     if (pid < 0) {
         err = pid;
         if (err == -EEXIST)

@@ -18,45 +18,91 @@
 
 static const int allowed_syscalls[] = {
     /* memory */
-    SCMP_SYS(mmap), SCMP_SYS(munmap), SCMP_SYS(mprotect), SCMP_SYS(mremap), SCMP_SYS(madvise),
-    SCMP_SYS(brk), SCMP_SYS(fallocate),
+    SCMP_SYS(mmap),
+    SCMP_SYS(munmap),
+    SCMP_SYS(mprotect),
+    SCMP_SYS(mremap),
+    SCMP_SYS(madvise),
+    SCMP_SYS(brk),
+    SCMP_SYS(fallocate),
     /* I/O on fds the sandbox was given (stdio, the executable, the log) */
-    SCMP_SYS(read), SCMP_SYS(write), SCMP_SYS(readv), SCMP_SYS(writev), SCMP_SYS(pread64),
-    SCMP_SYS(pwrite64), SCMP_SYS(close), SCMP_SYS(fstat), SCMP_SYS(newfstatat), SCMP_SYS(lseek),
-    SCMP_SYS(poll), SCMP_SYS(ppoll), SCMP_SYS(fsync), SCMP_SYS(fdatasync),
+    SCMP_SYS(read),
+    SCMP_SYS(write),
+    SCMP_SYS(readv),
+    SCMP_SYS(writev),
+    SCMP_SYS(pread64),
+    SCMP_SYS(pwrite64),
+    SCMP_SYS(close),
+    SCMP_SYS(fstat),
+    SCMP_SYS(newfstatat),
+    SCMP_SYS(lseek),
+    SCMP_SYS(poll),
+    SCMP_SYS(ppoll),
+    SCMP_SYS(fsync),
+    SCMP_SYS(fdatasync),
     /* the gofer connection: 9P messages, and host fds donated with them */
-    SCMP_SYS(sendmsg), SCMP_SYS(recvmsg), SCMP_SYS(sendto), SCMP_SYS(recvfrom),
+    SCMP_SYS(sendmsg),
+    SCMP_SYS(recvmsg),
+    SCMP_SYS(sendto),
+    SCMP_SYS(recvfrom),
     SCMP_SYS(shutdown),
     /* the control socket: connections from the CLI on the listening socket it bound */
     SCMP_SYS(accept4),
+    /* the wake-up pipe of each terminal bridge, made when an exec -t or a pod member brings
+     * a terminal (an anonymous pipe: no name, nothing of the host's reached) */
+    SCMP_SYS(pipe2),
     /* threads, synchronization, signals */
-    SCMP_SYS(futex), SCMP_SYS(set_robust_list), SCMP_SYS(rseq), SCMP_SYS(gettid),
-    SCMP_SYS(getpid), SCMP_SYS(tgkill), SCMP_SYS(kill), SCMP_SYS(rt_sigprocmask),
-    SCMP_SYS(rt_sigaction), SCMP_SYS(rt_sigreturn), SCMP_SYS(rt_sigtimedwait),
-    SCMP_SYS(sigaltstack), SCMP_SYS(exit), SCMP_SYS(exit_group), SCMP_SYS(restart_syscall),
-    SCMP_SYS(sched_yield), SCMP_SYS(sched_getaffinity), SCMP_SYS(sched_setaffinity),
-    SCMP_SYS(getcpu), SCMP_SYS(membarrier),
+    SCMP_SYS(futex),
+    SCMP_SYS(set_robust_list),
+    SCMP_SYS(rseq),
+    SCMP_SYS(gettid),
+    SCMP_SYS(getpid),
+    SCMP_SYS(tgkill),
+    SCMP_SYS(kill),
+    SCMP_SYS(rt_sigprocmask),
+    SCMP_SYS(rt_sigaction),
+    SCMP_SYS(rt_sigreturn),
+    SCMP_SYS(rt_sigtimedwait),
+    SCMP_SYS(sigaltstack),
+    SCMP_SYS(exit),
+    SCMP_SYS(exit_group),
+    SCMP_SYS(restart_syscall),
+    SCMP_SYS(sched_yield),
+    SCMP_SYS(sched_getaffinity),
+    SCMP_SYS(sched_setaffinity),
+    SCMP_SYS(getcpu),
+    SCMP_SYS(membarrier),
     /* the ptrace platform */
-    SCMP_SYS(ptrace), SCMP_SYS(wait4), SCMP_SYS(waitid),
+    SCMP_SYS(ptrace),
+    SCMP_SYS(wait4),
+    SCMP_SYS(waitid),
     /* time and randomness for the guest */
-    SCMP_SYS(clock_gettime), SCMP_SYS(clock_getres), SCMP_SYS(gettimeofday), SCMP_SYS(time),
-    SCMP_SYS(nanosleep), SCMP_SYS(clock_nanosleep), SCMP_SYS(getrandom), SCMP_SYS(sysinfo),
-    SCMP_SYS(prlimit64), SCMP_SYS(getrlimit), SCMP_SYS(uname),
+    SCMP_SYS(clock_gettime),
+    SCMP_SYS(clock_getres),
+    SCMP_SYS(gettimeofday),
+    SCMP_SYS(time),
+    SCMP_SYS(nanosleep),
+    SCMP_SYS(clock_nanosleep),
+    SCMP_SYS(getrandom),
+    SCMP_SYS(sysinfo),
+    SCMP_SYS(prlimit64),
+    SCMP_SYS(getrlimit),
+    SCMP_SYS(uname),
 };
 
 #ifdef RUNSC_SANITIZED
 /* What the sanitizer runtimes use to report an error (they read /proc/self/maps and symbolize):
  * allowed only in sanitizer builds so their reports survive. */
 static const int sanitizer_syscalls[] = {
-    SCMP_SYS(open), SCMP_SYS(openat), SCMP_SYS(readlink), SCMP_SYS(readlinkat), SCMP_SYS(prctl),
-    SCMP_SYS(getppid), SCMP_SYS(sched_getparam), SCMP_SYS(getdents64), SCMP_SYS(dup2),
-    SCMP_SYS(pipe2), SCMP_SYS(mincore),
+    SCMP_SYS(open),  SCMP_SYS(openat),  SCMP_SYS(readlink),       SCMP_SYS(readlinkat),
+    SCMP_SYS(prctl), SCMP_SYS(getppid), SCMP_SYS(sched_getparam), SCMP_SYS(getdents64),
+    SCMP_SYS(dup2),  SCMP_SYS(mincore),
 };
 #endif
 
 /* The terminal requests the sentry makes on donated host ttys for the guest. */
-static const unsigned long allowed_ioctls[] = {TCGETS, TCSETS, TCSETSW, TCSETSF, TIOCGWINSZ,
-                                               TIOCSWINSZ};
+static const unsigned long allowed_ioctls[] = {TCGETS,  TCSETS,     TCSETSW,
+                                               TCSETSF, TIOCGWINSZ, TIOCSWINSZ};
 
 static void sigsys_handler(int sig, siginfo_t *info, void *ctx)
 {
@@ -113,8 +159,8 @@ int boot_install_sentry_seccomp(void)
         goto out;
     if ((err = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0)) != 0)
         goto out;
-    /* glibc itself sometimes looks for a file (malloc reads /proc/sys/vm/overcommit_memory when
-     * it trims a thread arena): answer as the empty root would, without opening anything. */
+        /* glibc itself sometimes looks for a file (malloc reads /proc/sys/vm/overcommit_memory when
+         * it trims a thread arena): answer as the empty root would, without opening anything. */
 #ifndef RUNSC_SANITIZED
     if ((err = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOENT), SCMP_SYS(openat), 0)) != 0 ||
         (err = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOENT), SCMP_SYS(open), 0)) != 0)

@@ -16,6 +16,7 @@
 #include "lib/control/control.h"
 #include "lib/errors.h"
 #include "runsc/oci/oci.h"
+#include "runsc/cli.h"
 #include "runsc/oci_cli.h"
 
 #define EXEC_FAILED 255 /* runc's exit code when the process could not be started */
@@ -475,6 +476,11 @@ int oci_cmd_exec(const struct global_flags *g, int argc, char **argv)
     if (o.detach) {
         code = exec_detached(socket_path, id, &p, console_fd, o.pid_file);
     } else {
+        /* On the caller's own terminal, raw while the process runs: every key reaches the
+         * guest's pty, whose line discipline turns ^C into its foreground job's SIGINT. */
+        struct cli_terminal term = {.fd = -1};
+        if (console_fd >= 0 && !o.console_socket)
+            (void)cli_terminal_make_raw(STDIN_FILENO, &term);
         pid_t guest_pid;
         code = start_process(socket_path, id, &p, console_fd, &guest_pid);
         if (code == 0) {
@@ -482,6 +488,7 @@ int oci_cmd_exec(const struct global_flags *g, int argc, char **argv)
                 oci_write_pid_file(o.pid_file, getpid());
             code = wait_process(socket_path, id, guest_pid);
         }
+        cli_terminal_restore(&term);
     }
     close(sock_dir_fd);
 out_console:

@@ -504,6 +504,8 @@ int kernel_execute(struct kernel *k, const struct kernel_exec *e, char *why, siz
     k->groups = tg;
     k->nprocs++;
     pthread_mutex_unlock(&k->lock);
+    if (e->on_session)
+        e->on_session(e->on_session_arg, pid);
     /* From here the task's own thread ends it: a failed load exits it with 127 or 126, which
      * kernel_wait_pid can still report. */
     struct process_start start = {

@@ -423,6 +423,10 @@ struct kernel_exec {
     bool has_caps;         /* caps are its capability sets; otherwise its uid's defaults */
     struct init_caps caps;
     bool no_new_privs;     /* PR_SET_NO_NEW_PRIVS from the start (process.noNewPrivileges) */
+    /* Called once the new process's session exists (sid: its pid) and before it runs, e.g.
+     * to give the session a controlling terminal; NULL: none. */
+    void (*on_session)(void *arg, int sid);
+    void *on_session_arg;
     /* A pod member's own process.rlimits over the ones init has, and its oomScoreAdj. */
     const struct init_rlimit *rlimits;
     size_t n_rlimits;

@@ -146,14 +146,36 @@ session() {
     tm kill-session -t "$MODE"
 }
 
+# `runsc exec -t` into a running container gets the same: a container whose root is the host's
+# (read-only, like runsc do's) and whose environment the exec'd shell inherits.
+ROOT=$TMP/root
+mkdir -p "$TMP/bundle"
+cat >"$TMP/bundle/config.json" <<JSON
+{"ociVersion": "1.0.2",
+ "process": {"terminal": false, "user": {"uid": 0, "gid": 0}, "args": ["sleep", "1000"],
+   "env": ["PATH=/usr/sbin:/usr/bin:/sbin:/bin", "TERM=dumb", "HOME=/", "PS1=IN\$ "], "cwd": "/",
+   "capabilities": {"bounding": ["CAP_KILL"], "effective": ["CAP_KILL"], "permitted": ["CAP_KILL"]}},
+ "root": {"path": "/", "readonly": true},
+ "mounts": [{"destination": "/proc", "type": "proc", "source": "proc"},
+   {"destination": "/tmp", "type": "tmpfs", "source": "tmpfs"}],
+ "linux": {"namespaces": [{"type": "pid"}, {"type": "network"}, {"type": "ipc"}, {"type": "uts"},
+   {"type": "mount"}]}}
+JSON
+at_exit '"$RUNSC" --root "$ROOT" delete --force jc >/dev/null 2>&1'
+(cd "$TMP/bundle" && "$RUNSC" --root "$ROOT" run -d jc </dev/null >/dev/null 2>&1)
+
 session native ""
 session runsc "$RUNSC do"
-if [[ -s $TMP/lines.native ]] && diff -u "$TMP/lines.native" "$TMP/lines.runsc" >"$TMP/lines.diff"; then
-    pass "the shell's key lines as natively"
-else
-    fail "the shell's key lines as natively" "$(cat "$TMP/lines.native")" "$(cat "$TMP/lines.runsc")"
-fi
-for mode in native runsc; do
+session exec "$RUNSC --root $ROOT exec -t jc"
+for mode in runsc exec; do
+    if [[ -s $TMP/lines.native ]] && diff -u "$TMP/lines.native" "$TMP/lines.$mode" >"$TMP/lines.diff"; then
+        pass "[$mode] the shell's key lines as natively"
+    else
+        fail "[$mode] the shell's key lines as natively" "$(cat "$TMP/lines.native")" \
+            "$(cat "$TMP/lines.$mode" 2>/dev/null)"
+    fi
+done
+for mode in native runsc exec; do
     if [[ -s $TMP/before.$mode ]] && cmp -s "$TMP/before.$mode" "$TMP/after.$mode"; then
         pass "[$mode] the host terminal's settings are restored (stty -g before = after)"
     else
