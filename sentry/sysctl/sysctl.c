@@ -17,11 +17,11 @@ enum sysctl_type {
 struct sysctl_desc {
     const char *name;
     enum sysctl_type type;
-    unsigned count;  /* values in the vector */
-    size_t offset;   /* of the first value in struct sysctl_values */
-    int64_t min;     /* SYSCTL_INT's range */
+    unsigned count; /* values in the vector */
+    size_t offset;  /* of the first value in struct sysctl_values */
+    int64_t min;    /* SYSCTL_INT's range */
     int64_t max;
-    uint64_t umax;   /* SYSCTL_ULONG's (its minimum is 0) */
+    uint64_t umax; /* SYSCTL_ULONG's (its minimum is 0) */
     bool net;
     /* The key's own rule on the new values (`v`, already holding them) next to the others:
      * 0 or -EINVAL; may adjust v as Linux does. */
@@ -65,13 +65,17 @@ static int check_sem(struct sysctl_values *v, const struct sysctl_values *old)
 }
 
 #define INT_KEY(n, field, cnt, lo, hi, is_net, chk)                                                \
-    {.name = (n), .type = SYSCTL_INT, .count = (cnt),                                             \
-     .offset = offsetof(struct sysctl_values, field), .min = (lo), .max = (hi), .net = (is_net),  \
-     .check = (chk)}
+    {                                                                                              \
+        .name = (n), .type = SYSCTL_INT, .count = (cnt),                                           \
+        .offset = offsetof(struct sysctl_values, field), .min = (lo), .max = (hi),                 \
+        .net = (is_net), .check = (chk)                                                            \
+    }
 #define ULONG_KEY(n, field, cnt, hi, is_net, chk)                                                  \
-    {.name = (n), .type = SYSCTL_ULONG, .count = (cnt),                                           \
-     .offset = offsetof(struct sysctl_values, field), .umax = (hi), .net = (is_net),              \
-     .check = (chk)}
+    {                                                                                              \
+        .name = (n), .type = SYSCTL_ULONG, .count = (cnt),                                         \
+        .offset = offsetof(struct sysctl_values, field), .umax = (hi), .net = (is_net),            \
+        .check = (chk)                                                                             \
+    }
 
 /* GID_T_MAX: the largest valid gid ((gid_t)-1 is the invalid one). */
 #define SYSCTL_GID_MAX 4294967294ULL
@@ -88,15 +92,13 @@ static const struct sysctl_desc sysctl_descs[SYSCTL_COUNT] = {
         INT_KEY("kernel.shm_rmid_forced", shm_rmid_forced, 1, 0, 1, false, NULL),
     [SYSCTL_NET_CORE_SOMAXCONN] =
         INT_KEY("net.core.somaxconn", somaxconn, 1, 0, INT_MAX, true, NULL),
-    [SYSCTL_NET_IPV4_IP_LOCAL_PORT_RANGE] = INT_KEY("net.ipv4.ip_local_port_range",
-                                                    ip_local_port_range, 2, 1, 65535, true,
-                                                    check_port_range),
+    [SYSCTL_NET_IPV4_IP_LOCAL_PORT_RANGE] = INT_KEY(
+        "net.ipv4.ip_local_port_range", ip_local_port_range, 2, 1, 65535, true, check_port_range),
     [SYSCTL_NET_IPV4_IP_UNPRIVILEGED_PORT_START] =
         INT_KEY("net.ipv4.ip_unprivileged_port_start", ip_unprivileged_port_start, 1, 0, 65535,
                 true, check_privileged_ports),
-    [SYSCTL_NET_IPV4_PING_GROUP_RANGE] =
-        ULONG_KEY("net.ipv4.ping_group_range", ping_group_range, 2, SYSCTL_GID_MAX, true,
-                  check_ping_group_range),
+    [SYSCTL_NET_IPV4_PING_GROUP_RANGE] = ULONG_KEY("net.ipv4.ping_group_range", ping_group_range, 2,
+                                                   SYSCTL_GID_MAX, true, check_ping_group_range),
     /* proc_dou8vec_minmax without bounds: any u8. */
     [SYSCTL_NET_IPV4_TCP_SYNCOOKIES] =
         INT_KEY("net.ipv4.tcp_syncookies", tcp_syncookies, 1, 0, 255, true, NULL),

@@ -64,7 +64,8 @@ static void check_shm(void)
     /* (Nothing is past a shmmax of ULONG_MAX.) */
     errno = 0;
     EXPECT_FACT("shmget(shmmax + 1): EINVAL",
-                shmmax == ~0ULL || (shmget(IPC_PRIVATE, shmmax + 1, 0600) == -1 && errno == EINVAL));
+                shmmax == ~0ULL ||
+                    (shmget(IPC_PRIVATE, shmmax + 1, 0600) == -1 && errno == EINVAL));
     int id = shmget(IPC_PRIVATE, 4096, 0600);
     EXPECT_FACT("shmget(4096) within shmmax", id >= 0);
     shmctl(id, IPC_RMID, NULL);
@@ -110,10 +111,9 @@ static void check_sem(void)
     } arg = {.info = &info};
 
     CHECK(semctl(0, 0, IPC_INFO, arg) >= 0, "IPC_INFO: %s", guest_errno_name(errno));
-    EXPECT_FACT("sem IPC_INFO shows kernel.sem", info.semmsl == (int)sem[0] &&
-                                                     info.semmns == (int)sem[1] &&
-                                                     info.semopm == (int)sem[2] &&
-                                                     info.semmni == (int)sem[3]);
+    EXPECT_FACT("sem IPC_INFO shows kernel.sem",
+                info.semmsl == (int)sem[0] && info.semmns == (int)sem[1] &&
+                    info.semopm == (int)sem[2] && info.semmni == (int)sem[3]);
     EXPECT_ERRNO("semget(SEMMSL + 1)", semget(IPC_PRIVATE, (int)sem[0] + 1, 0600), EINVAL);
     struct sembuf op = {0};
     EXPECT_ERRNO("semop(SEMOPM + 1 operations)", semop(0, &op, (size_t)sem[2] + 1), E2BIG);
@@ -164,7 +164,8 @@ static void check_unprivileged(void)
         if (setgroups(0, NULL) || setgid(65534) || setuid(65534))
             _exit(1);
         int s = socket(AF_INET, SOCK_STREAM, 0);
-        struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(80),
+        struct sockaddr_in a = {.sin_family = AF_INET,
+                                .sin_port = htons(80),
                                 .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
         int r = bind(s, (struct sockaddr *)&a, sizeof(a));
         if (start > 80 ? r != -1 || errno != EACCES : r != 0)

@@ -5,6 +5,7 @@
 # entries uid 1000 can't bind port 80 and may not write /proc/sys. An unknown key or a value the
 # key refuses fails create with the key named, leaving no container behind. Root in the sandbox
 # writes /proc/sys and shmget and bind follow the new values.
+# shellcheck disable=SC1010,SC2016 # `runsc do` is not a loop; guest shell code is single-quoted
 # shellcheck source=tests/integration/lib.sh
 source "$(dirname -- "$0")/lib.sh"
 

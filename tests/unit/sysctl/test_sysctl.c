@@ -96,8 +96,9 @@ static void test_number_text(void **state)
     assert_int_equal(set(id, "12 13"), 0);
     assert_string_equal(show(id), "12\n");
     /* Refused, value kept. */
-    static const char *const bad[] = {"12abc", "+7", "0x", "08", "-1", "2147483648", "\n", "",
-                                      "abc", "000000000000000000001", "1,2"};
+    static const char *const bad[] = {"12abc",      "+7", "0x", "08",  "-1",
+                                      "2147483648", "\n", "",   "abc", "000000000000000000001",
+                                      "1,2"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         assert_int_equal(set(id, bad[i]), -EINVAL);
         assert_string_equal(show(id), "12\n");
@@ -157,8 +158,8 @@ static void test_vectors(void **state)
     assert_int_equal(set(pr, "40000\t40020\n"), 0);
     assert_int_equal(set(pr, "40001 40031 junk"), 0);
     assert_string_equal(show(pr), "40001\t40031\n");
-    static const char *const bad[] = {"500 600", "5000 4000", "0 100", "41000", "abc",
-                                      "40000,40030", "40002 40032x", "40000 65536"};
+    static const char *const bad[] = {"500 600", "5000 4000",   "0 100",        "41000",
+                                      "abc",     "40000,40030", "40002 40032x", "40000 65536"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         assert_int_equal(set(pr, bad[i]), -EINVAL);
         assert_string_equal(show(pr), "40001\t40031\n");
