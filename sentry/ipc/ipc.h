@@ -26,6 +26,13 @@ long ipc_shmget(struct task *t, int32_t key, uint64_t size, int flags);
 long ipc_shmat(struct task *t, int id, uint64_t addr, int flags);
 long ipc_shmdt(struct task *t, uint64_t addr);
 long ipc_shmctl(struct task *t, int id, int cmd, uint64_t buf);
+/* A task ended, its address space already released (Linux's exit_shm): with
+ * kernel.shm_rmid_forced the segments it created that nothing has attached go; the others
+ * forget their creator. */
+void ipc_shm_exit(struct task *t);
+/* kernel.shm_rmid_forced was just set (Linux's shm_destroy_orphaned): the segments whose
+ * creator has ended and that nothing has attached go now. */
+void ipc_shm_destroy_orphans(void);
 
 struct timespec;
 /* semget(2), semtimedop(2) (semop(2) with a NULL timeout: a relative one, already copied in),

@@ -37,6 +37,7 @@ struct shm_segment {
     bool removed;         /* IPC_RMID: freed at the last detach */
     bool locked;          /* SHM_LOCK: only reported */
     struct sysctl_table *sysctl; /* its kernel's (kernel.shm_rmid_forced); immutable */
+    const struct task *creator;  /* the task that made it, until that task ends */
 };
 
 /* The sandbox's one IPC namespace's segments. shm_ids.lock protects the table and every
@@ -217,6 +218,7 @@ static long seg_create(struct ipc_registry *r, struct task *t, int32_t key, int 
     s->base.ops = &shm_mappable_ops;
     s->mf = mf;
     s->sysctl = &t->kernel->sysctl;
+    s->creator = t;
     s->size = size;
     s->npages = npages;
     s->ctime = time(NULL);
@@ -455,4 +457,38 @@ out:
     if (ret >= 0 && (cmd == IPC_STAT || by_index) && mm_copy_out(t->mm, buf, &ds, sizeof(ds)) != 0)
         return -EFAULT;
     return ret;
+}
+
+void ipc_shm_exit(struct task *t)
+{
+    struct sysctl_values v;
+
+    sysctl_read(&t->kernel->sysctl, &v);
+    pthread_mutex_lock(&shm_ids.lock);
+    for (int i = 0; i <= shm_ids.max_idx; i++) {
+        struct shm_segment *s = seg_of_object(ipc_registry_at(&shm_ids, i));
+        if (!s || s->creator != t)
+            continue;
+        s->creator = NULL;
+        if (v.shm_rmid_forced && !s->nattch && !s->removed) {
+            s->removed = true;
+            s->perm.key = IPC_PRIVATE;
+            seg_free_if_unused(s);
+        }
+    }
+    pthread_mutex_unlock(&shm_ids.lock);
+}
+
+void ipc_shm_destroy_orphans(void)
+{
+    pthread_mutex_lock(&shm_ids.lock);
+    for (int i = 0; i <= shm_ids.max_idx; i++) {
+        struct shm_segment *s = seg_of_object(ipc_registry_at(&shm_ids, i));
+        if (s && !s->creator && !s->nattch && !s->removed) {
+            s->removed = true;
+            s->perm.key = IPC_PRIVATE;
+            seg_free_if_unused(s);
+        }
+    }
+    pthread_mutex_unlock(&shm_ids.lock);
 }

@@ -11,7 +11,6 @@
 #include "sentry/syscalls/socket_internal.h"
 #include "sentry/syscalls/syscalls.h"
 
-
 int socket_fd_get(struct task *t, uint64_t fd, struct socket **out)
 {
     struct file *f = task_get_file(t, fd);

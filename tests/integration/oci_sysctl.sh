@@ -4,7 +4,7 @@
 # kernel.shmmax is EINVAL, ephemeral ports come from ip_local_port_range; without the spec's
 # entries uid 1000 can't bind port 80 and may not write /proc/sys. An unknown key or a value the
 # key refuses fails create with the key named, leaving no container behind. Root in the sandbox
-# writes /proc/sys and shmget and bind follow the new values.
+# writes /proc/sys and shmget, bind and the end of a segment's creator follow the new values.
 # shellcheck disable=SC1010,SC2016 # `runsc do` is not a loop; guest shell code is single-quoted
 # shellcheck source=tests/integration/lib.sh
 source "$(dirname -- "$0")/lib.sh"
@@ -92,3 +92,10 @@ RUN_TIMEOUT=60 run "$RUNSC" do sh -c "echo '40100 40100' >/proc/sys/net/ipv4/ip_
 expect_status 0
 expect_stdout_contains $'40100\t40100\nshmget 65537: EINVAL\nephemeral port: 40100\n'
 expect_stdout_contains $'refused\n'
+
+# kernel.shm_rmid_forced: setting it removes the segments nobody attached whose creator is gone,
+# and later ones go when their creator exits (Linux's shm_destroy_orphaned, exit_shm).
+RUN_TIMEOUT=60 run "$RUNSC" do sh -c "$PROBE make 77 && $PROBE find 77 && echo 1 >/proc/sys/kernel/shm_rmid_forced &&
+    $PROBE make 78 && $PROBE find 78 && $PROBE find 77"
+expect_status 0
+expect_stdout_contains $'make 77: ok\nfind 77: ok\nmake 78: ok\nfind 78: ENOENT\nfind 77: ENOENT\n'

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "sentry/fs/proc/proc_internal.h"
+#include "sentry/ipc/ipc.h"
 #include "sentry/sysctl/sysctl.h"
 
 static struct kernel *kernel_of(const struct kernfs_node *n)
@@ -74,8 +75,18 @@ static ssize_t write_sysctl(const struct kernfs_node *n, const char *buf, size_t
         return err;
     if (len == 0 || off != 0)
         return 0;
-    err = sysctl_set(&kernel_of(n)->sysctl, id, buf, len < 4095 ? len : 4095);
-    return err ? err : (ssize_t)len;
+    struct sysctl_table *table = &kernel_of(n)->sysctl;
+    err = sysctl_set(table, id, buf, len < 4095 ? len : 4095);
+    if (err)
+        return err;
+    /* proc_ipc_dointvec_minmax_orphans: setting shm_rmid_forced removes the orphans now. */
+    if (id == SYSCTL_KERNEL_SHM_RMID_FORCED) {
+        struct sysctl_values v;
+        sysctl_read(table, &v);
+        if (v.shm_rmid_forced)
+            ipc_shm_destroy_orphans();
+    }
+    return (ssize_t)len;
 }
 
 static int gen_hostname(const struct kernfs_node *n, struct kernfs_buf *b)
