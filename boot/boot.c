@@ -262,6 +262,13 @@ int boot_run(const struct boot_config *cfg)
         code = fail("create the kernel", err);
         goto out;
     }
+    /* Before anything runs in the container (boot_spec_check_sysctl vetted them already). */
+    char sysctl_why[256];
+    if (cfg->spec &&
+        (err = boot_spec_apply_sysctl(cfg->spec, &k->sysctl, sysctl_why, sizeof(sysctl_why)))) {
+        code = fail(sysctl_why, err);
+        goto out;
+    }
     if (cfg->spec && (err = boot_build_container_fs(cfg->spec, cfg->gofer_fd, mf, k, &fs)) != 0) {
         code = fail("build the container's filesystem tree", err);
         goto out;

@@ -66,8 +66,13 @@ struct init_process;
 struct init_rlimit;
 void boot_spec_init_settings(const struct oci_spec *spec, struct init_process *init,
                              struct init_rlimit *rlimits);
-/* Checks linux.sysctl: 0 if the sandbox can honour every entry, else -EINVAL with the first it
- * can't named in why. */
+/* Applies linux.sysctl to `table` in order: 0, or -EINVAL with the first entry it can't take
+ * (an unknown key, a value the key's setter refuses) named in why ("linux.sysctl: KEY ...").
+ * Entries before it stay applied. */
+struct sysctl_table;
+int boot_spec_apply_sysctl(const struct oci_spec *spec, struct sysctl_table *table, char *why,
+                           size_t whylen);
+/* The same check on a scratch table, before the kernel exists: 0 if every entry applies. */
 int boot_spec_check_sysctl(const struct oci_spec *spec, char *why, size_t whylen);
 
 /* Runs the sandbox; returns the exit code for `runsc boot` (the guest's status, 128+N for a

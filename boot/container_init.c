@@ -1,6 +1,6 @@
 /* A container's init as its OCI spec describes it: resource limits, noNewPrivileges, the
- * capability bounding set, oomScoreAdj, umask, and which linux.sysctl entries the sandbox can
- * honour. User and groups go through kernel_config (boot.c). */
+ * capability bounding set, oomScoreAdj, umask, and linux.sysctl applied to the kernel's sysctl
+ * table. User and groups go through kernel_config (boot.c). */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -9,6 +9,7 @@
 #include "boot/boot.h"
 #include "runsc/oci/oci.h"
 #include "sentry/kernel/kernel.h"
+#include "sentry/sysctl/sysctl.h"
 #include "sentry/vfs/vfs.h"
 
 void boot_spec_init_settings(const struct oci_spec *spec, struct init_process *init,
@@ -43,47 +44,56 @@ void boot_spec_init_settings(const struct oci_spec *spec, struct init_process *i
     init->fs->umask = p->user.has_umask ? p->user.umask & 0777 : 0022;
 }
 
-/* sysctls the sandbox accepts: the network ones Docker and Kubernetes set by default (its
- * netstack lets any user bind low ports and open ICMP sockets already), and the IPC and UTS
- * ones whose values the sentry has as fixed limits (taken, not applied). */
-static const char *const accepted_sysctls[] = {
-    "net.ipv4.ip_unprivileged_port_start",
-    "net.ipv4.ping_group_range",
-    "net.ipv4.ip_local_port_range",
-    "net.ipv4.tcp_syncookies",
-    "kernel.shm_rmid_forced",
-    "kernel.shmmax",
-    "kernel.shmall",
-    "kernel.shmmni",
-    "kernel.msgmax",
-    "kernel.msgmnb",
-    "kernel.msgmni",
-    "kernel.sem",
-};
-
-int boot_spec_check_sysctl(const struct oci_spec *spec, char *why, size_t whylen)
+/* linux.sysctl, in the spec's order, as runc writes each to /proc/sys: a key of the kernel's
+ * sysctl table through its setter; kernel.hostname and kernel.domainname are the UTS names the
+ * spec sets elsewhere, taken when they agree with it. */
+int boot_spec_apply_sysctl(const struct oci_spec *spec, struct sysctl_table *table, char *why,
+                           size_t whylen)
 {
     for (size_t i = 0; i < spec->n_sysctl; i++) {
         const struct oci_key_value *kv = &spec->sysctl[i];
-        bool ok = false;
-        for (size_t j = 0; j < sizeof(accepted_sysctls) / sizeof(accepted_sysctls[0]); j++)
-            ok |= strcmp(kv->key, accepted_sysctls[j]) == 0;
-        /* kernel.domainname and kernel.hostname are the UTS names the spec sets elsewhere:
-         * taken when they agree with it. */
-        if (strcmp(kv->key, "kernel.hostname") == 0)
-            ok = spec->hostname && strcmp(kv->value, spec->hostname) == 0;
-        if (strcmp(kv->key, "kernel.domainname") == 0)
-            ok = spec->domainname && strcmp(kv->value, spec->domainname) == 0;
-        if (!ok) {
+        bool is_uts = false;
+        const char *uts = NULL;
+        if (strcmp(kv->key, "kernel.hostname") == 0) {
+            is_uts = true;
+            uts = spec->hostname;
+        } else if (strcmp(kv->key, "kernel.domainname") == 0) {
+            is_uts = true;
+            uts = spec->domainname;
+        }
+        if (is_uts) {
+            if (uts && strcmp(kv->value, uts) == 0)
+                continue;
+            snprintf(why, whylen, "linux.sysctl: %s: \"%s\" differs from the spec's %s", kv->key,
+                     kv->value, kv->key + strlen("kernel."));
+            return -EINVAL;
+        }
+        int id = sysctl_lookup(kv->key);
+        if (id < 0 || strchr(kv->key, '/')) {
             snprintf(why, whylen,
                      "linux.sysctl: %s is not supported by the sandbox (supported: "
-                     "net.ipv4.ip_unprivileged_port_start, net.ipv4.ping_group_range, "
-                     "net.ipv4.ip_local_port_range, net.ipv4.tcp_syncookies, kernel.shm*, "
-                     "kernel.msg*, kernel.sem)",
+                     "kernel.hostname, kernel.domainname, kernel.msgmax, kernel.msgmnb, "
+                     "kernel.msgmni, kernel.sem, kernel.shmall, kernel.shmmax, kernel.shmmni, "
+                     "kernel.shm_rmid_forced, net.core.somaxconn, "
+                     "net.ipv4.ip_local_port_range, net.ipv4.ip_unprivileged_port_start, "
+                     "net.ipv4.ping_group_range, net.ipv4.tcp_syncookies)",
                      kv->key);
             return -EINVAL;
         }
-        log_info("sysctl %s=%s: accepted, the sandbox's value stays", kv->key, kv->value);
+        if (sysctl_set(table, id, kv->value, strlen(kv->value)) != 0) {
+            snprintf(why, whylen, "linux.sysctl: %s: invalid value \"%s\"", kv->key, kv->value);
+            return -EINVAL;
+        }
     }
     return 0;
+}
+
+int boot_spec_check_sysctl(const struct oci_spec *spec, char *why, size_t whylen)
+{
+    struct sysctl_table scratch;
+
+    sysctl_table_init(&scratch);
+    int err = boot_spec_apply_sysctl(spec, &scratch, why, whylen);
+    sysctl_table_destroy(&scratch);
+    return err;
 }

@@ -13,29 +13,26 @@
 
 struct task;
 
-/* Linux's defaults (ipc/shm.c, include/uapi/linux/shm.h); /proc/sys/kernel/shmmax and shmall
- * show the same. */
+/* The fixed limits (include/uapi/linux/{shm,sem}.h); the others are the kernel's sysctls
+ * (kernel.shmmax, shmall, shmmni, msgmax, msgmnb, msgmni, sem, shm_rmid_forced), read at each
+ * call from the calling task's kernel. */
 #define IPC_SHMMIN 1ULL
-#define IPC_SHMMAX (UINT64_MAX - (1ULL << 24))
-#define IPC_SHMMNI 4096
-
-/* Linux's semaphore limits (include/uapi/linux/sem.h; /proc/sys/kernel/sem shows them). */
-#define IPC_SEMMSL 32000
-#define IPC_SEMMNS 1024000000
-#define IPC_SEMOPM 500
-#define IPC_SEMMNI 32000
 #define IPC_SEMVMX 32767
-
-/* Linux's message queue limits (include/uapi/linux/msg.h; /proc/sys/kernel/msgmax...). */
-#define IPC_MSGMAX 8192
-#define IPC_MSGMNB 16384
-#define IPC_MSGMNI 32000
+/* semop(2)'s operations up to this many are copied onto the stack (Linux's SEMOPM_FAST). */
+#define IPC_SEMOPM_FAST 64
 
 /* shmget(2), shmat(2), shmdt(2), shmctl(2): what the syscalls return. */
 long ipc_shmget(struct task *t, int32_t key, uint64_t size, int flags);
 long ipc_shmat(struct task *t, int id, uint64_t addr, int flags);
 long ipc_shmdt(struct task *t, uint64_t addr);
 long ipc_shmctl(struct task *t, int id, int cmd, uint64_t buf);
+/* A task ended, its address space already released (Linux's exit_shm): with
+ * kernel.shm_rmid_forced the segments it created that nothing has attached go; the others
+ * forget their creator. */
+void ipc_shm_exit(struct task *t);
+/* kernel.shm_rmid_forced was just set (Linux's shm_destroy_orphaned): the segments whose
+ * creator has ended and that nothing has attached go now. */
+void ipc_shm_destroy_orphans(void);
 
 struct timespec;
 /* semget(2), semtimedop(2) (semop(2) with a NULL timeout: a relative one, already copied in),

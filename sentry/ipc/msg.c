@@ -7,6 +7,7 @@
 #include "sentry/ipc/ipc.h"
 
 #include <errno.h>
+#include <linux/capability.h>
 #include <limits.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -53,7 +54,7 @@ struct msg_queue {
     bool removed;             /* IPC_RMID: out of the table, freed at the last hold */
 };
 
-static struct ipc_registry msg_ids = IPC_REGISTRY_INIT(IPC_MSGMNI);
+static struct ipc_registry msg_ids = IPC_REGISTRY_INIT(0);
 /* Messages and bytes queued in all queues (MSG_INFO); msg_ids.lock. */
 static unsigned long msg_total_count, msg_total_bytes;
 
@@ -158,15 +159,19 @@ static void queue_destroy(struct msg_queue *q)
 static long queue_create(struct ipc_registry *r, struct task *t, int32_t key, int flags, void *arg)
 {
     (void)arg;
+    struct sysctl_values v;
+    sysctl_read(&t->kernel->sysctl, &v);
     struct msg_queue *q = calloc(1, sizeof(*q));
     if (!q)
         return -ENOMEM;
+    r->mni = v.msgmni;
     long id = ipc_registry_add(r, &q->perm, t, key, flags);
     if (id < 0) {
         free(q);
         return id;
     }
-    q->qbytes = IPC_MSGMNB;
+    /* newque: a new queue holds kernel.msgmnb bytes. */
+    q->qbytes = (unsigned long)v.msgmnb;
     q->ctime = time(NULL);
     waitqueue_init(&q->senders);
     return id;
@@ -228,7 +233,9 @@ long ipc_msgsnd(struct task *t, int id, uint64_t msgp, uint64_t msgsz, int flags
     /* Linux's order: the type's copy-in, then the sizes, then the text (ksys_msgsnd). */
     if (mm_copy_in(t->mm, msgp, &type, sizeof(type)) != 0)
         return -EFAULT;
-    if (msgsz > IPC_MSGMAX || id < 0 || type < 1)
+    struct sysctl_values v;
+    sysctl_read(&t->kernel->sysctl, &v);
+    if (msgsz > (uint64_t)v.msgmax || id < 0 || type < 1)
         return -EINVAL;
     struct msg_message *m = malloc(sizeof(*m) + msgsz);
     if (!m)
@@ -331,7 +338,10 @@ static long msg_receive(struct task *t, int id, size_t bufsz, long type, enum ms
             }
             if (flags & MSG_COPY) {
                 /* Linux's copy_msg: the copy's room is the buffer's (at most msgmax). */
-                if (m->size > (bufsz < IPC_MSGMAX ? bufsz : IPC_MSGMAX)) {
+                struct sysctl_values v;
+                sysctl_read(&t->kernel->sysctl, &v);
+                size_t room = bufsz < (size_t)v.msgmax ? bufsz : (size_t)v.msgmax;
+                if (m->size > room) {
                     ret = -EINVAL;
                     goto out;
                 }
@@ -438,15 +448,19 @@ long ipc_msgrcv(struct task *t, int id, uint64_t msgp, uint64_t msgsz, long msgt
 
 static long msg_info(struct task *t, int cmd, uint64_t buf)
 {
+    struct sysctl_values v;
+    sysctl_read(&t->kernel->sysctl, &v);
+    /* msgctl_info: the sysctls, and the compile-time MSGPOOL, MSGMAP and MSGTQL (the default
+     * MSGMNI * MSGMNB / 1024 KiB, MSGMNB and MSGMNB). */
     struct msginfo mi = {
-        .msgmni = IPC_MSGMNI,
-        .msgmax = IPC_MSGMAX,
-        .msgmnb = IPC_MSGMNB,
-        .msgssz = 16,                                /* MSGSSZ */
-        .msgseg = 0xffff,                            /* MSGSEG */
-        .msgpool = IPC_MSGMNI * (IPC_MSGMNB / 1024), /* MSGPOOL, in KiB */
-        .msgmap = IPC_MSGMNB,                        /* MSGMAP */
-        .msgtql = IPC_MSGMNB,                        /* MSGTQL */
+        .msgmni = v.msgmni,
+        .msgmax = v.msgmax,
+        .msgmnb = v.msgmnb,
+        .msgssz = 16,     /* MSGSSZ */
+        .msgseg = 0xffff, /* MSGSEG */
+        .msgpool = 32000 * (16384 / 1024),
+        .msgmap = 16384,
+        .msgtql = 16384,
     };
     pthread_mutex_lock(&msg_ids.lock);
     if (cmd == MSG_INFO) {
@@ -496,7 +510,10 @@ static long msg_stat(struct task *t, int id, int cmd, uint64_t buf)
 static long msg_down(struct task *t, int id, int cmd, const struct msqid_ds *ds)
 {
     long ret = 0;
+    struct sysctl_values v;
 
+    sysctl_read(&t->kernel->sysctl, &v);
+    int msgmnb = v.msgmnb;
     pthread_mutex_lock(&msg_ids.lock);
     struct msg_queue *q = queue_find(id);
     if (!q) {
@@ -505,8 +522,8 @@ static long msg_down(struct task *t, int id, int cmd, const struct msqid_ds *ds)
         ret = -EPERM;
     } else if (cmd == IPC_RMID) {
         queue_destroy(q);
-    } else if (ds->msg_qbytes > IPC_MSGMNB && t->creds.euid != 0) {
-        ret = -EPERM; /* raising it past msgmnb needs CAP_SYS_RESOURCE */
+    } else if (ds->msg_qbytes > (unsigned long)msgmnb && !task_capable(t, CAP_SYS_RESOURCE)) {
+        ret = -EPERM; /* raising it past kernel.msgmnb needs CAP_SYS_RESOURCE */
     } else {
         ipc_perm_update(&q->perm, &ds->msg_perm);
         q->qbytes = ds->msg_qbytes;

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <linux/capability.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "sentry/kernel/kernel.h"
 
@@ -26,10 +27,20 @@ struct ipc_object *ipc_registry_find(struct ipc_registry *r, int id)
 long ipc_registry_add(struct ipc_registry *r, struct ipc_object *o, struct task *t, int32_t key,
                       int flags)
 {
-    if (!r->table && !(r->table = calloc((size_t)r->mni, sizeof(*r->table))))
-        return -ENOMEM;
-    if (r->in_use >= r->mni)
+    if (r->in_use >= r->mni || r->in_use >= IPC_SEQ_MULTIPLIER)
         return -ENOSPC;
+    /* The lowest free slot is at most in_use: grow the table to hold it. */
+    if (r->in_use >= r->cap) {
+        int cap = r->cap ? r->cap * 2 : 16;
+        if (cap > IPC_SEQ_MULTIPLIER)
+            cap = IPC_SEQ_MULTIPLIER;
+        struct ipc_object **table = realloc(r->table, (size_t)cap * sizeof(*table));
+        if (!table)
+            return -ENOMEM;
+        memset(table + r->cap, 0, (size_t)(cap - r->cap) * sizeof(*table));
+        r->table = table;
+        r->cap = cap;
+    }
     int idx = 0;
     while (r->table[idx])
         idx++;

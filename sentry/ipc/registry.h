@@ -29,8 +29,9 @@ struct ipc_object {
 
 struct ipc_registry {
     pthread_mutex_t lock;      /* the table, the counters and every object's state of this kind */
-    struct ipc_object **table; /* `mni` slots, allocated on first use */
-    int mni;
+    struct ipc_object **table; /* `cap` slots, grown as needed up to IPC_SEQ_MULTIPLIER */
+    int cap;
+    int mni; /* the most objects: the kind sets it from its sysctl before each add */
     int in_use;
     int max_idx; /* highest slot in use, or -1 */
     unsigned seq;
@@ -54,8 +55,8 @@ struct ipc_get_ops {
  * Takes the lock. */
 long ipc_registry_get(struct ipc_registry *r, struct task *t, int32_t key, int flags,
                       const struct ipc_get_ops *ops, void *arg);
-/* Registers `o` for task `t` with `key` and the permission bits of `flags`: its id, or -ENOSPC
- * (the table is full), or -ENOMEM. Lock held. */
+/* Registers `o` for task `t` with `key` and the permission bits of `flags` in the lowest free
+ * slot: its id, or -ENOSPC (`mni` objects exist already), or -ENOMEM. Lock held. */
 long ipc_registry_add(struct ipc_registry *r, struct ipc_object *o, struct task *t, int32_t key,
                       int flags);
 /* Takes `o` out of the table; its key becomes IPC_PRIVATE. Lock held. */

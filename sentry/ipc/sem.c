@@ -61,7 +61,7 @@ struct sem_set {
     struct sem_value sems[];
 };
 
-static struct ipc_registry sem_ids = IPC_REGISTRY_INIT(IPC_SEMMNI);
+static struct ipc_registry sem_ids = IPC_REGISTRY_INIT(0);
 static long sem_total; /* semaphores in all sets (SEM_INFO's semaem); sem_ids.lock */
 
 static struct sem_set *set_of_object(struct ipc_object *o)
@@ -192,11 +192,15 @@ static long set_create(struct ipc_registry *r, struct task *t, int32_t key, int 
     int nsems = *(const int *)arg;
     if (nsems == 0)
         return -EINVAL; /* only an existing set may be asked for with 0 semaphores */
-    if (sem_total + nsems > IPC_SEMMNS)
+    struct sysctl_values v;
+    sysctl_read(&t->kernel->sysctl, &v);
+    /* newary: the sandbox's semaphores within SEMMNS (kernel.sem's second value). */
+    if (sem_total + nsems > v.sem[1])
         return -ENOSPC;
     struct sem_set *s = calloc(1, sizeof(*s) + (size_t)nsems * sizeof(s->sems[0]));
     if (!s)
         return -ENOMEM;
+    r->mni = v.sem[3];
     long id = ipc_registry_add(r, &s->perm, t, key, flags);
     if (id < 0) {
         free(s);
@@ -217,7 +221,9 @@ static const struct ipc_get_ops sem_get_ops = {.create = set_create, .check = se
 
 long ipc_semget(struct task *t, int32_t key, int nsems, int flags)
 {
-    if (nsems < 0 || nsems > IPC_SEMMSL)
+    struct sysctl_values v;
+    sysctl_read(&t->kernel->sysctl, &v);
+    if (nsems < 0 || nsems > v.sem[0])
         return -EINVAL;
     return ipc_registry_get(&sem_ids, t, key, flags, &sem_get_ops, &nsems);
 }
@@ -276,20 +282,13 @@ static long sem_wait(struct task *t, struct sem_set *s, struct sem_waiter *w,
     }
 }
 
-long ipc_semtimedop(struct task *t, int id, uint64_t sops_addr, uint64_t nsops,
-                    const struct timespec *timeout)
+/* semtimedop(2) on operations already copied in (do_semtimedop after its copy). */
+static long semtimedop_copied(struct task *t, int id, struct sembuf *sops, uint64_t nsops,
+                              const struct timespec *timeout)
 {
-    struct sembuf sops[IPC_SEMOPM];
     struct timespec deadline;
     long ret;
 
-    /* Linux's order of checks: do_semtimedop. */
-    if (nsops < 1 || id < 0)
-        return -EINVAL;
-    if (nsops > IPC_SEMOPM)
-        return -E2BIG;
-    if (mm_copy_in(t->mm, sops_addr, sops, nsops * sizeof(sops[0])) != 0)
-        return -EFAULT;
     if (timeout) {
         if (timeout->tv_sec < 0 || timeout->tv_nsec < 0 || timeout->tv_nsec >= 1000000000L)
             return -EINVAL;
@@ -361,6 +360,30 @@ long ipc_semtimedop(struct task *t, int id, uint64_t sops_addr, uint64_t nsops,
     return sem_wait(t, s, &w, timeout ? &deadline : NULL);
 out:
     pthread_mutex_unlock(&sem_ids.lock);
+    return ret;
+}
+
+long ipc_semtimedop(struct task *t, int id, uint64_t sops_addr, uint64_t nsops,
+                    const struct timespec *timeout)
+{
+    struct sembuf fast[IPC_SEMOPM_FAST];
+    struct sysctl_values v;
+
+    /* Linux's order of checks: do_semtimedop; SEMOPM is kernel.sem's third value (compared
+     * unsigned, as Linux does). */
+    sysctl_read(&t->kernel->sysctl, &v);
+    if (nsops < 1 || id < 0)
+        return -EINVAL;
+    if (nsops > (uint64_t)(unsigned)v.sem[2])
+        return -E2BIG;
+    struct sembuf *sops = nsops <= IPC_SEMOPM_FAST ? fast : malloc(nsops * sizeof(*sops));
+    if (!sops)
+        return -ENOMEM;
+    long ret = -EFAULT;
+    if (mm_copy_in(t->mm, sops_addr, sops, nsops * sizeof(sops[0])) == 0)
+        ret = semtimedop_copied(t, id, sops, nsops, timeout);
+    if (sops != fast)
+        free(sops);
     return ret;
 }
 
@@ -436,15 +459,19 @@ static int sem_count_waiters(const struct sem_set *s, int semnum, bool zero)
 
 static long sem_info(struct task *t, int cmd, uint64_t arg)
 {
+    struct sysctl_values v;
+    sysctl_read(&t->kernel->sysctl, &v);
+    /* semctl_info: kernel.sem, and the compile-time SEMVMX, SEMMNU, SEMMAP (both the default
+     * SEMMNS) and SEMUME (the default SEMOPM). */
     struct seminfo si = {
-        .semmni = IPC_SEMMNI,
-        .semmns = IPC_SEMMNS,
-        .semmsl = IPC_SEMMSL,
-        .semopm = IPC_SEMOPM,
+        .semmni = v.sem[3],
+        .semmns = v.sem[1],
+        .semmsl = v.sem[0],
+        .semopm = v.sem[2],
         .semvmx = IPC_SEMVMX,
-        .semmnu = IPC_SEMMNS,
-        .semmap = IPC_SEMMNS,
-        .semume = IPC_SEMOPM,
+        .semmnu = 1024000000,
+        .semmap = 1024000000,
+        .semume = 500,
         .semusz = 20, /* SEMUSZ */
         .semaem = IPC_SEMVMX,
     };

@@ -36,13 +36,15 @@ struct shm_segment {
     int holds;            /* syscalls using it without the lock */
     bool removed;         /* IPC_RMID: freed at the last detach */
     bool locked;          /* SHM_LOCK: only reported */
+    struct sysctl_table *sysctl; /* its kernel's (kernel.shm_rmid_forced); immutable */
+    const struct task *creator;  /* the task that made it, until that task ends */
 };
 
 /* The sandbox's one IPC namespace's segments. shm_ids.lock protects the table and every
  * segment's state; it is taken under mm.lock (a mapping's get/put/translate) and never held
  * across an mm call. A removed segment stays in the table (as SHM_DEST, key IPC_PRIVATE) until
  * its last detach, as Linux's does. */
-static struct ipc_registry shm_ids = IPC_REGISTRY_INIT(IPC_SHMMNI);
+static struct ipc_registry shm_ids = IPC_REGISTRY_INIT(0);
 static uint64_t shm_total_pages;   /* shm_ids.lock */
 static uint64_t shm_touched_pages; /* pages allocated so far (SHM_INFO's shm_rss); shm_ids.lock */
 
@@ -112,6 +114,15 @@ static void shm_mappable_put(struct mappable *m)
     s->dtime = time(NULL);
     if (cur)
         s->lpid = cur->tg->tgid;
+    /* shm_may_destroy: with kernel.shm_rmid_forced the last detach removes the segment. */
+    if (!s->nattch && !s->removed) {
+        struct sysctl_values v;
+        sysctl_read(s->sysctl, &v);
+        if (v.shm_rmid_forced) {
+            s->removed = true;
+            s->perm.key = IPC_PRIVATE;
+        }
+    }
     seg_free_if_unused(s);
     pthread_mutex_unlock(&shm_ids.lock);
 }
@@ -174,9 +185,17 @@ static struct shm_segment *seg_find(int id)
 static long seg_create(struct ipc_registry *r, struct task *t, int32_t key, int flags, void *arg)
 {
     uint64_t size = *(const uint64_t *)arg;
-    if (size < IPC_SHMMIN || size > IPC_SHMMAX)
+    struct sysctl_values v;
+    sysctl_read(&t->kernel->sysctl, &v);
+    /* newseg: the size within kernel.shmmax, then the pages within kernel.shmall. */
+    if (size < IPC_SHMMIN || size > v.shmmax)
         return -EINVAL;
+    if (size > UINT64_MAX - (SHM_PAGE - 1))
+        return -ENOSPC;
     uint64_t npages = (size + SHM_PAGE - 1) / SHM_PAGE;
+    if (shm_total_pages + npages < shm_total_pages || shm_total_pages + npages > v.shmall)
+        return -ENOSPC;
+    r->mni = v.shmmni;
     struct memfile *mf = t->kernel->cfg.memfile;
     /* A segment larger than the memory file could never be backed; its page table is
      * allocated up front, so its size is bounded here. */
@@ -198,6 +217,8 @@ static long seg_create(struct ipc_registry *r, struct task *t, int32_t key, int 
     }
     s->base.ops = &shm_mappable_ops;
     s->mf = mf;
+    s->sysctl = &t->kernel->sysctl;
+    s->creator = t;
     s->size = size;
     s->npages = npages;
     s->ctime = time(NULL);
@@ -349,11 +370,13 @@ static long shm_info(struct task *t, int cmd, uint64_t buf)
     memset(&u, 0, sizeof(u));
     pthread_mutex_lock(&shm_ids.lock);
     if (cmd == IPC_INFO) {
-        u.ipc.shmmax = IPC_SHMMAX;
+        struct sysctl_values v;
+        sysctl_read(&t->kernel->sysctl, &v);
+        u.ipc.shmmax = v.shmmax;
         u.ipc.shmmin = IPC_SHMMIN;
-        u.ipc.shmmni = IPC_SHMMNI;
-        u.ipc.shmseg = IPC_SHMMNI;
-        u.ipc.shmall = IPC_SHMMAX;
+        u.ipc.shmmni = (unsigned long)v.shmmni;
+        u.ipc.shmseg = (unsigned long)v.shmmni;
+        u.ipc.shmall = v.shmall;
         len = sizeof(u.ipc);
     } else {
         u.shm.used_ids = shm_ids.in_use;
@@ -434,4 +457,38 @@ out:
     if (ret >= 0 && (cmd == IPC_STAT || by_index) && mm_copy_out(t->mm, buf, &ds, sizeof(ds)) != 0)
         return -EFAULT;
     return ret;
+}
+
+void ipc_shm_exit(struct task *t)
+{
+    struct sysctl_values v;
+
+    sysctl_read(&t->kernel->sysctl, &v);
+    pthread_mutex_lock(&shm_ids.lock);
+    for (int i = 0; i <= shm_ids.max_idx; i++) {
+        struct shm_segment *s = seg_of_object(ipc_registry_at(&shm_ids, i));
+        if (!s || s->creator != t)
+            continue;
+        s->creator = NULL;
+        if (v.shm_rmid_forced && !s->nattch && !s->removed) {
+            s->removed = true;
+            s->perm.key = IPC_PRIVATE;
+            seg_free_if_unused(s);
+        }
+    }
+    pthread_mutex_unlock(&shm_ids.lock);
+}
+
+void ipc_shm_destroy_orphans(void)
+{
+    pthread_mutex_lock(&shm_ids.lock);
+    for (int i = 0; i <= shm_ids.max_idx; i++) {
+        struct shm_segment *s = seg_of_object(ipc_registry_at(&shm_ids, i));
+        if (s && !s->creator && !s->nattch && !s->removed) {
+            s->removed = true;
+            s->perm.key = IPC_PRIVATE;
+            seg_free_if_unused(s);
+        }
+    }
+    pthread_mutex_unlock(&shm_ids.lock);
 }

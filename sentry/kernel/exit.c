@@ -193,6 +193,7 @@ void task_release(struct task *t)
     mm_put(mm); /* the last user releases the address space: the stub dies with it */
     fdtable_put_ref(fds);
     fs_context_put(fs);
+    ipc_shm_exit(t);
 
     pthread_mutex_lock(&k->lock);
     pthread_mutex_lock(&tg->lock);

@@ -49,6 +49,7 @@ int kernel_create(const struct kernel_config *cfg, struct kernel **out)
     pthread_cond_init(&k->oom.cond, NULL);
     pthread_mutex_init(&k->lock, NULL);
     pthread_cond_init(&k->changed, NULL);
+    sysctl_table_init(&k->sysctl);
     clock_gettime(CLOCK_MONOTONIC, &k->boot_time);
     k->next_pid = 1;
     waitqueue_init(&k->signal_queued);
@@ -82,6 +83,7 @@ void kernel_destroy(struct kernel *k)
     vdso_destroy(k->vdso);
     pthread_mutex_destroy(&k->lock);
     pthread_cond_destroy(&k->changed);
+    sysctl_table_destroy(&k->sysctl);
     waitqueue_destroy(&k->signal_queued);
     waitqueue_destroy(&k->process_exited);
     free(k);

@@ -22,6 +22,7 @@
 #include "regs.h"
 #include "sentry/kernel/waitqueue.h"
 #include "sentry/userns/userns.h"
+#include "sentry/sysctl/sysctl.h"
 #include "sentry/vfs/vfs.h"
 
 struct memfile;
@@ -358,6 +359,8 @@ struct kernel {
     _Atomic bool paused;
     int max_tasks; /* the sandbox's task limit: cfg.max_tasks within KERNEL_MAX_TASKS; fixed */
     struct kernel_oom oom;
+    /* The sandbox's sysctl values (its own lock): one IPC and one network namespace. */
+    struct sysctl_table sysctl;
 };
 
 /* The Linux release the sentry presents (uname(2), /proc/version): the ABI it implements

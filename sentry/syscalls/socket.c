@@ -11,9 +11,6 @@
 #include "sentry/syscalls/socket_internal.h"
 #include "sentry/syscalls/syscalls.h"
 
-/* net.core.somaxconn: listen's backlog is capped here. */
-#define SOMAXCONN_DEFAULT 4096
-
 int socket_fd_get(struct task *t, uint64_t fd, struct socket **out)
 {
     struct file *f = task_get_file(t, fd);
@@ -126,9 +123,13 @@ long sys_listen(struct task *t, const struct syscall_args *a)
 
     if (err)
         return err;
+    /* __sys_listen: the backlog is capped at net.core.somaxconn (compared unsigned, so a
+     * negative one takes the cap too). */
+    struct sysctl_values v;
+    sysctl_read(&t->kernel->sysctl, &v);
     int backlog = (int)a->a[1];
-    if ((unsigned)backlog > SOMAXCONN_DEFAULT)
-        backlog = SOMAXCONN_DEFAULT;
+    if ((unsigned)backlog > (unsigned)v.somaxconn)
+        backlog = v.somaxconn;
     err = s->ops->listen ? s->ops->listen(s, t, backlog) : -EOPNOTSUPP;
     file_put(&s->file);
     return err;

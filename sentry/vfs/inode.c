@@ -103,6 +103,13 @@ int inode_stat(struct inode *inode, struct stat *st)
 
 int inode_permission(struct inode *inode, const struct vfs_cred *cred, int mask)
 {
+    if (inode->ops && inode->ops->permission)
+        return inode->ops->permission(inode, cred, mask);
+    return inode_generic_permission(inode, cred, mask);
+}
+
+int inode_generic_permission(struct inode *inode, const struct vfs_cred *cred, int mask)
+{
     pthread_mutex_lock(&inode->lock);
     mode_t mode = inode->mode;
     uid_t uid = inode->uid;

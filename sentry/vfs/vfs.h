@@ -157,6 +157,9 @@ struct inode_ops {
     int (*removexattr)(struct inode *inode, const char *name);
     /* Frees the filesystem's part of the inode when the last reference goes. */
     void (*evict)(struct inode *inode);
+    /* The filesystem's own access rule in place of the mode bits (Linux's ->permission, as
+     * /proc/sys has): 0 or -EACCES. NULL: inode_generic_permission. */
+    int (*permission)(struct inode *inode, const struct vfs_cred *cred, int mask);
 };
 
 struct super_block_ops {
@@ -211,8 +214,11 @@ void inode_put(struct inode *inode);
 int inode_stat(struct inode *inode, struct stat *st);
 /* The current size, refreshed from the filesystem first (a gofer file changes underneath). */
 int64_t inode_size(struct inode *inode);
-/* Linux's generic_permission: whether `cred` may access the inode with `mask` (MAY_*). */
+/* Whether `cred` may access the inode with `mask` (MAY_*): the filesystem's rule, else
+ * inode_generic_permission. */
 int inode_permission(struct inode *inode, const struct vfs_cred *cred, int mask);
+/* Linux's generic_permission: the mode bits, and CAP_DAC_OVERRIDE. */
+int inode_generic_permission(struct inode *inode, const struct vfs_cred *cred, int mask);
 void inode_touch(struct inode *inode, bool atime, bool mtime, bool ctime);
 /* An in-memory filesystem's setattr after its checks: mode bits, owner and times from `attr`
  * (size is the filesystem's own business), and ctime to now unless given, as notify_change

@@ -136,6 +136,14 @@ static int kernfs_getattr(struct inode *inode)
     return 0;
 }
 
+static int kernfs_permission(struct inode *inode, const struct vfs_cred *cred, int mask)
+{
+    const struct kernfs_node *n = inode->priv;
+    if (n->entry->permission)
+        return n->entry->permission(n, mask);
+    return inode_generic_permission(inode, cred, mask);
+}
+
 /* Linux's proc_setattr: truncation (O_TRUNC on a write) is accepted and ignored, so
  * `echo 1 > /proc/...` works; mode and owner changes are refused. */
 static int kernfs_setattr(struct inode *inode, const struct vfs_setattr *attr)
@@ -308,6 +316,7 @@ static const struct inode_ops kernfs_dir_ops = {
 static const struct inode_ops kernfs_file_inode_ops = {
     .getattr = kernfs_getattr,
     .setattr = kernfs_setattr,
+    .permission = kernfs_permission,
     .open = kernfs_open,
     .revalidate = kernfs_revalidate,
     .evict = kernfs_evict,

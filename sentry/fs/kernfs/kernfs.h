@@ -45,6 +45,9 @@ struct kernfs_entry {
     int (*generate)(const struct kernfs_node *n, struct kernfs_buf *out);
     /* Writable files: takes one write(2)'s bytes; returns the count taken or -errno. */
     ssize_t (*write)(const struct kernfs_node *n, const char *buf, size_t len, int64_t off);
+    /* Who may open it (MAY_* in mask), in place of the mode bits: 0 or -EACCES. NULL: the
+     * mode bits against the owner, as for any file. */
+    int (*permission)(const struct kernfs_node *n, int mask);
     /* Symlinks: the target text; 0 or -errno. */
     int (*readlink)(const struct kernfs_node *n, struct kernfs_buf *out);
     /* Magic symlinks: the object itself, referenced. */

@@ -1,5 +1,5 @@
-/* /proc's global files (meminfo, cpuinfo, stat, uptime, loadavg, version, filesystems) and the
- * /proc/sys tree, in Linux's formats, from the sandbox's own state. */
+/* /proc's global files (meminfo, cpuinfo, stat, uptime, loadavg, version, filesystems), in
+ * Linux's formats, from the sandbox's own state; /proc/sys is proc_sys.c's. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -149,153 +149,6 @@ static int gen_filesystems(const struct kernfs_node *n, struct kernfs_buf *b)
     return 0;
 }
 
-/* ---- /proc/sys ---- */
-
-static int gen_hostname(const struct kernfs_node *n, struct kernfs_buf *b)
-{
-    const char *h = kernel_of(n)->cfg.hostname;
-    kernfs_printf(b, "%s\n", h ? h : "localhost");
-    return 0;
-}
-
-static int gen_boot_id(const struct kernfs_node *n, struct kernfs_buf *b)
-{
-    kernfs_printf(b, "%s\n", ((const struct procfs *)n->fs)->boot_id);
-    return 0;
-}
-
-static int gen_uuid(const struct kernfs_node *n, struct kernfs_buf *b)
-{
-    char u[37];
-    proc_make_uuid(u);
-    kernfs_printf(b, "%s\n", u);
-    return 0;
-}
-
-static int gen_threads_max(const struct kernfs_node *n, struct kernfs_buf *b)
-{
-    kernfs_printf(b, "%d\n", KERNEL_MAX_TASKS);
-    return 0;
-}
-
-static int gen_pid_max(const struct kernfs_node *n, struct kernfs_buf *b)
-{
-    kernfs_printf(b, "%d\n", KERNEL_PID_MAX);
-    return 0;
-}
-
-static int gen_nr_open(const struct kernfs_node *n, struct kernfs_buf *b)
-{
-    kernfs_printf(b, "%d\n", FDTABLE_MAX);
-    return 0;
-}
-
-static int gen_cap_last_cap(const struct kernfs_node *n, struct kernfs_buf *b)
-{
-    kernfs_printf(b, "%d\n", PROC_CAP_LAST_CAP);
-    return 0;
-}
-
-/* Constant values: the text comes from the entry's name through this table. */
-static const struct {
-    const char *name, *text;
-} sysctl_constants[] = {
-    {"domainname", "(none)\n"},
-    {"ostype", "Linux\n"},
-    {"osrelease", KERNEL_UTS_RELEASE "\n"},
-    {"ngroups_max", "65536\n"},
-    {"overflowuid", "65534\n"},
-    {"overflowgid", "65534\n"},
-    {"shmmax", "18446744073692774399\n"},
-    {"shmall", "18446744073692774399\n"},
-    {"shmmni", "4096\n"},
-    {"msgmax", "8192\n"},
-    {"msgmnb", "16384\n"},
-    {"msgmni", "32000\n"},
-    {"sem", "32000\t1024000000\t500\t32000\n"},
-    {"overcommit_memory", "0\n"},
-    {"max_map_count", "65530\n"},
-    {"mmap_min_addr", "65536\n"},
-    {"file-max", "9223372036854775807\n"},
-    {"pipe-max-size", "1048576\n"},
-    {"somaxconn", "4096\n"},
-};
-
-static int gen_constant(const struct kernfs_node *n, struct kernfs_buf *b)
-{
-    for (size_t i = 0; i < sizeof(sysctl_constants) / sizeof(sysctl_constants[0]); i++) {
-        if (strcmp(sysctl_constants[i].name, n->entry->name) == 0) {
-            kernfs_printf(b, "%s", sysctl_constants[i].text);
-            return 0;
-        }
-    }
-    return -EIO;
-}
-
-#define SYSCTL(n, g) {.name = (n), .mode = S_IFREG | 0444, .generate = (g)}
-#define SYSCTL_CONST(n) SYSCTL(n, gen_constant)
-#define DIR(n, c) {.name = (n), .mode = S_IFDIR | 0555, .children = (c)}
-
-static const struct kernfs_entry sys_kernel_random[] = {
-    SYSCTL("boot_id", gen_boot_id),
-    SYSCTL("uuid", gen_uuid),
-    {.name = NULL},
-};
-
-static const struct kernfs_entry sys_kernel[] = {
-    SYSCTL_CONST("domainname"),
-    SYSCTL("cap_last_cap", gen_cap_last_cap),
-    SYSCTL("hostname", gen_hostname),
-    SYSCTL_CONST("msgmax"),
-    SYSCTL_CONST("msgmnb"),
-    SYSCTL_CONST("msgmni"),
-    SYSCTL_CONST("ngroups_max"),
-    SYSCTL_CONST("osrelease"),
-    SYSCTL_CONST("ostype"),
-    SYSCTL_CONST("overflowgid"),
-    SYSCTL_CONST("overflowuid"),
-    SYSCTL("pid_max", gen_pid_max),
-    DIR("random", sys_kernel_random),
-    SYSCTL_CONST("sem"),
-    SYSCTL_CONST("shmall"),
-    SYSCTL_CONST("shmmax"),
-    SYSCTL_CONST("shmmni"),
-    SYSCTL("threads-max", gen_threads_max),
-    {.name = NULL},
-};
-
-static const struct kernfs_entry sys_vm[] = {
-    SYSCTL_CONST("max_map_count"),
-    SYSCTL_CONST("mmap_min_addr"),
-    SYSCTL_CONST("overcommit_memory"),
-    {.name = NULL},
-};
-
-static const struct kernfs_entry sys_fs[] = {
-    SYSCTL_CONST("file-max"),
-    SYSCTL("nr_open", gen_nr_open),
-    SYSCTL_CONST("pipe-max-size"),
-    {.name = NULL},
-};
-
-static const struct kernfs_entry sys_net_core[] = {
-    SYSCTL_CONST("somaxconn"),
-    {.name = NULL},
-};
-
-static const struct kernfs_entry sys_net[] = {
-    DIR("core", sys_net_core),
-    {.name = NULL},
-};
-
-static const struct kernfs_entry sys_children[] = {
-    DIR("fs", sys_fs),
-    DIR("kernel", sys_kernel),
-    DIR("net", sys_net),
-    DIR("vm", sys_vm),
-    {.name = NULL},
-};
-
 #define GLOBAL(n, g) {.name = (n), .mode = S_IFREG | 0444, .generate = (g)}
 
 const struct kernfs_entry proc_global_entries[] = {
@@ -304,7 +157,7 @@ const struct kernfs_entry proc_global_entries[] = {
     GLOBAL("loadavg", gen_loadavg),
     GLOBAL("meminfo", gen_meminfo),
     GLOBAL("stat", gen_stat),
-    DIR("sys", sys_children),
+    {.name = "sys", .mode = S_IFDIR | 0555, .children = proc_sys_entries},
     GLOBAL("uptime", gen_uptime),
     GLOBAL("version", gen_version),
     {.name = NULL},

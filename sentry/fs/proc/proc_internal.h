@@ -114,5 +114,7 @@ extern const struct kernfs_scope proc_task_scope;
 
 /* Global files and /proc/sys (proc_global.c). */
 extern const struct kernfs_entry proc_global_entries[];
+/* /proc/sys's directories (proc_sys.c). */
+extern const struct kernfs_entry proc_sys_entries[];
 
 #endif

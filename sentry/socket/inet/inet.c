@@ -3,6 +3,7 @@
  * and ephemeral ports, getsockname/getpeername. */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
@@ -14,13 +15,14 @@ pthread_mutex_t inet_lock = PTHREAD_MUTEX_INITIALIZER;
 /* Every socket with a port, TCP and UDP, under inet_lock. */
 static struct inet_sock *inet_table;
 
-struct inet_sock *inet_sock_alloc(int family, int type, int protocol)
+struct inet_sock *inet_sock_alloc(struct sysctl_table *sysctl, int family, int type, int protocol)
 {
     struct inet_sock *sk = calloc(1, sizeof(*sk));
 
     if (!sk)
         return NULL;
     atomic_init(&sk->refs, 1);
+    sk->sysctl = sysctl;
     sk->family = family;
     sk->type = type;
     sk->protocol = protocol;
@@ -259,13 +261,17 @@ int inet_bind_locked(struct inet_sock *sk, const struct inet_endpoint *ep)
     struct inet_endpoint want = *ep;
 
     if (want.port == 0) {
+        /* An ephemeral port: from net.ipv4.ip_local_port_range, at a random start. */
+        struct sysctl_values v;
+        sysctl_read(sk->sysctl, &v);
+        unsigned low = (unsigned)v.ip_local_port_range[0];
+        unsigned span = (unsigned)v.ip_local_port_range[1] - low + 1;
         uint32_t r;
         if (getrandom(&r, sizeof(r), 0) != sizeof(r))
             r = 0;
-        unsigned span = INET_PORT_HIGH - INET_PORT_LOW + 1;
         unsigned i;
         for (i = 0; i < span; i++) {
-            want.port = (uint16_t)(INET_PORT_LOW + (r + i) % span);
+            want.port = (uint16_t)(low + (r + i) % span);
             if (!inet_port_conflict_locked(sk, &want))
                 break;
         }
@@ -329,12 +335,20 @@ int inet_bind(struct socket *s, struct task *t, const struct sockaddr_storage *a
 {
     struct inet_sock *sk = inet_sk(s);
     struct inet_endpoint ep;
+    struct sysctl_values v;
 
-    (void)t;
+    sysctl_read(sk->sysctl, &v);
     pthread_mutex_lock(&inet_lock);
     int err = inet_addr_from_user(sk, addr, len, true, &ep);
     if (err)
         goto out;
+    /* inet_port_requires_bind_service: a port below net.ipv4.ip_unprivileged_port_start needs
+     * CAP_NET_BIND_SERVICE. */
+    if (ep.port && ep.port < v.ip_unprivileged_port_start &&
+        !task_capable(t, CAP_NET_BIND_SERVICE)) {
+        err = -EACCES;
+        goto out;
+    }
     /* Binding twice, or after a connect bound the socket implicitly. */
     if (sk->bound || sk->state != INET_CLOSE) {
         err = -EINVAL;
@@ -392,7 +406,7 @@ int inet_socket_create(struct task *t, int family, int type, int protocol, int f
     } else {
         return -ESOCKTNOSUPPORT;
     }
-    struct inet_sock *sk = inet_sock_alloc(family, type, protocol);
+    struct inet_sock *sk = inet_sock_alloc(&t->kernel->sysctl, family, type, protocol);
     if (!sk)
         return -ENOMEM;
     struct socket *s = socket_alloc(t, ops, family, type, protocol, file_flags, sk);

@@ -39,9 +39,6 @@ extern pthread_mutex_t inet_lock;
 /* The largest UDP payload: 65535 less the IP and UDP headers (v4; v6's is 65527). */
 #define INET_UDP_MAX4 65507
 #define INET_UDP_MAX6 65527
-/* ip_local_port_range's default. */
-#define INET_PORT_LOW 32768
-#define INET_PORT_HIGH 60999
 
 enum inet_state {
     INET_CLOSE,       /* unconnected, or after a reset */
@@ -70,6 +67,7 @@ struct inet_sock {
     atomic_int refs; /* the file's, a peer's, the accept queue's */
     /* Everything below is protected by inet_lock. */
     struct socket *sock; /* the open file, NULL for an embryo or once released */
+    struct sysctl_table *sysctl; /* its kernel's (the port range); immutable */
     int family, type, protocol; /* protocol: IPPROTO_TCP, _UDP or _UDPLITE (its own ports) */
     enum inet_state state;
     bool connecting; /* a non-blocking connect returned EINPROGRESS (SS_CONNECTING) */
@@ -116,7 +114,7 @@ static inline struct inet_sock *inet_sk(struct socket *s)
     return s->priv;
 }
 
-struct inet_sock *inet_sock_alloc(int family, int type, int protocol);
+struct inet_sock *inet_sock_alloc(struct sysctl_table *sysctl, int family, int type, int protocol);
 void inet_sock_get(struct inet_sock *sk);
 void inet_sock_put(struct inet_sock *sk);
 bool inet_nonblocking(struct inet_sock *sk);

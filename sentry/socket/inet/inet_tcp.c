@@ -193,7 +193,7 @@ out:
 static struct inet_sock *tcp_embryo_new(struct inet_sock *l, struct inet_sock *client,
                                         const struct inet_endpoint *dst)
 {
-    struct inet_sock *e = inet_sock_alloc(l->family, SOCK_STREAM, IPPROTO_TCP);
+    struct inet_sock *e = inet_sock_alloc(l->sysctl, l->family, SOCK_STREAM, IPPROTO_TCP);
 
     if (!e)
         return NULL;

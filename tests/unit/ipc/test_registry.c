@@ -1,5 +1,5 @@
-/* The IPC registry: ids (slot and sequence), stale ids, the table limit, xxxget's lookup rules
- * and order of errors, and ipcperms' owner/group/other bits. */
+/* The IPC registry: ids (slot and sequence), stale ids, the table limit and growth, xxxget's
+ * lookup rules and order of errors, and ipcperms' owner/group/other bits. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -81,6 +81,34 @@ static void test_ids_and_stale_ids(void **state)
     free(root);
 }
 
+/* The table grows past its first slots; the limit is whatever `mni` says at each add (the
+ * kinds set it from kernel.shmmni, msgmni, SEMMNI), and lowering it below the count in use only
+ * stops new objects. */
+static void test_growth_and_limit(void **state)
+{
+    (void)state;
+    struct ipc_registry r = IPC_REGISTRY_INIT(40);
+    struct task *root = task_with(0, 0);
+    static struct ipc_object objs[41];
+
+    for (int i = 0; i < 40; i++)
+        assert_int_equal(ipc_registry_add(&r, &objs[i], root, 100 + i, 0600) % IPC_SEQ_MULTIPLIER,
+                         i);
+    assert_int_equal(ipc_registry_add(&r, &objs[40], root, 140, 0600), -ENOSPC);
+    assert_ptr_equal(ipc_registry_at(&r, 39), &objs[39]);
+    assert_int_equal(r.max_idx, 39);
+    ipc_registry_remove(&r, &objs[5]);
+    r.mni = 39;
+    assert_int_equal(ipc_registry_add(&r, &objs[40], root, 140, 0600), -ENOSPC);
+    r.mni = 41;
+    /* The lowest free slot. */
+    assert_int_equal(ipc_registry_add(&r, &objs[40], root, 140, 0600) % IPC_SEQ_MULTIPLIER, 5);
+    assert_int_equal(ipc_registry_add(&r, &objs[5], root, 105, 0600) % IPC_SEQ_MULTIPLIER, 40);
+    assert_int_equal(r.in_use, 41);
+    free(r.table);
+    free(root);
+}
+
 static void test_get_rules(void **state)
 {
     (void)state;
@@ -158,6 +186,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ids_and_stale_ids),
+        cmocka_unit_test(test_growth_and_limit),
         cmocka_unit_test(test_get_rules),
         cmocka_unit_test(test_perms),
     };

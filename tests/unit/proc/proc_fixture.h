@@ -95,6 +95,7 @@ static inline int fx_setup(void **state)
     assert_int_equal(memfile_create(64UL << 20, &x->mf), 0);
     struct kernel *k = x->k = calloc(1, sizeof(*k));
     pthread_mutex_init(&k->lock, NULL);
+    sysctl_table_init(&k->sysctl);
     clock_gettime(CLOCK_MONOTONIC, &k->boot_time);
     k->cfg.memfile = x->mf;
     k->cfg.hostname = "testhost";

@@ -1,5 +1,6 @@
 /* /proc through the VFS over a hand-made kernel: the per-process files, links, directories,
  * writes and the global files. */
+#include <linux/capability.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -437,6 +438,40 @@ static void test_sysctl(void **state)
     free(b);
 }
 
+/* /proc/sys's live keys: Linux's sysctl permission rule (the effective uid against the 0644
+ * mode, no DAC override; CAP_NET_ADMIN for net.* only), writes reaching the kernel's table, and
+ * refused text leaving the value as it was. */
+static void test_sysctl_writes(void **state)
+{
+    struct fx *x = *state;
+    struct task *t = x->t1; /* current: euid 1000, no capabilities */
+    char *s;
+
+    s = fx_read_ok(x, "/sys/net/ipv4/ip_local_port_range");
+    assert_string_equal(s, "32768\t60999\n");
+    free(s);
+    assert_int_equal(fx_write(x, "/sys/net/core/somaxconn", "128"), -EACCES);
+    t->creds.cap_effective = CREDS_CAP_BIT(CAP_NET_ADMIN);
+    assert_int_equal(fx_write(x, "/sys/net/core/somaxconn", "128\n"), 4);
+    s = fx_read_ok(x, "/sys/net/core/somaxconn");
+    assert_string_equal(s, "128\n");
+    free(s);
+    assert_int_equal(fx_write(x, "/sys/kernel/shmmax", "65536"), -EACCES);
+    t->creds.cap_effective = 0;
+    t->creds.euid = 0;
+    assert_int_equal(fx_write(x, "/sys/kernel/shmmax", "65536"), 5);
+    assert_int_equal(fx_write(x, "/sys/kernel/shmmax", "abc"), -EINVAL);
+    assert_int_equal(fx_write(x, "/sys/net/ipv4/ip_unprivileged_port_start", "40000"), -EINVAL);
+    struct sysctl_values v;
+    sysctl_read(&x->k->sysctl, &v);
+    assert_int_equal(v.shmmax, 65536);
+    assert_int_equal(v.somaxconn, 128);
+    assert_int_equal(v.ip_unprivileged_port_start, 1024);
+    /* Constant files stay read-only, even for root. */
+    assert_int_equal(fx_write(x, "/sys/kernel/ostype", "x"), -EACCES);
+    t->creds.euid = 1000;
+}
+
 static void test_ownership(void **state)
 {
     struct fx *x = *state;
@@ -477,6 +512,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_limits_and_misc, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_global_files, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_sysctl, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_sysctl_writes, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_ownership, fx_setup, fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
