@@ -162,29 +162,37 @@ size_t cgroup_hierarchies_parse(const char *mountinfo, const char *self_cgroup,
 
 /* --- naming --------------------------------------------------------------------------- */
 
+/* The next component of a slash-separated path at *p: its start and length, *p moved past
+ * it; false when none is left. */
+static bool next_component(const char **p, const char **name, size_t *len)
+{
+    while (**p == '/')
+        (*p)++;
+    *name = *p;
+    *len = strcspn(*p, "/");
+    *p += *len;
+    return *len > 0;
+}
+
 /* Appends `path`'s components to out (which holds a normalized absolute path or "/"), with
  * "." and empty components dropped; ".." is refused. */
 static int append_clean(char *out, size_t size, const char *path)
 {
-    for (const char *p = path; *p;) {
-        while (*p == '/')
-            p++;
-        size_t n = strcspn(p, "/");
-        if (n == 0)
-            break;
-        if (n == 2 && strncmp(p, "..", 2) == 0)
+    const char *p = path, *name;
+    size_t n;
+    while (next_component(&p, &name, &n)) {
+        if (n == 2 && strncmp(name, "..", 2) == 0)
             return -EINVAL;
-        if (!(n == 1 && *p == '.')) {
+        if (!(n == 1 && *name == '.')) {
             size_t used = strlen(out);
             if (used == 1 && out[0] == '/')
                 used = 0;
             if (used + 1 + n >= size)
                 return -ENAMETOOLONG;
             out[used] = '/';
-            memcpy(out + used + 1, p, n);
+            memcpy(out + used + 1, name, n);
             out[used + 1 + n] = '\0';
         }
-        p += n;
     }
     return 0;
 }
@@ -326,14 +334,15 @@ static int v2_enable(const char *mount, const char *rel, const char *controller)
             if (ret)
                 return ret;
         }
+        const char *name;
+        size_t n;
+        next_component(&p, &name, &n);
         while (*p == '/')
             p++;
-        size_t n = strcspn(p, "/");
-        if (p[n] == '\0')
-            return 0; /* dir is the leaf's parent */
+        if (*p == '\0')
+            return 0; /* that was the leaf: dir is its parent */
         size_t used = strlen(dir);
-        snprintf(dir + used, sizeof(dir) - used, "/%.*s", (int)n, p);
-        p += n;
+        snprintf(dir + used, sizeof(dir) - used, "/%.*s", (int)n, name);
     }
 }
 
@@ -341,18 +350,15 @@ static int v2_enable(const char *mount, const char *rel, const char *controller)
 static int make_dirs(const char *mount, const char *rel, bool cpuset, char *dir, size_t size)
 {
     snprintf(dir, size, "%s", mount);
-    for (const char *p = rel; *p;) {
-        while (*p == '/')
-            p++;
-        size_t n = strcspn(p, "/");
-        if (n == 0)
-            break;
+    const char *p = rel, *name;
+    size_t n;
+    while (next_component(&p, &name, &n)) {
         char parent[1024];
         snprintf(parent, sizeof(parent), "%s", dir);
         size_t used = strlen(dir);
         if (used + 1 + n >= size)
             return -ENAMETOOLONG;
-        snprintf(dir + used, size - used, "/%.*s", (int)n, p);
+        snprintf(dir + used, size - used, "/%.*s", (int)n, name);
         if (mkdir(dir, 0755) != 0 && errno != EEXIST)
             return -errno;
         if (cpuset) {
@@ -360,7 +366,6 @@ static int make_dirs(const char *mount, const char *rel, bool cpuset, char *dir,
             if (ret)
                 return ret;
         }
-        p += n;
     }
     return 0;
 }

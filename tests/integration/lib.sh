@@ -249,6 +249,19 @@ gone() {
 }
 
 # now_ms: a clock in milliseconds.
+# busybox_rootfs DIR APPLET...: DIR/rootfs for a bundle: Debian's static busybox with a link
+# per APPLET in bin/, and empty proc, sys, dev and tmp for mount points.
+busybox_rootfs() {
+    local dir=$1 applet
+    shift
+    mkdir -p "$dir/rootfs/bin" "$dir/rootfs/proc" "$dir/rootfs/sys" "$dir/rootfs/dev" \
+        "$dir/rootfs/tmp"
+    cp /bin/busybox "$dir/rootfs/bin/busybox"
+    for applet in "$@"; do
+        ln -sf busybox "$dir/rootfs/bin/$applet"
+    done
+}
+
 now_ms() {
     local t=${EPOCHREALTIME/[.,]/}
     echo $((t / 1000))

@@ -40,9 +40,7 @@ else
 fi
 at_exit "for m in '$CPU_MNT' '$CPUSET_MNT' '$MEM_MNT' /sys/fs/cgroup/*; do find \"\$m/$TOP\" \"\$m/runscit$$.slice\" -depth -type d -exec rmdir {} + 2>/dev/null || true; done"
 
-mkdir -p "$BUNDLE/rootfs/bin" "$BUNDLE/rootfs/proc"
-cp /bin/busybox "$BUNDLE/rootfs/bin/busybox"
-for c in sh sleep; do ln -sf busybox "$BUNDLE/rootfs/bin/$c"; done
+busybox_rootfs "$BUNDLE" sh sleep
 
 # write_config CGROUPS_PATH_JSON CPU_JSON
 write_config() {

@@ -8,9 +8,7 @@ source "$(dirname -- "$0")/lib.sh"
 CYCLES=${OCI_LEAK_CYCLES:-200}
 ROOT=$TMP/root
 BUNDLE=$TMP/bundle
-mkdir -p "$BUNDLE/rootfs/bin" "$BUNDLE/rootfs/proc" "$BUNDLE/rootfs/sys" "$BUNDLE/rootfs/dev"
-cp /bin/busybox "$BUNDLE/rootfs/bin/busybox"
-ln -s busybox "$BUNDLE/rootfs/bin/sleep"
+busybox_rootfs "$BUNDLE" sleep
 cat >"$BUNDLE/config.json" <<'JSON'
 {"ociVersion": "1.0.2",
  "process": {"user": {"uid": 0, "gid": 0}, "args": ["sleep", "100"], "env": ["PATH=/bin"],

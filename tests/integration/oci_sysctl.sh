@@ -14,10 +14,7 @@ BUNDLE=$TMP/bundle
 at_exit 'for id in $("$RUNSC" --root "$ROOT" list -q 2>/dev/null); do "$RUNSC" --root "$ROOT" delete --force "$id" >/dev/null 2>&1; done'
 RS=("$RUNSC" --root "$ROOT")
 
-mkdir -p "$BUNDLE/rootfs/bin" "$BUNDLE/rootfs/tmp" "$BUNDLE/rootfs/proc" "$BUNDLE/rootfs/sys" \
-    "$BUNDLE/rootfs/dev"
-cp /bin/busybox "$BUNDLE/rootfs/bin/busybox"
-for c in sh sleep echo cat nc kill; do ln -sf busybox "$BUNDLE/rootfs/bin/$c"; done
+busybox_rootfs "$BUNDLE" sh sleep echo cat nc kill
 cc -static -O1 -o "$BUNDLE/rootfs/bin/sysctl_probe" "$(dirname -- "$0")/programs/sysctl_probe.c"
 
 # write_config SCRIPT SYSCTL_JSON

@@ -20,9 +20,8 @@ chmod 755 "$TMP"
 SHARED=$TMP/shared
 at_exit 'for r in "$TMP/runc-root" "$TMP/ours-root"; do for id in $(runc --root "$r" list -q 2>/dev/null) $("$RUNSC" --root "$r" list -q 2>/dev/null); do runc --root "$r" delete --force "$id"; "$RUNSC" --root "$r" delete --force "$id"; done; done >/dev/null 2>&1'
 
-mkdir -p "$BUNDLE/rootfs/bin" "$BUNDLE/rootfs/proc" "$BUNDLE/rootfs/dev" "$BUNDLE/rootfs/shared"
-cp /bin/busybox "$BUNDLE/rootfs/bin/busybox"
-for c in sh stat touch cat mkdir ln chown grep echo; do ln -sf busybox "$BUNDLE/rootfs/bin/$c"; done
+busybox_rootfs "$BUNDLE" sh stat touch cat mkdir ln chown grep echo
+mkdir -p "$BUNDLE/rootfs/shared"
 cc -static -O1 -o "$BUNDLE/rootfs/bin/setuid_to" -x c - <<'C'
 #include <errno.h>
 #include <stdio.h>
