@@ -111,12 +111,15 @@ static int gofer_lookup(struct inode *dir, const char *name, struct inode **out)
     return gofer_inode_make(dir->sb, gd->fs, fid, &attr, out);
 }
 
-/* The host ids a file made by `cred` in `dir` gets: the creator's fsuid, and the directory's
- * group if it is set-group-ID, else the creator's fsgid, each mapped to the host's. -EOVERFLOW
- * if the user namespace does not map them (Linux refuses creation then too). */
+/* Before making a file in `dir`: -EROFS on a read-only tree; else the host ids the file gets:
+ * the creator's fsuid, and the directory's group if it is set-group-ID, else the creator's
+ * fsgid, each mapped to the host's. -EOVERFLOW if the user namespace does not map them (Linux
+ * refuses creation then too). */
 static int new_owner(struct inode *dir, const struct vfs_cred *cred, uint32_t *uid, uint32_t *gid)
 {
     const struct goferfs *fs = gofer_inode_of(dir)->fs;
+    if (fs->readonly)
+        return -EROFS;
     pthread_mutex_lock(&dir->lock);
     gid_t group = (dir->mode & S_ISGID) ? dir->gid : cred->fsgid;
     pthread_mutex_unlock(&dir->lock);
@@ -165,8 +168,6 @@ static int gofer_create(struct inode *dir, const char *name, mode_t mode,
                         const struct vfs_cred *cred, struct inode **out)
 {
     struct gofer_inode *gd = gofer_inode_of(dir);
-    if (gd->fs->readonly)
-        return -EROFS;
     uint32_t uid, gid;
     int err = new_owner(dir, cred, &uid, &gid);
     if (err)
@@ -198,8 +199,6 @@ static int gofer_mkdir(struct inode *dir, const char *name, mode_t mode,
                        const struct vfs_cred *cred, struct inode **out)
 {
     struct gofer_inode *gd = gofer_inode_of(dir);
-    if (gd->fs->readonly)
-        return -EROFS;
     uint32_t uid, gid;
     int err = new_owner(dir, cred, &uid, &gid);
     if (err == 0)
@@ -214,8 +213,6 @@ static int gofer_mknod(struct inode *dir, const char *name, mode_t mode, dev_t r
                        const struct vfs_cred *cred, struct inode **out)
 {
     struct gofer_inode *gd = gofer_inode_of(dir);
-    if (gd->fs->readonly)
-        return -EROFS;
     uint32_t uid, gid;
     int err = new_owner(dir, cred, &uid, &gid);
     if (err == 0)
@@ -230,8 +227,6 @@ static int gofer_symlink(struct inode *dir, const char *name, const char *target
                          const struct vfs_cred *cred, struct inode **out)
 {
     struct gofer_inode *gd = gofer_inode_of(dir);
-    if (gd->fs->readonly)
-        return -EROFS;
     uint32_t uid, gid;
     int err = new_owner(dir, cred, &uid, &gid);
     if (err == 0)
