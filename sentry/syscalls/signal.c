@@ -141,7 +141,8 @@ long sys_sigaltstack(struct task *t, const struct syscall_args *a)
 }
 
 /* Whether kill(pid) reaches process `g` (kill(2)): one pid, the caller's process group (0),
- * every process but init (-1), or a process group (-pgid). */
+ * every process but init and the caller itself (-1: Linux never signals the caller there), or
+ * a process group (-pgid). */
 static bool kill_target(const struct task *t, const struct thread_group *g, int32_t pid)
 {
     if (g->zombie || !g->leader)
@@ -151,7 +152,7 @@ static bool kill_target(const struct task *t, const struct thread_group *g, int3
     if (pid == 0)
         return g->pgid == t->tg->pgid;
     if (pid == -1)
-        return !g->is_init || g == t->tg;
+        return !g->is_init && g != t->tg;
     return g->pgid == -pid;
 }
 

@@ -85,6 +85,55 @@ static int sender(pid_t root_target, pid_t same_uid, pid_t saved_1000, pid_t pgr
     return 0;
 }
 
+static volatile sig_atomic_t got_usr1;
+
+static void on_usr1(int sig)
+{
+    (void)sig;
+    got_usr1 = 1;
+}
+
+/* kill(-1, sig) from uid 54321 (no other process on the host has it): every process the sender
+ * may signal but init and the sender itself, so only its sibling of the same uid. */
+static void kill_all(void)
+{
+    int ready[2];
+    CHECK(pipe(ready) == 0, "pipe");
+    sigset_t usr1;
+    sigemptyset(&usr1);
+    sigaddset(&usr1, SIGUSR1);
+    sigprocmask(SIG_BLOCK, &usr1, NULL);
+    fflush(stdout);
+    pid_t sibling = fork();
+    CHECK(sibling >= 0, "fork sibling");
+    if (sibling == 0) {
+        CHECK(setresuid(54321, 54321, 54321) == 0, "setresuid");
+        (void)!write(ready[1], "x", 1);
+        int sig = 0;
+        sigwait(&usr1, &sig);
+        _exit(sig == SIGUSR1 ? 0 : 3); /* the parent prints: one writer, a fixed order */
+    }
+    char c;
+    CHECK(read(ready[0], &c, 1) == 1, "sibling ready");
+    pid_t sender = fork();
+    CHECK(sender >= 0, "fork sender");
+    if (sender == 0) {
+        CHECK(setresuid(54321, 54321, 54321) == 0, "setresuid");
+        signal(SIGUSR1, on_usr1);
+        sigprocmask(SIG_UNBLOCK, &usr1, NULL);
+        result("kill(-1, SIGUSR1) as uid 54321", kill(-1, SIGUSR1));
+        /* Had it signalled itself, the unblocked handler would have run by now. */
+        printf("kill(-1): the sender itself got it: %s\n", got_usr1 ? "yes" : "no");
+        fflush(stdout);
+        _exit(0);
+    }
+    int st;
+    CHECK(waitpid(sender, &st, 0) == sender && WIFEXITED(st) && WEXITSTATUS(st) == 0, "sender");
+    CHECK(waitpid(sibling, &st, 0) == sibling && WIFEXITED(st), "sibling");
+    printf("kill(-1): the sibling got %s\n", WEXITSTATUS(st) == 0 ? "SIGUSR1" : "another signal");
+    sigprocmask(SIG_UNBLOCK, &usr1, NULL);
+}
+
 int main(void)
 {
     int ready[2];
@@ -125,5 +174,6 @@ int main(void)
                WIFSIGNALED(st) ? (WTERMSIG(st) == SIGKILL ? "SIGKILL" : strsignal(WTERMSIG(st)))
                                : "exit");
     }
+    kill_all();
     return guest_ok();
 }
