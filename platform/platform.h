@@ -7,6 +7,7 @@
 
 #include <signal.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "regs.h"
@@ -51,6 +52,18 @@ uint64_t platform_max_user_address(const struct platform *p);
 int platform_as_create(struct platform *p, struct platform_as **out);
 int platform_as_map(struct platform_as *as, uint64_t addr, uint64_t len, int prot,
                     uint64_t memfile_offset);
+/* One mapping of a batch: what platform_as_map takes. */
+struct platform_mapping {
+    uint64_t addr, len;
+    int prot;
+    uint64_t memfile_offset;
+};
+/* Makes the `n` mappings in order, as as many platform_as_map calls would, in as few round trips
+ * to the address space as the platform can. Returns 0 with *done = n, or the -errno of mapping
+ * *done: those before it are made; that one's range may have lost its old mapping; the later ones
+ * are not made. */
+int platform_as_map_batch(struct platform_as *as, const struct platform_mapping *maps, size_t n,
+                          size_t *done);
 int platform_as_unmap(struct platform_as *as, uint64_t addr, uint64_t len);
 void platform_as_release(struct platform_as *as);
 /* What the host's /proc shows of the host process that runs an address space (Linux's struct

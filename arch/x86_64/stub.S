@@ -1,8 +1,9 @@
 /* The ptrace platform's stub code for x86_64. It is copied to one page at a fixed high address in
  * every stub process and is the only code there besides the guest's. Position independent.
  *
- * stub_init(rdi = struct sock_fprog *, rsi = end of the user address range): installs the stub
- * seccomp filter, unmaps everything but this page, and stops itself with SIGSTOP for its tracer.
+ * stub_init(rdi = struct sock_fprog *, rsi = end of the user address range, rdx = start of the
+ * stub's private pages just below this page): installs the stub seccomp filter, unmaps everything
+ * but those pages and this one, and stops itself with SIGSTOP for its tracer.
  * No stack is used after the filter is installed: the stack is unmapped with the rest.
  *
  * stub_syscall: the tracer points rip here with the syscall in rax and args in registers; the
@@ -10,7 +11,11 @@
  *
  * stub_clone: the same for clone(CLONE_VM|CLONE_THREAD|...): the calling thread stops at int3
  * with the new thread's tid; the new thread (rax 0) parks in pause() until the sentry thread that
- * will drive it seizes it and gives it registers. It needs no stack. */
+ * will drive it seizes it and gives it registers. It needs no stack.
+ *
+ * stub_map_batch(rbx = array of {addr, len, prot, memory-file offset} quadwords, r12 = count,
+ * r13 = memory-file fd): mmaps each with MAP_SHARED | MAP_FIXED, in order, and stops at int3 with
+ * rax 0, or at the first failure with rax the mmap's result and r12 the entries left (it too). */
     .section .text.runsc_stub, "ax", @progbits
     .balign 4096
     .globl arch_stub_code_start
@@ -19,6 +24,7 @@ arch_stub_code_start:
     .globl arch_stub_init
 arch_stub_init:
     mov     %rsi, %r12              /* end of user range, kept across syscalls */
+    mov     %rdx, %r13              /* start of the private pages, likewise */
     mov     %rdi, %rdx              /* seccomp(SECCOMP_SET_MODE_FILTER, 0, prog) */
     mov     $1, %edi
     xor     %esi, %esi
@@ -26,8 +32,8 @@ arch_stub_init:
     syscall
     test    %rax, %rax
     jnz     stub_fail
-    xor     %edi, %edi              /* munmap(0, start of this page) */
-    lea     arch_stub_code_start(%rip), %rsi
+    xor     %edi, %edi              /* munmap(0, start of the private pages) */
+    mov     %r13, %rsi
     mov     $11, %eax
     syscall
     test    %rax, %rax
@@ -60,6 +66,29 @@ arch_stub_clone:
     syscall
     test    %rax, %rax
     jz      arch_stub_park
+    int3
+
+    .globl arch_stub_map_batch
+arch_stub_map_batch:
+1:
+    test    %r12, %r12
+    jz      2f
+    mov     (%rbx), %rdi
+    mov     8(%rbx), %rsi
+    mov     16(%rbx), %rdx
+    mov     $0x11, %r10d            /* MAP_SHARED | MAP_FIXED */
+    mov     %r13, %r8
+    mov     24(%rbx), %r9
+    mov     $9, %eax
+    syscall                         /* keeps rdi: only rax, rcx and r11 change */
+    cmp     %rax, %rdi
+    jne     3f
+    add     $32, %rbx
+    dec     %r12
+    jmp     1b
+2:
+    xor     %eax, %eax
+3:
     int3
 
     /* A stub thread nobody drives waits here (new, or given back when its guest thread ended). */

@@ -14,6 +14,12 @@ extern const char arch_stub_init[];
 extern const char arch_stub_syscall[];
 extern const char arch_stub_clone[];
 extern const char arch_stub_park[];
+extern const char arch_stub_map_batch[];
+
+/* One entry of arch_stub_map_batch's array. */
+struct arch_stub_mapping {
+    uint64_t addr, len, prot, memfile_offset;
+};
 
 /* The flags of the clone a stub thread makes for a new guest thread: a thread of the stub. */
 #define ARCH_STUB_THREAD_CLONE_FLAGS 0x50f00 /* VM|FS|FILES|SIGHAND|THREAD|SYSVSEM */
@@ -35,6 +41,24 @@ static inline void arch_stub_regs_for_syscall(struct arch_regs *regs, uint64_t s
     regs->r.r10 = args[3];
     regs->r.r8 = args[4];
     regs->r.r9 = args[5];
+}
+
+/* Sets up `regs` to run arch_stub_map_batch (at `ip` in the stub) on `count` entries at `list`
+ * in the stub, mapping memory-file fd `fd`. */
+static inline void arch_stub_regs_for_map_batch(struct arch_regs *regs, uint64_t ip, uint64_t list,
+                                                uint64_t count, int fd)
+{
+    regs->r.rip = ip;
+    regs->r.orig_rax = (uint64_t)-1;
+    regs->r.rbx = list;
+    regs->r.r12 = count;
+    regs->r.r13 = (uint64_t)fd;
+}
+
+/* After arch_stub_map_batch stopped: the entries it did not make (0 when rax is 0). */
+static inline uint64_t arch_stub_map_batch_left(const struct arch_regs *regs)
+{
+    return regs->r.r12;
 }
 
 static inline int64_t arch_stub_syscall_result(const struct arch_regs *regs)

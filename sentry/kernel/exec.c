@@ -20,6 +20,10 @@
 #define BINPRM_BUF_SIZE 256      /* Linux reads this much to recognise "#!" */
 #define MAX_INTERP_DEPTH 4       /* BINPRM_MAX_RECURSION */
 
+/* How much of the new image's cached file mappings execve maps before it first runs: enough for
+ * a static binary's text and data, a bounded cost for a large one. */
+#define EXEC_EAGER_FILE_BYTES (2UL << 20)
+
 static void exec_cred(struct task *t, struct vfs_cred *cred)
 {
     creds_vfs_cred(&t->creds, cred);
@@ -363,6 +367,9 @@ int task_execve(struct task *t, const char *path, char *const *argv, char *const
         err = platform_ctx_set_fpstate(ctx, fp);
     }
     free(fp);
+    /* Not fatal: whatever is not mapped now faults in later. */
+    if (!err)
+        mm_map_eager(mm, EXEC_EAGER_FILE_BYTES);
     if (!err)
         task_publish_image(mm);
     if (!err)

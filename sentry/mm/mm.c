@@ -125,6 +125,7 @@ int mm_fork(struct mm *parent, struct mm **out)
             p->cow = true;
         memfile_incref(parent->mf, p->mf_off, p->end - p->start);
         struct pma copy = *p;
+        copy.inherited = p->mapped;
         copy.mapped = false;
         rangevec_insert(&child->pmas, i, &copy);
     }
@@ -318,9 +319,8 @@ int mm_protect(struct mm *mm, uint64_t addr, uint64_t len, int prot)
     for (size_t i = rangevec_lower_bound(&mm->vmas, addr);
          i < mm->vmas.len && vma_at(mm, i)->end <= end; i++)
         vma_at(mm, i)->prot = prot;
-    /* Pages already mapped keep their old protection on the host until remapped: unmap them and
-     * let the next fault map them with the new one. */
-    mm_pmas_unmap(mm, addr, end);
+    /* Pages already mapped keep their old protection on the host until remapped. */
+    mm_pmas_reprotect(mm, addr, end);
 out:
     pthread_mutex_unlock(&mm->lock);
     return err;
@@ -551,6 +551,8 @@ int mm_advise(struct mm *mm, uint64_t addr, uint64_t len, int advice)
         goto out;
     bool holes = past_top || !mm_range_is_mapped(mm, addr, end);
     if (advice == MADV_DONTNEED || advice == MADV_FREE) {
+        uint64_t lo = 0, hi = 0;
+        bool mapped = mm_mapped_span(mm, addr, end, &lo, &hi);
         /* Private pages are dropped (anonymous ones read zero, file ones reread the file);
          * shared pages keep their contents and are only unmapped. */
         for (size_t i = rangevec_lower_bound(&mm->vmas, addr);
@@ -567,8 +569,8 @@ int mm_advise(struct mm *mm, uint64_t addr, uint64_t len, int advice)
             else
                 mm_pmas_drop(mm, s, e);
         }
-        if (mm->as)
-            platform_as_unmap(mm->as, addr, end - addr);
+        if (mm->as && mapped)
+            platform_as_unmap(mm->as, lo, hi - lo);
     }
     err = holes ? -ENOMEM : 0;
 out:
