@@ -79,7 +79,9 @@ struct platform_proc_image {
     size_t cmdline_len;  /* a platform may keep only a prefix (then ending in a NUL) */
 };
 /* Publishes `image` for `as` (through the calling thread's context, as mapping does). Returns 0,
- * -ENOSYS where a platform has no host process per address space, or -errno. */
+ * -ENOSYS where a platform has no host process per address space, or -errno. A platform may give
+ * the host the image later, with its next mapping call or context switch in `as`: then a refusal
+ * by the host goes unreported (only host tools' view is at stake). */
 int platform_as_set_proc_image(struct platform_as *as, const struct platform_proc_image *image);
 
 /* Contexts: one per guest thread, bound to the calling host thread (for ptrace, the tracer). */
@@ -104,7 +106,8 @@ int platform_ctx_switch(struct platform_ctx *ctx, struct arch_regs *regs,
 void platform_ctx_interrupt(struct platform_ctx *ctx);
 /* Names the context's host thread after the guest thread (its comm, at most 15 bytes), for host
  * tools. Called by the thread the context belongs to. Returns 0, -ENOSYS where contexts have no
- * host thread of their own, or -errno. */
+ * host thread of their own, or -errno. Like the image, the name may reach the host later, with
+ * that thread's next mapping call or switch. */
 int platform_ctx_set_name(struct platform_ctx *ctx, const char *name);
 /* The host process id of the context's thread, for diagnostics and `runsc ps`. */
 int platform_ctx_host_tid(const struct platform_ctx *ctx);

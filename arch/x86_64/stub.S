@@ -13,9 +13,9 @@
  * with the new thread's tid; the new thread (rax 0) parks in pause() until the sentry thread that
  * will drive it seizes it and gives it registers. It needs no stack.
  *
- * stub_map_batch(rbx = array of {addr, len, prot, memory-file offset} quadwords, r12 = count,
- * r13 = memory-file fd): mmaps each with MAP_SHARED | MAP_FIXED, in order, and stops at int3 with
- * rax 0, or at the first failure with rax the mmap's result and r12 the entries left (it too). */
+ * stub_batch(rbx = array of {nr, 6 args, expected result} quadwords, r12 = count): makes each
+ * syscall in order, and stops at int3 with rax 0, or at the first whose result is not the one
+ * expected with rax that result and r12 the entries left (it too). */
     .section .text.runsc_stub, "ax", @progbits
     .balign 4096
     .globl arch_stub_code_start
@@ -68,22 +68,22 @@ arch_stub_clone:
     jz      arch_stub_park
     int3
 
-    .globl arch_stub_map_batch
-arch_stub_map_batch:
+    .globl arch_stub_batch
+arch_stub_batch:
 1:
     test    %r12, %r12
     jz      2f
-    mov     (%rbx), %rdi
-    mov     8(%rbx), %rsi
-    mov     16(%rbx), %rdx
-    mov     $0x11, %r10d            /* MAP_SHARED | MAP_FIXED */
-    mov     %r13, %r8
-    mov     24(%rbx), %r9
-    mov     $9, %eax
-    syscall                         /* keeps rdi: only rax, rcx and r11 change */
-    cmp     %rax, %rdi
+    mov     (%rbx), %rax
+    mov     8(%rbx), %rdi
+    mov     16(%rbx), %rsi
+    mov     24(%rbx), %rdx
+    mov     32(%rbx), %r10
+    mov     40(%rbx), %r8
+    mov     48(%rbx), %r9
+    syscall
+    cmp     56(%rbx), %rax
     jne     3f
-    add     $32, %rbx
+    add     $64, %rbx
     dec     %r12
     jmp     1b
 2:

@@ -14,11 +14,13 @@ extern const char arch_stub_init[];
 extern const char arch_stub_syscall[];
 extern const char arch_stub_clone[];
 extern const char arch_stub_park[];
-extern const char arch_stub_map_batch[];
+extern const char arch_stub_batch[];
 
-/* One entry of arch_stub_map_batch's array. */
-struct arch_stub_mapping {
-    uint64_t addr, len, prot, memfile_offset;
+/* One entry of arch_stub_batch's array: a syscall and the result that lets the batch go on. */
+struct arch_stub_call {
+    uint64_t nr;
+    uint64_t args[6];
+    uint64_t expect;
 };
 
 /* The flags of the clone a stub thread makes for a new guest thread: a thread of the stub. */
@@ -43,20 +45,19 @@ static inline void arch_stub_regs_for_syscall(struct arch_regs *regs, uint64_t s
     regs->r.r9 = args[5];
 }
 
-/* Sets up `regs` to run arch_stub_map_batch (at `ip` in the stub) on `count` entries at `list`
- * in the stub, mapping memory-file fd `fd`. */
-static inline void arch_stub_regs_for_map_batch(struct arch_regs *regs, uint64_t ip, uint64_t list,
-                                                uint64_t count, int fd)
+/* Sets up `regs` to run arch_stub_batch (at `ip` in the stub) on `count` entries at `list` in the
+ * stub. */
+static inline void arch_stub_regs_for_batch(struct arch_regs *regs, uint64_t ip, uint64_t list,
+                                            uint64_t count)
 {
     regs->r.rip = ip;
     regs->r.orig_rax = (uint64_t)-1;
     regs->r.rbx = list;
     regs->r.r12 = count;
-    regs->r.r13 = (uint64_t)fd;
 }
 
-/* After arch_stub_map_batch stopped: the entries it did not make (0 when rax is 0). */
-static inline uint64_t arch_stub_map_batch_left(const struct arch_regs *regs)
+/* After arch_stub_batch stopped: the entries it did not make (0 when rax is 0). */
+static inline uint64_t arch_stub_batch_left(const struct arch_regs *regs)
 {
     return regs->r.r12;
 }

@@ -275,8 +275,8 @@ static void ptrace_as_release(struct platform_as *base)
             other += t->stops_other;
             inject += t->stops_inject;
         }
-        log_debug("ptrace: stub %d stops: %lu syscall, %lu fault, %lu injected, %lu other",
-                  as->pid, (unsigned long)sys, (unsigned long)fault, (unsigned long)inject,
+        log_debug("ptrace: stub %d stops: %lu syscall, %lu fault, %lu injected, %lu other", as->pid,
+                  (unsigned long)sys, (unsigned long)fault, (unsigned long)inject,
                   (unsigned long)other);
     }
     struct ptrace_thread *t = as->threads;
@@ -490,6 +490,14 @@ static int ptrace_ctx_switch(struct platform_ctx *base, struct arch_regs *regs,
         return 0;
     }
     thread_follow_tracer_cpu(t);
+    struct ptrace_as *as = ((struct ptrace_ctx *)base)->as;
+    /* Relaxed: a hint only; the flush rechecks under as->lock. A pending image this thread
+     * misses goes with the next switch or batch of the thread that set it. */
+    if (atomic_load_explicit(&as->image_pending, memory_order_relaxed) || t->name_pending) {
+        pthread_mutex_lock(&as->lock);
+        ptrace_batch_flush(as, t); /* only host tools' view is at stake: errors are ignored */
+        pthread_mutex_unlock(&as->lock);
+    }
     for (;;) {
         if (ptrace(PTRACE_SETREGS, t->tid, 0, &regs->r) != 0)
             return -errno;

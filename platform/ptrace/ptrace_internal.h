@@ -3,6 +3,7 @@
 #ifndef RUNSC_PLATFORM_PTRACE_INTERNAL_H
 #define RUNSC_PLATFORM_PTRACE_INTERNAL_H
 
+#include <linux/prctl.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -56,6 +57,7 @@ struct ptrace_thread {
     bool seized;                /* initial holds its registers from a first seize */
     char name[16];              /* the host comm this platform last gave it, "" if none yet;
                                    its tracer only */
+    bool name_pending;          /* `name` is yet to be given to the host (as->lock) */
     atomic_bool interrupt;      /* an interrupt was requested and not yet reported */
     /* Stops of this thread by kind, for the debug log when its address space goes: guest
      * syscalls, guest faults, other switch stops, injected syscalls. Its tracer only. */
@@ -71,6 +73,10 @@ struct ptrace_as {
     struct ptrace_thread *threads;
     bool scratch_mapped; /* the stub has its scratch pages */
     bool batch_used;     /* the stub's batch page was written: cleared when the stub goes */
+    /* A process image (identity.c) waiting to be given to the host: its PR_SET_MM_MAP rides on
+     * the next batch of any thread of the stub, or runs before the next switch. */
+    atomic_bool image_pending; /* written with as->lock held; read without it as a hint */
+    struct prctl_mm_map pending_image; /* as->lock */
     struct ptrace_as *as_next; /* in platform->as_list (platform->as_list_lock) */
 };
 
@@ -93,6 +99,9 @@ int ptrace_batch_create(struct ptrace_platform *p);
 void ptrace_batch_destroy(struct ptrace_platform *p);
 /* Whether the stub `pid` has a batch page. */
 bool ptrace_batch_has_page(const struct ptrace_platform *p, pid_t pid);
+/* Runs what waits for the host in `as` (its image) and in `t` (its name) in one stop of `t`, the
+ * calling thread's (as->lock held). Returns 0 or -errno. */
+int ptrace_batch_flush(struct ptrace_as *as, struct ptrace_thread *t);
 /* Frees the batch page of `as` (before its stub's pid can be reused). */
 void ptrace_batch_release(struct ptrace_as *as);
 int ptrace_as_map_batch(struct platform_as *as, const struct platform_mapping *maps, size_t n,

@@ -367,11 +367,12 @@ int task_execve(struct task *t, const char *path, char *const *argv, char *const
         err = platform_ctx_set_fpstate(ctx, fp);
     }
     free(fp);
-    /* Not fatal: whatever is not mapped now faults in later. */
-    if (!err)
-        mm_map_eager(mm, EXEC_EAGER_FILE_BYTES);
     if (!err)
         task_publish_image(mm);
+    /* Not fatal: whatever is not mapped now faults in later. After the image, which a platform
+     * may give the host in the same batch. */
+    if (!err)
+        mm_map_eager(mm, EXEC_EAGER_FILE_BYTES);
     if (!err)
         err = exec_kill_siblings(t);
     if (err) {

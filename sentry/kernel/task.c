@@ -208,8 +208,6 @@ int task_attach_platform(struct task *t, const char **why)
     pthread_mutex_lock(&t->wait_lock);
     t->ctx = ctx;
     pthread_mutex_unlock(&t->wait_lock);
-    /* Not fatal: what is not mapped now faults in later. */
-    mm_map_inherited(t->mm);
     return 0;
 }
 

@@ -53,21 +53,25 @@ void mm_destroy(struct mm *mm)
 
 /* After a fork made the parent's private pages copy-on-write: maps its pages that are mapped
  * writable read-only instead, so its next write faults and copies while its reads go on without
- * a fault. Only what is mapped costs a call into the platform, and a run of PMAs contiguous in
- * both the guest and the memory file costs one. This relies on two rules kept elsewhere: a host
- * mapping never outlives its PMA's `mapped` (a platform call that cannot be made, as from a
- * thread whose stub is gone, would break it), and a COW break drops its reference to the old
- * pages only after this mm's host mapping of them is gone. With parent->lock held. */
+ * a fault. Only what is mapped goes to the platform, all in one batch, and a run of PMAs
+ * contiguous in both the guest and the memory file is one mapping. This relies on two rules kept
+ * elsewhere: a host mapping never outlives its PMA's `mapped` (a platform call that cannot be
+ * made, as from a thread whose stub is gone, would break it), and a COW break drops its reference
+ * to the old pages only after this mm's host mapping of them is gone. With parent->lock held. */
 static void mm_fork_protect_parent(struct mm *parent)
 {
-    size_t j = 0;
+    struct platform_mapping *maps;
+    size_t n = 0, done = 0, j = 0;
 
+    if (!parent->as)
+        return;
+    maps = calloc(parent->pmas.len ? parent->pmas.len : 1, sizeof(*maps));
     for (size_t i = 0; i < parent->pmas.len;) {
         struct pma *p = pma_at(parent, i);
         while (vma_at(parent, j)->end <= p->start)
             j++;
         struct vma *v = vma_at(parent, j);
-        if (!p->mapped || (v->flags & VMA_SHARED) || !(v->prot & PROT_WRITE) || !parent->as) {
+        if (!p->mapped || (v->flags & VMA_SHARED) || !(v->prot & PROT_WRITE)) {
             i++;
             continue;
         }
@@ -79,12 +83,25 @@ static void mm_fork_protect_parent(struct mm *parent)
                 break;
             end = next->end;
         }
-        if (platform_as_map(parent->as, start, end - start, v->prot & ~PROT_WRITE, mf_off) != 0) {
-            /* Could not downgrade: drop the mapping, the next access faults and maps anew. */
-            mm_pmas_unmap(parent, start, end);
+        struct platform_mapping m = {.addr = start,
+                                     .len = end - start,
+                                     .prot = v->prot & ~PROT_WRITE,
+                                     .memfile_offset = mf_off};
+        if (!maps) {
+            /* No memory for the list: one call each. */
+            if (platform_as_map(parent->as, m.addr, m.len, m.prot, m.memfile_offset) != 0)
+                mm_pmas_unmap(parent, m.addr, m.addr + m.len);
+            continue;
         }
-        atomic_fetch_add_explicit(&parent->map_gen, 1, memory_order_release);
+        maps[n++] = m;
     }
+    if (n > 0 && platform_as_map_batch(parent->as, maps, n, &done) != 0) {
+        /* What could not be downgraded is dropped: the next access faults and maps anew. */
+        for (size_t k = done; k < n; k++)
+            mm_pmas_unmap(parent, maps[k].addr, maps[k].addr + maps[k].len);
+    }
+    atomic_fetch_add_explicit(&parent->map_gen, 1, memory_order_release);
+    free(maps);
 }
 
 int mm_fork(struct mm *parent, struct mm **out)

@@ -92,9 +92,15 @@ static void test_eager_maps_cached_and_small_then_write_copies(void **state)
     assert_int_equal(platform_ctx_create(as, &ctx), 0);
 
     struct mm_map_request reqs[] = {
-        {.addr = FILE_ADDR, .len = FILE_LEN, .prot = PROT_READ | PROT_EXEC, .fixed = true,
+        {.addr = FILE_ADDR,
+         .len = FILE_LEN,
+         .prot = PROT_READ | PROT_EXEC,
+         .fixed = true,
          .file = &f.m},
-        {.addr = DATA_ADDR, .len = FILE_LEN, .prot = PROT_READ | PROT_WRITE, .fixed = true,
+        {.addr = DATA_ADDR,
+         .len = FILE_LEN,
+         .prot = PROT_READ | PROT_WRITE,
+         .fixed = true,
          .file = &f.m},
         {.addr = SMALL_ADDR, .len = 2 * PAGE, .prot = PROT_READ | PROT_WRITE, .fixed = true},
         {.addr = BIG_ADDR, .len = BIG_LEN, .prot = PROT_READ | PROT_WRITE, .fixed = true},
