@@ -217,6 +217,10 @@ int ptrace_factory_start(struct ptrace_platform *p, int memfile_fd)
             }
         }
         close_all_but(keep, 3);
+        /* Stubs map their own page of the batch file by its fd: the whole of it is not theirs
+         * to inherit. */
+        if (p->batch_base)
+            munmap(p->batch_base, (size_t)(p->batch_pids * PTRACE_BATCH_PAGE));
         setsid();
         prctl(PR_SET_PDEATHSIG, SIGKILL);
         prctl(PR_SET_NAME, "runsc-stubs");

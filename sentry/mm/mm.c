@@ -513,6 +513,12 @@ uint64_t mm_brk(struct mm *mm, uint64_t addr)
         struct vma v = {
             .start = old_end, .end = new_end, .prot = PROT_READ | PROT_WRITE, .flags = VMA_HEAP};
         mm_vma_insert(mm, &v);
+        /* The allocator that grew the break writes its first chunk at the old one next: map the
+         * window there now, as that write's fault would, and save the fault. Not fatal. */
+        struct vma *grown = mm_vma_find(mm, old_end);
+        struct pma *p;
+        if (grown && mm->as && mm_populate(mm, grown, old_end, &p) == 0 && !p->mapped)
+            mm_pma_map(mm, p, grown->prot);
     }
     mm->brk = ret = addr;
 out:

@@ -1,6 +1,7 @@
 /* Eager mapping on a real (ptrace) address space: mm_map_eager maps cached file pages
  * copy-on-write and small mappings whole, leaves large anonymous ones to faults, and a guest write
- * to an eagerly mapped cached page still copies it, leaving the cache's page as it was. */
+ * to an eagerly mapped cached page still copies it, leaving the cache's page as it was; a fork
+ * child maps what its parent had mapped, copy-on-write; a growing break maps its first page. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -155,10 +156,166 @@ static void test_eager_maps_cached_and_small_then_write_copies(void **state)
     memfile_destroy(mf);
 }
 
+struct world {
+    struct memfile *mf;
+    struct platform *p;
+};
+
+static void world_up(struct world *w)
+{
+    assert_int_equal(memfile_create(64UL << 20, &w->mf), 0);
+    struct platform_config cfg = {.memfile_fd = memfile_fd(w->mf)};
+    assert_int_equal(platform_create("ptrace", &cfg, &w->p), 0);
+}
+
+static void world_down(struct world *w)
+{
+    platform_destroy(w->p);
+    assert_int_equal(memfile_used(w->mf), 0); /* every page given back */
+    memfile_destroy(w->mf);
+}
+
+/* A new mm with an address space and a context of this thread in it. */
+static struct mm *mm_up(struct world *w, struct mm *from, struct platform_ctx **ctx)
+{
+    struct mm *mm;
+    struct platform_as *as;
+
+    if (from)
+        assert_int_equal(mm_fork(from, &mm), 0);
+    else
+        assert_int_equal(mm_create(w->mf, platform_max_user_address(w->p), &mm), 0);
+    assert_int_equal(platform_as_create(w->p, &as), 0);
+    mm_set_platform_as(mm, as);
+    assert_int_equal(platform_ctx_create(as, ctx), 0);
+    return mm;
+}
+
+/* Runs the code at FILE_ADDR (a store of 1 to rdi, then exit) with rdi = target. */
+static void run_store(struct platform_ctx *ctx, uint64_t target, struct arch_regs *regs,
+                      struct platform_event *ev)
+{
+    platform_ctx_initial_regs(ctx, regs);
+    arch_regs_init_exec(regs, FILE_ADDR, SMALL_ADDR + 2 * PAGE);
+    regs->r.rdi = target;
+    assert_int_equal(platform_ctx_switch(ctx, regs, ev), 0);
+}
+
+static void test_fork_child_maps_inherited_copy_on_write(void **state)
+{
+    struct world w;
+    struct platform_ctx *pctx, *cctx;
+    struct cached_file f = {.m.ops = &cf_ops};
+    struct arch_regs regs;
+    struct platform_event ev;
+
+    (void)state;
+    mm_file_cache_init(&f.cache);
+    world_up(&w);
+    struct mm *parent = mm_up(&w, NULL, &pctx);
+    struct mm_map_request code = {.addr = FILE_ADDR,
+                                  .len = FILE_LEN,
+                                  .prot = PROT_READ | PROT_EXEC,
+                                  .fixed = true,
+                                  .file = &f.m};
+    struct mm_map_request small = {
+        .addr = SMALL_ADDR, .len = 2 * PAGE, .prot = PROT_READ | PROT_WRITE, .fixed = true};
+    struct mm_map_request big = {
+        .addr = BIG_ADDR, .len = BIG_LEN, .prot = PROT_READ | PROT_WRITE, .fixed = true};
+    assert_int_equal(mm_map(parent, &code), FILE_ADDR);
+    assert_int_equal(mm_map(parent, &small), SMALL_ADDR);
+    assert_int_equal(mm_map(parent, &big), BIG_ADDR);
+    assert_int_equal(mm_map_eager(parent, 1UL << 20), 0);
+    /* The big mapping gets a page populated but not mapped. */
+    uint64_t seven = 7;
+    assert_int_equal(mm_copy_out(parent, BIG_ADDR, &seven, sizeof(seven)), 0);
+    assert_false(pma_for(parent, BIG_ADDR)->mapped);
+
+    struct mm *child = mm_up(&w, parent, &cctx);
+    assert_false(pma_for(child, SMALL_ADDR)->mapped);
+    assert_int_equal(mm_map_inherited(child), 0);
+    /* What the parent had mapped is mapped, copy-on-write; what it had not, is not. */
+    assert_true(pma_for(child, FILE_ADDR)->mapped);
+    assert_true(pma_for(child, SMALL_ADDR)->mapped && pma_for(child, SMALL_ADDR)->cow);
+    assert_false(pma_for(child, BIG_ADDR)->mapped);
+    uint64_t shared = pma_for(child, SMALL_ADDR)->mf_off;
+    assert_int_equal(pma_for(parent, SMALL_ADDR)->mf_off, shared);
+
+    /* The child runs its code without a fault; its write to the shared page faults and
+     * copies; the parent's page keeps its zero. */
+    run_store(cctx, SMALL_ADDR + 64, &regs, &ev);
+    assert_int_equal(ev.kind, PLATFORM_EVENT_FAULT);
+    assert_int_equal(ev.fault_addr, SMALL_ADDR + 64);
+    assert_int_equal(ev.info.si_code, SEGV_ACCERR);
+    assert_int_equal(mm_handle_fault(child, ev.fault_addr), 0);
+    assert_int_equal(platform_ctx_switch(cctx, &regs, &ev), 0);
+    assert_int_equal(ev.kind, PLATFORM_EVENT_SYSCALL);
+    uint64_t word;
+    assert_int_equal(mm_copy_in(child, SMALL_ADDR + 64, &word, sizeof(word)), 0);
+    assert_int_equal(word, 1);
+    assert_int_equal(mm_copy_in(parent, SMALL_ADDR + 64, &word, sizeof(word)), 0);
+    assert_int_equal(word, 0);
+    assert_int_not_equal(pma_for(child, SMALL_ADDR)->mf_off, shared);
+
+    platform_ctx_release(cctx);
+    mm_put(child);
+    platform_ctx_release(pctx);
+    mm_put(parent);
+    mm_file_cache_release(&f.cache);
+    world_down(&w);
+}
+
+static void test_growing_break_maps_its_first_page(void **state)
+{
+    struct world w;
+    struct platform_ctx *ctx;
+    struct cached_file f = {.m.ops = &cf_ops};
+    struct arch_regs regs;
+    struct platform_event ev;
+    const uint64_t heap = 0x2000000;
+
+    (void)state;
+    mm_file_cache_init(&f.cache);
+    world_up(&w);
+    struct mm *mm = mm_up(&w, NULL, &ctx);
+    struct mm_map_request code = {.addr = FILE_ADDR,
+                                  .len = FILE_LEN,
+                                  .prot = PROT_READ | PROT_EXEC,
+                                  .fixed = true,
+                                  .file = &f.m};
+    struct mm_map_request stack = {
+        .addr = SMALL_ADDR, .len = 2 * PAGE, .prot = PROT_READ | PROT_WRITE, .fixed = true};
+    assert_int_equal(mm_map(mm, &code), FILE_ADDR);
+    assert_int_equal(mm_map(mm, &stack), SMALL_ADDR);
+    assert_int_equal(mm_map_eager(mm, 1UL << 20), 0);
+    mm_set_layout(mm, heap, 0x7f0000000000UL);
+    assert_int_equal(mm_brk(mm, heap + 3 * PAGE + 5), heap + 3 * PAGE + 5);
+    struct pma *p = pma_for(mm, heap);
+    assert_non_null(p);
+    assert_true(p->mapped);
+    /* The guest writes there with no fault, and reads back zeroes elsewhere in it. */
+    run_store(ctx, heap + 8, &regs, &ev);
+    assert_int_equal(ev.kind, PLATFORM_EVENT_SYSCALL);
+    uint64_t words[2];
+    assert_int_equal(mm_copy_in(mm, heap, words, sizeof(words)), 0);
+    assert_int_equal(words[0], 0);
+    assert_int_equal(words[1], 1);
+    /* Shrinking maps nothing. */
+    assert_int_equal(mm_brk(mm, heap), heap);
+    assert_null(pma_for(mm, heap));
+
+    platform_ctx_release(ctx);
+    mm_put(mm);
+    mm_file_cache_release(&f.cache);
+    world_down(&w);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_eager_maps_cached_and_small_then_write_copies),
+        cmocka_unit_test(test_fork_child_maps_inherited_copy_on_write),
+        cmocka_unit_test(test_growing_break_maps_its_first_page),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
