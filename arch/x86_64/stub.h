@@ -16,6 +16,16 @@ extern const char arch_stub_clone[];
 extern const char arch_stub_park[];
 extern const char arch_stub_batch[];
 
+/* The block a template stub works from (stub.S: stub_template), in its private pages. */
+struct arch_stub_template {
+    int64_t sock;         /* requests come in here, replies go out */
+    int64_t batch_fd;     /* the batch file, or -1 */
+    uint64_t batch_pages; /* a child whose pid is below maps its page of it */
+    uint64_t batch_addr;  /* where */
+    int64_t pid;          /* the template's */
+    uint64_t scratch[3];  /* the request byte, the wait status and the reply */
+};
+
 /* One entry of arch_stub_batch's array: a syscall and the result that lets the batch go on. */
 struct arch_stub_call {
     uint64_t nr;

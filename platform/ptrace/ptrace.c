@@ -15,6 +15,7 @@
 
 #include "lib/log.h"
 #include "platform/ptrace/ptrace_internal.h"
+#include "platform/ptrace/stub_pool.h"
 #include "stub.h"
 
 #define STUB_PAGE_SIZE 4096UL
@@ -174,7 +175,8 @@ static int ptrace_as_create(struct platform *base, struct platform_as **out)
         goto out_free;
     }
     /* A stub that waited in the factory's pool may have been killed meanwhile (by the OOM
-     * killer, say): then take another. */
+     * killer, say, or with the template stub that forked it): then take another, up to a whole
+     * pool's worth, after which the factory forks a fresh one. */
     for (int attempt = 0;; attempt++) {
         pid_t pid = ptrace_factory_new_stub(p);
         if (pid < 0) {
@@ -190,7 +192,7 @@ static int ptrace_as_create(struct platform *base, struct platform_as **out)
         if (!err)
             break;
         kill(pid, SIGKILL);
-        if (attempt == 1)
+        if (attempt == STUB_POOL_CAPACITY)
             goto out_free;
     }
     as->base.platform = base;

@@ -86,7 +86,7 @@ for stub in "${STUB_PIDS[@]}"; do
         { print }
         END { if (!memfd) print "(no /memfd:runsc-memory mapping)" }' <<<"$maps")
     if [[ -z $bad ]]; then
-        pass "[$LAST_CMD] stub $stub maps only the memory file, its stub, scratch and batch pages and [vsyscall]"
+        pass "[$LAST_CMD] stub $stub maps only the memory file, its own pages and [vsyscall]"
     else
         fail "[$LAST_CMD] stub $stub's /proc/PID/maps has mappings besides the memory file and the stub page" \
             "none" "$bad"
@@ -119,15 +119,18 @@ for stub in "${STUB_PIDS[@]}"; do
     fi
 done
 
-# (c) SIGKILL to the boot process (its sentry threads are the stubs' tracers): the factory and
-# every stub are gone within 2 s, and the CLI reports the killed sandbox with 128 + 9.
+# (c) SIGKILL to the boot process (its sentry threads are the stubs' tracers): the factory, its
+# template stub and every stub are gone within 2 s, and the CLI reports the killed sandbox with
+# 128 + 9.
+# The factory's children: its template stub, which forks the ready stubs it holds.
+mapfile -t FACTORY_CHILDREN < <(children_of "$FACTORY_PID")
 kill -KILL "$BOOT_PID"
 LAST_CMD="kill -KILL boot $BOOT_PID"
-if wait_gone 2 "$FACTORY_PID" "${STUB_PIDS[@]}"; then
-    pass "[$LAST_CMD] factory $FACTORY_PID and stubs ${STUB_PIDS[*]} are gone within 2 s"
+if wait_gone 2 "$FACTORY_PID" "${FACTORY_CHILDREN[@]}" "${STUB_PIDS[@]}"; then
+    pass "[$LAST_CMD] factory $FACTORY_PID, template ${FACTORY_CHILDREN[*]}, stubs ${STUB_PIDS[*]} gone"
 else
     left=""
-    for p in "$FACTORY_PID" "${STUB_PIDS[@]}"; do
+    for p in "$FACTORY_PID" "${FACTORY_CHILDREN[@]}" "${STUB_PIDS[@]}"; do
         gone "$p" || left+="$p ($(cat /proc/"$p"/comm 2>/dev/null), state $(proc_field "$p" State)) "
     done
     fail "[$LAST_CMD] sandbox processes still alive 2 s after their sentry died" "none" "$left"

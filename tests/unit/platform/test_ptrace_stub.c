@@ -144,6 +144,51 @@ static void test_stub_maps_only_stub_page_and_guest(void **state)
     assert_int_equal(lines[3].start, stub_base);
 }
 
+/* A number field of /proc/PID/status ("PPid", "TracerPid"), or -1. */
+static long status_field(pid_t pid, const char *field)
+{
+    char name[64], buf[256];
+    long value = -1;
+    size_t len = strlen(field);
+
+    snprintf(name, sizeof(name), "/proc/%d/status", pid);
+    FILE *fp = fopen(name, "r");
+    if (!fp)
+        return -1;
+    while (fgets(buf, sizeof(buf), fp)) {
+        if (strncmp(buf, field, len) == 0 && buf[len] == ':')
+            value = strtol(buf + len + 1, NULL, 10);
+    }
+    fclose(fp);
+    return value;
+}
+
+static void test_stubs_come_from_template_and_outlive_its_loss(void **state)
+{
+    struct fixture *f = *state;
+
+    /* The stub's parent is the template, the factory's child, which nobody traces. */
+    pid_t template = (pid_t)status_field(f->stub_pid, "PPid");
+    assert_true(template > 0);
+    assert_int_not_equal(template, f->factory_pid);
+    assert_int_equal(status_field(template, "PPid"), f->factory_pid);
+    assert_int_equal(status_field(template, "TracerPid"), 0);
+
+    /* Without it (its ready stubs die with it), address spaces still come: the factory forks
+     * them itself. */
+    assert_int_equal(kill(template, SIGKILL), 0);
+    assert_true(pid_gone(template));
+    for (int i = 0; i < 5; i++) {
+        struct platform_as *as;
+        assert_int_equal(platform_as_create(f->p, &as), 0);
+        assert_int_equal(platform_as_map(as, CODE_ADDR, PAGE, PROT_READ, f->code_off), 0);
+        pid_t stub = ((struct ptrace_as *)as)->pid;
+        assert_int_equal(status_field(stub, "PPid"), f->factory_pid);
+        platform_as_release(as);
+        assert_true(pid_gone(stub));
+    }
+}
+
 /* The state letter in /proc/PID/stat ('R' running, 't' traced and stopped, ...), or 0. */
 static char proc_state(pid_t pid)
 {
@@ -330,6 +375,7 @@ static void test_stub_dies_with_tracer_thread(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        FIXTURE_TEST(test_stubs_come_from_template_and_outlive_its_loss),
         FIXTURE_TEST(test_seccomp_kills_syscall_from_guest_code),
         FIXTURE_TEST(test_stub_maps_only_stub_page_and_guest),
         cmocka_unit_test(test_stub_dies_with_tracer_process),
