@@ -328,7 +328,7 @@ long task_fork(struct task *t, const struct clone_request *req)
     if (share_vm) {
         c->mm = t->mm;
         mm_get(c->mm);
-    } else if ((err = mm_fork(t->mm, &c->mm)) != 0) {
+    } else if ((err = mm_fork_near(t->mm, arch_regs_sp(&t->regs), &c->mm)) != 0) {
         goto out_free;
     }
     if ((err = write_tids(t, c, req, pid)) != 0)

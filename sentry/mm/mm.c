@@ -2,6 +2,7 @@
  * madvise(2), with Linux's argument rules. */
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 
 #include "platform/platform.h"
@@ -71,14 +72,14 @@ static void mm_fork_protect_parent(struct mm *parent)
         while (vma_at(parent, j)->end <= p->start)
             j++;
         struct vma *v = vma_at(parent, j);
-        if (!p->mapped || (v->flags & VMA_SHARED) || !(v->prot & PROT_WRITE)) {
+        if (!p->mapped || !p->cow || (v->flags & VMA_SHARED) || !(v->prot & PROT_WRITE)) {
             i++;
             continue;
         }
         uint64_t start = p->start, end = p->end, mf_off = p->mf_off;
         for (i++; i < parent->pmas.len; i++) {
             struct pma *next = pma_at(parent, i);
-            if (!next->mapped || next->start != end || next->end > v->end ||
+            if (!next->mapped || !next->cow || next->start != end || next->end > v->end ||
                 next->mf_off != mf_off + (end - start))
                 break;
             end = next->end;
@@ -104,14 +105,63 @@ static void mm_fork_protect_parent(struct mm *parent)
     free(maps);
 }
 
+/* The window of the parent's private writable pages around `hot` that fork copies for the child
+ * at once, in [*lo, *hi), with the parent's PMAs split at its ends; false if there is none (with
+ * parent->lock held). Both processes write there right away (the fork returns on that stack in
+ * each), so sharing it would cost each a fault. */
+static bool fork_hot_window(struct mm *parent, uint64_t hot, uint64_t *lo, uint64_t *hi)
+{
+    struct vma *v = hot ? mm_vma_find(parent, hot) : NULL;
+
+    if (!v || (v->flags & VMA_SHARED) || !(v->prot & PROT_WRITE))
+        return false;
+    *lo = hot & ~(MM_COW_WINDOW - 1);
+    *hi = *lo + MM_COW_WINDOW;
+    if (*lo < v->start)
+        *lo = v->start;
+    if (*hi > v->end)
+        *hi = v->end;
+    if (rangevec_reserve(&parent->pmas, 2) != 0)
+        return false;
+    mm_pma_split_at(parent, *lo);
+    mm_pma_split_at(parent, *hi);
+    return true;
+}
+
+/* The child's PMA for the parent's `p` inside the hot window: its own copy of the pages, or, if
+ * there is no memory for one, false (then it shares them copy-on-write like the rest). */
+static bool fork_copy_pma(struct mm *parent, const struct pma *p, struct pma *copy)
+{
+    uint64_t off;
+
+    if (p->cow || memfile_alloc(parent->mf, p->end - p->start, &off) != 0)
+        return false;
+    char *base = memfile_base(parent->mf);
+    memcpy(base + off, base + p->mf_off, p->end - p->start);
+    *copy = (struct pma){.start = p->start, .end = p->end, .mf_off = off, .inherited = p->mapped};
+    return true;
+}
+
 int mm_fork(struct mm *parent, struct mm **out)
 {
+    return mm_fork_near(parent, 0, out);
+}
+
+int mm_fork_near(struct mm *parent, uint64_t hot, struct mm **out)
+{
     struct mm *child;
+    uint64_t hot_lo = 0, hot_hi = 0;
     int err = mm_create(parent->mf, parent->max_addr, &child);
 
     if (err)
         return err;
     pthread_mutex_lock(&parent->lock);
+    /* Only for a parent whose one task is the forking one, blocked in fork: another task of the
+     * mm could write the window while it is copied, where copy-on-write takes a page's state at
+     * one instant. Relaxed: no task can join the mm meanwhile but through this one. */
+    if (atomic_load_explicit(&parent->refs, memory_order_relaxed) != 1 ||
+        !fork_hot_window(parent, hot, &hot_lo, &hot_hi))
+        hot_lo = hot_hi = 0;
     child->mmap_base = parent->mmap_base;
     child->brk_start = parent->brk_start;
     child->brk = parent->brk;
@@ -136,12 +186,17 @@ int mm_fork(struct mm *parent, struct mm **out)
      * must go, so its next write faults and copies. */
     for (size_t i = 0, j = 0; i < parent->pmas.len; i++) {
         struct pma *p = pma_at(parent, i);
+        struct pma copy;
         while (vma_at(parent, j)->end <= p->start)
             j++;
+        if (p->start >= hot_lo && p->end <= hot_hi && fork_copy_pma(parent, p, &copy)) {
+            rangevec_insert(&child->pmas, i, &copy);
+            continue;
+        }
         if (!(vma_at(parent, j)->flags & VMA_SHARED))
             p->cow = true;
         memfile_incref(parent->mf, p->mf_off, p->end - p->start);
-        struct pma copy = *p;
+        copy = *p;
         copy.inherited = p->mapped;
         copy.mapped = false;
         rangevec_insert(&child->pmas, i, &copy);

@@ -121,6 +121,10 @@ struct platform_as *mm_platform_as(struct mm *mm);
 /* fork(2): a new mm with the same VMAs whose private pages are shared copy-on-write with the
  * parent's. The child has no platform address space yet. Returns 0 or -ENOMEM. */
 int mm_fork(struct mm *parent, struct mm **out);
+/* mm_fork, but the parent's private pages around `hot` (the forking thread's stack pointer: both
+ * processes write there first) are copied for the child at once instead of shared copy-on-write,
+ * and stay writable in the parent. */
+int mm_fork_near(struct mm *parent, uint64_t hot, struct mm **out);
 /* Attaches the platform address space that mirrors this mm; the mm owns it from now on. */
 void mm_set_platform_as(struct mm *mm, struct platform_as *as);
 
