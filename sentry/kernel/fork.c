@@ -43,8 +43,9 @@ static void task_start_main(void *arg)
         }
     } else if ((err = task_attach_platform(t, &why)) == 0) {
         task_publish_image(t->mm);
-        /* Not fatal: what is not mapped now faults in later. After the image, which a platform
-         * may give the host in the same batch. */
+        task_sync_host_name(t);
+        /* Not fatal: what is not mapped now faults in later. After the image and the name,
+         * which a platform may give the host in the same batch. */
         mm_map_inherited(t->mm);
     }
     if (!err) {
