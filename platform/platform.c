@@ -61,6 +61,22 @@ int platform_as_map(struct platform_as *as, uint64_t addr, uint64_t len, int pro
     return as->platform->ops->as_map(as, addr, len, prot, off);
 }
 
+int platform_as_map_batch(struct platform_as *as, const struct platform_mapping *maps, size_t n,
+                          size_t *done)
+{
+    const struct platform_ops *ops = as->platform->ops;
+
+    if (ops->as_map_batch)
+        return ops->as_map_batch(as, maps, n, done);
+    for (*done = 0; *done < n; (*done)++) {
+        const struct platform_mapping *m = &maps[*done];
+        int err = ops->as_map(as, m->addr, m->len, m->prot, m->memfile_offset);
+        if (err)
+            return err;
+    }
+    return 0;
+}
+
 int platform_as_unmap(struct platform_as *as, uint64_t addr, uint64_t len)
 {
     return as->platform->ops->as_unmap(as, addr, len);

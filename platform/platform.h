@@ -7,6 +7,7 @@
 
 #include <signal.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "regs.h"
@@ -51,6 +52,18 @@ uint64_t platform_max_user_address(const struct platform *p);
 int platform_as_create(struct platform *p, struct platform_as **out);
 int platform_as_map(struct platform_as *as, uint64_t addr, uint64_t len, int prot,
                     uint64_t memfile_offset);
+/* One mapping of a batch: what platform_as_map takes. */
+struct platform_mapping {
+    uint64_t addr, len;
+    int prot;
+    uint64_t memfile_offset;
+};
+/* Makes the `n` mappings in order, as as many platform_as_map calls would, in as few round trips
+ * to the address space as the platform can. Returns 0 with *done = n, or the -errno of mapping
+ * *done: those before it are made; that one's range may have lost its old mapping; the later ones
+ * are not made. */
+int platform_as_map_batch(struct platform_as *as, const struct platform_mapping *maps, size_t n,
+                          size_t *done);
 int platform_as_unmap(struct platform_as *as, uint64_t addr, uint64_t len);
 void platform_as_release(struct platform_as *as);
 /* What the host's /proc shows of the host process that runs an address space (Linux's struct
@@ -66,7 +79,9 @@ struct platform_proc_image {
     size_t cmdline_len;  /* a platform may keep only a prefix (then ending in a NUL) */
 };
 /* Publishes `image` for `as` (through the calling thread's context, as mapping does). Returns 0,
- * -ENOSYS where a platform has no host process per address space, or -errno. */
+ * -ENOSYS where a platform has no host process per address space, or -errno. A platform may give
+ * the host the image later, with its next mapping call or context switch in `as`: then a refusal
+ * by the host goes unreported (only host tools' view is at stake). */
 int platform_as_set_proc_image(struct platform_as *as, const struct platform_proc_image *image);
 
 /* Contexts: one per guest thread, bound to the calling host thread (for ptrace, the tracer). */
@@ -91,7 +106,8 @@ int platform_ctx_switch(struct platform_ctx *ctx, struct arch_regs *regs,
 void platform_ctx_interrupt(struct platform_ctx *ctx);
 /* Names the context's host thread after the guest thread (its comm, at most 15 bytes), for host
  * tools. Called by the thread the context belongs to. Returns 0, -ENOSYS where contexts have no
- * host thread of their own, or -errno. */
+ * host thread of their own, or -errno. Like the image, the name may reach the host later, with
+ * that thread's next mapping call or switch. */
 int platform_ctx_set_name(struct platform_ctx *ctx, const char *name);
 /* The host process id of the context's thread, for diagnostics and `runsc ps`. */
 int platform_ctx_host_tid(const struct platform_ctx *ctx);

@@ -12,6 +12,9 @@ struct platform_ops {
     uint64_t (*max_user_address)(const struct platform *p);
     int (*as_create)(struct platform *p, struct platform_as **out);
     int (*as_map)(struct platform_as *as, uint64_t addr, uint64_t len, int prot, uint64_t off);
+    /* Optional (NULL: one as_map per mapping). */
+    int (*as_map_batch)(struct platform_as *as, const struct platform_mapping *maps, size_t n,
+                        size_t *done);
     int (*as_unmap)(struct platform_as *as, uint64_t addr, uint64_t len);
     void (*as_release)(struct platform_as *as);
     /* Optional (NULL: -ENOSYS). */

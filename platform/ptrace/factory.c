@@ -57,17 +57,82 @@ static void stub_build_filter(uint64_t stub_base, struct sock_filter *f, unsigne
     *len = n;
 }
 
-/* In the new stub: drop everything but the memory file, then enter the stub page for good. */
-static __attribute__((noreturn)) void stub_child(uint64_t stub_base, int memfile_fd)
+/* Closes every fd but the `n` in `keep` (ascending). */
+static void close_all_but(const int *keep, int n)
+{
+    unsigned lo = 0;
+
+    for (int i = 0; i < n; i++) {
+        if (keep[i] < 0)
+            continue;
+        if ((unsigned)keep[i] > lo)
+            syscall(SYS_close_range, lo, (unsigned)keep[i] - 1, 0);
+        lo = (unsigned)keep[i] + 1;
+    }
+    syscall(SYS_close_range, lo, ~0U, 0);
+}
+
+/* Maps the stub's private pages below the stub page: its batch page, read-only, from the batch
+ * file at its pid's page, and its anonymous scratch pages. */
+static int stub_map_private(const struct ptrace_platform *p)
+{
+    pid_t pid = getpid();
+
+    if (ptrace_batch_has_page(p, pid) &&
+        mmap((void *)p->batch_addr, PTRACE_BATCH_PAGE, PROT_READ, MAP_SHARED | MAP_FIXED,
+             p->batch_fd, (off_t)pid * (off_t)PTRACE_BATCH_PAGE) == MAP_FAILED)
+        return -1;
+    if (mmap((void *)p->scratch_addr, PTRACE_SCRATCH_SIZE, PROT_READ | PROT_WRITE,
+             MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) == MAP_FAILED)
+        return -1;
+    return 0;
+}
+
+/* Sorts the `n` fds of `keep` in place, for close_all_but. */
+static void fds_sort(int *keep, int n)
+{
+    for (int i = 1; i < n; i++) {
+        for (int j = i; j > 0 && keep[j] < keep[j - 1]; j--) {
+            int tmp = keep[j];
+            keep[j] = keep[j - 1];
+            keep[j - 1] = tmp;
+        }
+    }
+}
+
+/* In the new stub (or, with `template_sock` >= 0, the template that forks stubs): drop everything
+ * but the memory file and the private pages, then enter the stub page for good. */
+static __attribute__((noreturn)) void stub_child(const struct ptrace_platform *p, int memfile_fd,
+                                                 int template_sock)
 {
     struct sock_filter filter[16];
     struct sock_fprog prog;
+    uint64_t stub_base = p->stub_base;
+    struct arch_stub_template *template = NULL;
 
     if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0)
         _exit(120);
-    if (memfile_fd > 0)
-        syscall(SYS_close_range, 0, (unsigned)memfile_fd - 1, 0);
-    syscall(SYS_close_range, (unsigned)memfile_fd + 1, ~0U, 0);
+    if (template_sock >= 0) {
+        /* The template needs no batch page of its own: its children map theirs. */
+        if (mmap((void *)p->scratch_addr, PTRACE_SCRATCH_SIZE, PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) == MAP_FAILED)
+            _exit(124);
+        template = (struct arch_stub_template *)p->scratch_addr;
+        *template = (struct arch_stub_template){
+            .sock = template_sock,
+            .batch_fd = p->batch_fd,
+            .batch_pages = p->batch_fd >= 0 ? p->batch_pids : 0,
+            .batch_addr = p->batch_addr,
+            .pid = getpid(),
+        };
+        int keep[3] = {memfile_fd, template_sock, p->batch_fd};
+        fds_sort(keep, 3);
+        close_all_but(keep, 3);
+    } else {
+        if (stub_map_private(p) != 0)
+            _exit(124);
+        close_all_but(&memfile_fd, 1);
+    }
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
         _exit(121);
     /* glibc registered an rseq area in our TLS and fork kept it; the kernel updates it on every
@@ -83,21 +148,63 @@ static __attribute__((noreturn)) void stub_child(uint64_t stub_base, int memfile
     stub_build_filter(stub_base, filter, &prog.len);
     prog.filter = filter;
 
-    void (*init)(struct sock_fprog *, uint64_t) = (void (*)(struct sock_fprog *, uint64_t))(
-        stub_base + (uint64_t)(arch_stub_init - arch_stub_code_start));
-    init(&prog, ARCH_HOST_USER_TOP);
+    void (*init)(struct sock_fprog *, uint64_t, uint64_t, struct arch_stub_template *) =
+        (void (*)(struct sock_fprog *, uint64_t, uint64_t, struct arch_stub_template *))(
+            stub_base + (uint64_t)(arch_stub_init - arch_stub_code_start));
+    init(&prog, ARCH_HOST_USER_TOP, p->batch_addr, template);
     _exit(122); /* not reached: stub_init never returns */
+}
+
+/* The template stub the factory asks for new stubs: forking it copies a handful of mappings where
+ * forking the factory copies a whole process image, which each stub would then unmap. */
+struct factory_template {
+    pid_t pid;
+    int sock; /* -1: no template, the factory forks stubs itself */
+};
+
+static void template_start(struct factory_template *tp, const struct ptrace_platform *p,
+                           int memfile_fd)
+{
+    int sv[2];
+
+    tp->pid = -1;
+    tp->sock = -1;
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
+        return;
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(sv[0]);
+        stub_child(p, memfile_fd, sv[1]);
+    }
+    close(sv[1]);
+    if (pid < 0) {
+        close(sv[0]);
+        return;
+    }
+    tp->pid = pid;
+    tp->sock = sv[0];
 }
 
 /* Forks a stub and waits until it has stopped itself, so the seizing thread finds it in
  * group-stop rather than racing its SIGSTOP. Returns its pid or -errno. */
-static pid_t factory_spawn_stub(uint64_t stub_base, int memfile_fd)
+static pid_t factory_spawn_stub(struct factory_template *tp, const struct ptrace_platform *p,
+                                int memfile_fd)
 {
     int status;
 
+    if (tp->sock >= 0) {
+        char req = 'n';
+        int32_t reply;
+        if (write(tp->sock, &req, 1) == 1 && read(tp->sock, &reply, sizeof(reply)) == sizeof(reply))
+            return reply;
+        /* The template is gone: fork from here from now on. */
+        close(tp->sock);
+        tp->sock = -1;
+        kill(tp->pid, SIGKILL);
+    }
     pid_t pid = fork();
     if (pid == 0)
-        stub_child(stub_base, memfile_fd);
+        stub_child(p, memfile_fd, -1);
     if (pid < 0)
         return -errno;
     while (waitpid(pid, &status, WUNTRACED) < 0) {
@@ -122,16 +229,18 @@ static bool factory_request_pending(int sock)
 /* Serves stub requests, handing out a ready stub from the pool when there is one and refilling the
  * pool while no request waits: forking and initializing a stub takes most of a millisecond, which
  * then runs in parallel with the guest instead of inside its fork or execve. */
-static void factory_serve(int sock, uint64_t stub_base, int memfile_fd)
+static void factory_serve(int sock, const struct ptrace_platform *p, int memfile_fd)
 {
     struct sigaction sa = {.sa_handler = SIG_DFL, .sa_flags = SA_NOCLDWAIT};
     struct stub_pool pool;
+    struct factory_template template;
 
     sigaction(SIGCHLD, &sa, NULL);
+    template_start(&template, p, memfile_fd);
     stub_pool_init(&pool);
     for (;;) {
         if (!stub_pool_full(&pool) && !factory_request_pending(sock)) {
-            pid_t pid = factory_spawn_stub(stub_base, memfile_fd);
+            pid_t pid = factory_spawn_stub(&template, p, memfile_fd);
             if (pid > 0) {
                 stub_pool_push(&pool, pid);
                 continue;
@@ -151,7 +260,7 @@ static void factory_serve(int sock, uint64_t stub_base, int memfile_fd)
             continue;
         int32_t reply = stub_pool_pop(&pool);
         if (reply < 0)
-            reply = factory_spawn_stub(stub_base, memfile_fd);
+            reply = factory_spawn_stub(&template, p, memfile_fd);
         if (write(sock, &reply, sizeof(reply)) != sizeof(reply))
             _exit(1);
     }
@@ -174,20 +283,20 @@ int ptrace_factory_start(struct ptrace_platform *p, int memfile_fd)
         /* The factory keeps only its socket and the memory file; it gets its own session so
          * terminal signals meant for the sandbox never reach stubs. */
         close(sv[0]);
-        int keep_lo = sv[1] < memfile_fd ? sv[1] : memfile_fd;
-        int keep_hi = sv[1] < memfile_fd ? memfile_fd : sv[1];
-        if (keep_lo > 0)
-            syscall(SYS_close_range, 0, (unsigned)keep_lo - 1, 0);
-        if (keep_hi - keep_lo > 1)
-            syscall(SYS_close_range, (unsigned)keep_lo + 1, (unsigned)keep_hi - 1, 0);
-        syscall(SYS_close_range, (unsigned)keep_hi + 1, ~0U, 0);
+        int keep[3] = {sv[1], memfile_fd, p->batch_fd};
+        fds_sort(keep, 3);
+        close_all_but(keep, 3);
+        /* Stubs map their own page of the batch file by its fd: the whole of it is not theirs
+         * to inherit. */
+        if (p->batch_base)
+            munmap(p->batch_base, (size_t)(p->batch_pids * PTRACE_BATCH_PAGE));
         setsid();
         prctl(PR_SET_PDEATHSIG, SIGKILL);
         prctl(PR_SET_NAME, "runsc-stubs");
         sigset_t all;
         sigemptyset(&all);
         sigprocmask(SIG_SETMASK, &all, NULL);
-        factory_serve(sv[1], p->stub_base, memfile_fd);
+        factory_serve(sv[1], p, memfile_fd);
         _exit(0);
     }
     close(sv[1]);

@@ -75,6 +75,14 @@ int ptrace_ctx_set_name(struct platform_ctx *base, const char *name)
     strncpy(comm, name, sizeof(comm) - 1);
     if (memcmp(comm, t->name, sizeof(comm)) == 0)
         return 0;
+    if (ptrace_batch_has_page(ctx->as->platform, ctx->as->pid)) {
+        /* Given to the host with the next batch or switch of `t`. */
+        pthread_mutex_lock(&ctx->as->lock);
+        memcpy(t->name, comm, sizeof(comm));
+        t->name_pending = true;
+        pthread_mutex_unlock(&ctx->as->lock);
+        return 0;
+    }
     /* PR_SET_NAME names the calling thread only: the injected call runs in `t` itself. */
     uint64_t args[6] = {PR_SET_NAME, scratch_args_addr(ctx->as), 0, 0, 0, 0};
     pthread_mutex_lock(&ctx->as->lock);
@@ -127,6 +135,17 @@ int ptrace_as_set_proc_image(struct platform_as *base, const struct platform_pro
 
     pthread_mutex_lock(&as->lock);
     struct ptrace_thread *t = ptrace_as_thread_for_caller(as);
+    if (t && ptrace_batch_has_page(as->platform, as->pid)) {
+        /* The copy goes in now; the prctl waits for the next batch or switch, which gives a
+         * refused image again with empty data and heap (batch.c). */
+        long err = scratch_write(t, cmdline, copy, len);
+        if (err == 0) {
+            as->pending_image = map;
+            as->image_pending = true;
+        }
+        pthread_mutex_unlock(&as->lock);
+        return (int)err;
+    }
     long ret = t ? scratch_put(as, t, &map, sizeof(map)) : -ESRCH;
     if (ret == 0)
         ret = scratch_write(t, cmdline, copy, len);

@@ -38,12 +38,19 @@ long ptrace_inject_at(struct ptrace_platform *p, struct ptrace_thread *t, const 
 {
     struct arch_regs regs = t->initial;
     uint64_t syscall_ip = p->stub_base + (uint64_t)(entry - arch_stub_code_start);
+
+    arch_stub_regs_for_syscall(&regs, syscall_ip, nr, args);
+    int err = ptrace_run_stub(t, &regs);
+    return err ? err : arch_stub_syscall_result(&regs);
+}
+
+int ptrace_run_stub(struct ptrace_thread *t, struct arch_regs *regs)
+{
     int status;
 
     if (t->dead)
         return -ESRCH;
-    arch_stub_regs_for_syscall(&regs, syscall_ip, nr, args);
-    if (ptrace(PTRACE_SETREGS, t->tid, 0, &regs.r) != 0)
+    if (ptrace(PTRACE_SETREGS, t->tid, 0, &regs->r) != 0)
         return -errno;
     int sig = 0;
     for (;;) {
@@ -52,6 +59,7 @@ long ptrace_inject_at(struct ptrace_platform *p, struct ptrace_thread *t, const 
         int err = ptrace_wait_stop(t, &status);
         if (err)
             return err;
+        t->stops_inject++;
         sig = 0;
         if (WSTOPSIG(status) == SIGTRAP && (status >> 16) == 0)
             break;
@@ -65,7 +73,7 @@ long ptrace_inject_at(struct ptrace_platform *p, struct ptrace_thread *t, const 
          * no stack, so the only sane thing is to drop it. */
         log_warning("ptrace: stub %d got signal %d during a syscall", t->tid, WSTOPSIG(status));
     }
-    if (ptrace(PTRACE_GETREGS, t->tid, 0, &regs.r) != 0)
+    if (ptrace(PTRACE_GETREGS, t->tid, 0, &regs->r) != 0)
         return -errno;
-    return arch_stub_syscall_result(&regs);
+    return 0;
 }

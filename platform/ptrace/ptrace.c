@@ -15,6 +15,7 @@
 
 #include "lib/log.h"
 #include "platform/ptrace/ptrace_internal.h"
+#include "platform/ptrace/stub_pool.h"
 #include "stub.h"
 
 #define STUB_PAGE_SIZE 4096UL
@@ -90,12 +91,19 @@ static int ptrace_create(const struct platform_config *cfg, struct platform **ou
         log_error("ptrace: cannot place the stub page: %s", strerror(-err));
         goto out_free;
     }
-    /* The scratch pages below the stub page are the stubs' own: guests never map there. */
+    /* The scratch and batch pages below the stub page are the stubs' own: guests never map
+     * there. */
     p->scratch_addr = p->stub_base - PTRACE_SCRATCH_SIZE;
-    p->max_user_addr = p->scratch_addr;
+    p->batch_addr = p->scratch_addr - PTRACE_BATCH_PAGE;
+    p->max_user_addr = p->batch_addr;
+    p->memfile_fd = cfg->memfile_fd;
+    err = ptrace_batch_create(p);
+    if (err) /* not fatal: every mapping then costs a stop of its own */
+        log_warning("ptrace: no batch file for stubs: %s", strerror(-err));
     err = ptrace_factory_start(p, cfg->memfile_fd);
     if (err) {
         log_error("ptrace: cannot start the stub factory: %s", strerror(-err));
+        ptrace_batch_destroy(p);
         goto out_unmap;
     }
     log_debug("ptrace: stub page at %#lx, factory pid %d", (unsigned long)p->stub_base,
@@ -129,6 +137,7 @@ static void ptrace_destroy(struct platform *base)
     }
     pthread_mutex_unlock(&platforms_lock);
     ptrace_factory_stop(p);
+    ptrace_batch_destroy(p);
     munmap((void *)p->stub_base, STUB_PAGE_SIZE);
     free(p);
 }
@@ -166,7 +175,8 @@ static int ptrace_as_create(struct platform *base, struct platform_as **out)
         goto out_free;
     }
     /* A stub that waited in the factory's pool may have been killed meanwhile (by the OOM
-     * killer, say): then take another. */
+     * killer, say, or with the template stub that forked it): then take another, up to a whole
+     * pool's worth, after which the factory forks a fresh one. */
     for (int attempt = 0;; attempt++) {
         pid_t pid = ptrace_factory_new_stub(p);
         if (pid < 0) {
@@ -182,11 +192,12 @@ static int ptrace_as_create(struct platform *base, struct platform_as **out)
         if (!err)
             break;
         kill(pid, SIGKILL);
-        if (attempt == 1)
+        if (attempt == STUB_POOL_CAPACITY)
             goto out_free;
     }
     as->base.platform = base;
     as->platform = p;
+    as->scratch_mapped = true; /* the factory's stubs start with them (factory.c) */
     pthread_mutex_init(&as->lock, NULL);
     as->threads = t;
     pthread_mutex_lock(&p->as_list_lock);
@@ -263,7 +274,20 @@ static void ptrace_as_release(struct platform_as *base)
         }
     }
     pthread_mutex_unlock(&p->as_list_lock);
+    ptrace_batch_release(as);
     kill(as->pid, SIGKILL);
+    if (log_enabled(LOG_DEBUG)) {
+        uint64_t sys = 0, fault = 0, other = 0, inject = 0;
+        for (struct ptrace_thread *t = as->threads; t; t = t->next) {
+            sys += t->stops_syscall;
+            fault += t->stops_fault;
+            other += t->stops_other;
+            inject += t->stops_inject;
+        }
+        log_debug("ptrace: stub %d stops: %lu syscall, %lu fault, %lu injected, %lu other", as->pid,
+                  (unsigned long)sys, (unsigned long)fault, (unsigned long)inject,
+                  (unsigned long)other);
+    }
     struct ptrace_thread *t = as->threads;
     while (t) {
         struct ptrace_thread *next = t->next;
@@ -475,6 +499,14 @@ static int ptrace_ctx_switch(struct platform_ctx *base, struct arch_regs *regs,
         return 0;
     }
     thread_follow_tracer_cpu(t);
+    struct ptrace_as *as = ((struct ptrace_ctx *)base)->as;
+    /* Relaxed: a hint only; the flush rechecks under as->lock. A pending image this thread
+     * misses goes with the next switch or batch of the thread that set it. */
+    if (atomic_load_explicit(&as->image_pending, memory_order_relaxed) || t->name_pending) {
+        pthread_mutex_lock(&as->lock);
+        ptrace_batch_flush(as, t); /* only host tools' view is at stake: errors are ignored */
+        pthread_mutex_unlock(&as->lock);
+    }
     for (;;) {
         if (ptrace(PTRACE_SETREGS, t->tid, 0, &regs->r) != 0)
             return -errno;
@@ -487,14 +519,18 @@ static int ptrace_ctx_switch(struct platform_ctx *base, struct arch_regs *regs,
             return -errno;
         /* A group-stop (a host SIGSTOP, or a PTRACE_INTERRUPT left from seizing) is nothing the
          * guest did: resume it from where it stopped. */
-        if ((status >> 16) == PTRACE_EVENT_STOP)
+        if ((status >> 16) == PTRACE_EVENT_STOP) {
+            t->stops_other++;
             continue;
+        }
         int sig = WSTOPSIG(status);
         if (sig == (SIGTRAP | 0x80)) {
+            t->stops_syscall++;
             ev->kind = PLATFORM_EVENT_SYSCALL;
             return 0;
         }
         if (sig == PTRACE_INTERRUPT_SIGNAL) {
+            t->stops_other++;
             /* The flag, not the signal, says whether an interrupt is pending: the signal of an
              * interrupt already reported by the early return above stays queued in the stub
              * and arrives here stale. */
@@ -504,6 +540,10 @@ static int ptrace_ctx_switch(struct platform_ctx *base, struct arch_regs *regs,
             return 0;
         }
         event_from_signal(t, sig, ev);
+        if (ev->kind == PLATFORM_EVENT_FAULT)
+            t->stops_fault++;
+        else
+            t->stops_other++;
         return 0;
     }
 }
@@ -596,6 +636,7 @@ const struct platform_ops ptrace_platform_ops = {
     .max_user_address = ptrace_max_user_address,
     .as_create = ptrace_as_create,
     .as_map = ptrace_as_map,
+    .as_map_batch = ptrace_as_map_batch,
     .as_unmap = ptrace_as_unmap,
     .as_release = ptrace_as_release,
     .as_set_proc_image = ptrace_as_set_proc_image,

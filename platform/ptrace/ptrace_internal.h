@@ -3,6 +3,7 @@
 #ifndef RUNSC_PLATFORM_PTRACE_INTERNAL_H
 #define RUNSC_PLATFORM_PTRACE_INTERNAL_H
 
+#include <linux/prctl.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -12,6 +13,13 @@
 
 /* The stubs' private scratch pages, just below the stub page (identity.c). */
 #define PTRACE_SCRATCH_SIZE (2 * 4096UL)
+/* Below them, each stub's batch page (batch.c): the sentry writes mapping lists there through its
+ * own mapping of the batch file, which the stub maps read-only, so guest code in the stub can read
+ * but never change a list the stub is about to act on. */
+#define PTRACE_BATCH_PAGE 4096UL
+/* The batch file holds one page per possible pid: a stub's page is at its pid's, which no other
+ * live stub has. */
+#define PTRACE_BATCH_PIDS_DEFAULT 4194304UL /* PID_MAX_LIMIT on 64-bit */
 
 /* The signal platform_ctx_interrupt sends a stub thread to make its tracer's wait return. Stubs
  * have no children, so a real SIGCHLD never reaches them. */
@@ -21,7 +29,11 @@ struct ptrace_platform {
     struct platform base;
     uint64_t stub_base;     /* the stub code page in every stub (and in the sentry) */
     uint64_t scratch_addr;  /* PTRACE_SCRATCH_SIZE of stub-private data below the stub page */
-    uint64_t max_user_addr; /* guest addresses end here: the scratch page */
+    uint64_t batch_addr;    /* PTRACE_BATCH_PAGE below the scratch pages */
+    uint64_t max_user_addr; /* guest addresses end here: the batch page */
+    int batch_fd;           /* the batch file (memfd), -1 if none: then no batches */
+    char *batch_base;       /* the sentry's shared mapping of all of it */
+    uint64_t batch_pids;    /* its size in pages: stubs with lower pids have a batch page */
     pid_t factory_pid;
     pthread_mutex_t factory_lock; /* serializes requests on factory_sock */
     int factory_sock;             /* guarded by factory_lock */
@@ -45,7 +57,11 @@ struct ptrace_thread {
     bool seized;                /* initial holds its registers from a first seize */
     char name[16];              /* the host comm this platform last gave it, "" if none yet;
                                    its tracer only */
+    bool name_pending;          /* `name` is yet to be given to the host (as->lock) */
     atomic_bool interrupt;      /* an interrupt was requested and not yet reported */
+    /* Stops of this thread by kind, for the debug log when its address space goes: guest
+     * syscalls, guest faults, other switch stops, injected syscalls. Its tracer only. */
+    uint64_t stops_syscall, stops_fault, stops_other, stops_inject;
     struct ptrace_thread *next; /* in ptrace_as.threads, guarded by ptrace_as.lock */
 };
 
@@ -56,6 +72,11 @@ struct ptrace_as {
     pthread_mutex_t lock;         /* protects threads, scratch_mapped and the scratch pages */
     struct ptrace_thread *threads;
     bool scratch_mapped; /* the stub has its scratch pages */
+    bool batch_used;     /* the stub's batch page was written: cleared when the stub goes */
+    /* A process image (identity.c) waiting to be given to the host: its PR_SET_MM_MAP rides on
+     * the next batch of any thread of the stub, or runs before the next switch. */
+    atomic_bool image_pending; /* written with as->lock held; read without it as a hint */
+    struct prctl_mm_map pending_image; /* as->lock */
     struct ptrace_as *as_next; /* in platform->as_list (platform->as_list_lock) */
 };
 
@@ -73,6 +94,19 @@ struct ptrace_thread *ptrace_as_thread_for_caller(struct ptrace_as *as);
 int ptrace_as_set_proc_image(struct platform_as *as, const struct platform_proc_image *image);
 int ptrace_ctx_set_name(struct platform_ctx *ctx, const char *name);
 
+/* batch.c */
+int ptrace_batch_create(struct ptrace_platform *p);
+void ptrace_batch_destroy(struct ptrace_platform *p);
+/* Whether the stub `pid` has a batch page. */
+bool ptrace_batch_has_page(const struct ptrace_platform *p, pid_t pid);
+/* Runs what waits for the host in `as` (its image) and in `t` (its name) in one stop of `t`, the
+ * calling thread's (as->lock held). Returns 0 or -errno. */
+int ptrace_batch_flush(struct ptrace_as *as, struct ptrace_thread *t);
+/* Frees the batch page of `as` (before its stub's pid can be reused). */
+void ptrace_batch_release(struct ptrace_as *as);
+int ptrace_as_map_batch(struct platform_as *as, const struct platform_mapping *maps, size_t n,
+                        size_t *done);
+
 /* factory.c */
 int ptrace_factory_start(struct ptrace_platform *p, int memfile_fd);
 void ptrace_factory_stop(struct ptrace_platform *p);
@@ -86,6 +120,9 @@ long ptrace_inject_at(struct ptrace_platform *p, struct ptrace_thread *t, const 
                       long nr, const uint64_t args[6]);
 long ptrace_inject_syscall(struct ptrace_platform *p, struct ptrace_thread *t, long nr,
                            const uint64_t args[6]);
+/* Runs the stopped stub thread `t` from `regs` (rip at stub code ending in an int3) until that
+ * int3 stops it; `regs` then holds its registers. Returns 0 or -errno. */
+int ptrace_run_stub(struct ptrace_thread *t, struct arch_regs *regs);
 /* Waits for the next stop of `t`; returns the wait status or -errno. */
 int ptrace_wait_stop(struct ptrace_thread *t, int *status);
 

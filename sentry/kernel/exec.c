@@ -20,6 +20,10 @@
 #define BINPRM_BUF_SIZE 256      /* Linux reads this much to recognise "#!" */
 #define MAX_INTERP_DEPTH 4       /* BINPRM_MAX_RECURSION */
 
+/* How much of the new image's cached file mappings execve maps before it first runs: enough for
+ * a static binary's text and data, a bounded cost for a large one. */
+#define EXEC_EAGER_FILE_BYTES (2UL << 20)
+
 static void exec_cred(struct task *t, struct vfs_cred *cred)
 {
     creds_vfs_cred(&t->creds, cred);
@@ -363,8 +367,16 @@ int task_execve(struct task *t, const char *path, char *const *argv, char *const
         err = platform_ctx_set_fpstate(ctx, fp);
     }
     free(fp);
-    if (!err)
+    if (!err) {
         task_publish_image(mm);
+        /* The name exec_commit gives the task, for the new context's host thread now (a
+         * failure only costs host tools' view), so that task_run finds it given. */
+        const char *base = strrchr(filename, '/');
+        platform_ctx_set_name(ctx, base ? base + 1 : filename);
+        /* Not fatal: whatever is not mapped now faults in later. After the image and the
+         * name, which a platform may give the host in the same batch. */
+        mm_map_eager(mm, EXEC_EAGER_FILE_BYTES);
+    }
     if (!err)
         err = exec_kill_siblings(t);
     if (err) {

@@ -43,6 +43,10 @@ static void task_start_main(void *arg)
         }
     } else if ((err = task_attach_platform(t, &why)) == 0) {
         task_publish_image(t->mm);
+        task_sync_host_name(t);
+        /* Not fatal: what is not mapped now faults in later. After the image and the name,
+         * which a platform may give the host in the same batch. */
+        mm_map_inherited(t->mm);
     }
     if (!err) {
         why = "cannot set the FPU state";
@@ -327,7 +331,7 @@ long task_fork(struct task *t, const struct clone_request *req)
     if (share_vm) {
         c->mm = t->mm;
         mm_get(c->mm);
-    } else if ((err = mm_fork(t->mm, &c->mm)) != 0) {
+    } else if ((err = mm_fork_near(t->mm, arch_regs_sp(&t->regs), &c->mm)) != 0) {
         goto out_free;
     }
     if ((err = write_tids(t, c, req, pid)) != 0)

@@ -771,6 +771,10 @@ void task_free(struct task *t);
 struct task *thread_group_signal_target(struct thread_group *tg, int sig);
 /* The task with this tid (kernel.lock held), or NULL. */
 struct task *kernel_find_task(struct kernel *k, int tid);
+/* Gives the task's host thread (its platform context) the task's comm if it changed since the
+ * last time; task_run does it before each run, and a new context may do it sooner to let the
+ * platform give the name with its first batch. Called by the task's own thread. */
+void task_sync_host_name(struct task *t);
 
 /* Internals shared by task.c, init.c and fork.c. */
 struct task *task_alloc(struct kernel *k, struct thread_group *tg, int tid);

@@ -281,7 +281,7 @@ void task_publish_image(struct mm *mm)
 
 /* Gives the task's host thread its comm when it changed since the last time. A failure only
  * costs the host's view of the name: it is logged and not retried until the next change. */
-static void task_sync_host_name(struct task *t)
+void task_sync_host_name(struct task *t)
 {
     unsigned gen = atomic_load_explicit(&t->comm_gen, memory_order_relaxed);
     char comm[sizeof(t->comm)];

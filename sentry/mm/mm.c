@@ -2,6 +2,7 @@
  * madvise(2), with Linux's argument rules. */
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 
 #include "platform/platform.h"
@@ -53,48 +54,114 @@ void mm_destroy(struct mm *mm)
 
 /* After a fork made the parent's private pages copy-on-write: maps its pages that are mapped
  * writable read-only instead, so its next write faults and copies while its reads go on without
- * a fault. Only what is mapped costs a call into the platform, and a run of PMAs contiguous in
- * both the guest and the memory file costs one. This relies on two rules kept elsewhere: a host
- * mapping never outlives its PMA's `mapped` (a platform call that cannot be made, as from a
- * thread whose stub is gone, would break it), and a COW break drops its reference to the old
- * pages only after this mm's host mapping of them is gone. With parent->lock held. */
+ * a fault. Only what is mapped goes to the platform, all in one batch, and a run of PMAs
+ * contiguous in both the guest and the memory file is one mapping. This relies on two rules kept
+ * elsewhere: a host mapping never outlives its PMA's `mapped` (a platform call that cannot be
+ * made, as from a thread whose stub is gone, would break it), and a COW break drops its reference
+ * to the old pages only after this mm's host mapping of them is gone. With parent->lock held. */
 static void mm_fork_protect_parent(struct mm *parent)
 {
-    size_t j = 0;
+    struct platform_mapping *maps;
+    size_t n = 0, done = 0, j = 0;
 
+    if (!parent->as)
+        return;
+    maps = calloc(parent->pmas.len ? parent->pmas.len : 1, sizeof(*maps));
     for (size_t i = 0; i < parent->pmas.len;) {
         struct pma *p = pma_at(parent, i);
         while (vma_at(parent, j)->end <= p->start)
             j++;
         struct vma *v = vma_at(parent, j);
-        if (!p->mapped || (v->flags & VMA_SHARED) || !(v->prot & PROT_WRITE) || !parent->as) {
+        if (!p->mapped || !p->cow || (v->flags & VMA_SHARED) || !(v->prot & PROT_WRITE)) {
             i++;
             continue;
         }
         uint64_t start = p->start, end = p->end, mf_off = p->mf_off;
         for (i++; i < parent->pmas.len; i++) {
             struct pma *next = pma_at(parent, i);
-            if (!next->mapped || next->start != end || next->end > v->end ||
+            if (!next->mapped || !next->cow || next->start != end || next->end > v->end ||
                 next->mf_off != mf_off + (end - start))
                 break;
             end = next->end;
         }
-        if (platform_as_map(parent->as, start, end - start, v->prot & ~PROT_WRITE, mf_off) != 0) {
-            /* Could not downgrade: drop the mapping, the next access faults and maps anew. */
-            mm_pmas_unmap(parent, start, end);
+        struct platform_mapping m = {.addr = start,
+                                     .len = end - start,
+                                     .prot = v->prot & ~PROT_WRITE,
+                                     .memfile_offset = mf_off};
+        if (!maps) {
+            /* No memory for the list: one call each. */
+            if (platform_as_map(parent->as, m.addr, m.len, m.prot, m.memfile_offset) != 0)
+                mm_pmas_unmap(parent, m.addr, m.addr + m.len);
+            continue;
         }
-        atomic_fetch_add_explicit(&parent->map_gen, 1, memory_order_release);
+        maps[n++] = m;
     }
+    if (n > 0 && platform_as_map_batch(parent->as, maps, n, &done) != 0) {
+        /* What could not be downgraded is dropped: the next access faults and maps anew. */
+        for (size_t k = done; k < n; k++)
+            mm_pmas_unmap(parent, maps[k].addr, maps[k].addr + maps[k].len);
+    }
+    atomic_fetch_add_explicit(&parent->map_gen, 1, memory_order_release);
+    free(maps);
+}
+
+/* The window of the parent's private writable pages around `hot` that fork copies for the child
+ * at once, in [*lo, *hi), with the parent's PMAs split at its ends; false if there is none (with
+ * parent->lock held). Both processes write there right away (the fork returns on that stack in
+ * each), so sharing it would cost each a fault. */
+static bool fork_hot_window(struct mm *parent, uint64_t hot, uint64_t *lo, uint64_t *hi)
+{
+    struct vma *v = hot ? mm_vma_find(parent, hot) : NULL;
+
+    if (!v || (v->flags & VMA_SHARED) || !(v->prot & PROT_WRITE))
+        return false;
+    *lo = hot & ~(MM_COW_WINDOW - 1);
+    *hi = *lo + MM_COW_WINDOW;
+    if (*lo < v->start)
+        *lo = v->start;
+    if (*hi > v->end)
+        *hi = v->end;
+    if (rangevec_reserve(&parent->pmas, 2) != 0)
+        return false;
+    mm_pma_split_at(parent, *lo);
+    mm_pma_split_at(parent, *hi);
+    return true;
+}
+
+/* The child's PMA for the parent's `p` inside the hot window: its own copy of the pages, or, if
+ * there is no memory for one, false (then it shares them copy-on-write like the rest). */
+static bool fork_copy_pma(struct mm *parent, const struct pma *p, struct pma *copy)
+{
+    uint64_t off;
+
+    if (p->cow || memfile_alloc(parent->mf, p->end - p->start, &off) != 0)
+        return false;
+    char *base = memfile_base(parent->mf);
+    memcpy(base + off, base + p->mf_off, p->end - p->start);
+    *copy = (struct pma){.start = p->start, .end = p->end, .mf_off = off, .inherited = p->mapped};
+    return true;
 }
 
 int mm_fork(struct mm *parent, struct mm **out)
 {
+    return mm_fork_near(parent, 0, out);
+}
+
+int mm_fork_near(struct mm *parent, uint64_t hot, struct mm **out)
+{
     struct mm *child;
+    uint64_t hot_lo = 0, hot_hi = 0;
     int err = mm_create(parent->mf, parent->max_addr, &child);
 
     if (err)
         return err;
     pthread_mutex_lock(&parent->lock);
+    /* Only for a parent whose one task is the forking one, blocked in fork: another task of the
+     * mm could write the window while it is copied, where copy-on-write takes a page's state at
+     * one instant. Relaxed: no task can join the mm meanwhile but through this one. */
+    if (atomic_load_explicit(&parent->refs, memory_order_relaxed) != 1 ||
+        !fork_hot_window(parent, hot, &hot_lo, &hot_hi))
+        hot_lo = hot_hi = 0;
     child->mmap_base = parent->mmap_base;
     child->brk_start = parent->brk_start;
     child->brk = parent->brk;
@@ -119,12 +186,18 @@ int mm_fork(struct mm *parent, struct mm **out)
      * must go, so its next write faults and copies. */
     for (size_t i = 0, j = 0; i < parent->pmas.len; i++) {
         struct pma *p = pma_at(parent, i);
+        struct pma copy;
         while (vma_at(parent, j)->end <= p->start)
             j++;
+        if (p->start >= hot_lo && p->end <= hot_hi && fork_copy_pma(parent, p, &copy)) {
+            rangevec_insert(&child->pmas, i, &copy);
+            continue;
+        }
         if (!(vma_at(parent, j)->flags & VMA_SHARED))
             p->cow = true;
         memfile_incref(parent->mf, p->mf_off, p->end - p->start);
-        struct pma copy = *p;
+        copy = *p;
+        copy.inherited = p->mapped;
         copy.mapped = false;
         rangevec_insert(&child->pmas, i, &copy);
     }
@@ -318,9 +391,8 @@ int mm_protect(struct mm *mm, uint64_t addr, uint64_t len, int prot)
     for (size_t i = rangevec_lower_bound(&mm->vmas, addr);
          i < mm->vmas.len && vma_at(mm, i)->end <= end; i++)
         vma_at(mm, i)->prot = prot;
-    /* Pages already mapped keep their old protection on the host until remapped: unmap them and
-     * let the next fault map them with the new one. */
-    mm_pmas_unmap(mm, addr, end);
+    /* Pages already mapped keep their old protection on the host until remapped. */
+    mm_pmas_reprotect(mm, addr, end);
 out:
     pthread_mutex_unlock(&mm->lock);
     return err;
@@ -496,6 +568,12 @@ uint64_t mm_brk(struct mm *mm, uint64_t addr)
         struct vma v = {
             .start = old_end, .end = new_end, .prot = PROT_READ | PROT_WRITE, .flags = VMA_HEAP};
         mm_vma_insert(mm, &v);
+        /* The allocator that grew the break writes its first chunk at the old one next: map the
+         * window there now, as that write's fault would, and save the fault. Not fatal. */
+        struct vma *grown = mm_vma_find(mm, old_end);
+        struct pma *p;
+        if (grown && mm->as && mm_populate(mm, grown, old_end, &p) == 0 && !p->mapped)
+            mm_pma_map(mm, p, grown->prot);
     }
     mm->brk = ret = addr;
 out:
@@ -551,6 +629,8 @@ int mm_advise(struct mm *mm, uint64_t addr, uint64_t len, int advice)
         goto out;
     bool holes = past_top || !mm_range_is_mapped(mm, addr, end);
     if (advice == MADV_DONTNEED || advice == MADV_FREE) {
+        uint64_t lo = 0, hi = 0;
+        bool mapped = mm_mapped_span(mm, addr, end, &lo, &hi);
         /* Private pages are dropped (anonymous ones read zero, file ones reread the file);
          * shared pages keep their contents and are only unmapped. */
         for (size_t i = rangevec_lower_bound(&mm->vmas, addr);
@@ -567,8 +647,8 @@ int mm_advise(struct mm *mm, uint64_t addr, uint64_t len, int advice)
             else
                 mm_pmas_drop(mm, s, e);
         }
-        if (mm->as)
-            platform_as_unmap(mm->as, addr, end - addr);
+        if (mm->as && mapped)
+            platform_as_unmap(mm->as, lo, hi - lo);
     }
     err = holes ? -ENOMEM : 0;
 out:

@@ -121,6 +121,10 @@ struct platform_as *mm_platform_as(struct mm *mm);
 /* fork(2): a new mm with the same VMAs whose private pages are shared copy-on-write with the
  * parent's. The child has no platform address space yet. Returns 0 or -ENOMEM. */
 int mm_fork(struct mm *parent, struct mm **out);
+/* mm_fork, but the parent's private pages around `hot` (the forking thread's stack pointer: both
+ * processes write there first) are copied for the child at once instead of shared copy-on-write,
+ * and stay writable in the parent. */
+int mm_fork_near(struct mm *parent, uint64_t hot, struct mm **out);
 /* Attaches the platform address space that mirrors this mm; the mm owns it from now on. */
 void mm_set_platform_as(struct mm *mm, struct platform_as *as);
 
@@ -156,6 +160,16 @@ int mm_advise(struct mm *mm, uint64_t addr, uint64_t len, int advice);
  * -EFAULT when nothing is mapped there (SEGV_MAPERR), -EACCES when the mapping forbids the access
  * (SEGV_ACCERR), -ENOMEM when no memory is left. */
 int mm_handle_fault(struct mm *mm, uint64_t addr);
+/* For a new image (execve): populates and maps into the platform, in one batch, what it is sure
+ * to touch: pages already populated (the stack the loader wrote), small mappings whole (bss, the
+ * vDSO and vvar), and private mappings of cached files up to `file_budget` bytes, copy-on-write.
+ * Must be called from a thread with a context in the mm's address space. Returns 0 or -errno;
+ * on error what is not mapped simply faults later. */
+int mm_map_eager(struct mm *mm, uint64_t file_budget);
+/* For a child of fork at its first run: maps in one batch the pages its parent had mapped at the
+ * fork (shared ones copy-on-write, so read-only), which it would otherwise fault in one by one.
+ * Same calling rule and errors as mm_map_eager. */
+int mm_map_inherited(struct mm *mm);
 /* The same for a thread that entered the guest when mm_map_generation() was `gen`: a fault on a
  * page whose mapping changed since then (another thread resolved it) is retried, not a
  * violation. */

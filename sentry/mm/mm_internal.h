@@ -28,6 +28,7 @@ struct pma {
     uint64_t mf_off; /* memory-file offset of `start`; each page holds one reference */
     bool mapped;     /* mirrored in the platform address space */
     bool cow;        /* the pages may be shared with another mm: map read-only, copy on write */
+    bool inherited;  /* mapped in the parent at fork: mm_map_inherited maps it ahead of faults */
 };
 
 struct mm {
@@ -85,6 +86,15 @@ void mm_pma_split_at(struct mm *mm, uint64_t addr);
 void mm_vma_insert(struct mm *mm, const struct vma *v);
 /* Removes VMAs and PMAs in [start, end) and unmaps it from the platform. */
 void mm_unmap_locked(struct mm *mm, uint64_t start, uint64_t end);
+/* The part of [start, end) from the first to the last PMA mirrored in the platform, in [*lo,
+ * *hi); false if no page there is. Only such pages have host mappings, so only this span needs a
+ * platform unmap. */
+bool mm_mapped_span(struct mm *mm, uint64_t start, uint64_t end, uint64_t *lo, uint64_t *hi);
+/* After a protection change of the VMAs over [start, end): maps the PMAs there that are mapped
+ * again with their VMA's new protection (at most MM_REPROTECT_MAX of them, in one platform batch),
+ * or, past that or for PROT_NONE, unmaps them to fault in anew. */
+#define MM_REPROTECT_MAX 16
+void mm_pmas_reprotect(struct mm *mm, uint64_t start, uint64_t end);
 /* Drops the PMAs in [start, end), releasing their pages. */
 void mm_pmas_drop(struct mm *mm, uint64_t start, uint64_t end);
 /* Marks the PMAs in [start, end) unmapped and unmaps the range from the platform. */

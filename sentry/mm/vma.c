@@ -135,15 +135,69 @@ void mm_pmas_drop(struct mm *mm, uint64_t start, uint64_t end)
     rangevec_remove(&mm->pmas, first, last - first);
 }
 
+bool mm_mapped_span(struct mm *mm, uint64_t start, uint64_t end, uint64_t *lo, uint64_t *hi)
+{
+    bool any = false;
+
+    for (size_t i = rangevec_lower_bound(&mm->pmas, start);
+         i < mm->pmas.len && pma_at(mm, i)->start < end; i++) {
+        struct pma *p = pma_at(mm, i);
+        if (!p->mapped)
+            continue;
+        if (!any)
+            *lo = p->start > start ? p->start : start;
+        *hi = p->end < end ? p->end : end;
+        any = true;
+    }
+    return any;
+}
+
 void mm_pmas_unmap(struct mm *mm, uint64_t start, uint64_t end)
 {
+    uint64_t lo = 0, hi = 0;
+    bool mapped = mm_mapped_span(mm, start, end, &lo, &hi);
+
     mm_pma_split_at(mm, start);
     mm_pma_split_at(mm, end);
     for (size_t i = rangevec_lower_bound(&mm->pmas, start);
          i < mm->pmas.len && pma_at(mm, i)->end <= end; i++)
         pma_at(mm, i)->mapped = false;
-    if (mm->as)
-        platform_as_unmap(mm->as, start, end - start);
+    if (mm->as && mapped)
+        platform_as_unmap(mm->as, lo, hi - lo);
+}
+
+void mm_pmas_reprotect(struct mm *mm, uint64_t start, uint64_t end)
+{
+    struct platform_mapping maps[MM_REPROTECT_MAX];
+    size_t n = 0, done = 0;
+
+    mm_pma_split_at(mm, start);
+    mm_pma_split_at(mm, end);
+    size_t j = rangevec_lower_bound(&mm->vmas, start);
+    for (size_t i = rangevec_lower_bound(&mm->pmas, start);
+         i < mm->pmas.len && pma_at(mm, i)->end <= end; i++) {
+        struct pma *p = pma_at(mm, i);
+        if (!p->mapped)
+            continue;
+        while (vma_at(mm, j)->end <= p->start)
+            j++;
+        int prot = vma_at(mm, j)->prot;
+        if (p->cow)
+            prot &= ~PROT_WRITE;
+        if (prot == PROT_NONE || n == MM_REPROTECT_MAX || !mm->as) {
+            mm_pmas_unmap(mm, start, end);
+            return;
+        }
+        maps[n++] = (struct platform_mapping){
+            .addr = p->start, .len = p->end - p->start, .prot = prot, .memfile_offset = p->mf_off};
+    }
+    if (n == 0)
+        return;
+    /* MAP_FIXED over the old mapping changes its protection in place. Should a call fail, the
+     * old protection must not stay: then the range is unmapped and faults in anew. */
+    if (platform_as_map_batch(mm->as, maps, n, &done) != 0)
+        mm_pmas_unmap(mm, start, end);
+    atomic_fetch_add_explicit(&mm->map_gen, 1, memory_order_release);
 }
 
 void mm_unmap_locked(struct mm *mm, uint64_t start, uint64_t end)
@@ -156,9 +210,11 @@ void mm_unmap_locked(struct mm *mm, uint64_t start, uint64_t end)
         last++;
     }
     rangevec_remove(&mm->vmas, first, last - first);
+    uint64_t lo = 0, hi = 0;
+    bool mapped = mm_mapped_span(mm, start, end, &lo, &hi);
     mm_pmas_drop(mm, start, end);
-    if (mm->as)
-        platform_as_unmap(mm->as, start, end - start);
+    if (mm->as && mapped)
+        platform_as_unmap(mm->as, lo, hi - lo);
 }
 
 static bool fits(struct mm *mm, uint64_t addr, uint64_t len)

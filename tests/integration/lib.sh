@@ -323,7 +323,9 @@ boot_child() {
 # find_sandbox CLI_PID: waits (up to 10 s) until the sandbox of the `runsc do` at CLI_PID runs
 # guest code, and sets BOOT_PID (the CLI's child that is not the gofer), GOFER_PID (the CLI's
 # child named runsc-gofer), FACTORY_PID (boot's child named runsc-stubs) and STUB_PIDS (the
-# factory's children that have a tracer). Returns 1 if they never show up.
+# processes with a tracer among the factory's children and theirs: stubs are forked by the
+# factory's template stub, or by the factory itself without one). Returns 1 if they never show
+# up.
 find_sandbox() {
     local cli=$1 deadline=$((SECONDS + 10)) c s
     BOOT_PID="" GOFER_PID="" FACTORY_PID="" STUB_PIDS=()
@@ -340,10 +342,12 @@ find_sandbox() {
             done
         fi
         if [[ -n $FACTORY_PID ]]; then
-            for s in $(children_of "$FACTORY_PID"); do
-                if [[ $(proc_field "$s" TracerPid) =~ ^[1-9] ]]; then
-                    STUB_PIDS+=("$s")
-                fi
+            for c in $(children_of "$FACTORY_PID"); do
+                for s in "$c" $(children_of "$c"); do
+                    if [[ $(proc_field "$s" TracerPid) =~ ^[1-9] ]]; then
+                        STUB_PIDS+=("$s")
+                    fi
+                done
             done
         fi
         if ((${#STUB_PIDS[@]} > 0)); then

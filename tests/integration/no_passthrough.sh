@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Guest code runs in stub processes traced by the sentry, and nothing of the host leaks to it:
 # the guest sees its own pids, each stub has a sentry thread as tracer, takes its guest's name,
-# and maps only the memory file, the stub page and its two scratch pages, and a stub whose
+# and maps only the memory file, the stub page, its two scratch pages and its read-only batch
+# page (one page of the batch file, at its pid's offset in the sandbox), and a stub whose
 # sentry dies never goes on running guest code.
 # shellcheck disable=SC1010,SC2016 # `runsc do` is not a loop; guest shell code is single-quoted
 # shellcheck source=tests/integration/lib.sh
@@ -72,17 +73,20 @@ for stub in "${STUB_PIDS[@]}"; do
 
     # (d) No pass-through: the stub has no program, libc, stack or vdso of its own, only the
     # memory file (where guest memory lives), the one stub page and the two scratch pages below
-    # it (the argv copy the host's /proc/PID/cmdline reads, and prctl arguments); [vsyscall] is
-    # the kernel's fixed page that every x86-64 process has.
+    # it (the argv copy the host's /proc/PID/cmdline reads, and prctl arguments), and below
+    # those its batch page: one read-only page of the batch file at its sandbox pid's offset (the
+    # lists of mappings the sentry has it make); [vsyscall] is the kernel's fixed page that every
+    # x86-64 process has.
     maps=$(cat /proc/"$stub"/maps)
     bad=$(awk '
         $6 == "/memfd:runsc-memory" { memfd++; next }
+        $6 == "/memfd:runsc-stub-batch" && $2 == "r--s" && !batch++ { next }
         $6 == "[vsyscall]" { next }
         NF == 5 && anon++ < 2 { next }
         { print }
         END { if (!memfd) print "(no /memfd:runsc-memory mapping)" }' <<<"$maps")
     if [[ -z $bad ]]; then
-        pass "[$LAST_CMD] stub $stub maps only the memory file, its stub and scratch pages and [vsyscall]"
+        pass "[$LAST_CMD] stub $stub maps only the memory file, its own pages and [vsyscall]"
     else
         fail "[$LAST_CMD] stub $stub's /proc/PID/maps has mappings besides the memory file and the stub page" \
             "none" "$bad"
@@ -115,15 +119,18 @@ for stub in "${STUB_PIDS[@]}"; do
     fi
 done
 
-# (c) SIGKILL to the boot process (its sentry threads are the stubs' tracers): the factory and
-# every stub are gone within 2 s, and the CLI reports the killed sandbox with 128 + 9.
+# (c) SIGKILL to the boot process (its sentry threads are the stubs' tracers): the factory, its
+# template stub and every stub are gone within 2 s, and the CLI reports the killed sandbox with
+# 128 + 9.
+# The factory's children: its template stub, which forks the ready stubs it holds.
+mapfile -t FACTORY_CHILDREN < <(children_of "$FACTORY_PID")
 kill -KILL "$BOOT_PID"
 LAST_CMD="kill -KILL boot $BOOT_PID"
-if wait_gone 2 "$FACTORY_PID" "${STUB_PIDS[@]}"; then
-    pass "[$LAST_CMD] factory $FACTORY_PID and stubs ${STUB_PIDS[*]} are gone within 2 s"
+if wait_gone 2 "$FACTORY_PID" "${FACTORY_CHILDREN[@]}" "${STUB_PIDS[@]}"; then
+    pass "[$LAST_CMD] factory $FACTORY_PID, template ${FACTORY_CHILDREN[*]}, stubs ${STUB_PIDS[*]} gone"
 else
     left=""
-    for p in "$FACTORY_PID" "${STUB_PIDS[@]}"; do
+    for p in "$FACTORY_PID" "${FACTORY_CHILDREN[@]}" "${STUB_PIDS[@]}"; do
         gone "$p" || left+="$p ($(cat /proc/"$p"/comm 2>/dev/null), state $(proc_field "$p" State)) "
     done
     fail "[$LAST_CMD] sandbox processes still alive 2 s after their sentry died" "none" "$left"

@@ -1,7 +1,8 @@
 /* Unit tests for what a fork asks of the platform: the parent's writable private areas are
  * unmapped whole (its next access faults and, for a write, copies), read-only ones stay mapped,
- * and a write after the fork lands in the parent's copy only, leaving the child's pages alone.
- * A recording platform address space stands in for a real one. */
+ * and a write after the fork lands in the parent's copy only, leaving the child's pages alone;
+ * the window around the forking thread's stack pointer is copied for the child at once and stays
+ * writable in the parent. A recording platform address space stands in for a real one. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -127,11 +128,86 @@ static void test_parent_write_after_fork_copies(void **state)
     mm_set_platform_as(parent, NULL); /* the recorder lives on this stack frame */
 }
 
+static struct pma *pma_for(struct mm *mm, uint64_t addr)
+{
+    size_t i = rangevec_lower_bound(&mm->pmas, addr);
+    assert_true(i < mm->pmas.len && pma_at(mm, i)->start <= addr);
+    return pma_at(mm, i);
+}
+
+static void test_fork_near_copies_hot_window(void **state)
+{
+    struct mm *parent = mm_of(state);
+    struct recording_as pas;
+    struct mm *child;
+    const uint64_t hot = AREA + MM_COW_WINDOW + 5 * PAGE + 24;
+
+    rec_init(&pas);
+    mm_set_platform_as(parent, &pas.base);
+    assert_int_equal(map_fixed(parent, AREA, 2 * MIB, RW), (int64_t)AREA);
+    assert_int_equal(mm_handle_fault(parent, AREA), 0);
+    fill_pattern(parent, AREA, 2 * MM_COW_WINDOW, 4, 0);
+    pas.ncalls = 0;
+
+    assert_int_equal(mm_fork_near(parent, hot, &child), 0);
+    /* The parent keeps the window writable: only what lies around it is downgraded. */
+    assert_int_equal(pas.ncalls, 2);
+    assert_int_equal(pas.calls[0].addr, AREA);
+    assert_int_equal(pas.calls[0].len, MM_COW_WINDOW);
+    assert_int_equal(pas.calls[0].prot, PROT_READ);
+    assert_int_equal(pas.calls[1].addr, AREA + 2 * MM_COW_WINDOW);
+    assert_int_equal(pas.calls[1].len, 2 * MIB - 2 * MM_COW_WINDOW);
+    struct pma *pw = pma_for(parent, hot), *cw = pma_for(child, hot);
+    assert_int_equal(pw->start, AREA + MM_COW_WINDOW);
+    assert_int_equal(pw->end, AREA + 2 * MM_COW_WINDOW);
+    assert_true(pw->mapped && !pw->cow);
+    assert_int_equal(cw->start, pw->start);
+    assert_int_equal(cw->end, pw->end);
+    assert_false(cw->cow);
+    assert_int_not_equal(cw->mf_off, pw->mf_off);
+    /* Outside it the pages are shared copy-on-write. */
+    assert_true(pma_for(child, AREA)->cow);
+    assert_int_equal(pma_for(child, AREA)->mf_off, pma_for(parent, AREA)->mf_off);
+
+    /* Same contents; then each write stays in its own process. */
+    check_pattern(child, AREA, 2 * MM_COW_WINDOW, 4, 0);
+    fill_pattern(parent, hot, 64, 5, 0);
+    check_pattern(child, AREA, 2 * MM_COW_WINDOW, 4, 0);
+    check_pattern(parent, hot, 64, 5, 0);
+    mm_put(child);
+    mm_set_platform_as(parent, NULL); /* the recorder lives on this stack frame */
+}
+
+static void test_fork_near_shares_all_when_mm_has_other_tasks(void **state)
+{
+    struct mm *parent = mm_of(state);
+    struct recording_as pas;
+    struct mm *child;
+
+    rec_init(&pas);
+    mm_set_platform_as(parent, &pas.base);
+    assert_int_equal(map_fixed(parent, AREA, 2 * MIB, RW), (int64_t)AREA);
+    assert_int_equal(mm_handle_fault(parent, AREA), 0);
+    pas.ncalls = 0;
+    mm_get(parent); /* a second thread: it could write the window while it is copied */
+    assert_int_equal(mm_fork_near(parent, AREA + 8, &child), 0);
+    mm_put(parent);
+    assert_int_equal(pas.ncalls, 1);
+    assert_int_equal(pas.calls[0].len, 2 * MIB);
+    assert_true(pma_for(child, AREA)->cow);
+    assert_int_equal(pma_for(child, AREA)->mf_off, pma_for(parent, AREA)->mf_off);
+    mm_put(child);
+    mm_set_platform_as(parent, NULL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_fork_downgrades_parent_mapped_pages, setup, teardown),
         cmocka_unit_test_setup_teardown(test_parent_write_after_fork_copies, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fork_near_copies_hot_window, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fork_near_shares_all_when_mm_has_other_tasks, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -104,17 +104,29 @@ static void test_stub_maps_only_stub_page_and_guest(void **state)
     uint64_t stub_base = ((struct ptrace_platform *)f->p)->stub_base;
     struct maps_line lines[16];
 
-    /* Guests end below the stubs' scratch pages, which lie just below the stub page. */
-    assert_int_equal(platform_max_user_address(f->p), stub_base - PTRACE_SCRATCH_SIZE);
+    /* Guests end below the stubs' private pages, which lie just below the stub page: the batch
+     * page (read-only, shared from the batch file at the stub's pid's page), then the scratch
+     * pages (anonymous). */
+    struct ptrace_platform *p = (struct ptrace_platform *)f->p;
+    assert_int_equal(p->batch_addr, stub_base - PTRACE_SCRATCH_SIZE - PTRACE_BATCH_PAGE);
+    assert_int_equal(platform_max_user_address(f->p), p->batch_addr);
     map_data_page(f, PROT_READ | PROT_WRITE);
-    assert_int_equal(maps_read(f->stub_pid, lines, 16), 3);
+    assert_int_equal(maps_read(f->stub_pid, lines, 16), 5);
     expect_memfile_line(&lines[0], CODE_ADDR, "r-xs", f->code_off);
     expect_memfile_line(&lines[1], DATA_ADDR, "rw-s", f->data_off);
-    assert_int_equal(lines[2].start, stub_base);
-    assert_int_equal(lines[2].end, stub_base + PAGE);
-    assert_string_equal(lines[2].perms, "r-xp");
-    assert_int_equal(lines[2].inode, 0);
-    assert_string_equal(lines[2].path, "");
+    assert_int_equal(lines[2].start, p->batch_addr);
+    assert_int_equal(lines[2].end, p->batch_addr + PTRACE_BATCH_PAGE);
+    assert_string_equal(lines[2].perms, "r--s");
+    assert_int_equal(lines[2].offset, (uint64_t)f->stub_pid * PTRACE_BATCH_PAGE);
+    assert_non_null(strstr(lines[2].path, "runsc-stub-batch"));
+    assert_int_equal(lines[3].start, p->scratch_addr);
+    assert_int_equal(lines[3].end, stub_base);
+    assert_string_equal(lines[3].perms, "rw-p");
+    assert_int_equal(lines[4].start, stub_base);
+    assert_int_equal(lines[4].end, stub_base + PAGE);
+    assert_string_equal(lines[4].perms, "r-xp");
+    assert_int_equal(lines[4].inode, 0);
+    assert_string_equal(lines[4].path, "");
     /* And the page holds the stub code. */
     static uint8_t page[PAGE];
     char name[64];
@@ -127,9 +139,54 @@ static void test_stub_maps_only_stub_page_and_guest(void **state)
 
     /* Unmapping is mirrored too. */
     assert_int_equal(platform_as_unmap(f->as, CODE_ADDR, PAGE), 0);
-    assert_int_equal(maps_read(f->stub_pid, lines, 16), 2);
+    assert_int_equal(maps_read(f->stub_pid, lines, 16), 4);
     expect_memfile_line(&lines[0], DATA_ADDR, "rw-s", f->data_off);
-    assert_int_equal(lines[1].start, stub_base);
+    assert_int_equal(lines[3].start, stub_base);
+}
+
+/* A number field of /proc/PID/status ("PPid", "TracerPid"), or -1. */
+static long status_field(pid_t pid, const char *field)
+{
+    char name[64], buf[256];
+    long value = -1;
+    size_t len = strlen(field);
+
+    snprintf(name, sizeof(name), "/proc/%d/status", pid);
+    FILE *fp = fopen(name, "r");
+    if (!fp)
+        return -1;
+    while (fgets(buf, sizeof(buf), fp)) {
+        if (strncmp(buf, field, len) == 0 && buf[len] == ':')
+            value = strtol(buf + len + 1, NULL, 10);
+    }
+    fclose(fp);
+    return value;
+}
+
+static void test_stubs_come_from_template_and_outlive_its_loss(void **state)
+{
+    struct fixture *f = *state;
+
+    /* The stub's parent is the template, the factory's child, which nobody traces. */
+    pid_t template = (pid_t)status_field(f->stub_pid, "PPid");
+    assert_true(template > 0);
+    assert_int_not_equal(template, f->factory_pid);
+    assert_int_equal(status_field(template, "PPid"), f->factory_pid);
+    assert_int_equal(status_field(template, "TracerPid"), 0);
+
+    /* Without it (its ready stubs die with it), address spaces still come: the factory forks
+     * them itself. */
+    assert_int_equal(kill(template, SIGKILL), 0);
+    assert_true(pid_gone(template));
+    for (int i = 0; i < 5; i++) {
+        struct platform_as *as;
+        assert_int_equal(platform_as_create(f->p, &as), 0);
+        assert_int_equal(platform_as_map(as, CODE_ADDR, PAGE, PROT_READ, f->code_off), 0);
+        pid_t stub = ((struct ptrace_as *)as)->pid;
+        assert_int_equal(status_field(stub, "PPid"), f->factory_pid);
+        platform_as_release(as);
+        assert_true(pid_gone(stub));
+    }
 }
 
 /* The state letter in /proc/PID/stat ('R' running, 't' traced and stopped, ...), or 0. */
@@ -318,6 +375,7 @@ static void test_stub_dies_with_tracer_thread(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        FIXTURE_TEST(test_stubs_come_from_template_and_outlive_its_loss),
         FIXTURE_TEST(test_seccomp_kills_syscall_from_guest_code),
         FIXTURE_TEST(test_stub_maps_only_stub_page_and_guest),
         cmocka_unit_test(test_stub_dies_with_tracer_process),
