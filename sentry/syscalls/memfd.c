@@ -38,7 +38,7 @@ long sys_memfd_create(struct task *t, const struct syscall_args *a)
 {
     unsigned flags = (unsigned)a->a[1];
     if (flags & ~(unsigned)(MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_HUGETLB |
-                            (MFD_HUGE_MASK << MFD_HUGE_SHIFT)))
+                            ((unsigned)MFD_HUGE_MASK << MFD_HUGE_SHIFT)))
         return -EINVAL;
     if (flags & MFD_HUGETLB)
         return -EINVAL; /* no hugetlbfs in the sandbox */
