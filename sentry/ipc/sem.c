@@ -16,6 +16,7 @@
 
 #include "sentry/ipc/registry.h"
 #include "sentry/kernel/kernel.h"
+#include "sentry/kernel/ktimer.h"
 #include "sentry/mm/mm.h"
 
 #define SEM_WAITING 1 /* a waiter's status until its operation completes or fails */
@@ -292,13 +293,7 @@ static long semtimedop_copied(struct task *t, int id, struct sembuf *sops, uint6
     if (timeout) {
         if (timeout->tv_sec < 0 || timeout->tv_nsec < 0 || timeout->tv_nsec >= 1000000000L)
             return -EINVAL;
-        clock_gettime(CLOCK_MONOTONIC, &deadline);
-        deadline.tv_sec += timeout->tv_sec;
-        deadline.tv_nsec += timeout->tv_nsec;
-        if (deadline.tv_nsec >= 1000000000L) {
-            deadline.tv_sec++;
-            deadline.tv_nsec -= 1000000000L;
-        }
+        deadline = ktimer_deadline_after(timeout);
     }
     unsigned max_num = 0;
     bool undos = false, alter = false;

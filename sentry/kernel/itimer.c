@@ -4,11 +4,7 @@
 #include <stdlib.h>
 
 #include "sentry/kernel/kernel.h"
-
-static int64_t ts_ns(const struct timespec *ts)
-{
-    return (int64_t)ts->tv_sec * 1000000000LL + ts->tv_nsec;
-}
+#include "sentry/kernel/ktimer.h"
 
 static struct timespec ns_ts(int64_t ns)
 {
@@ -20,7 +16,7 @@ static int64_t now_ns(void)
 {
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC, &now);
-    return ts_ns(&now);
+    return ktimer_ts_ns(&now);
 }
 
 /* Fires expired timers and returns the earliest deadline still armed (0: none).
@@ -96,9 +92,9 @@ void itimer_real_set(struct task *t, const struct timespec *value, const struct 
     if (old_interval)
         *old_interval = ns_ts(g->itimer_interval_ns);
     if (value) {
-        int64_t v = ts_ns(value);
-        g->itimer_next_ns = v ? now + v : 0;
-        g->itimer_interval_ns = v ? ts_ns(interval) : 0;
+        int64_t v = ktimer_ts_ns(value);
+        g->itimer_next_ns = v ? ktimer_ns_add(now, v) : 0;
+        g->itimer_interval_ns = v ? ktimer_ts_ns(interval) : 0;
         pthread_cond_signal(&k->itimer_changed);
     }
     pthread_mutex_unlock(&k->lock);

@@ -32,6 +32,26 @@ int64_t ktimer_now_ns(void)
     return (int64_t)now.tv_sec * 1000000000LL + now.tv_nsec;
 }
 
+int64_t ktimer_ts_ns(const struct timespec *ts)
+{
+    if (ts->tv_sec >= INT64_MAX / 1000000000LL)
+        return INT64_MAX;
+    return (int64_t)ts->tv_sec * 1000000000LL + ts->tv_nsec;
+}
+
+struct timespec ktimer_deadline_after(const struct timespec *rel)
+{
+    struct timespec d;
+    clock_gettime(CLOCK_MONOTONIC, &d);
+    d.tv_sec += rel->tv_sec > KTIMER_TIMEOUT_MAX_SEC ? KTIMER_TIMEOUT_MAX_SEC : rel->tv_sec;
+    d.tv_nsec += rel->tv_nsec;
+    if (d.tv_nsec >= 1000000000L) {
+        d.tv_sec++;
+        d.tv_nsec -= 1000000000L;
+    }
+    return d;
+}
+
 void ktimer_init(struct ktimer *kt, ktimer_fire_fn fire)
 {
     kt->fire = fire;

@@ -10,6 +10,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 struct ktimer;
 typedef void (*ktimer_fire_fn)(struct ktimer *kt);
@@ -29,5 +30,21 @@ int ktimer_arm(struct ktimer *kt, int64_t deadline_ns);
 void ktimer_cancel(struct ktimer *kt);
 /* CLOCK_MONOTONIC now, in nanoseconds. */
 int64_t ktimer_now_ns(void);
+
+/* A guest's time as nanoseconds, saturating at INT64_MAX as Linux's ktime_set does (huge
+ * values are valid timeouts, just far ones), and a sum that saturates the same way. */
+int64_t ktimer_ts_ns(const struct timespec *ts);
+static inline int64_t ktimer_ns_add(int64_t a, int64_t b)
+{
+    int64_t sum;
+    return __builtin_add_overflow(a, b, &sum) ? (b > 0 ? INT64_MAX : INT64_MIN) : sum;
+}
+
+/* Relative timeouts longer than this many seconds (about 136 years) wait that long: Linux
+ * saturates its deadlines too (timespec64_add_safe), and no guest can tell the difference. */
+#define KTIMER_TIMEOUT_MAX_SEC (1LL << 32)
+/* CLOCK_MONOTONIC now plus `rel` (tv_sec >= 0, 0 <= tv_nsec < 1e9), saturating as above: the
+ * absolute deadline of a guest's relative timeout. */
+struct timespec ktimer_deadline_after(const struct timespec *rel);
 
 #endif

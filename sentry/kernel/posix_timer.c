@@ -51,11 +51,6 @@ struct posix_timer {
     struct posix_timer *next;
 };
 
-static int64_t ts_ns(const struct timespec *ts)
-{
-    return (int64_t)ts->tv_sec * NSEC_PER_SEC + ts->tv_nsec;
-}
-
 static struct timespec ns_ts(int64_t ns)
 {
     struct timespec ts = {(time_t)(ns / NSEC_PER_SEC), (long)(ns % NSEC_PER_SEC)};
@@ -87,7 +82,7 @@ static int64_t timer_clock_now(struct posix_timer *pt)
         return (int64_t)(u + s);
     default:
         clock_gettime(pt->clock, &now);
-        return ts_ns(&now);
+        return ktimer_ts_ns(&now);
     }
 }
 
@@ -105,7 +100,7 @@ static void timer_arm_for(struct posix_timer *pt, int64_t left, bool periodic)
     /* A CPU clock is sampled, not interrupted: a polling interval like Linux's tick. */
     if ((periodic || clock_is_cpu(pt)) && left < POSIX_TIMER_MIN_REARM_NS)
         left = POSIX_TIMER_MIN_REARM_NS;
-    ktimer_arm(&pt->kt, ktimer_now_ns() + (left > 0 ? left : 0));
+    ktimer_arm(&pt->kt, ktimer_ns_add(ktimer_now_ns(), left > 0 ? left : 0));
 }
 
 /* Whether this timer's last signal is still pending, from the siginfo it was queued with.
@@ -205,7 +200,8 @@ static void timer_fire(struct ktimer *kt)
     if (pt->interval) {
         /* An interval timer rearms from its expiry: periods it slept through are overruns. */
         missed = (now - pt->expiry) / pt->interval;
-        pt->expiry += (missed + 1) * pt->interval;
+        /* (missed + 1) * interval stays within now - expiry + interval: no overflow there. */
+        pt->expiry = ktimer_ns_add(pt->expiry, (missed + 1) * pt->interval);
     } else {
         pt->expiry = 0;
     }
@@ -339,7 +335,7 @@ static void timer_current(struct posix_timer *pt, struct timespec *value, struct
 static void timer_set(struct posix_timer *pt, bool abstime, const struct timespec *value,
                       const struct timespec *interval)
 {
-    int64_t v = ts_ns(value);
+    int64_t v = ktimer_ts_ns(value);
 
     if (!v) {
         pt->expiry = 0;
@@ -347,10 +343,10 @@ static void timer_set(struct posix_timer *pt, bool abstime, const struct timespe
         return; /* the ktimer finds nothing armed when it fires */
     }
     int64_t now = timer_clock_now(pt);
-    pt->expiry = abstime ? v : now + v;
+    pt->expiry = abstime ? v : ktimer_ns_add(now, v);
     if (pt->expiry <= 0)
         pt->expiry = 1;
-    pt->interval = ts_ns(interval);
+    pt->interval = ktimer_ts_ns(interval);
     pt->overrun = 0;
     timer_arm_for(pt, pt->expiry - now, false);
 }
@@ -467,7 +463,7 @@ void itimer_cpu_set(struct task *t, int which, const struct timespec *value,
 
     pthread_mutex_lock(&tg->timers_lock);
     struct posix_timer *pt = tg->itimer_cpu[slot];
-    if (!pt && value && ts_ns(value)) {
+    if (!pt && value && ktimer_ts_ns(value)) {
         pt = calloc(1, sizeof(*pt));
         if (pt) {
             ktimer_init(&pt->kt, timer_fire);

@@ -8,6 +8,7 @@
 #include <sys/select.h>
 #include <time.h>
 
+#include "sentry/kernel/ktimer.h"
 #include "sentry/mm/mm.h"
 #include "sentry/syscalls/syscalls.h"
 #include "sentry/vfs/vfs.h"
@@ -111,16 +112,21 @@ static long poll_guest(struct task *t, uint64_t addr, uint64_t n, const struct t
     return ret;
 }
 
-/* The time from now until `deadline`, never negative. */
+/* The time from now until `deadline`, never negative. Field by field: a far deadline's
+ * nanoseconds would not fit in 64 bits. */
 static struct timespec time_left(const struct timespec *deadline)
 {
     struct timespec now;
 
     clock_gettime(CLOCK_MONOTONIC, &now);
-    int64_t left = (deadline->tv_sec - now.tv_sec) * 1000000000LL + deadline->tv_nsec - now.tv_nsec;
-    if (left < 0)
-        left = 0;
-    return (struct timespec){left / 1000000000LL, left % 1000000000LL};
+    struct timespec left = {deadline->tv_sec - now.tv_sec, deadline->tv_nsec - now.tv_nsec};
+    if (left.tv_nsec < 0) {
+        left.tv_nsec += 1000000000L;
+        left.tv_sec--;
+    }
+    if (left.tv_sec < 0)
+        left = (struct timespec){0, 0};
+    return left;
 }
 
 /* ppoll, select and pselect6 write the time left back (unless the copy fails: then EFAULT only
@@ -135,21 +141,13 @@ static long write_back_timespec(struct task *t, uint64_t addr, const struct time
     return ret;
 }
 
-static struct timespec deadline_after(const struct timespec *rel)
-{
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    struct timespec d = {now.tv_sec + rel->tv_sec, now.tv_nsec};
-    return ts_add_ns(d, rel->tv_nsec);
-}
-
 long sys_poll(struct task *t, const struct syscall_args *a)
 {
     int ms = (int)a->a[2];
     struct timespec rel = {ms / 1000, (ms % 1000) * 1000000L}, deadline;
 
     if (ms >= 0)
-        deadline = deadline_after(&rel);
+        deadline = ktimer_deadline_after(&rel);
     return poll_guest(t, a->a[0], a->a[1], ms >= 0 ? &deadline : NULL);
 }
 
@@ -184,7 +182,7 @@ static int timespec_deadline(struct task *t, uint64_t addr, struct timespec *dea
         return -EFAULT;
     if (rel.tv_sec < 0 || rel.tv_nsec < 0 || rel.tv_nsec >= 1000000000L)
         return -EINVAL;
-    *deadline = deadline_after(&rel);
+    *deadline = ktimer_deadline_after(&rel);
     return 0;
 }
 
@@ -274,9 +272,13 @@ long sys_select(struct task *t, const struct syscall_args *a)
             return -EFAULT;
         if (tv.tv_sec < 0 || tv.tv_usec < 0)
             return -EINVAL;
-        /* Linux carries whole seconds out of tv_usec rather than refusing them. */
-        struct timespec rel = {tv.tv_sec + tv.tv_usec / 1000000, (tv.tv_usec % 1000000) * 1000};
-        deadline = deadline_after(&rel);
+        /* Linux carries whole seconds out of tv_usec rather than refusing them; a sum past
+         * the largest time is invalid (it wraps negative there). */
+        time_t sec;
+        if (__builtin_add_overflow(tv.tv_sec, tv.tv_usec / 1000000, &sec))
+            return -EINVAL;
+        struct timespec rel = {sec, (tv.tv_usec % 1000000) * 1000};
+        deadline = ktimer_deadline_after(&rel);
     }
     long ret = select_files(t, (int)a->a[0], a->a[1], a->a[2], a->a[3], a->a[4] ? &deadline : NULL);
     if (a->a[4]) {

@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "sentry/kernel/ktimer.h"
 #include "sentry/kernel/sigframe.h"
 #include "sentry/mm/mm.h"
 #include "sentry/syscalls/syscalls.h"
@@ -256,13 +257,7 @@ long sys_rt_sigtimedwait(struct task *t, const struct syscall_args *a)
             return -EFAULT;
         if (rel.tv_sec < 0 || rel.tv_nsec < 0 || rel.tv_nsec >= 1000000000L)
             return -EINVAL;
-        clock_gettime(CLOCK_MONOTONIC, &deadline);
-        deadline.tv_sec += rel.tv_sec;
-        deadline.tv_nsec += rel.tv_nsec;
-        if (deadline.tv_nsec >= 1000000000L) {
-            deadline.tv_sec++;
-            deadline.tv_nsec -= 1000000000L;
-        }
+        deadline = ktimer_deadline_after(&rel);
     }
     int sig = task_signal_timedwait(t, mask, a->a[2] ? &deadline : NULL, &info);
     if (sig > 0 && a->a[1] && mm_copy_out(t->mm, a->a[1], &info, sizeof(info)) != 0)

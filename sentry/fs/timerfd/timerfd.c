@@ -40,23 +40,9 @@ bool timerfd_file_is(const struct file *f)
     return f->ops == &timerfd_ops;
 }
 
-static int64_t ts_to_ns(const struct timespec *ts)
-{
-    /* Saturates as Linux's ktime_set does for huge times. */
-    if (ts->tv_sec >= INT64_MAX / NSEC_PER_SEC)
-        return INT64_MAX;
-    return (int64_t)ts->tv_sec * NSEC_PER_SEC + ts->tv_nsec;
-}
-
 static struct timespec ns_to_ts(int64_t ns)
 {
     return (struct timespec){ns / NSEC_PER_SEC, ns % NSEC_PER_SEC};
-}
-
-static int64_t sat_add(int64_t a, int64_t b)
-{
-    int64_t sum;
-    return __builtin_add_overflow(a, b, &sum) ? INT64_MAX : sum;
 }
 
 /* Expirations by `now` that no read has taken yet (tf->lock held). */
@@ -112,7 +98,7 @@ static ssize_t timerfd_file_read(struct file *f, struct task *t, void *buf, size
         int64_t step;
         if (__builtin_mul_overflow((int64_t)ticks, tf->interval_ns, &step))
             step = INT64_MAX;
-        tf->next_ns = sat_add(tf->next_ns, step);
+        tf->next_ns = ktimer_ns_add(tf->next_ns, step);
     } else {
         tf->next_ns = 0;
     }
@@ -158,7 +144,7 @@ static void timerfd_current(struct timerfd_file *tf, int64_t now, struct itimers
             int64_t step;
             if (__builtin_mul_overflow((int64_t)ticks, tf->interval_ns, &step))
                 step = INT64_MAX;
-            next = sat_add(next, step);
+            next = ktimer_ns_add(next, step);
         }
         left = next > now ? next - now : 0;
     }
@@ -183,7 +169,7 @@ static int64_t timerfd_abs_to_mono(clockid_t clockid, int64_t value_ns, int64_t 
     if (clockid == CLOCK_MONOTONIC)
         return value_ns;
     clock_gettime(clockid, &now);
-    int64_t offset = ts_to_ns(&now) - mono_now;
+    int64_t offset = ktimer_ts_ns(&now) - mono_now;
     int64_t mono;
     if (__builtin_sub_overflow(value_ns, offset, &mono))
         return INT64_MAX;
@@ -195,7 +181,7 @@ int timerfd_file_settime(struct file *f, bool abstime, const struct itimerspec *
                          struct itimerspec *old)
 {
     struct timerfd_file *tf = timerfd_of(f);
-    int64_t value_ns = ts_to_ns(&value->it_value);
+    int64_t value_ns = ktimer_ts_ns(&value->it_value);
 
     pthread_mutex_lock(&tf->lock);
     int64_t now = ktimer_now_ns();
@@ -205,11 +191,11 @@ int timerfd_file_settime(struct file *f, bool abstime, const struct itimerspec *
         tf->next_ns = 0;
         tf->interval_ns = 0;
     } else {
-        tf->next_ns =
-            abstime ? timerfd_abs_to_mono(tf->clockid, value_ns, now) : sat_add(now, value_ns);
+        tf->next_ns = abstime ? timerfd_abs_to_mono(tf->clockid, value_ns, now)
+                              : ktimer_ns_add(now, value_ns);
         if (!tf->next_ns)
             tf->next_ns = 1;
-        tf->interval_ns = ts_to_ns(&value->it_interval);
+        tf->interval_ns = ktimer_ts_ns(&value->it_interval);
     }
     int err = timerfd_arm(tf);
     if (err) {

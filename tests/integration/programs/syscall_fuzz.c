@@ -42,17 +42,50 @@ static uint64_t rnd(void)
 static int excluded(long nr)
 {
     static const long skip[] = {
-        SYS_kill,          SYS_tkill,          SYS_tgkill,         SYS_rt_sigqueueinfo,
-        SYS_rt_tgsigqueueinfo, SYS_clone,      SYS_fork,           SYS_vfork,
-        SYS_execve,        SYS_execveat,       SYS_reboot,         SYS_exit_group,
-        SYS_exit,          SYS_clone3,         SYS_pidfd_send_signal, SYS_setpgid,
-        SYS_ptrace,        SYS_settimeofday,   SYS_clock_settime,  SYS_adjtimex,
-        SYS_clock_adjtime, SYS_sethostname,    SYS_setdomainname,  SYS_process_vm_writev,
-        SYS_kexec_load,    SYS_kexec_file_load, SYS_init_module,   SYS_finit_module,
-        SYS_delete_module, SYS_swapon,         SYS_swapoff,        SYS_acct,
-        SYS_mount,         SYS_umount2,        SYS_pivot_root,     SYS_chroot,
-        SYS_unshare,       SYS_setns,          SYS_vhangup,        SYS_sync,
-        SYS_syncfs,        SYS_iopl,           SYS_ioperm,         SYS_setsid,
+        SYS_kill,
+        SYS_tkill,
+        SYS_tgkill,
+        SYS_rt_sigqueueinfo,
+        SYS_rt_tgsigqueueinfo,
+        SYS_clone,
+        SYS_fork,
+        SYS_vfork,
+        SYS_execve,
+        SYS_execveat,
+        SYS_reboot,
+        SYS_exit_group,
+        SYS_exit,
+        SYS_clone3,
+        SYS_pidfd_send_signal,
+        SYS_setpgid,
+        SYS_ptrace,
+        SYS_settimeofday,
+        SYS_clock_settime,
+        SYS_adjtimex,
+        SYS_clock_adjtime,
+        SYS_sethostname,
+        SYS_setdomainname,
+        SYS_process_vm_writev,
+        SYS_kexec_load,
+        SYS_kexec_file_load,
+        SYS_init_module,
+        SYS_finit_module,
+        SYS_delete_module,
+        SYS_swapon,
+        SYS_swapoff,
+        SYS_acct,
+        SYS_mount,
+        SYS_umount2,
+        SYS_pivot_root,
+        SYS_chroot,
+        SYS_unshare,
+        SYS_setns,
+        SYS_vhangup,
+        SYS_sync,
+        SYS_syncfs,
+        SYS_iopl,
+        SYS_ioperm,
+        SYS_setsid,
     };
     for (size_t i = 0; i < sizeof(skip) / sizeof(skip[0]); i++) {
         if (skip[i] == nr)
@@ -100,8 +133,8 @@ static void child(uint64_t seed, long calls)
     struct rlimit core = {0, 0};
     setrlimit(RLIMIT_CORE, &core);
     alarm(1);
-    char *scratch = mmap(NULL, SCRATCH_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-                         -1, 0);
+    char *scratch =
+        mmap(NULL, SCRATCH_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (scratch == MAP_FAILED)
         _exit(2);
     for (long i = 0; i < calls; i++) {
@@ -114,8 +147,8 @@ static void child(uint64_t seed, long calls)
                 arg(scratch));
         /* A call may have taken the scratch area away or made it read-only: make a new one. */
         if (mprotect(scratch, SCRATCH_SIZE, PROT_READ | PROT_WRITE) != 0) {
-            scratch = mmap(NULL, SCRATCH_SIZE, PROT_READ | PROT_WRITE,
-                           MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+            scratch = mmap(NULL, SCRATCH_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+                           -1, 0);
             if (scratch == MAP_FAILED)
                 _exit(3);
         }
@@ -191,7 +224,6 @@ int main(int argc, char **argv)
         printf("the sandbox is broken after the fuzzing: sanity check %d failed\n", bad);
         return 1;
     }
-    printf("survived %ld children (%d exited, %d killed by signals)\n", rounds, exited,
-           signalled);
+    printf("survived %ld children (%d exited, %d killed by signals)\n", rounds, exited, signalled);
     return 0;
 }
