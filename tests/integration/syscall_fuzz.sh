@@ -10,7 +10,7 @@ source "$(dirname -- "$0")/lib.sh"
 prog=$TMP/syscall_fuzz
 cc -static -O1 -o "$prog" "$(dirname -- "$0")/programs/syscall_fuzz.c"
 
-# 30 children of 2000 calls each, seeds 1..30 (about 20 s; a sanitizer build is slower, hence
+# 30 children of 2000 calls each, seeds 1..30 (about 15 s; a sanitizer build is slower, hence
 # the timeout).
 RUN_TIMEOUT=240 run "$RUNSC" --debug-log="$TMP/sentry.log" do "$prog" 30 2000 1
 expect_status 0
