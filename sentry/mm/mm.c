@@ -421,10 +421,18 @@ static void move_locked(struct mm *mm, uint64_t old, uint64_t len, uint64_t to)
         mm_unmap_locked(mm, old, old + len);
         return;
     }
+    /* The pages move with their PMAs, which leave the range before mm_unmap_locked runs (it
+     * would drop their pages): so it sees nothing mapped there and leaves the host alone. The
+     * host's mappings of them at the old address go here, or a later mapping there would show
+     * these pages. */
+    uint64_t lo = 0, hi = 0;
+    bool mapped = mm_mapped_span(mm, old, old + len, &lo, &hi);
     for (size_t k = 0; k < n; k++)
         tmp[k] = *pma_at(mm, first + k);
     rangevec_remove(&mm->pmas, first, n);
     mm_unmap_locked(mm, old, old + len);
+    if (mm->as && mapped)
+        platform_as_unmap(mm->as, lo, hi - lo);
     if (rangevec_reserve(&mm->pmas, n) == 0) {
         for (size_t k = 0; k < n; k++) {
             struct pma p = tmp[k];
