@@ -20,9 +20,10 @@ for variant in release asan clang; do
     cmake --build "build/$variant" -j"$jobs"
     echo "=== $variant tests"
     # The engine tests (ctest label "engines": Podman, containerd and Docker driving runc and
-    # runsc) run once, in the release build; the sanitizer and clang builds add nothing there.
+    # runsc) and the stress-ng run (label "stress") run once, in the release build; the
+    # sanitizer and clang builds add nothing there.
     exclude=()
-    [[ $variant == release ]] || exclude=(-LE engines)
+    [[ $variant == release ]] || exclude=(-LE "engines|stress")
     ctest --test-dir "build/$variant" --output-on-failure -j"$jobs" "${exclude[@]}" || status=1
     if [[ $variant == release ]]; then
         # CPython's own tests of the file-facing modules, natively and in runsc (a time-bounded
