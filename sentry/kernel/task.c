@@ -135,10 +135,13 @@ void task_free(struct task *t)
     struct thread_group *tg = t->tg;
     bool listed = false;
 
-    for (struct task *it = tg->tasks, *next; it; it = next) {
-        next = it->group_next;
-        listed |= it == t;
-        task_destroy(it);
+    struct task *lists[] = {tg->tasks, tg->ended};
+    for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
+        for (struct task *it = lists[i], *next; it; it = next) {
+            next = it->group_next;
+            listed |= it == t;
+            task_destroy(it);
+        }
     }
     if (!listed)
         task_destroy(t);
