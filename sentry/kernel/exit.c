@@ -144,6 +144,19 @@ static void reparent_children(struct kernel *k, struct thread_group *tg)
     }
 }
 
+/* Moves an ended task from tg->tasks to tg->ended (tg->lock held). */
+static void group_move_to_ended(struct thread_group *tg, struct task *t)
+{
+    for (struct task **link = &tg->tasks; *link; link = &(*link)->group_next) {
+        if (*link == t) {
+            *link = t->group_next;
+            t->group_next = tg->ended;
+            tg->ended = t;
+            return;
+        }
+    }
+}
+
 void task_release(struct task *t)
 {
     struct kernel *k = t->kernel;
@@ -198,6 +211,8 @@ void task_release(struct task *t)
     pthread_mutex_lock(&k->lock);
     pthread_mutex_lock(&tg->lock);
     t->released = true;
+    if (t != tg->leader)
+        group_move_to_ended(tg, t);
     k->ntasks--;
     bool last = --tg->live_tasks <= 0;
     bool exec_waits = tg->exec_task != NULL;

@@ -95,7 +95,12 @@ struct thread_group {
     struct kernel *kernel;
     int tgid; /* in the sandbox's pid namespace */
     struct task *leader;
-    struct task *tasks; /* every task, live or ended, via group_next; tg->lock */
+    /* The live tasks and the leader (live or ended), via group_next; tg->lock. */
+    struct task *tasks;
+    /* Ended tasks other than the leader, moved here from `tasks` by task_release and freed
+     * with the group: others may still hold pointers to them (and check `released`), but
+     * lookups by tid and pid allocation walk only `tasks`, not every thread ever run. */
+    struct task *ended;
 
     /* The process tree, guarded by kernel.lock. */
     struct thread_group *parent; /* NULL for init */
@@ -161,7 +166,7 @@ enum jobctl_report { JOBCTL_REPORT_NONE, JOBCTL_REPORT_STOPPED, JOBCTL_REPORT_CO
 struct task {
     struct kernel *kernel;
     struct thread_group *tg;
-    struct task *group_next; /* in tg->tasks, guarded by tg->lock */
+    struct task *group_next; /* in tg->tasks or tg->ended, guarded by tg->lock */
     bool released;           /* its thread is done (tg->lock) */
     int tid;
     struct mm *mm;            /* owned; set to NULL under tg->lock at release */

@@ -3,6 +3,7 @@
 #include <linux/capability.h>
 #include <linux/futex.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -135,10 +136,13 @@ void task_free(struct task *t)
     struct thread_group *tg = t->tg;
     bool listed = false;
 
-    for (struct task *it = tg->tasks, *next; it; it = next) {
-        next = it->group_next;
-        listed |= it == t;
-        task_destroy(it);
+    struct task *lists[] = {tg->tasks, tg->ended};
+    for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
+        for (struct task *it = lists[i], *next; it; it = next) {
+            next = it->group_next;
+            listed |= it == t;
+            task_destroy(it);
+        }
     }
     if (!listed)
         task_destroy(t);
@@ -369,6 +373,39 @@ static bool deadline_passed(const struct timespec *deadline)
            (now.tv_sec == deadline->tv_sec && now.tv_nsec >= deadline->tv_nsec);
 }
 
+/* How long task_block polls for a wake before it sleeps on the futex word. A sleeping host
+ * thread's wake costs an idle CPU's wake-up (tens of microseconds on a VM), which a ping-pong
+ * (pipe, futex) pays on every hop; the peer usually answers within this. */
+#define TASK_BLOCK_SPIN_NS 20000
+
+static int64_t ns_between(const struct timespec *a, const struct timespec *b)
+{
+    return (int64_t)(b->tv_sec - a->tv_sec) * 1000000000 + (b->tv_nsec - a->tv_nsec);
+}
+
+/* Polls t->wake_seq until it moves from `seq` (true), TASK_BLOCK_SPIN_NS pass or `deadline`
+ * (false). Each round yields the CPU: a waker waiting for this CPU gets it, and a CPU with
+ * nothing else to run stays awake for the wake. */
+static bool block_spin(struct task *t, uint32_t seq, const struct timespec *deadline)
+{
+    struct timespec start, now;
+
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    int64_t limit = TASK_BLOCK_SPIN_NS;
+    /* Only a deadline within a second or so is worth a look (and its distance cannot
+     * overflow). */
+    if (deadline && deadline->tv_sec <= start.tv_sec + 1 && ns_between(&start, deadline) < limit)
+        limit = ns_between(&start, deadline);
+    for (;;) {
+        if (atomic_load_explicit(&t->wake_seq, memory_order_relaxed) != seq)
+            return true;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if (ns_between(&start, &now) >= limit)
+            return false;
+        sched_yield();
+    }
+}
+
 int task_block(struct task *t, const struct timespec *deadline)
 {
     /* Signals are checked outside wait_lock: tg->lock comes first in the lock order. */
@@ -384,8 +421,9 @@ int task_block(struct task *t, const struct timespec *deadline)
          * CLOCK_MONOTONIC deadline, as the caller gives it. */
         uint32_t seq = atomic_load_explicit(&t->wake_seq, memory_order_relaxed);
         pthread_mutex_unlock(&t->wait_lock);
-        syscall(SYS_futex, &t->wake_seq, FUTEX_WAIT_BITSET_PRIVATE, seq, deadline, NULL,
-                FUTEX_BITSET_MATCH_ANY);
+        if (!block_spin(t, seq, deadline))
+            syscall(SYS_futex, &t->wake_seq, FUTEX_WAIT_BITSET_PRIVATE, seq, deadline, NULL,
+                    FUTEX_BITSET_MATCH_ANY);
         pthread_mutex_lock(&t->wait_lock);
     }
     bool woken = t->woken;
