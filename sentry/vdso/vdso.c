@@ -101,12 +101,31 @@ static void read_clock(clockid_t clock, struct timekeeper_reading *out)
     }
 }
 
+/* The clock whose line a served clock follows: a coarse clock gets its precise counterpart's
+ * time (see served_clocks). Sampling the host's coarse clock instead would put its line up to
+ * a tick behind, since the host's coarse clock lags by where in the tick it was read. */
+static clockid_t line_clock(clockid_t c)
+{
+    if (c == CLOCK_REALTIME_COARSE)
+        return CLOCK_REALTIME;
+    if (c == CLOCK_MONOTONIC_COARSE)
+        return CLOCK_MONOTONIC;
+    return c;
+}
+
 static void take_sample(struct timekeeper_sample *s)
 {
     s->mask = 0;
     for (size_t i = 0; i < sizeof(served_clocks) / sizeof(served_clocks[0]); i++) {
-        read_clock(served_clocks[i], &s->at[served_clocks[i]]);
-        s->mask |= 1U << served_clocks[i];
+        clockid_t c = served_clocks[i], from = line_clock(c);
+        if (from == c)
+            read_clock(c, &s->at[c]);
+        s->mask |= 1U << c;
+    }
+    /* After the precise clocks are read. */
+    for (size_t i = 0; i < sizeof(served_clocks) / sizeof(served_clocks[0]); i++) {
+        clockid_t c = served_clocks[i];
+        s->at[c] = s->at[line_clock(c)];
     }
 }
 
