@@ -9,6 +9,7 @@
 
 #include "lib/log.h"
 #include "sentry/kernel/kernel.h"
+#include "sentry/kernel/ktimer.h"
 #include "sentry/memfile/memfile.h"
 #include "sentry/mm/mm.h"
 
@@ -26,13 +27,7 @@ struct oom_candidate {
 
 static void deadline_in(struct timespec *ts, long ms)
 {
-    clock_gettime(CLOCK_MONOTONIC, ts);
-    ts->tv_sec += ms / 1000;
-    ts->tv_nsec += (ms % 1000) * 1000000L;
-    if (ts->tv_nsec >= 1000000000L) {
-        ts->tv_sec++;
-        ts->tv_nsec -= 1000000000L;
-    }
+    *ts = ktimer_deadline_after(&(struct timespec){ms / 1000, (ms % 1000) * 1000000L});
 }
 
 static bool deadline_passed(const struct timespec *ts)

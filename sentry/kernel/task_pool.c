@@ -5,14 +5,15 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "sentry/kernel/ktimer.h"
 #include "sentry/kernel/task_pool.h"
 
 struct pool_worker {
-    pthread_cond_t wake;         /* signalled when job is set; waited on under pool_lock */
-    void (*job)(void *);         /* the next job, NULL while none (pool_lock) */
-    void *job_arg;               /* its argument (pool_lock) */
-    struct pool_worker *next;    /* in idle_workers (pool_lock) */
-    struct pool_worker **pprev;  /* the link pointing at it while idle, else NULL (pool_lock) */
+    pthread_cond_t wake;        /* signalled when job is set; waited on under pool_lock */
+    void (*job)(void *);        /* the next job, NULL while none (pool_lock) */
+    void *job_arg;              /* its argument (pool_lock) */
+    struct pool_worker *next;   /* in idle_workers (pool_lock) */
+    struct pool_worker **pprev; /* the link pointing at it while idle, else NULL (pool_lock) */
 };
 
 static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER; /* protects everything below */
@@ -42,13 +43,8 @@ static bool worker_wait_job(struct pool_worker *w)
     w->pprev = &idle_workers;
     idle_workers = w;
     idle_count++;
-    clock_gettime(CLOCK_MONOTONIC, &deadline);
-    deadline.tv_sec += TASK_POOL_IDLE_TIMEOUT_MS / 1000;
-    deadline.tv_nsec += (long)(TASK_POOL_IDLE_TIMEOUT_MS % 1000) * 1000000L;
-    if (deadline.tv_nsec >= 1000000000L) {
-        deadline.tv_sec++;
-        deadline.tv_nsec -= 1000000000L;
-    }
+    deadline = ktimer_deadline_after(&(struct timespec){
+        TASK_POOL_IDLE_TIMEOUT_MS / 1000, (long)(TASK_POOL_IDLE_TIMEOUT_MS % 1000) * 1000000L});
     while (!w->job) {
         if (pthread_cond_timedwait(&w->wake, &pool_lock, &deadline) == ETIMEDOUT && !w->job) {
             worker_unlink(w);

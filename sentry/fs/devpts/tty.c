@@ -13,6 +13,7 @@
 
 #include "sentry/fs/devpts/devpts_internal.h"
 #include "sentry/kernel/kernel.h"
+#include "sentry/kernel/ktimer.h"
 #include "sentry/mm/mm.h"
 
 /* termios2 requests (asm-generic/ioctls.h), spelled with our struct of the same size. */
@@ -109,15 +110,8 @@ static int pty_wait(struct pty *p, struct task *t, const struct timespec *deadli
 
 static struct timespec deadline_after_ds(unsigned deciseconds)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    ts.tv_sec += deciseconds / 10;
-    ts.tv_nsec += (long)(deciseconds % 10) * 100000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
-    return ts;
+    return ktimer_deadline_after(
+        &(struct timespec){deciseconds / 10, (long)(deciseconds % 10) * 100000000L});
 }
 
 /* n_tty_read on the slave: canonical lines, or VMIN/VTIME's rules (termios(3)). */
